@@ -1,0 +1,13 @@
+'use strict';
+/**
+ * collabio: a realtime and collaborative-editing server. Its native core speaks Engine.IO v4 /
+ * Socket.IO v5 and the y-websocket protocol; this module is the socket.io-compatible API.
+ *
+ *   const { Server } = require('collabio');
+ *   const io = new Server(3000);
+ *   io.on('connection', (socket) => socket.on('chat', (msg) => io.emit('chat', msg)));
+ */
+const { Server, Namespace, Socket } = require('./server');
+const { BroadcastOperator } = require('./broadcast-operator');
+
+module.exports = { Server, Namespace, Socket, BroadcastOperator };

@@ -1,0 +1,325 @@
+'use strict';
+// The Server: socket.io's server API over the native core.
+//
+// Threads: everything here runs on Node's main thread. The native core batches events from its
+// I/O threads and calls _onEvents once per batch; calls into the core (send, broadcast, join) only
+// enqueue work and return.
+
+const { EventEmitter } = require('node:events');
+const crypto = require('node:crypto');
+const querystring = require('node:querystring');
+const { NativeServer } = require('./native');
+const { Namespace } = require('./namespace');
+const { Socket } = require('./socket');
+const { TYPES, encodeSimple, reconstruct } = require('./parser');
+const debug = require('./debug')('collabio:server');
+
+const EV_CONNECT = 1;
+const EV_EVENT = 2;
+const EV_ACK = 3;
+const EV_NSP_DISCONNECT = 4;
+const EV_CLOSE = 5;
+const STRIDE = 7;
+
+const DEFAULTS = {
+  path: '/socket.io',
+  pingInterval: 25000,
+  pingTimeout: 20000,
+  connectTimeout: 45000,
+  maxHttpBufferSize: 1e6,
+};
+
+function socketId() {
+  // 20 url-safe characters, like socket.io's base64id.
+  return crypto.randomBytes(15).toString('base64url');
+}
+
+class Server extends EventEmitter {
+  /**
+   * new Server(port?, opts?) or new Server(opts?).
+   * With a port the server listens at once (synchronously; listen errors throw).
+   */
+  constructor(srv, opts) {
+    super();
+    if (srv !== null && typeof srv === 'object' && !(typeof srv.listen === 'function')) {
+      opts = srv;
+      srv = undefined;
+    }
+    if (srv !== undefined && typeof srv !== 'number' && typeof srv !== 'string') {
+      throw new TypeError('collabio owns its sockets: pass a port number (new Server(3000)) instead of an http.Server');
+    }
+    this.opts = { ...DEFAULTS, ...(opts || {}) };
+    let path = this.opts.path;
+    if (!path.endsWith('/')) path += '/';
+    this._path = path;
+    /** @type {Map<string, Namespace>} */
+    this._nsps = new Map();
+    /** @type {Map<number, Map<string, Socket>>} native connection id -> its namespace sockets */
+    this._conns = new Map();
+    this._address = null;
+    this._closed = null;
+    this._closing = false;
+    this._native = new NativeServer(
+      {
+        path,
+        pingInterval: this.opts.pingInterval,
+        pingTimeout: this.opts.pingTimeout,
+        connectTimeout: this.opts.connectTimeout,
+        maxHttpBufferSize: this.opts.maxHttpBufferSize,
+        maxAttachments: this.opts.maxAttachments,
+        maxOutboundBytes: this.opts.maxOutboundBytes,
+        handshakeTimeout: this.opts.handshakeTimeout,
+        threads: this.opts.threads,
+        serveStatic: this.opts.serveStatic,
+      },
+      (batch) => this._onEvents(batch),
+    );
+    this.sockets = this.of('/');
+    if (srv !== undefined) this.listen(Number(srv), this.opts.host);
+  }
+
+  /**
+   * Starts listening. `port` 0 picks a free port; read it with io.address().port. Synchronous:
+   * throws (e.g. EADDRINUSE) on failure. Returns the server.
+   */
+  listen(port = 0, host) {
+    if (this._address) throw new Error('collabio: the server is already listening');
+    this._address = this._native.listen(Number(port) || 0, host || '');
+    debug('listening on %j', this._address);
+    return this;
+  }
+
+  attach(port, opts) {
+    if (opts) Object.assign(this.opts, opts);
+    return this.listen(port);
+  }
+
+  /** `{ address, family, port }` of the listening socket, or null. */
+  address() {
+    return this._address ? { ...this._address } : null;
+  }
+
+  /** The namespace `name`, created on first use: `io.of('/admin')`. */
+  of(name) {
+    if (typeof name !== 'string') throw new TypeError('collabio: namespace names are strings');
+    if (!name.startsWith('/')) name = '/' + name;
+    let nsp = this._nsps.get(name);
+    if (!nsp) {
+      nsp = new Namespace(this, name);
+      this._nsps.set(name, nsp);
+      if (name !== '/') EventEmitter.prototype.emit.call(this, 'new_namespace', nsp);
+    }
+    return nsp;
+  }
+
+  use(fn) {
+    this.sockets.use(fn);
+    return this;
+  }
+
+  to(room) {
+    return this.sockets.to(room);
+  }
+
+  in(room) {
+    return this.sockets.in(room);
+  }
+
+  except(room) {
+    return this.sockets.except(room);
+  }
+
+  get volatile() {
+    return this.sockets.volatile;
+  }
+
+  get local() {
+    return this.sockets.local;
+  }
+
+  compress(c) {
+    return this.sockets.compress(c);
+  }
+
+  timeout(ms) {
+    return this.sockets.timeout(ms);
+  }
+
+  emit(ev, ...args) {
+    return this.sockets.emit(ev, ...args);
+  }
+
+  emitWithAck(ev, ...args) {
+    return this.sockets.emitWithAck(ev, ...args);
+  }
+
+  send(...args) {
+    this.sockets.send(...args);
+    return this;
+  }
+
+  write(...args) {
+    return this.send(...args);
+  }
+
+  fetchSockets() {
+    return this.sockets.fetchSockets();
+  }
+
+  socketsJoin(room) {
+    this.sockets.socketsJoin(room);
+  }
+
+  socketsLeave(room) {
+    this.sockets.socketsLeave(room);
+  }
+
+  disconnectSockets(close = false) {
+    this.sockets.disconnectSockets(close);
+  }
+
+  /** Counters from the native core: connections, messagesIn, messagesOut, bytesQueued. */
+  stats() {
+    return this._native.stats();
+  }
+
+  get engine() {
+    const self = this;
+    return {
+      get clientsCount() {
+        return self._native.stats().connections;
+      },
+    };
+  }
+
+  /**
+   * Closes every connection and releases the port. Returns a Promise that resolves when done
+   * (the optional callback is called too). Safe to call twice.
+   */
+  close(cb) {
+    if (!this._closed) {
+      this._closed = new Promise((resolve) => {
+        this._resolveClosed = resolve;
+      });
+      this._closing = true;
+      for (const sockets of [...this._conns.values()]) {
+        for (const s of [...sockets.values()]) s._onclose('server shutting down');
+      }
+      this._native.close();
+    }
+    if (typeof cb === 'function') this._closed.then(() => cb(), cb);
+    return this._closed;
+  }
+
+  // ---- events from the native core ----
+
+  _onEvents(batch) {
+    if (batch === null) {
+      debug('closed');
+      this._address = null;
+      if (this._resolveClosed) this._resolveClosed();
+      return;
+    }
+    for (let i = 0; i < batch.length; i += STRIDE) {
+      try {
+        this._onEvent(batch[i], batch[i + 1], batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 6]);
+      } catch (err) {
+        // An exception in an application handler must not lose the rest of the batch.
+        process.nextTick(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  _onEvent(kind, conn, nspName, data, ackId, attachments, handshake) {
+    switch (kind) {
+      case EV_CONNECT:
+        this._onConnect(conn, nspName, data, handshake);
+        return;
+      case EV_EVENT:
+      case EV_ACK: {
+        const socket = this._socket(conn, nspName);
+        if (!socket) return;
+        let args = JSON.parse(data);
+        if (attachments) args = reconstruct(args, attachments);
+        if (kind === EV_EVENT) socket._onevent(args, ackId);
+        else socket._onack(ackId, args);
+        return;
+      }
+      case EV_NSP_DISCONNECT: {
+        const socket = this._socket(conn, nspName);
+        if (socket) socket._onclose('client namespace disconnect');
+        return;
+      }
+      case EV_CLOSE: {
+        const sockets = this._conns.get(conn);
+        if (!sockets) return;
+        for (const s of [...sockets.values()]) s._onclose(data);
+        this._conns.delete(conn);
+        return;
+      }
+      default:
+        debug('unknown event kind %d', kind);
+    }
+  }
+
+  _socket(conn, nsp) {
+    const sockets = this._conns.get(conn);
+    return sockets ? sockets.get(nsp) : undefined;
+  }
+
+  _onConnect(conn, nspName, authJson, hs) {
+    if (this._closing) return;
+    const nsp = this._nsps.get(nspName);
+    if (!nsp) {
+      this._native.connectReply(conn, nspName, false, encodeSimple(TYPES.CONNECT_ERROR, nspName, '{"message":"Invalid namespace"}'));
+      return;
+    }
+    if (this._socket(conn, nspName)) return; // already connected to this namespace
+    let auth = {};
+    if (authJson) {
+      try {
+        auth = JSON.parse(authJson);
+      } catch {
+        auth = {};
+      }
+    }
+    const query = querystring.parse(hs.query);
+    const handshake = {
+      headers: hs.headers,
+      time: new Date(hs.time).toString(),
+      address: hs.address,
+      xdomain: !!hs.headers.origin,
+      secure: false,
+      issued: hs.time,
+      url: hs.url,
+      query,
+      auth,
+    };
+    const socket = new Socket(nsp, conn, socketId(), handshake);
+    let sockets = this._conns.get(conn);
+    if (!sockets) {
+      sockets = new Map();
+      this._conns.set(conn, sockets);
+    }
+    // Registered before the middlewares run so that a close during them is seen.
+    sockets.set(nspName, socket);
+    nsp._run(socket, (err) => {
+      if (this._socket(conn, nspName) !== socket) return; // the connection closed meanwhile
+      if (err) {
+        sockets.delete(nspName);
+        if (sockets.size === 0) this._conns.delete(conn);
+        const payload = { message: err && err.message !== undefined ? err.message : String(err) };
+        if (err && err.data !== undefined) payload.data = err.data;
+        this._native.connectReply(conn, nspName, false, encodeSimple(TYPES.CONNECT_ERROR, nspName, JSON.stringify(payload)));
+        return;
+      }
+      this._native.connectReply(conn, nspName, true, encodeSimple(TYPES.CONNECT, nspName, JSON.stringify({ sid: socket.id })));
+      socket._onconnect();
+      nsp._add(socket);
+    });
+  }
+}
+
+module.exports = { Server, Namespace, Socket };

@@ -1,0 +1,314 @@
+'use strict';
+// A client's connection to one namespace, with socket.io's Socket API. Events from the client
+// arrive through Server#_onEvents; everything sent goes to the native core.
+
+const { EventEmitter } = require('node:events');
+const { TYPES, RESERVED_EVENTS, encode, encodeSimple } = require('./parser');
+const { BroadcastOperator } = require('./broadcast-operator');
+const debug = require('./debug')('collabio:socket');
+
+const emitLocal = EventEmitter.prototype.emit;
+
+class Socket extends EventEmitter {
+  /**
+   * @param {import('./namespace').Namespace} nsp
+   * @param {number} conn native connection id
+   * @param {string} id
+   * @param {object} handshake
+   */
+  constructor(nsp, conn, id, handshake) {
+    super();
+    this.nsp = nsp;
+    this.server = nsp.server;
+    this.id = id;
+    this.handshake = handshake;
+    /** Free-form application data, as socket.io's `socket.data`. */
+    this.data = {};
+    this.connected = false;
+    /** @type {Set<string>} */
+    this.rooms = new Set();
+    this._conn = conn;
+    this._acks = new Map();
+    this._ackId = 0;
+    this._fns = [];
+    this._anyListeners = [];
+    this._anyOutgoingListeners = [];
+    this._flags = {};
+  }
+
+  get disconnected() {
+    return !this.connected;
+  }
+
+  /** The native connection shared by every namespace socket of one client. */
+  get conn() {
+    return { id: this._conn, transport: { name: 'websocket' }, close: () => this.disconnect(true) };
+  }
+
+  /**
+   * Sends an event: `socket.emit('hello', 'world', (ack) => …)`. Returns true.
+   * Throws for reserved event names (connect, disconnect, …) as socket.io does.
+   */
+  emit(ev, ...args) {
+    if (RESERVED_EVENTS.has(ev)) throw new Error(`"${String(ev)}" is a reserved event name`);
+    const flags = this._flags;
+    this._flags = {};
+    if (typeof args[args.length - 1] === 'function') {
+      let cb = args.pop();
+      if (flags.timeout !== undefined) {
+        const user = cb;
+        let timer;
+        let id;
+        const wrapped = (...resp) => {
+          clearTimeout(timer);
+          user(null, ...resp);
+        };
+        id = this._emitWithAckId(ev, args, flags.volatile, wrapped);
+        timer = setTimeout(() => {
+          this._acks.delete(id);
+          user(new Error('operation has timed out'));
+        }, flags.timeout);
+        return true;
+      }
+      this._emitWithAckId(ev, args, flags.volatile, cb);
+      return true;
+    }
+    if (!this.connected) return true;
+    this._notifyOutgoing(ev, args);
+    const [packet, attachments] = encode(TYPES.EVENT, this.nsp.name, undefined, [ev, ...args]);
+    if (flags.volatile) {
+      this.server._native.broadcast(this.nsp.name, [this.id], [], packet, attachments, true);
+    } else {
+      this.server._native.send(this._conn, packet, attachments);
+    }
+    return true;
+  }
+
+  _emitWithAckId(ev, args, isVolatile, cb) {
+    const id = this._ackId++;
+    this._acks.set(id, cb);
+    if (!this.connected) return id;
+    this._notifyOutgoing(ev, args);
+    const [packet, attachments] = encode(TYPES.EVENT, this.nsp.name, id, [ev, ...args]);
+    if (isVolatile) {
+      this.server._native.broadcast(this.nsp.name, [this.id], [], packet, attachments, true);
+    } else {
+      this.server._native.send(this._conn, packet, attachments);
+    }
+    return id;
+  }
+
+  /** Promise form of emit with an ack: resolves with the client's answer, rejects on timeout. */
+  emitWithAck(ev, ...args) {
+    const timeout = this._flags.timeout;
+    return new Promise((resolve, reject) => {
+      if (timeout !== undefined) {
+        args.push((err, value) => (err ? reject(err) : resolve(value)));
+      } else {
+        args.push((value) => resolve(value));
+      }
+      this.emit(ev, ...args);
+    });
+  }
+
+  /** Sets an ack timeout for the next emit: `socket.timeout(1000).emit('q', (err, a) => …)`. */
+  timeout(ms) {
+    this._flags.timeout = ms;
+    return this;
+  }
+
+  /** The next emit is dropped if the client is not ready to receive it. */
+  get volatile() {
+    this._flags.volatile = true;
+    return this;
+  }
+
+  /** Accepted for compatibility; compression is off. */
+  compress() {
+    return this;
+  }
+
+  /** Sends a `message` event, like socket.io's socket.send(). */
+  send(...args) {
+    this.emit('message', ...args);
+    return this;
+  }
+
+  write(...args) {
+    return this.send(...args);
+  }
+
+  /** Joins one room or several: `socket.join(['a', 'b'])`. */
+  join(rooms) {
+    const list = (Array.isArray(rooms) ? rooms : [rooms]).filter((r) => !this.rooms.has(r));
+    if (!list.length) return;
+    for (const r of list) this.rooms.add(r);
+    if (this.connected) this.server._native.join(this._conn, this.nsp.name, list);
+  }
+
+  /** Leaves a room. */
+  leave(room) {
+    if (!this.rooms.delete(room)) return;
+    if (this.connected) this.server._native.leave(this._conn, this.nsp.name, room);
+  }
+
+  /** Broadcast to a room, excluding this socket: `socket.to('room').emit(…)`. */
+  to(room) {
+    return new BroadcastOperator(this.nsp, new Set(), new Set([this.id])).to(room);
+  }
+
+  in(room) {
+    return this.to(room);
+  }
+
+  except(room) {
+    return new BroadcastOperator(this.nsp, new Set(), new Set([this.id])).except(room);
+  }
+
+  /** Broadcast to every other socket of the namespace. */
+  get broadcast() {
+    return new BroadcastOperator(this.nsp, new Set(), new Set([this.id]));
+  }
+
+  /** Disconnects this socket from its namespace; with `close`, closes the whole connection. */
+  disconnect(close = false) {
+    if (!this.connected) return this;
+    const packet = encodeSimple(TYPES.DISCONNECT, this.nsp.name);
+    if (close) {
+      // socket.io: every namespace of the client is disconnected, then the connection closes.
+      const sockets = this.server._conns.get(this._conn);
+      if (sockets) {
+        for (const s of [...sockets.values()]) if (s !== this) s.disconnect(false);
+      }
+    }
+    this.server._native.disconnect(this._conn, this.nsp.name, packet, close);
+    this._onclose('server namespace disconnect');
+    return this;
+  }
+
+  // ---- packet middlewares and catch-all listeners (socket.io 4 API) ----
+
+  /** Per-packet middleware: `socket.use(([event, ...args], next) => next())`. */
+  use(fn) {
+    this._fns.push(fn);
+    return this;
+  }
+
+  onAny(fn) {
+    this._anyListeners.push(fn);
+    return this;
+  }
+
+  prependAny(fn) {
+    this._anyListeners.unshift(fn);
+    return this;
+  }
+
+  offAny(fn) {
+    if (!fn) this._anyListeners = [];
+    else this._anyListeners = this._anyListeners.filter((f) => f !== fn);
+    return this;
+  }
+
+  listenersAny() {
+    return [...this._anyListeners];
+  }
+
+  onAnyOutgoing(fn) {
+    if (!this._anyOutgoingListeners.length) this.nsp._anyOutgoing++;
+    this._anyOutgoingListeners.push(fn);
+    return this;
+  }
+
+  prependAnyOutgoing(fn) {
+    if (!this._anyOutgoingListeners.length) this.nsp._anyOutgoing++;
+    this._anyOutgoingListeners.unshift(fn);
+    return this;
+  }
+
+  offAnyOutgoing(fn) {
+    const had = this._anyOutgoingListeners.length > 0;
+    if (!fn) this._anyOutgoingListeners = [];
+    else this._anyOutgoingListeners = this._anyOutgoingListeners.filter((f) => f !== fn);
+    if (had && !this._anyOutgoingListeners.length) this.nsp._anyOutgoing--;
+    return this;
+  }
+
+  listenersAnyOutgoing() {
+    return [...this._anyOutgoingListeners];
+  }
+
+  _notifyOutgoing(ev, args) {
+    for (const fn of this._anyOutgoingListeners.slice()) fn.call(this, ev, ...args);
+  }
+
+  // ---- called by the server ----
+
+  _onconnect() {
+    this.connected = true;
+    this.join(this.id);
+  }
+
+  _onevent(args, ackId) {
+    if (ackId >= 0) {
+      let sent = false;
+      args.push((...resp) => {
+        if (sent || !this.connected) return;
+        sent = true;
+        const [packet, attachments] = encode(TYPES.ACK, this.nsp.name, ackId, resp);
+        this.server._native.send(this._conn, packet, attachments);
+      });
+    }
+    const dispatch = () => {
+      for (const fn of this._anyListeners.slice()) fn.apply(this, args);
+      emitLocal.apply(this, args);
+    };
+    if (!this._fns.length) {
+      dispatch();
+      return;
+    }
+    const fns = this._fns.slice();
+    const run = (i) => {
+      if (i === fns.length) {
+        if (this.connected) dispatch();
+        return;
+      }
+      fns[i](args, (err) => {
+        if (err) {
+          process.nextTick(() => emitLocal.call(this, 'error', err));
+          return;
+        }
+        run(i + 1);
+      });
+    };
+    run(0);
+  }
+
+  _onack(id, args) {
+    const cb = this._acks.get(id);
+    if (!cb) {
+      debug('bad ack %d', id);
+      return;
+    }
+    this._acks.delete(id);
+    cb(...args);
+  }
+
+  _onclose(reason) {
+    if (!this.connected) return;
+    debug('socket %s closing: %s', this.id, reason);
+    emitLocal.call(this, 'disconnecting', reason);
+    this.connected = false;
+    this.nsp._remove(this);
+    const sockets = this.server._conns.get(this._conn);
+    if (sockets) {
+      sockets.delete(this.nsp.name);
+      if (sockets.size === 0) this.server._conns.delete(this._conn);
+    }
+    this.rooms.clear();
+    this._acks.clear();
+    emitLocal.call(this, 'disconnect', reason);
+  }
+}
+
+module.exports = { Socket };

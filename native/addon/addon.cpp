@@ -1,0 +1,215 @@
+// The only translation unit that includes napi.h: binds core::Server to JavaScript.
+//
+// Threads: every method here runs on Node's main thread. Events produced on the I/O threads reach
+// JavaScript through one Napi::ThreadSafeFunction per server; each call drains the whole waiting
+// batch and hands it to JavaScript as one flat array, so the cost of crossing into JavaScript is
+// paid once per batch, not once per event.
+#include <napi.h>
+
+#include <atomic>
+#include <memory>
+
+#include "core/server.h"
+
+namespace {
+
+using collabio::core::Event;
+
+// Values per event in the flat array given to JavaScript.
+constexpr uint32_t kEventStride = 7;
+
+class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::core::EventSink {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "NativeServer",
+                       {
+                           InstanceMethod<&NativeServer::Listen>("listen"),
+                           InstanceMethod<&NativeServer::ConnectReply>("connectReply"),
+                           InstanceMethod<&NativeServer::Send>("send"),
+                           InstanceMethod<&NativeServer::Broadcast>("broadcast"),
+                           InstanceMethod<&NativeServer::Join>("join"),
+                           InstanceMethod<&NativeServer::Leave>("leave"),
+                           InstanceMethod<&NativeServer::Disconnect>("disconnect"),
+                           InstanceMethod<&NativeServer::Close>("close"),
+                           InstanceMethod<&NativeServer::Stats>("stats"),
+                       });
+  }
+
+  // new NativeServer(options, onEvents): onEvents(batch) receives a flat array of events, or null
+  // once after close() completed.
+  explicit NativeServer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeServer>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction())
+      throw Napi::TypeError::New(env, "NativeServer(options, onEvents)");
+    const Napi::Object o = info[0].As<Napi::Object>();
+    collabio::core::Options opts;
+    auto num = [&](const char* key, auto& field) {
+      Napi::Value v = o.Get(key);
+      if (v.IsNumber()) field = static_cast<std::remove_reference_t<decltype(field)>>(v.As<Napi::Number>().DoubleValue());
+    };
+    num("threads", opts.threads);
+    num("pingInterval", opts.ping_interval);
+    num("pingTimeout", opts.ping_timeout);
+    num("connectTimeout", opts.connect_timeout);
+    num("maxHttpBufferSize", opts.max_http_buffer_size);
+    num("maxAttachments", opts.max_attachments);
+    num("maxOutboundBytes", opts.max_outbound_bytes);
+    num("handshakeTimeout", opts.handshake_timeout);
+    if (o.Get("path").IsString()) opts.path = o.Get("path").As<Napi::String>().Utf8Value();
+    if (o.Get("serveStatic").IsString()) opts.serve_static = o.Get("serveStatic").As<Napi::String>().Utf8Value();
+
+    tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "collabio:events", 0, 1);
+    tsfn_.Unref(env);  // a server that is not listening must not keep the process alive
+    server_ = std::make_unique<collabio::core::Server>(std::move(opts), this);
+  }
+
+  ~NativeServer() override {
+    // Joins the I/O threads; after this no thread calls notify() or closed().
+    server_.reset();
+    if (!released_) tsfn_.Abort();
+  }
+
+  // ---- EventSink (I/O threads) ----
+  void notify() override { tsfn_.NonBlockingCall(this, &NativeServer::Deliver); }
+  void closed() override {
+    closed_.store(true, std::memory_order_release);
+    tsfn_.NonBlockingCall(this, &NativeServer::Deliver);
+  }
+
+ private:
+  // Runs on the main thread: drains every waiting event into one array.
+  static void Deliver(Napi::Env env, Napi::Function js, NativeServer* self) {
+    if (env == nullptr || self->released_) return;
+    self->batch_.clear();
+    self->server_->drain_events(self->batch_);
+    if (!self->batch_.empty()) {
+      Napi::Array arr = Napi::Array::New(env, self->batch_.size() * kEventStride);
+      uint32_t i = 0;
+      for (auto& ev : self->batch_) {
+        arr.Set(i++, Napi::Number::New(env, ev.kind));
+        arr.Set(i++, Napi::Number::New(env, static_cast<double>(ev.conn)));
+        arr.Set(i++, Napi::String::New(env, ev.nsp));
+        arr.Set(i++, Napi::String::New(env, ev.data));
+        arr.Set(i++, Napi::Number::New(env, static_cast<double>(ev.ack_id)));
+        if (ev.attachments.empty()) {
+          arr.Set(i++, env.Undefined());
+        } else {
+          Napi::Array atts = Napi::Array::New(env, ev.attachments.size());
+          for (uint32_t k = 0; k < ev.attachments.size(); ++k)
+            atts.Set(k, Napi::Buffer<char>::Copy(env, ev.attachments[k].data(), ev.attachments[k].size()));
+          arr.Set(i++, atts);
+        }
+        arr.Set(i++, ev.handshake ? HandshakeToJs(env, *ev.handshake) : env.Undefined());
+      }
+      self->batch_.clear();
+      js.Call({arr});
+    }
+    if (self->closed_.load(std::memory_order_acquire) && !self->released_) {
+      self->released_ = true;
+      js.Call({env.Null()});
+      self->tsfn_.Release();
+    }
+  }
+
+  static Napi::Value HandshakeToJs(Napi::Env env, const collabio::core::Handshake& hs) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("url", hs.url);
+    o.Set("query", hs.query);
+    o.Set("address", hs.address);
+    o.Set("time", Napi::Number::New(env, static_cast<double>(hs.time_ms)));
+    Napi::Object headers = Napi::Object::New(env);
+    for (const auto& [k, v] : hs.headers) {
+      // Repeated headers are joined like Node's http module does for most fields.
+      if (headers.Has(k)) {
+        headers.Set(k, headers.Get(k).As<Napi::String>().Utf8Value() + ", " + v);
+      } else {
+        headers.Set(k, v);
+      }
+    }
+    o.Set("headers", headers);
+    return o;
+  }
+
+  static std::string Str(const Napi::Value& v) { return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string(); }
+  static uint64_t Id(const Napi::Value& v) { return static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue()); }
+  static std::vector<std::string> Strings(const Napi::Value& v) {
+    std::vector<std::string> out;
+    if (!v.IsArray()) return out;
+    Napi::Array a = v.As<Napi::Array>();
+    out.reserve(a.Length());
+    for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(Str(a.Get(i)));
+    return out;
+  }
+  // Attachments: an array of Buffers / Uint8Arrays, or undefined.
+  static std::vector<std::string> Blobs(const Napi::Value& v) {
+    std::vector<std::string> out;
+    if (!v.IsArray()) return out;
+    Napi::Array a = v.As<Napi::Array>();
+    out.reserve(a.Length());
+    for (uint32_t i = 0; i < a.Length(); ++i) {
+      Napi::Value b = a.Get(i);
+      if (!b.IsTypedArray()) throw Napi::TypeError::New(v.Env(), "attachments must be Uint8Arrays");
+      Napi::Uint8Array u = b.As<Napi::Uint8Array>();
+      out.emplace_back(reinterpret_cast<const char*>(u.Data()), u.ByteLength());
+    }
+    return out;
+  }
+
+  Napi::Value Listen(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const double port = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+    if (port < 0 || port > 65535) throw Napi::RangeError::New(env, "port must be 0..65535");
+    try {
+      const auto a = server_->listen(Str(info[1]), static_cast<uint16_t>(port));
+      tsfn_.Ref(env);  // listening keeps the process alive, like a net.Server
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("address", a.address);
+      o.Set("family", a.family);
+      o.Set("port", a.port);
+      return o;
+    } catch (const std::system_error& e) {
+      Napi::Error err = Napi::Error::New(env, e.what());
+      err.Set("code", e.code() == std::errc::address_in_use ? "EADDRINUSE" : "ELISTEN");
+      throw err;
+    }
+  }
+
+  void ConnectReply(const Napi::CallbackInfo& info) {
+    server_->connect_reply(Id(info[0]), Str(info[1]), info[2].ToBoolean(), Str(info[3]));
+  }
+  void Send(const Napi::CallbackInfo& info) { server_->send(Id(info[0]), Str(info[1]), Blobs(info[2])); }
+  void Broadcast(const Napi::CallbackInfo& info) {
+    server_->broadcast(Str(info[0]), Strings(info[1]), Strings(info[2]), Str(info[3]), Blobs(info[4]),
+                       info[5].ToBoolean());
+  }
+  void Join(const Napi::CallbackInfo& info) { server_->join(Id(info[0]), Str(info[1]), Strings(info[2])); }
+  void Leave(const Napi::CallbackInfo& info) { server_->leave(Id(info[0]), Str(info[1]), Str(info[2])); }
+  void Disconnect(const Napi::CallbackInfo& info) {
+    server_->disconnect(Id(info[0]), Str(info[1]), Str(info[2]), info[3].ToBoolean());
+  }
+  void Close(const Napi::CallbackInfo&) { server_->close(); }
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    const auto s = server_->stats();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("connections", Napi::Number::New(info.Env(), static_cast<double>(s.connections)));
+    o.Set("messagesIn", Napi::Number::New(info.Env(), static_cast<double>(s.messages_in)));
+    o.Set("messagesOut", Napi::Number::New(info.Env(), static_cast<double>(s.messages_out)));
+    o.Set("bytesQueued", Napi::Number::New(info.Env(), static_cast<double>(s.bytes_queued)));
+    return o;
+  }
+
+  Napi::ThreadSafeFunction tsfn_;
+  std::unique_ptr<collabio::core::Server> server_;
+  std::vector<Event> batch_;           // main thread
+  bool released_ = false;              // main thread
+  std::atomic<bool> closed_{false};    // set by an I/O thread, read on the main thread
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeServer", NativeServer::Init(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(collabio, Init)

@@ -1,0 +1,314 @@
+// Plain HTTP on an accepted socket: reads one request head with Beast's parser (bounded size and
+// time), then either upgrades to WebSocket (Engine.IO on the Socket.IO path, a Yjs document
+// elsewhere), answers an Engine.IO handshake error, serves a static file, or answers 404.
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "core/eio_connection.h"
+#include "core/server_impl.h"
+#include "engineio/packet.h"
+
+namespace collabio::core {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+// Value of `key` in a raw query string (no percent-decoding: the Engine.IO keys are plain).
+std::string_view query_param(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    const size_t eq = part.find('=');
+    if (part.substr(0, eq) == key) return eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+bool has_param(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    if (part.substr(0, part.find('=')) == key) return true;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return false;
+}
+
+std::string_view mime_type(std::string_view path) {
+  const size_t dot = path.rfind('.');
+  const std::string_view ext = dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1);
+  if (ext == "html" || ext == "htm") return "text/html; charset=utf-8";
+  if (ext == "js" || ext == "mjs") return "text/javascript; charset=utf-8";
+  if (ext == "css") return "text/css; charset=utf-8";
+  if (ext == "json" || ext == "map") return "application/json";
+  if (ext == "svg") return "image/svg+xml";
+  if (ext == "png") return "image/png";
+  if (ext == "jpg" || ext == "jpeg") return "image/jpeg";
+  if (ext == "ico") return "image/x-icon";
+  if (ext == "wasm") return "application/wasm";
+  if (ext == "txt") return "text/plain; charset=utf-8";
+  return "application/octet-stream";
+}
+
+std::string percent_decode(std::string_view in, bool& ok) {
+  std::string out;
+  out.reserve(in.size());
+  ok = true;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%') {
+      if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
+        ok = false;
+        return {};
+      }
+      out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(std::shared_ptr<ServerImpl> server, tcp::socket socket)
+      : server_(std::move(server)), stream_(std::move(socket)) {}
+
+  void run() { do_read(); }
+
+  // Any thread: ends the session during shutdown.
+  void cancel() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      boost::system::error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      self->stream_.close();
+    });
+  }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(server_->opts.max_http_buffer_size);
+    // Slow or stalled request heads (slowloris) are cut off here.
+    stream_.expires_after(std::chrono::milliseconds(server_->opts.handshake_timeout));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) {
+      if (ec == http::error::header_limit || ec == http::error::body_limit) {
+        respond(ec == http::error::header_limit ? http::status::request_header_fields_too_large
+                                                : http::status::payload_too_large,
+                "text/plain", "Request too large", false);
+        return;
+      }
+      if (ec != http::error::end_of_stream && ec != beast::error::timeout && ec != net::error::eof) {
+        // Malformed request: answer 400 when the socket still works.
+        respond(http::status::bad_request, "text/plain", "Bad Request", false);
+        return;
+      }
+      stream_.close();
+      return;
+    }
+    handle(parser_->release());
+  }
+
+  void handle(http::request<http::string_body>&& req) {
+    const std::string_view target = req.target();
+    const size_t q = target.find('?');
+    const std::string_view path = target.substr(0, q);
+    const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+    const std::string& sio = server_->opts.path;  // with trailing slash
+    const bool sio_path = path == sio || (sio.size() > 1 && path == std::string_view(sio).substr(0, sio.size() - 1));
+    const bool upgrade = beast::websocket::is_upgrade(req);
+
+    if (server_->closing()) {
+      respond(http::status::service_unavailable, "text/plain", "Server shutting down", false);
+      return;
+    }
+
+    if (sio_path) {
+      handle_engineio(req, query, upgrade);
+      return;
+    }
+    if (upgrade) {
+      // Yjs document connections (y-websocket) are served by the document layer.
+      respond(http::status::not_found, "text/plain", "Not Found", false);
+      return;
+    }
+    if ((req.method() == http::verb::get || req.method() == http::verb::head) && !server_->opts.serve_static.empty()) {
+      serve_file(req, path);
+      return;
+    }
+    respond(http::status::not_found, "text/plain", "Not Found", req.keep_alive());
+  }
+
+  // Engine.IO handshake checks, in the order engine.io's Server#verify and #handshake apply them.
+  void handle_engineio(const http::request<http::string_body>& req, std::string_view query, bool upgrade) {
+    const std::string_view transport = query_param(query, "transport");
+    if (transport != "websocket" && transport != "polling") {
+      engine_error(engineio::ErrorCode::UnknownTransport);
+      return;
+    }
+    if (transport == "polling") {
+      // The polling transport is not enabled in this build: same answer as socket.io with
+      // `transports: ['websocket']`.
+      engine_error(engineio::ErrorCode::UnknownTransport);
+      return;
+    }
+    if (has_param(query, "sid")) {
+      engine_error(engineio::ErrorCode::UnknownSid);
+      return;
+    }
+    if (req.method() != http::verb::get) {
+      engine_error(engineio::ErrorCode::BadHandshakeMethod);
+      return;
+    }
+    if (query_param(query, "EIO") != "4") {
+      engine_error(engineio::ErrorCode::UnsupportedProtocolVersion);
+      return;
+    }
+    if (!upgrade) {
+      engine_error(engineio::ErrorCode::BadRequest);
+      return;
+    }
+    const auto version = req[http::field::sec_websocket_version];
+    const std::string accept = ws::accept_key(req[http::field::sec_websocket_key]);
+    if (version != "13" || accept.empty()) {
+      engine_error(engineio::ErrorCode::BadRequest);
+      return;
+    }
+
+    auto hs = std::make_shared<Handshake>();
+    hs->url = std::string(req.target());
+    hs->query = std::string(query);
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      hs->headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    boost::system::error_code ec;
+    const auto remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) hs->address = remote.address().to_string();
+    hs->time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+
+    std::string response =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ";
+    response += accept;
+    response += "\r\n\r\n";
+
+    // Bytes the client sent after its request head belong to the WebSocket stream.
+    const auto data = buffer_.data();
+    std::string leftover(static_cast<const char*>(data.data()), data.size());
+    stream_.expires_never();
+    start_eio_connection(server_, stream_.release_socket(), std::move(hs), std::move(response), std::move(leftover));
+  }
+
+  void engine_error(engineio::ErrorCode code) {
+    respond(code == engineio::ErrorCode::Forbidden ? http::status::forbidden : http::status::bad_request,
+            "application/json", engineio::error_json(code), false);
+  }
+
+  void serve_file(const http::request<http::string_body>& req, std::string_view raw_path) {
+    bool ok = false;
+    std::string rel = percent_decode(raw_path, ok);
+    if (!ok || rel.empty() || rel[0] != '/' || rel.find('\0') != std::string::npos) {
+      respond(http::status::bad_request, "text/plain", "Bad Request", false);
+      return;
+    }
+    // Refuse any path with a ".." segment: nothing outside the served directory is reachable.
+    for (size_t i = 0; i < rel.size();) {
+      size_t j = rel.find('/', i + 1);
+      if (j == std::string::npos) j = rel.size();
+      if (rel.compare(i, j - i, "/..") == 0) {
+        respond(http::status::forbidden, "text/plain", "Forbidden", false);
+        return;
+      }
+      i = j;
+    }
+    if (rel.back() == '/') rel += "index.html";
+    std::filesystem::path file = std::filesystem::path(server_->opts.serve_static) / rel.substr(1);
+    std::error_code fec;
+    if (std::filesystem::is_directory(file, fec)) file /= "index.html";
+    http::file_body::value_type body;
+    beast::error_code ec;
+    body.open(file.string().c_str(), beast::file_mode::scan, ec);
+    if (ec) {
+      respond(http::status::not_found, "text/plain", "Not Found", req.keep_alive());
+      return;
+    }
+    const auto size = body.size();
+    auto res = std::make_shared<http::response<http::file_body>>(
+        std::piecewise_construct, std::make_tuple(std::move(body)), std::make_tuple(http::status::ok, req.version()));
+    res->set(http::field::server, "collabio");
+    res->set(http::field::content_type, mime_type(file.string()));
+    res->set(http::field::cache_control, "no-cache");
+    res->content_length(size);
+    res->keep_alive(req.keep_alive());
+    if (req.method() == http::verb::head) {
+      // Beast sends the body of a file_body response; for HEAD answer with headers only.
+      respond(http::status::ok, std::string(mime_type(file.string())), "", req.keep_alive());
+      return;
+    }
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+      self->after_write(ec, res->keep_alive());
+    });
+  }
+
+  void respond(http::status status, std::string_view content_type, std::string body, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>(status, 11);
+    res->set(http::field::server, "collabio");
+    res->set(http::field::content_type, content_type);
+    res->body() = std::move(body);
+    res->prepare_payload();
+    res->keep_alive(keep_alive);
+    stream_.expires_after(std::chrono::milliseconds(server_->opts.handshake_timeout));
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+      self->after_write(ec, res->keep_alive());
+    });
+  }
+
+  void after_write(beast::error_code ec, bool keep_alive) {
+    if (ec || !keep_alive || server_->closing()) {
+      boost::system::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      stream_.close();
+      return;
+    }
+    do_read();
+  }
+
+  const std::shared_ptr<ServerImpl> server_;
+  beast::tcp_stream stream_;  // its executor is this session's strand
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+void start_http_session(const std::shared_ptr<ServerImpl>& server, tcp::socket socket) {
+  auto s = std::make_shared<HttpSession>(server, std::move(socket));
+  server->track_http(s);
+  s->run();
+}
+
+void cancel_http_session(const std::shared_ptr<HttpSession>& s) { s->cancel(); }
+
+}  // namespace collabio::core

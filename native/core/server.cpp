@@ -1,0 +1,390 @@
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+
+#include "core/eio_connection.h"
+#include "core/server_impl.h"
+
+namespace collabio::core {
+
+// ---------------------------------------------------------------------------------------------
+// RoomRegistry
+
+void RoomRegistry::add_member(const std::string& nsp, uint64_t conn) { nsps_[nsp].members.insert(conn); }
+
+void RoomRegistry::remove_member(const std::string& nsp, uint64_t conn) {
+  auto it = nsps_.find(nsp);
+  if (it == nsps_.end()) return;
+  Namespace& n = it->second;
+  n.members.erase(conn);
+  if (auto r = n.rooms_of.find(conn); r != n.rooms_of.end()) {
+    for (const auto& room : r->second) {
+      auto m = n.rooms.find(room);
+      if (m == n.rooms.end()) continue;
+      m->second.erase(conn);
+      if (m->second.empty()) n.rooms.erase(m);
+    }
+    n.rooms_of.erase(r);
+  }
+  if (n.members.empty() && n.rooms.empty()) nsps_.erase(it);
+}
+
+void RoomRegistry::remove_connection(uint64_t conn) {
+  std::vector<std::string> names;
+  for (const auto& [name, n] : nsps_)
+    if (n.members.count(conn) || n.rooms_of.count(conn)) names.push_back(name);
+  for (const auto& name : names) remove_member(name, conn);
+}
+
+void RoomRegistry::join(const std::string& nsp, uint64_t conn, const std::string& room) {
+  Namespace& n = nsps_[nsp];
+  if (n.rooms_of[conn].insert(room).second) n.rooms[room].insert(conn);
+}
+
+void RoomRegistry::leave(const std::string& nsp, uint64_t conn, const std::string& room) {
+  auto it = nsps_.find(nsp);
+  if (it == nsps_.end()) return;
+  Namespace& n = it->second;
+  auto r = n.rooms_of.find(conn);
+  if (r == n.rooms_of.end() || !r->second.erase(room)) return;
+  auto m = n.rooms.find(room);
+  if (m != n.rooms.end()) {
+    m->second.erase(conn);
+    if (m->second.empty()) n.rooms.erase(m);
+  }
+}
+
+void RoomRegistry::recipients(const std::string& nsp, const std::vector<std::string>& rooms,
+                              const std::vector<std::string>& except, std::vector<uint64_t>& out) const {
+  auto it = nsps_.find(nsp);
+  if (it == nsps_.end()) return;
+  const Namespace& n = it->second;
+  auto excluded = [&](uint64_t c) {
+    if (except.empty()) return false;
+    auto r = n.rooms_of.find(c);
+    if (r == n.rooms_of.end()) return false;
+    for (const auto& e : except)
+      if (r->second.count(e)) return true;
+    return false;
+  };
+  if (rooms.empty()) {
+    out.reserve(n.members.size());
+    for (uint64_t c : n.members)
+      if (!excluded(c)) out.push_back(c);
+    return;
+  }
+  if (rooms.size() == 1) {
+    auto m = n.rooms.find(rooms[0]);
+    if (m == n.rooms.end()) return;
+    out.reserve(m->second.size());
+    for (uint64_t c : m->second)
+      if (n.members.count(c) && !excluded(c)) out.push_back(c);
+    return;
+  }
+  std::unordered_set<uint64_t> seen;
+  for (const auto& room : rooms) {
+    auto m = n.rooms.find(room);
+    if (m == n.rooms.end()) continue;
+    for (uint64_t c : m->second)
+      if (n.members.count(c) && !excluded(c) && seen.insert(c).second) out.push_back(c);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ServerImpl
+
+ServerImpl::ServerImpl(Options options, EventSink* sink)
+    : opts(std::move(options)),
+      ioc(),
+      sink_(sink),
+      acceptor_(ioc),
+      cmd_(net::make_strand(ioc)) {}
+
+ServerImpl::~ServerImpl() { join_threads(); }
+
+Server::Address ServerImpl::listen(const std::string& host, uint16_t port) {
+  if (listening_) throw std::system_error(std::make_error_code(std::errc::already_connected), "already listening");
+  boost::system::error_code ec;
+  tcp::endpoint ep;
+  if (host.empty() || host == "::") {
+    ep = tcp::endpoint(net::ip::address_v6::any(), port);
+  } else {
+    const auto addr = net::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+    if (ec) throw std::system_error(ec, "invalid host '" + host + "'");
+    ep = tcp::endpoint(addr, port);
+  }
+  auto try_open = [&](const tcp::endpoint& e) {
+    boost::system::error_code err;
+    acceptor_.open(e.protocol(), err);
+    if (err) return err;
+    acceptor_.set_option(net::socket_base::reuse_address(true), err);
+    if (e.address().is_v6()) acceptor_.set_option(net::ip::v6_only(false), err);
+    acceptor_.bind(e, err);
+    if (!err) acceptor_.listen(net::socket_base::max_listen_connections, err);
+    if (err) {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+    }
+    return err;
+  };
+  ec = try_open(ep);
+  if (ec && (host.empty() || host == "::") && ec != net::error::address_in_use) {
+    ep = tcp::endpoint(net::ip::address_v4::any(), port);  // no IPv6 on this machine
+    ec = try_open(ep);
+  }
+  if (ec) throw std::system_error(ec, "listen " + (host.empty() ? std::string("::") : host) + ":" + std::to_string(port));
+  listening_ = true;
+
+  const auto local = acceptor_.local_endpoint();
+  Server::Address out{local.address().to_string(), local.address().is_v6() ? "IPv6" : "IPv4", local.port()};
+
+  work_.emplace(net::make_work_guard(ioc));
+  unsigned n = opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
+  running_threads_ = n;
+  for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { thread_main(); });
+  net::post(cmd_, [self = shared_from_this()] { self->do_accept(); });
+  return out;
+}
+
+void ServerImpl::thread_main() {
+  for (;;) {
+    try {
+      ioc.run();
+      break;
+    } catch (const std::exception&) {
+      // A handler threw: the connection it belonged to is lost, the server goes on.
+    }
+  }
+  if (running_threads_.fetch_sub(1) == 1 && !closed_notified_.exchange(true)) sink_->closed();
+}
+
+void ServerImpl::join_threads() {
+  for (auto& t : threads_) {
+    if (t.joinable()) {
+      if (t.get_id() == std::this_thread::get_id()) {
+        t.detach();  // the last I/O thread released the server: it is already on its way out
+      } else {
+        t.join();
+      }
+    }
+  }
+  threads_.clear();
+}
+
+void ServerImpl::do_accept() {
+  // New sockets get their own strand: every handler of a connection runs on it.
+  acceptor_.async_accept(net::make_strand(ioc), [self = shared_from_this()](boost::system::error_code ec, tcp::socket s) {
+    self->on_accept(ec, std::move(s));
+  });
+}
+
+void ServerImpl::on_accept(boost::system::error_code ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor_.is_open() || closing()) return;
+  if (!ec) {
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto exec = socket.get_executor();
+    net::post(exec, [self = shared_from_this(), s = std::move(socket)]() mutable {
+      start_http_session(self, std::move(s));
+    });
+  }
+  // Errors such as EMFILE affect one accept; keep accepting.
+  do_accept();
+}
+
+void ServerImpl::close() {
+  if (closing_.exchange(true)) return;
+  if (!listening_) {
+    if (!closed_notified_.exchange(true)) sink_->closed();
+    return;
+  }
+  net::post(cmd_, [self = shared_from_this()] {
+    boost::system::error_code ignored;
+    self->acceptor_.close(ignored);
+    std::vector<std::shared_ptr<EioConnection>> conns;
+    std::vector<std::shared_ptr<HttpSession>> https;
+    {
+      std::lock_guard lk(self->conns_mu_);
+      for (auto& [id, c] : self->conns_) conns.push_back(c);
+      for (auto& w : self->http_sessions_)
+        if (auto s = w.lock()) https.push_back(std::move(s));
+      self->http_sessions_.clear();
+    }
+    for (auto& c : conns) c->close(ws::kGoingAway, "server shutting down");
+    for (auto& s : https) cancel_http_session(s);
+    self->work_.reset();
+  });
+}
+
+void ServerImpl::push_event(Event&& ev) {
+  bool was_empty;
+  {
+    std::lock_guard lk(events_mu_);
+    was_empty = events_.empty();
+    events_.push_back(std::move(ev));
+  }
+  if (was_empty) sink_->notify();
+}
+
+void ServerImpl::register_connection(const std::shared_ptr<EioConnection>& c) {
+  open_connections.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lk(conns_mu_);
+  conns_.emplace(c->id(), c);
+}
+
+void ServerImpl::connection_closed(uint64_t id) {
+  {
+    std::lock_guard lk(conns_mu_);
+    if (!conns_.erase(id)) return;
+  }
+  open_connections.fetch_sub(1, std::memory_order_relaxed);
+  net::post(cmd_, [self = shared_from_this(), id] { self->rooms_.remove_connection(id); });
+}
+
+void ServerImpl::track_http(const std::shared_ptr<HttpSession>& s) {
+  std::lock_guard lk(conns_mu_);
+  // Forget finished sessions now and then so the list stays as long as the live ones.
+  if (http_sessions_.size() >= 64 && (http_sessions_.size() & (http_sessions_.size() - 1)) == 0) {
+    std::erase_if(http_sessions_, [](const std::weak_ptr<HttpSession>& w) { return w.expired(); });
+  }
+  http_sessions_.push_back(s);
+}
+
+std::shared_ptr<EioConnection> ServerImpl::find(uint64_t id) {
+  std::lock_guard lk(conns_mu_);
+  auto it = conns_.find(id);
+  return it == conns_.end() ? nullptr : it->second;
+}
+
+std::vector<ws::Frame> ServerImpl::make_frames(const std::string& packet, const std::vector<std::string>& attachments) {
+  std::vector<ws::Frame> frames;
+  frames.reserve(1 + attachments.size());
+  frames.push_back(ws::make_frame(ws::Opcode::Text, packet));
+  for (const auto& a : attachments) frames.push_back(ws::make_frame(ws::Opcode::Binary, a));
+  return frames;
+}
+
+// ---- commands ----
+
+void ServerImpl::connect_reply(uint64_t conn, std::string nsp, bool accepted, std::string packet) {
+  net::post(cmd_, [self = shared_from_this(), conn, nsp = std::move(nsp), accepted, packet = std::move(packet)] {
+    auto c = self->find(conn);
+    if (!c) return;
+    if (accepted) {
+      // Membership first, so that the client's first event after the reply is not ignored.
+      c->set_namespace(nsp, true);
+      self->rooms_.add_member(nsp, conn);
+    }
+    const ws::Frame f = ws::make_frame(ws::Opcode::Text, packet);
+    c->enqueue(&f, 1, false);
+  });
+}
+
+void ServerImpl::send(uint64_t conn, std::string packet, std::vector<std::string> attachments) {
+  net::post(cmd_, [self = shared_from_this(), conn, packet = std::move(packet), attachments = std::move(attachments)] {
+    auto c = self->find(conn);
+    if (!c) return;
+    const auto frames = make_frames(packet, attachments);
+    c->enqueue(frames.data(), frames.size(), false);
+  });
+}
+
+void ServerImpl::broadcast(std::string nsp, std::vector<std::string> rooms, std::vector<std::string> except,
+                           std::string packet, std::vector<std::string> attachments, bool is_volatile) {
+  net::post(cmd_, [self = shared_from_this(), nsp = std::move(nsp), rooms = std::move(rooms),
+                   except = std::move(except), packet = std::move(packet), attachments = std::move(attachments),
+                   is_volatile] {
+    std::vector<uint64_t> ids;
+    self->rooms_.recipients(nsp, rooms, except, ids);
+    if (ids.empty()) return;
+    // Encoded and framed once; every recipient's queue holds the same immutable buffers.
+    const auto frames = make_frames(packet, attachments);
+    std::lock_guard lk(self->conns_mu_);
+    for (uint64_t id : ids) {
+      auto it = self->conns_.find(id);
+      if (it != self->conns_.end()) it->second->enqueue(frames.data(), frames.size(), is_volatile);
+    }
+  });
+}
+
+void ServerImpl::join(uint64_t conn, std::string nsp, std::vector<std::string> rooms) {
+  net::post(cmd_, [self = shared_from_this(), conn, nsp = std::move(nsp), rooms = std::move(rooms)] {
+    if (!self->find(conn)) return;
+    for (const auto& r : rooms) self->rooms_.join(nsp, conn, r);
+  });
+}
+
+void ServerImpl::leave(uint64_t conn, std::string nsp, std::string room) {
+  net::post(cmd_, [self = shared_from_this(), conn, nsp = std::move(nsp), room = std::move(room)] {
+    self->rooms_.leave(nsp, conn, room);
+  });
+}
+
+void ServerImpl::disconnect(uint64_t conn, std::string nsp, std::string packet, bool close_connection) {
+  net::post(cmd_, [self = shared_from_this(), conn, nsp = std::move(nsp), packet = std::move(packet), close_connection] {
+    self->rooms_.remove_member(nsp, conn);
+    auto c = self->find(conn);
+    if (!c) return;
+    c->set_namespace(nsp, false);
+    if (!packet.empty()) {
+      const ws::Frame f = ws::make_frame(ws::Opcode::Text, packet);
+      c->enqueue(&f, 1, false);
+    }
+    if (close_connection) c->close(ws::kNormal, "forced close");
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server (facade)
+
+Server::Server(Options options, EventSink* sink) : impl_(std::make_shared<ServerImpl>(std::move(options), sink)) {}
+
+Server::~Server() {
+  impl_->close();
+  impl_->join_threads();
+}
+
+Server::Address Server::listen(const std::string& host, uint16_t port) { return impl_->listen(host, port); }
+
+void Server::drain_events(std::vector<Event>& out) {
+  std::lock_guard lk(impl_->events_mu_);
+  if (out.empty()) {
+    out.swap(impl_->events_);
+  } else {
+    for (auto& e : impl_->events_) out.push_back(std::move(e));
+    impl_->events_.clear();
+  }
+}
+
+void Server::connect_reply(uint64_t conn, std::string nsp, bool accepted, std::string packet) {
+  impl_->connect_reply(conn, std::move(nsp), accepted, std::move(packet));
+}
+void Server::send(uint64_t conn, std::string packet, std::vector<std::string> attachments) {
+  impl_->send(conn, std::move(packet), std::move(attachments));
+}
+void Server::broadcast(std::string nsp, std::vector<std::string> rooms, std::vector<std::string> except_rooms,
+                       std::string packet, std::vector<std::string> attachments, bool is_volatile) {
+  impl_->broadcast(std::move(nsp), std::move(rooms), std::move(except_rooms), std::move(packet),
+                   std::move(attachments), is_volatile);
+}
+void Server::join(uint64_t conn, std::string nsp, std::vector<std::string> rooms) {
+  impl_->join(conn, std::move(nsp), std::move(rooms));
+}
+void Server::leave(uint64_t conn, std::string nsp, std::string room) {
+  impl_->leave(conn, std::move(nsp), std::move(room));
+}
+void Server::disconnect(uint64_t conn, std::string nsp, std::string packet, bool close_connection) {
+  impl_->disconnect(conn, std::move(nsp), std::move(packet), close_connection);
+}
+void Server::close() { impl_->close(); }
+
+Server::Stats Server::stats() const {
+  Stats s;
+  s.connections = impl_->open_connections.load(std::memory_order_relaxed);
+  s.messages_in = impl_->messages_in.load(std::memory_order_relaxed);
+  s.messages_out = impl_->messages_out.load(std::memory_order_relaxed);
+  const int64_t q = impl_->bytes_queued.load(std::memory_order_relaxed);
+  s.bytes_queued = q > 0 ? static_cast<uint64_t>(q) : 0;
+  return s;
+}
+
+}  // namespace collabio::core

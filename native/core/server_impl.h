@@ -1,0 +1,134 @@
+// Internals of the transport core. Included only by native/core/*.cpp (Asio and Beast templates are
+// heavy; keeping them out of other translation units keeps rebuilds short).
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "core/server.h"
+#include "core/ws_frame.h"
+
+namespace collabio::core {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Strand = net::strand<net::io_context::executor_type>;
+
+class EioConnection;
+class HttpSession;
+
+// Room membership for every namespace. Owner: the command strand (ServerImpl::cmd_), no lock.
+// Rooms know connections only as ids; the fan-out looks the ids up in the connection table.
+class RoomRegistry {
+ public:
+  void add_member(const std::string& nsp, uint64_t conn);
+  void remove_member(const std::string& nsp, uint64_t conn);  // leaves all its rooms too
+  void remove_connection(uint64_t conn);                      // from every namespace
+  void join(const std::string& nsp, uint64_t conn, const std::string& room);
+  void leave(const std::string& nsp, uint64_t conn, const std::string& room);
+  // Connections of `nsp` in any of `rooms` (all members if empty) and in none of `except`.
+  void recipients(const std::string& nsp, const std::vector<std::string>& rooms,
+                  const std::vector<std::string>& except, std::vector<uint64_t>& out) const;
+
+ private:
+  struct Namespace {
+    std::unordered_set<uint64_t> members;
+    std::unordered_map<std::string, std::unordered_set<uint64_t>> rooms;
+    std::unordered_map<uint64_t, std::unordered_set<std::string>> rooms_of;
+  };
+  std::unordered_map<std::string, Namespace> nsps_;
+};
+
+class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
+ public:
+  ServerImpl(Options options, EventSink* sink);
+  ~ServerImpl();
+
+  Server::Address listen(const std::string& host, uint16_t port);
+  void close();
+  void join_threads();
+
+  // ---- used by connections (any thread) ----
+  void push_event(Event&& ev);
+  void register_connection(const std::shared_ptr<EioConnection>& c);
+  // Called once by a connection when it has closed: drops it from the table and from every room.
+  void connection_closed(uint64_t id);
+  void track_http(const std::shared_ptr<HttpSession>& s);
+  std::shared_ptr<EioConnection> find(uint64_t id);
+  uint64_t next_connection_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+  bool closing() const { return closing_.load(std::memory_order_acquire); }
+
+  // ---- commands (see Server); run on cmd_ ----
+  void connect_reply(uint64_t conn, std::string nsp, bool accepted, std::string packet);
+  void send(uint64_t conn, std::string packet, std::vector<std::string> attachments);
+  void broadcast(std::string nsp, std::vector<std::string> rooms, std::vector<std::string> except,
+                 std::string packet, std::vector<std::string> attachments, bool is_volatile);
+  void join(uint64_t conn, std::string nsp, std::vector<std::string> rooms);
+  void leave(uint64_t conn, std::string nsp, std::string room);
+  void disconnect(uint64_t conn, std::string nsp, std::string packet, bool close_connection);
+
+  const Options opts;
+  net::io_context ioc;
+
+  // Counters (relaxed atomics; read by Server::stats()).
+  std::atomic<uint64_t> messages_in{0};
+  std::atomic<uint64_t> messages_out{0};
+  std::atomic<int64_t> bytes_queued{0};
+  std::atomic<uint64_t> open_connections{0};
+
+ private:
+  void do_accept();
+  void on_accept(boost::system::error_code ec, tcp::socket socket);
+  void thread_main();
+  static std::vector<ws::Frame> make_frames(const std::string& packet, const std::vector<std::string>& attachments);
+
+  EventSink* sink_;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  std::vector<std::thread> threads_;
+  std::atomic<unsigned> running_threads_{0};
+  tcp::acceptor acceptor_;  // owner: cmd_ after listen()
+  Strand cmd_;              // owns rooms_, executes commands in call order
+  RoomRegistry rooms_;      // owner: cmd_
+
+  std::mutex events_mu_;
+  std::vector<Event> events_;  // guarded by events_mu_
+
+  std::mutex conns_mu_;
+  std::unordered_map<uint64_t, std::shared_ptr<EioConnection>> conns_;  // guarded by conns_mu_
+  std::vector<std::weak_ptr<HttpSession>> http_sessions_;              // guarded by conns_mu_
+
+  std::atomic<uint64_t> next_id_{1};
+  std::atomic<bool> closing_{false};
+  std::atomic<bool> closed_notified_{false};
+  bool listening_ = false;  // owner: the thread that calls listen()/close() (the host's main thread)
+
+  friend class Server;
+};
+
+// Starts an HTTP session on an accepted socket (native/core/http_session.cpp).
+void start_http_session(const std::shared_ptr<ServerImpl>& server, tcp::socket socket);
+
+// Starts an Engine.IO WebSocket connection on a socket whose upgrade was answered
+// (native/core/eio_connection.cpp). `http_response` (the 101) leaves in the same write as the Engine.IO
+// open packet; `leftover` holds bytes read past the HTTP request.
+void start_eio_connection(const std::shared_ptr<ServerImpl>& server, tcp::socket socket,
+                          std::shared_ptr<const Handshake> handshake, std::string http_response,
+                          std::string leftover);
+// Ends an HTTP session early (shutdown).
+void cancel_http_session(const std::shared_ptr<HttpSession>& session);
+
+}  // namespace collabio::core

@@ -1,0 +1,67 @@
+// Engine.IO v4 single-packet codec, open packet and handshake error bodies.
+#include "engineio/packet.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace collabio::engineio {
+
+bool parse_text_packet(std::string_view in, PacketType& type, std::string_view& data) {
+  if (in.empty()) return false;
+  const char c = in.front();
+  if (c < '0' || c > '6') return false;
+  type = static_cast<PacketType>(c - '0');
+  data = in.substr(1);
+  return true;
+}
+
+std::string encode_text_packet(PacketType type, std::string_view data) {
+  std::string out;
+  out.reserve(1 + data.size());
+  out.push_back(static_cast<char>('0' + static_cast<int>(type)));
+  out.append(data);
+  return out;
+}
+
+std::string open_packet(std::string_view sid, bool can_upgrade, uint32_t ping_interval, uint32_t ping_timeout,
+                        uint64_t max_payload) {
+  // Key order follows engine.io's Socket#onOpen (JSON.stringify keeps insertion order).
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("sid");
+  w.String(sid.data(), static_cast<rapidjson::SizeType>(sid.size()));
+  w.Key("upgrades");
+  w.StartArray();
+  if (can_upgrade) w.String("websocket");
+  w.EndArray();
+  w.Key("pingInterval");
+  w.Uint(ping_interval);
+  w.Key("pingTimeout");
+  w.Uint(ping_timeout);
+  w.Key("maxPayload");
+  w.Uint64(max_payload);
+  w.EndObject();
+  std::string out;
+  out.reserve(1 + buf.GetSize());
+  out.push_back('0');
+  out.append(buf.GetString(), buf.GetSize());
+  return out;
+}
+
+std::string error_json(int code) {
+  // Messages from engine.io's Server.errorMessages.
+  static constexpr std::string_view kMessages[] = {
+      "Transport unknown", "Session ID unknown", "Bad handshake method",
+      "Bad request",       "Forbidden",          "Unsupported protocol version",
+  };
+  if (code < 0 || code > 5) code = static_cast<int>(ErrorCode::BadRequest);
+  std::string out = "{\"code\":";
+  out += std::to_string(code);
+  out += ",\"message\":\"";
+  out += kMessages[code];
+  out += "\"}";
+  return out;
+}
+
+}  // namespace collabio::engineio

@@ -1,0 +1,595 @@
+// Integration of updates into the struct store, following yjs 13.6 exactly where it decides the
+// result: encoding.js readUpdateV2 / integrateStructs (order of integration, pending structs),
+// Item.js getMissing / integrate (conflict resolution) / delete / gc, DeleteSet.js
+// readAndApplyDeleteSet, Transaction.js cleanupTransactions (tryGcDeleteSet, tryMergeDeleteSet,
+// merging of structs). Recursion over nested types uses explicit stacks (untrusted depth).
+#include <algorithm>
+
+#include "yjs/doc_impl.h"
+
+namespace collabio::yjs {
+
+// ContentData owns the integrated Type, which is complete only here.
+ContentData::ContentData() = default;
+ContentData::~ContentData() = default;
+
+uint64_t PendingStructs::coverage() const {
+  uint64_t n = 0;
+  for (const auto& [client, refs] : clients)
+    for (const auto& s : refs) n += s.length;
+  return n;
+}
+
+Type* Doc::Impl::rootType(const std::string& name) {
+  const std::string* key = intern(name);
+  auto& slot = roots[key];
+  if (!slot) {
+    slot = std::make_unique<Type>();
+    slot->rootName = key;
+  }
+  return slot.get();
+}
+
+Item* Doc::Impl::alloc() {
+  if (!freeList.empty()) {
+    Item* item = freeList.back();
+    freeList.pop_back();
+    return item;
+  }
+  return &pool.emplace_back();
+}
+
+void Doc::Impl::release(Item* item) {
+  *item = Item{};
+  freeList.push_back(item);
+}
+
+size_t Doc::Impl::findIndexSS(const std::vector<Item*>& structs, uint64_t clock) {
+  // Callers check the state first: `clock` lies inside the store.
+  size_t left = 0;
+  size_t right = structs.size() - 1;
+  while (left <= right) {
+    const size_t mid = (left + right) / 2;
+    const Item* s = structs[mid];
+    if (s->id.clock <= clock) {
+      if (clock < s->end()) return mid;
+      left = mid + 1;
+    } else {
+      right = mid - 1;
+    }
+  }
+  return structs.size() - 1;  // unreachable when the precondition holds
+}
+
+Item* Doc::Impl::splitItem(Transaction& t, Item* left, uint64_t diff) {
+  Item* right = alloc();
+  right->id = {left->id.client, left->id.clock + diff};
+  right->length = left->length - diff;
+  right->left = left;
+  right->hasOrigin = true;
+  right->origin = {left->id.client, left->id.clock + diff - 1};
+  right->right = left->right;
+  right->hasRightOrigin = left->hasRightOrigin;
+  right->rightOrigin = left->rightOrigin;
+  right->parent = left->parent;
+  right->parentSub = left->parentSub;
+  right->content = left->content.splice(diff, left->length);
+  right->deleted = left->deleted;
+  left->right = right;
+  if (right->right) right->right->left = right;
+  t.mergeStructs.push_back(right->id);
+  if (right->parentSub && !right->right) right->parent->map[right->parentSub] = right;
+  left->length = diff;
+  return right;
+}
+
+Item* Doc::Impl::getItemCleanStart(Transaction& t, ID id) {
+  auto& structs = clients.at(id.client);
+  const size_t index = findIndexSS(structs, id.clock);
+  Item* s = structs[index];
+  if (s->id.clock < id.clock && !s->gc) {
+    Item* right = splitItem(t, s, id.clock - s->id.clock);
+    structs.insert(structs.begin() + static_cast<ptrdiff_t>(index) + 1, right);
+    return right;
+  }
+  return s;
+}
+
+Item* Doc::Impl::getItemCleanEnd(Transaction& t, ID id) {
+  auto& structs = clients.at(id.client);
+  const size_t index = findIndexSS(structs, id.clock);
+  Item* s = structs[index];
+  if (id.clock != s->end() - 1 && !s->gc) {
+    Item* right = splitItem(t, s, id.clock - s->id.clock + 1);
+    structs.insert(structs.begin() + static_cast<ptrdiff_t>(index) + 1, right);
+  }
+  return s;
+}
+
+void Doc::Impl::addStruct(Transaction& t, Item* item) {
+  auto& structs = clients[item->id.client];
+  const uint64_t state = structs.empty() ? 0 : structs.back()->end();
+  t.beforeState.try_emplace(item->id.client, state);
+  structs.push_back(item);
+}
+
+std::optional<uint64_t> Doc::Impl::getMissing(Transaction& t, const StructRef& s, Resolved& r) {
+  if (!s.isItem()) return std::nullopt;
+  if (s.hasOrigin && s.origin.client != s.id.client && s.origin.clock >= getState(s.origin.client))
+    return s.origin.client;
+  if (s.hasRightOrigin && s.rightOrigin.client != s.id.client && s.rightOrigin.clock >= getState(s.rightOrigin.client))
+    return s.rightOrigin.client;
+  if (s.parentKind == StructRef::kIdParent && s.parentId.client != s.id.client &&
+      s.parentId.clock >= getState(s.parentId.client))
+    return s.parentId.client;
+  // All dependencies are present: find the neighbours (splitting items as yjs does).
+  r = Resolved{};
+  if (s.hasOrigin) r.left = getItemCleanEnd(t, s.origin);
+  if (s.hasRightOrigin) r.right = getItemCleanStart(t, s.rightOrigin);
+  if ((r.left && r.left->gc) || (r.right && r.right->gc)) {
+    r.parent = nullptr;  // the parent was garbage collected: this becomes a GC struct
+  } else if (s.parentKind == StructRef::kNoParent) {
+    if (r.left) {
+      r.parent = r.left->parent;
+      r.parentSub = r.left->parentSub;
+    } else if (r.right) {
+      r.parent = r.right->parent;
+      r.parentSub = r.right->parentSub;
+    }
+  } else {
+    if (s.parentKind == StructRef::kIdParent) {
+      Item* p = getItem(s.parentId);
+      // A parent that is not (or no longer) a type makes this item garbage, as in yjs.
+      r.parent = !p->gc && p->content.ref == kRefType && p->content.data && p->content.data->type
+                     ? p->content.data->type.get()
+                     : nullptr;
+    } else {
+      r.parent = rootType(s.parentName);
+    }
+    if (s.hasParentSub) r.parentSub = intern(s.parentSub);
+  }
+  return std::nullopt;
+}
+
+void Doc::Impl::integrate(Transaction& t, StructRef& s, uint64_t offset, Resolved r) {
+  ID id = s.id;
+  uint64_t length = s.length;
+  ID origin = s.origin;
+  bool hasOrigin = s.hasOrigin;
+  if (offset > 0) {
+    id.clock += offset;
+    length -= offset;
+    if (s.isItem()) {
+      r.left = getItemCleanEnd(t, {id.client, id.clock - 1});
+      origin = r.left->lastId();
+      hasOrigin = true;
+      // yjs would fail on a collected left neighbour; its parent is gone, so collect this too.
+      if (r.left->gc) r.parent = nullptr;
+      else s.content = s.content.splice(offset, s.length);
+    }
+  }
+  Item* item = alloc();
+  item->id = id;
+  item->length = length;
+  if (!s.isItem() || !r.parent) {
+    item->gc = true;
+    addStruct(t, item);
+    return;
+  }
+  item->origin = origin;
+  item->hasOrigin = hasOrigin;
+  item->rightOrigin = s.rightOrigin;
+  item->hasRightOrigin = s.hasRightOrigin;
+  item->parent = r.parent;
+  item->parentSub = r.parentSub;
+  item->content = std::move(s.content);
+  Type* parent = r.parent;
+  Item* left = r.left;
+  Item* right = r.right;
+  if ((!left && (!right || right->left != nullptr)) || (left && left->right != right)) {
+    // Conflict resolution (Item.integrate): find the position among concurrent insertions.
+    Item* o;
+    if (left) {
+      o = left->right;
+    } else if (item->parentSub) {
+      auto it = parent->map.find(item->parentSub);
+      o = it == parent->map.end() ? nullptr : it->second;
+      while (o && o->left) o = o->left;
+    } else {
+      o = parent->start;
+    }
+    conflictingItems.clear();
+    itemsBeforeOrigin.clear();
+    auto sameId = [](bool ha, ID a, bool hb, ID b) { return ha == hb && (!ha || a == b); };
+    while (o && o != right) {
+      itemsBeforeOrigin.insert(o);
+      conflictingItems.insert(o);
+      if (sameId(item->hasOrigin, item->origin, o->hasOrigin, o->origin)) {
+        if (o->id.client < item->id.client) {
+          left = o;
+          conflictingItems.clear();
+        } else if (sameId(item->hasRightOrigin, item->rightOrigin, o->hasRightOrigin, o->rightOrigin)) {
+          break;
+        }
+      } else if (o->hasOrigin && itemsBeforeOrigin.count(getItem(o->origin))) {
+        if (!conflictingItems.count(getItem(o->origin))) {
+          left = o;
+          conflictingItems.clear();
+        }
+      } else {
+        break;
+      }
+      o = o->right;
+    }
+  }
+  item->left = left;
+  if (left) {
+    item->right = left->right;
+    left->right = item;
+  } else {
+    Item* rr;
+    if (item->parentSub) {
+      auto it = parent->map.find(item->parentSub);
+      rr = it == parent->map.end() ? nullptr : it->second;
+      while (rr && rr->left) rr = rr->left;
+    } else {
+      rr = parent->start;
+      parent->start = item;
+    }
+    item->right = rr;
+  }
+  if (item->right) {
+    item->right->left = item;
+  } else if (item->parentSub) {
+    parent->map[item->parentSub] = item;
+    if (item->left) deleteItem(t, item->left);  // the previous value of this key
+  }
+  addStruct(t, item);
+  // ContentX.integrate
+  if (item->content.ref == kRefType) {
+    auto type = std::make_unique<Type>();
+    type->item = item;
+    item->content.data->type = std::move(type);
+  } else if (item->content.ref == kRefDeleted) {
+    t.ds.add(item->id.client, item->id.clock, item->length);
+    item->deleted = true;
+  }
+  if ((parent->item && parent->item->deleted) || (item->parentSub && item->right)) deleteItem(t, item);
+}
+
+void Doc::Impl::deleteItem(Transaction& t, Item* first) {
+  std::vector<Item*> stack{first};
+  while (!stack.empty()) {
+    Item* item = stack.back();
+    stack.pop_back();
+    if (item->deleted || item->gc) continue;
+    item->deleted = true;
+    t.ds.add(item->id.client, item->id.clock, item->length);
+    if (item->content.ref != kRefType || !item->content.data || !item->content.data->type) continue;
+    // ContentType.delete: delete the children; already deleted old ones get a merge attempt.
+    Type* type = item->content.data->type.get();
+    auto visit = [&](Item* child) {
+      if (!child->deleted) stack.push_back(child);
+      else if (child->id.clock < beforeState(t, child->id.client)) t.mergeStructs.push_back(child->id);
+    };
+    for (Item* c = type->start; c; c = c->right) visit(c);
+    for (auto& [key, c] : type->map) visit(c);
+  }
+}
+
+void Doc::Impl::gcItem(Item* first, bool firstParentGCd) {
+  std::vector<std::pair<Item*, bool>> stack{{first, firstParentGCd}};
+  while (!stack.empty()) {
+    auto [item, parentGCd] = stack.back();
+    stack.pop_back();
+    if (item->gc) continue;
+    // ContentType.gc: the children are collected entirely (they become GC structs).
+    if (item->content.ref == kRefType && item->content.data && item->content.data->type) {
+      Type* type = item->content.data->type.get();
+      for (Item* c = type->start; c; c = c->right) stack.push_back({c, true});
+      for (auto& [key, c] : type->map)
+        for (Item* m = c; m; m = m->left) stack.push_back({m, true});
+    }
+    if (parentGCd) {
+      const ID id = item->id;
+      const uint64_t length = item->length;
+      *item = Item{};
+      item->id = id;
+      item->length = length;
+      item->gc = true;
+    } else {
+      item->content = Content{};  // ContentDeleted(length)
+    }
+  }
+}
+
+DeleteSet Doc::Impl::applyDeleteSet(Transaction& t, const DeleteSet& ds) {
+  DeleteSet unapplied;
+  for (const auto& [client, ranges] : ds.clients) {
+    const uint64_t state = getState(client);
+    for (const auto& range : ranges) {
+      const uint64_t clock = range.clock;
+      const uint64_t clockEnd = clock + range.len;
+      if (clock >= state) {
+        unapplied.add(client, clock, range.len);
+        continue;
+      }
+      if (state < clockEnd) unapplied.add(client, state, clockEnd - state);
+      auto& structs = clients.at(client);
+      size_t index = findIndexSS(structs, clock);
+      Item* s = structs[index];
+      if (!s->isDeleted() && s->id.clock < clock) {
+        structs.insert(structs.begin() + static_cast<ptrdiff_t>(index) + 1, splitItem(t, s, clock - s->id.clock));
+        ++index;
+      }
+      while (index < structs.size()) {
+        s = structs[index++];
+        if (s->id.clock >= clockEnd) break;
+        if (!s->isDeleted()) {
+          if (clockEnd < s->end())
+            structs.insert(structs.begin() + static_cast<ptrdiff_t>(index), splitItem(t, s, clockEnd - s->id.clock));
+          deleteItem(t, s);
+        }
+      }
+    }
+  }
+  unapplied.sortAndMerge();
+  return unapplied;
+}
+
+std::optional<PendingStructs> Doc::Impl::integrateStructs(Transaction& t, std::map<uint64_t, ClientRefs>& clientRefs) {
+  std::vector<uint64_t> ids;  // ascending; the highest client is integrated first
+  for (auto& [client, refs] : clientRefs) ids.push_back(client);
+  auto nextTarget = [&]() -> ClientRefs* {
+    while (!ids.empty()) {
+      ClientRefs& r = clientRefs.at(ids.back());
+      if (r.i < r.refs.size()) return &r;
+      ids.pop_back();
+    }
+    return nullptr;
+  };
+  ClientRefs* cur = nextTarget();
+  if (!cur) return std::nullopt;
+  PendingStructs rest;
+  auto updateMissing = [&](uint64_t client, uint64_t clock) {
+    auto [it, inserted] = rest.missing.try_emplace(client, clock);
+    if (!inserted && it->second > clock) it->second = clock;
+  };
+  std::vector<StructRef*> stack;
+  std::vector<ClientRefs*> toClear;
+  auto addStackToRest = [&]() {
+    for (StructRef* s : stack) {
+      const uint64_t client = s->id.client;
+      auto it = clientRefs.find(client);
+      if (it != clientRefs.end() && !it->second.removed) {
+        ClientRefs& r = it->second;
+        if (r.i > 0) --r.i;  // the struct on the stack could not be applied
+        rest.clients[client].assign(r.refs.begin() + static_cast<ptrdiff_t>(r.i), r.refs.end());
+        r.removed = true;
+        r.i = r.refs.size();  // nothing more to read from this client
+        toClear.push_back(&r);
+      } else {
+        rest.clients[client] = {*s};
+      }
+      ids.erase(std::remove(ids.begin(), ids.end(), client), ids.end());
+    }
+    stack.clear();
+  };
+  StructRef* head = &cur->refs[cur->i++];
+  while (true) {
+    if (head->kind != kRefSkip) {
+      const uint64_t localClock = getState(head->id.client);
+      if (localClock < head->id.clock) {
+        // A struct of the same client is missing.
+        stack.push_back(head);
+        updateMissing(head->id.client, head->id.clock - 1);
+        addStackToRest();
+      } else {
+        Resolved r;
+        const auto missing = getMissing(t, *head, r);
+        if (missing) {
+          stack.push_back(head);
+          auto it = clientRefs.find(*missing);
+          ClientRefs* m = it == clientRefs.end() || it->second.removed ? nullptr : &it->second;
+          if (!m || m->i >= m->refs.size()) {
+            // Depends on an update that has not arrived.
+            updateMissing(*missing, getState(*missing));
+            addStackToRest();
+          } else {
+            head = &m->refs[m->i++];
+            continue;
+          }
+        } else {
+          const uint64_t offset = localClock - head->id.clock;
+          if (offset == 0 || offset < head->length) integrate(t, *head, offset, r);
+        }
+      }
+    }
+    if (!stack.empty()) {
+      head = stack.back();
+      stack.pop_back();
+    } else if (cur && cur->i < cur->refs.size()) {
+      head = &cur->refs[cur->i++];
+    } else {
+      cur = nextTarget();
+      if (!cur) break;
+      head = &cur->refs[cur->i++];
+    }
+  }
+  for (ClientRefs* r : toClear) r->refs.clear();
+  if (rest.clients.empty()) return std::nullopt;
+  return rest;
+}
+
+void Doc::Impl::readUpdate(Transaction& t, std::map<uint64_t, ClientRefs>& refs, const DeleteSet& ds) {
+  auto rest = integrateStructs(t, refs);
+  bool retry = false;
+  if (pending) {
+    for (const auto& [client, clock] : pending->missing) {
+      if (clock < getState(client)) {
+        retry = true;
+        break;
+      }
+    }
+    if (rest) {
+      for (const auto& [client, clock] : rest->missing) {
+        auto [it, inserted] = pending->missing.try_emplace(client, clock);
+        if (!inserted && it->second > clock) it->second = clock;
+      }
+      for (auto& [client, list] : rest->clients) {
+        auto& dst = pending->clients[client];
+        dst = mergeStructLists(std::move(dst), std::move(list));
+      }
+    }
+  } else {
+    pending = std::move(rest);
+  }
+  DeleteSet dsRest = applyDeleteSet(t, ds);
+  if (!pendingDs.empty()) {
+    const DeleteSet old = std::move(pendingDs);
+    DeleteSet dsRest2 = applyDeleteSet(t, old);
+    dsRest.merge(dsRest2);
+  }
+  pendingDs = std::move(dsRest);
+  if (retry) {
+    PendingStructs p = std::move(*pending);
+    pending.reset();
+    std::map<uint64_t, ClientRefs> again;
+    for (auto& [client, list] : p.clients) again[client].refs = std::move(list);
+    readUpdate(t, again, DeleteSet{});
+  }
+}
+
+bool Doc::Impl::mergeItems(Item* left, Item* right) {
+  if (left->gc) {
+    left->length += right->length;
+    return true;
+  }
+  if (!(right->hasOrigin && right->origin == left->lastId() && left->right == right &&
+        left->hasRightOrigin == right->hasRightOrigin &&
+        (!left->hasRightOrigin || left->rightOrigin == right->rightOrigin) && left->id.client == right->id.client &&
+        left->end() == right->id.clock && left->deleted == right->deleted && left->content.ref == right->content.ref &&
+        left->content.mergeWith(right->content)))
+    return false;
+  left->right = right->right;
+  if (left->right) left->right->left = left;
+  left->length += right->length;
+  return true;
+}
+
+size_t Doc::Impl::tryToMergeWithLefts(std::vector<Item*>& structs, size_t pos) {
+  size_t i = pos;
+  while (i > 0) {
+    Item* right = structs[i];
+    Item* left = structs[i - 1];
+    if (left->isDeleted() != right->isDeleted() || left->gc != right->gc || !mergeItems(left, right)) break;
+    if (!right->gc && right->parentSub) {
+      auto it = right->parent->map.find(right->parentSub);
+      if (it != right->parent->map.end() && it->second == right) it->second = left;
+    }
+    --i;
+  }
+  const size_t merged = pos - i;
+  if (merged) {
+    const auto first = structs.begin() + static_cast<ptrdiff_t>(pos + 1 - merged);
+    for (auto it = first; it != first + static_cast<ptrdiff_t>(merged); ++it) release(*it);
+    structs.erase(first, first + static_cast<ptrdiff_t>(merged));
+  }
+  return merged;
+}
+
+void Doc::Impl::cleanup(Transaction& t) {
+  t.ds.sortAndMerge();
+  // tryGcDeleteSet (gc: true, no gcFilter)
+  for (const auto& [client, ranges] : t.ds.clients) {
+    auto& structs = clients.at(client);
+    for (size_t di = ranges.size(); di-- > 0;) {
+      const auto& r = ranges[di];
+      const uint64_t end = r.clock + r.len;
+      for (size_t si = findIndexSS(structs, r.clock); si < structs.size() && structs[si]->id.clock < end; ++si) {
+        Item* s = structs[si];
+        if (!s->gc && s->deleted) gcItem(s, false);
+      }
+    }
+  }
+  // tryMergeDeleteSet
+  for (const auto& [client, ranges] : t.ds.clients) {
+    auto& structs = clients.at(client);
+    for (size_t di = ranges.size(); di-- > 0;) {
+      const auto& r = ranges[di];
+      size_t si = std::min(structs.size() - 1, 1 + findIndexSS(structs, r.clock + r.len - 1));
+      while (si > 0 && structs[si]->id.clock >= r.clock) {
+        const size_t merged = tryToMergeWithLefts(structs, si);
+        if (si < 1 + merged) break;
+        si -= 1 + merged;
+      }
+    }
+  }
+  // Merge the structs added by this transaction.
+  for (const auto& [client, before] : t.beforeState) {
+    auto& structs = clients.at(client);
+    if (structs.back()->end() == before) continue;
+    const size_t firstChangePos = std::max<size_t>(before == 0 ? 0 : findIndexSS(structs, before), 1);
+    for (size_t i = structs.size() - 1; i >= firstChangePos;) {
+      const size_t merged = tryToMergeWithLefts(structs, i);
+      if (i < firstChangePos + 1 + merged) break;
+      i -= 1 + merged;
+    }
+  }
+  // Merge split-off items back where possible.
+  for (size_t k = t.mergeStructs.size(); k-- > 0;) {
+    const ID id = t.mergeStructs[k];
+    auto& structs = clients.at(id.client);
+    const size_t pos = findIndexSS(structs, id.clock);
+    if (pos + 1 < structs.size() && tryToMergeWithLefts(structs, pos + 1) > 1) continue;
+    if (pos > 0) tryToMergeWithLefts(structs, pos);
+  }
+}
+
+Doc::Doc() : impl_(std::make_unique<Impl>()) {}
+Doc::~Doc() = default;
+Doc::Doc(Doc&&) noexcept = default;
+Doc& Doc::operator=(Doc&&) noexcept = default;
+
+Doc::ApplyResult Doc::applyUpdate(std::span<const uint8_t> update) {
+  DecodedUpdate u = decodeUpdate(update);  // throws before anything changes
+  Impl& d = *impl_;
+  const uint64_t pendingBefore = d.pending ? d.pending->coverage() : 0;
+  const uint64_t pendingDsBefore = d.pendingDs.coverage();
+  Transaction t;
+  std::map<uint64_t, Impl::ClientRefs> refs;
+  for (auto& c : u.clients) refs[c.client].refs = std::move(c.refs);
+  d.readUpdate(t, refs, u.ds);
+  const bool structsAdded = !t.beforeState.empty();
+  const bool deleted = !t.ds.empty();
+  d.cleanup(t);
+  ApplyResult result;
+  result.changed = structsAdded || deleted || (d.pending ? d.pending->coverage() : 0) != pendingBefore ||
+                   d.pendingDs.coverage() != pendingDsBefore;
+  if (result.changed) result.relay.assign(update.begin(), update.end());
+  return result;
+}
+
+bool Doc::hasPending() const { return impl_->pending.has_value() || !impl_->pendingDs.empty(); }
+
+size_t Doc::structCount() const {
+  size_t n = 0;
+  for (const auto& [client, structs] : impl_->clients) n += structs.size();
+  return n;
+}
+
+size_t Doc::memoryUsage() const {
+  const Impl& d = *impl_;
+  size_t n = sizeof(Impl) + d.pool.size() * sizeof(Item) + d.freeList.capacity() * sizeof(Item*);
+  for (const Item& item : d.pool) {
+    n += item.content.heapBytes();
+    if (item.content.data && item.content.data->type) n += sizeof(Type) + item.content.data->type->map.size() * 32;
+  }
+  for (const auto& [client, structs] : d.clients) n += 48 + structs.capacity() * sizeof(Item*);
+  for (const auto& s : d.strings) n += 48 + s.capacity();
+  n += d.roots.size() * (sizeof(Type) + 32);
+  if (d.pending) n += d.pending->coverage() / 4 + d.pending->clients.size() * 64;
+  return n;
+}
+
+}  // namespace collabio::yjs

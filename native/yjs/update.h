@@ -1,0 +1,180 @@
+// Yjs update format v1 as data: struct refs, item content, delete sets and state vectors
+// (yjs 13.6 src/utils/encoding.js readClientsStructRefs, UpdateDecoder.js / UpdateEncoder.js V1,
+// DeleteSet.js, updates.js).
+//
+//   update      = structs deleteSet
+//   structs     = varUint(numClients) { varUint(numStructs) varUint(client) varUint(clock) struct* }*
+//   deleteSet   = varUint(numClients) { varUint(client) varUint(numRanges) { varUint(clock) varUint(len) }* }*
+//   stateVector = varUint(n) { varUint(client) varUint(clock) }*
+//
+// Owner: none; these are values.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "yjs/lib0.h"
+
+namespace collabio::yjs {
+
+/// A Yjs id: (client, clock). Clocks are 64-bit (lib0 allows up to 2^53-1).
+struct ID {
+  uint64_t client = 0;
+  uint64_t clock = 0;
+  friend bool operator==(const ID&, const ID&) = default;
+};
+
+/// Low five bits of a struct's info byte.
+enum ContentRef : uint8_t {
+  kRefGC = 0,
+  kRefDeleted = 1,
+  kRefJSON = 2,
+  kRefBinary = 3,
+  kRefString = 4,
+  kRefEmbed = 5,
+  kRefFormat = 6,
+  kRefType = 7,
+  kRefAny = 8,
+  kRefDoc = 9,
+  kRefSkip = 10,
+};
+
+/// Type refs of ContentType (yjs ContentType.js typeRefs).
+enum TypeRef : uint8_t {
+  kTypeArray = 0,
+  kTypeMap = 1,
+  kTypeText = 2,
+  kTypeXmlElement = 3,
+  kTypeXmlFragment = 4,
+  kTypeXmlHook = 5,
+  kTypeXmlText = 6,
+};
+
+struct Type;  // integrated shared type (doc.cpp); opaque here
+
+/// Heap part of non-string content. Kept raw (as received) where yjs would parse and re-serialize;
+/// for input produced by yjs the bytes are the same.
+struct ContentData {
+  ContentData();                   // out of line: Type is incomplete here
+  ~ContentData();                  // defined where Type is complete (doc.cpp)
+  std::vector<std::string> elems;  // JSON: JSON texts ("undefined" allowed); Any: raw `any` encodings
+  std::string a;                   // Binary bytes | Embed JSON | Format key | Type node/hook name | Doc guid
+  std::string b;                   // Format JSON value | Doc options (raw `any`, normalized like yjs)
+  uint8_t typeRef = 0;             // Type content
+  std::unique_ptr<Type> type;      // Type content once integrated into a Doc (never copied)
+};
+
+/// Item content. String text is UTF-16 (yjs lengths and split offsets are UTF-16 code units).
+/// Deleted content has no payload: its length is the struct's length.
+struct Content {
+  uint8_t ref = kRefDeleted;
+  std::u16string str;
+  std::unique_ptr<ContentData> data;
+
+  Content() = default;
+  Content(Content&&) noexcept = default;
+  Content& operator=(Content&&) noexcept = default;
+  Content(const Content& o);  // deep copy (an integrated Type is not copied)
+  Content& operator=(const Content& o);
+
+  /// Countable content counts towards a type's length (Deleted and Format do not).
+  bool countable() const { return ref != kRefDeleted && ref != kRefFormat; }
+  /// Splits at `offset` (0 < offset < length): this keeps [0, offset), the result holds the rest.
+  /// Splitting a string inside a surrogate pair turns both halves into U+FFFD (yjs #248).
+  Content splice(uint64_t offset, uint64_t length);
+  /// Appends `right` if yjs merges this content kind (String, Deleted, JSON, Any).
+  bool mergeWith(Content& right);
+  /// Writes the content from `offset` (ContentX.write(encoder, offset)); `length` is the struct's.
+  void write(lib0::Encoder& e, uint64_t offset, uint64_t length) const;
+  /// Approximate heap bytes held.
+  size_t heapBytes() const;
+};
+
+/// Reads content of kind `ref` (1..9). Returns its length. Zero-length content is an error.
+uint64_t readContent(lib0::Decoder& d, uint8_t ref, Content& out);
+
+/// A struct as decoded from an update, before integration (GC, Skip or Item).
+struct StructRef {
+  uint8_t kind = kRefGC;  // kRefGC, kRefSkip, or the item's content ref
+  ID id;
+  uint64_t length = 0;
+  bool hasOrigin = false;
+  bool hasRightOrigin = false;
+  ID origin;
+  ID rightOrigin;
+  // Parent info, present only when neither origin is (otherwise copied from the neighbours).
+  enum ParentKind : uint8_t { kNoParent, kRootParent, kIdParent } parentKind = kNoParent;
+  std::string parentName;  // kRootParent
+  ID parentId;             // kIdParent
+  bool hasParentSub = false;
+  std::string parentSub;
+  Content content;
+
+  bool isItem() const { return kind != kRefGC && kind != kRefSkip; }
+  uint64_t end() const { return id.clock + length; }
+  /// Writes this struct starting at `offset` (Item.write / GC.write / Skip.write).
+  void write(lib0::Encoder& e, uint64_t offset) const;
+  /// The part from `diff` on (updates.js sliceStruct): origin becomes (client, clock + diff - 1).
+  StructRef slice(uint64_t diff) const;
+};
+
+/// Per client, sorted ranges [clock, clock + len) (DeleteSet.js).
+struct DeleteSet {
+  struct Range {
+    uint64_t clock;
+    uint64_t len;
+  };
+  std::map<uint64_t, std::vector<Range>> clients;
+
+  bool empty() const { return clients.empty(); }
+  void add(uint64_t client, uint64_t clock, uint64_t len) { clients[client].push_back({clock, len}); }
+  /// sortAndMergeDeleteSet: sort ranges and merge overlapping/adjacent ones.
+  void sortAndMerge();
+  /// Merges `other` in (then sortAndMerge).
+  void merge(const DeleteSet& other);
+  /// Sum of range lengths (used to detect change).
+  uint64_t coverage() const;
+  bool contains(ID id) const;
+  /// writeDeleteSet: clients in descending order.
+  void write(lib0::Encoder& e) const;
+  /// readDeleteSet (ranges kept in input order; zero-length ranges dropped).
+  static DeleteSet read(lib0::Decoder& d);
+};
+
+/// A decoded update: structs grouped per client in input order, and the delete set.
+struct DecodedUpdate {
+  struct ClientStructs {
+    uint64_t client;
+    std::vector<StructRef> refs;
+  };
+  std::vector<ClientStructs> clients;
+  DeleteSet ds;
+};
+
+/// Decodes a whole v1 update. Throws DecodeError on malformed input, including references that
+/// cannot be valid (an origin, right origin or parent of the same client at or after the struct).
+/// Zero-length GC/Skip structs are dropped; zero-length items are errors. Trailing bytes are
+/// ignored, as yjs does.
+DecodedUpdate decodeUpdate(std::span<const uint8_t> update);
+
+using StateVector = std::map<uint64_t, uint64_t>;
+/// Throws DecodeError on malformed input. An empty span decodes as the empty state vector.
+StateVector decodeStateVector(std::span<const uint8_t> sv);
+/// Clients in descending order (writeStateVector).
+std::vector<uint8_t> encodeStateVector(const StateVector& sv);
+
+/// Writes per-client struct lists (sorted by clock, non-overlapping, possibly with gaps, which
+/// become Skip structs) as the struct section of an update, clients in descending order.
+/// Only the parts at or above `sv` are written.
+void writeStructLists(lib0::Encoder& e, const std::map<uint64_t, std::vector<StructRef>>& lists,
+                      const StateVector& sv = {});
+
+/// Merges two sorted struct lists of one client: where they overlap the earlier struct wins and
+/// the later one is sliced (mergeUpdates semantics).
+std::vector<StructRef> mergeStructLists(std::vector<StructRef> a, std::vector<StructRef> b);
+
+}  // namespace collabio::yjs

@@ -1,0 +1,140 @@
+'use strict';
+// Acknowledgements in both directions, with and without timeouts.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { setup, nextConnection } = require('./helpers/harness');
+const { withTimeout, delay } = require('./helpers/clients');
+
+async function pair(t) {
+  const ctx = await setup(t);
+  const serverSide = nextConnection(ctx.io);
+  const client = await ctx.clients.connect();
+  const socket = await serverSide;
+  return { ...ctx, client, socket };
+}
+
+test('client-to-server ack with a callback carries several values', async (t) => {
+  const { client, socket } = await pair(t);
+  socket.on('sum', (a, b, ack) => ack(a + b, 'done', { a, b }));
+  const reply = await withTimeout(new Promise((resolve) => client.emit('sum', 2, 3, (...args) => resolve(args))));
+  assert.deepStrictEqual(reply, [5, 'done', { a: 2, b: 3 }]);
+});
+
+test('client emitWithAck resolves with the first ack argument', async (t) => {
+  const { client, socket } = await pair(t);
+  socket.on('double', (n, ack) => ack(n * 2));
+  assert.equal(await withTimeout(client.emitWithAck('double', 21)), 42);
+});
+
+test('an ack with no arguments', async (t) => {
+  const { client, socket } = await pair(t);
+  socket.on('empty', (ack) => ack());
+  const reply = await withTimeout(new Promise((resolve) => client.emit('empty', (...args) => resolve(args))));
+  assert.deepStrictEqual(reply, []);
+});
+
+test('the server ack function is the last argument and only present when asked for', async (t) => {
+  const { client, socket } = await pair(t);
+  const seen = [];
+  socket.on('probe', (...args) => {
+    const last = args[args.length - 1];
+    seen.push(typeof last === 'function');
+    if (typeof last === 'function') last('ok');
+  });
+  client.emit('probe', 1);
+  assert.equal(await withTimeout(client.emitWithAck('probe', 1)), 'ok');
+  assert.deepStrictEqual(seen, [false, true]);
+});
+
+test('acks from concurrent requests are matched to their request', async (t) => {
+  const { client, socket } = await pair(t);
+  socket.on('later', async (n, ack) => {
+    await delay((n * 7) % 20); // answer out of order
+    ack(n);
+  });
+  const replies = await withTimeout(
+    Promise.all(Array.from({ length: 50 }, (_, i) => client.emitWithAck('later', i))),
+  );
+  assert.deepStrictEqual(replies, Array.from({ length: 50 }, (_, i) => i));
+});
+
+test('client timeout(ms).emitWithAck rejects when the server never acks', async (t) => {
+  const { client, socket } = await pair(t);
+  socket.on('ignored', () => {});
+  await assert.rejects(client.timeout(200).emitWithAck('ignored', 1), /operation has timed out/);
+  // The connection is still fine.
+  assert.equal(await withTimeout(client.emitWithAck('echo', 'still here')), 'still here');
+});
+
+test('server-to-client emit with an ack callback', async (t) => {
+  const { client, socket } = await pair(t);
+  client.on('question', (q, ack) => ack(`answer to ${q}`, 42));
+  const reply = await withTimeout(new Promise((resolve) => socket.emit('question', 'life', (...a) => resolve(a))));
+  assert.deepStrictEqual(reply, ['answer to life', 42]);
+});
+
+test('server-to-client emitWithAck resolves with the client answer', async (t) => {
+  const { client, socket } = await pair(t);
+  client.on('triple', (n, ack) => ack(n * 3));
+  assert.equal(await withTimeout(socket.emitWithAck('triple', 5)), 15);
+});
+
+test('server timeout(ms).emit calls back with an error when the client never acks', async (t) => {
+  const { client, socket } = await pair(t);
+  client.on('silent', () => {});
+  const [err, ...rest] = await withTimeout(
+    new Promise((resolve) => socket.timeout(200).emit('silent', 1, (...args) => resolve(args))),
+  );
+  assert.ok(err instanceof Error, 'first callback argument is an Error');
+  assert.deepStrictEqual(rest, []);
+});
+
+test('server timeout(ms).emit calls back with (null, ...values) when the client acks in time', async (t) => {
+  const { client, socket } = await pair(t);
+  client.on('quick', (n, ack) => ack(n + 1, 'x'));
+  const args = await withTimeout(
+    new Promise((resolve) => socket.timeout(5000).emit('quick', 1, (...a) => resolve(a))),
+  );
+  assert.deepStrictEqual(args, [null, 2, 'x']);
+});
+
+test('server timeout(ms).emitWithAck rejects when the client never acks', async (t) => {
+  const { client, socket } = await pair(t);
+  client.on('silent', () => {});
+  await assert.rejects(withTimeout(socket.timeout(200).emitWithAck('silent')), Error);
+  assert.equal(await withTimeout(client.emitWithAck('echo', 'alive')), 'alive');
+});
+
+test('a late ack after the server timeout is ignored', async (t) => {
+  const { client, socket } = await pair(t);
+  client.on('slow', async (ack) => {
+    await delay(300);
+    ack('too late');
+  });
+  let calls = 0;
+  const first = await withTimeout(
+    new Promise((resolve) =>
+      socket.timeout(100).emit('slow', (...args) => {
+        calls++;
+        resolve(args);
+      }),
+    ),
+  );
+  assert.ok(first[0] instanceof Error);
+  await delay(400);
+  assert.equal(calls, 1);
+  assert.equal(await withTimeout(client.emitWithAck('echo', 'ok')), 'ok');
+});
+
+test('acks carry binary data both ways', async (t) => {
+  const { client, socket } = await pair(t);
+  socket.on('bin', (buf, ack) => ack({ got: buf.length, back: Buffer.from([9, 8, 7]) }));
+  const reply = await withTimeout(client.emitWithAck('bin', Buffer.from([1, 2, 3, 4])));
+  assert.equal(reply.got, 4);
+  assert.deepStrictEqual([...new Uint8Array(reply.back)], [9, 8, 7]);
+
+  client.on('binq', (ack) => ack(Buffer.from('client bytes')));
+  const fromClient = await withTimeout(socket.emitWithAck('binq'));
+  assert.ok(Buffer.isBuffer(fromClient));
+  assert.equal(fromClient.toString(), 'client bytes');
+});

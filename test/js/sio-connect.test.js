@@ -1,0 +1,113 @@
+'use strict';
+// Connecting with socket.io-client: handshake (query, auth, headers, address, time, url),
+// socket.id, socket.data, socket.rooms, socket.connected, and io.close() releasing everything.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { setup, nextConnection } = require('./helpers/harness');
+const { startServer } = require('./helpers/servers');
+const { Clients, once, assertEchoWorks } = require('./helpers/clients');
+
+test('connect exposes query, auth and the handshake to the server', async (t) => {
+  const { io, clients } = await setup(t);
+  const serverSide = nextConnection(io);
+  const before = Date.now();
+  const client = await clients.connect({
+    query: { room: 'lobby', n: '42', empty: '' },
+    auth: { token: 'abc', nested: { ok: true }, list: [1, 'two'] },
+    extraHeaders: { 'x-test': 'yes' },
+  });
+  const socket = await serverSide;
+
+  assert.equal(socket.id, client.id);
+  assert.equal(typeof socket.id, 'string');
+  assert.ok(socket.id.length > 0);
+  assert.equal(socket.connected, true);
+  assert.equal(client.connected, true);
+
+  const hs = socket.handshake;
+  assert.equal(hs.query.room, 'lobby');
+  assert.equal(hs.query.n, '42');
+  assert.equal(hs.query.empty, '');
+  assert.equal(hs.query.EIO, '4');
+  assert.equal(hs.query.transport, 'websocket');
+  assert.deepEqual(hs.auth, { token: 'abc', nested: { ok: true }, list: [1, 'two'] });
+  assert.equal(hs.headers['x-test'], 'yes');
+  assert.match(hs.headers.host, /^127\.0\.0\.1:\d+$/);
+  assert.match(hs.address, /127\.0\.0\.1$/);
+  assert.equal(typeof hs.time, 'string');
+  const issued = Date.parse(hs.time);
+  assert.ok(!Number.isNaN(issued), `handshake.time parses as a date: ${hs.time}`);
+  assert.ok(issued >= before - 2000 && issued <= Date.now() + 2000);
+  assert.ok(hs.url.startsWith('/socket.io/?'), hs.url);
+  assert.match(hs.url, /[?&]room=lobby(&|$)/);
+  assert.match(hs.url, /[?&]EIO=4(&|$)/);
+});
+
+test('auth defaults to an empty object and data to an empty object', async (t) => {
+  const { io, clients } = await setup(t);
+  const serverSide = nextConnection(io);
+  await clients.connect();
+  const socket = await serverSide;
+  assert.deepEqual(socket.handshake.auth, {});
+  assert.deepEqual(socket.data, {});
+});
+
+test('auth can be a function on the client', async (t) => {
+  const { io, clients } = await setup(t);
+  const serverSide = nextConnection(io);
+  await clients.connect({ auth: (cb) => cb({ token: 'from-callback' }) });
+  const socket = await serverSide;
+  assert.deepEqual(socket.handshake.auth, { token: 'from-callback' });
+});
+
+test('a new socket is in the room named after its id', async (t) => {
+  const { io, clients } = await setup(t);
+  const serverSide = nextConnection(io);
+  await clients.connect();
+  const socket = await serverSide;
+  assert.ok(socket.rooms instanceof Set);
+  assert.deepEqual([...socket.rooms], [socket.id]);
+});
+
+test('socket.data is kept per socket and visible through fetchSockets', async (t) => {
+  const { io, clients } = await setup(t);
+  io.on('connection', (socket) => {
+    socket.data.user = socket.handshake.auth.user;
+  });
+  await clients.connect({ auth: { user: 'ann' } });
+  await clients.connect({ auth: { user: 'bob' } });
+  const sockets = await io.fetchSockets();
+  assert.deepEqual(sockets.map((s) => s.data.user).sort(), ['ann', 'bob']);
+});
+
+test('each client gets its own id', async (t) => {
+  const { clients } = await setup(t);
+  const a = await clients.connect();
+  const b = await clients.connect();
+  assert.notEqual(a.id, b.id);
+  await assertEchoWorks(a, assert);
+  await assertEchoWorks(b, assert);
+});
+
+test('io.close() disconnects clients with "server shutting down" and the port is released', async () => {
+  const server = await startServer();
+  const clients = new Clients(server.url);
+  try {
+    const serverSide = nextConnection(server.io);
+    const client = await clients.connect();
+    const socket = await serverSide;
+    const serverReason = once(socket, 'disconnect');
+    const clientReason = once(client, 'disconnect');
+    await server.close();
+    assert.equal((await serverReason)[0], 'server shutting down');
+    // The client sees the transport go away.
+    assert.equal((await clientReason)[0], 'transport close');
+    // Nothing listens any more: a new connection attempt fails.
+    const late = clients.create();
+    const [err] = await once(late, 'connect_error');
+    assert.ok(err instanceof Error);
+  } finally {
+    clients.closeAll();
+    await server.close();
+  }
+});
