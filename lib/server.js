@@ -19,6 +19,7 @@ const EV_EVENT = 2;
 const EV_ACK = 3;
 const EV_NSP_DISCONNECT = 4;
 const EV_CLOSE = 5;
+const EV_ERROR = 6;
 const STRIDE = 7;
 
 const DEFAULTS = {
@@ -257,6 +258,13 @@ class Server extends EventEmitter {
         if (!sockets) return;
         for (const s of [...sockets.values()]) s._onclose(data);
         this._conns.delete(conn);
+        return;
+      }
+      case EV_ERROR: {
+        // A bad packet from this client: its sockets hear about it before the close (socket.io).
+        const sockets = this._conns.get(conn);
+        if (!sockets) return;
+        for (const s of [...sockets.values()]) s._onerror(new Error(data));
         return;
       }
       default:

@@ -294,6 +294,10 @@ class Socket extends EventEmitter {
     cb(...args);
   }
 
+  _onerror(err) {
+    if (this.listenerCount('error')) emitLocal.call(this, 'error', err);
+  }
+
   _onclose(reason) {
     if (!this.connected) return;
     debug('socket %s closing: %s', this.id, reason);

@@ -200,7 +200,7 @@ void ServerImpl::close() {
   net::post(cmd_, [self = shared_from_this()] {
     boost::system::error_code ignored;
     self->acceptor_.close(ignored);
-    std::vector<std::shared_ptr<EioConnection>> conns;
+    std::vector<std::shared_ptr<WsConnection>> conns;
     std::vector<std::shared_ptr<HttpSession>> https;
     {
       std::lock_guard lk(self->conns_mu_);
@@ -225,7 +225,7 @@ void ServerImpl::push_event(Event&& ev) {
   if (was_empty) sink_->notify();
 }
 
-void ServerImpl::register_connection(const std::shared_ptr<EioConnection>& c) {
+void ServerImpl::register_connection(const std::shared_ptr<WsConnection>& c) {
   open_connections.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lk(conns_mu_);
   conns_.emplace(c->id(), c);
@@ -249,10 +249,16 @@ void ServerImpl::track_http(const std::shared_ptr<HttpSession>& s) {
   http_sessions_.push_back(s);
 }
 
-std::shared_ptr<EioConnection> ServerImpl::find(uint64_t id) {
+std::shared_ptr<WsConnection> ServerImpl::find(uint64_t id) {
   std::lock_guard lk(conns_mu_);
   auto it = conns_.find(id);
   return it == conns_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<EioConnection> ServerImpl::find_eio(uint64_t id) {
+  auto c = find(id);
+  if (!c || c->kind() != WsConnection::Kind::EngineIo) return nullptr;
+  return std::static_pointer_cast<EioConnection>(c);
 }
 
 std::vector<ws::Frame> ServerImpl::make_frames(const std::string& packet, const std::vector<std::string>& attachments) {
@@ -267,7 +273,7 @@ std::vector<ws::Frame> ServerImpl::make_frames(const std::string& packet, const 
 
 void ServerImpl::connect_reply(uint64_t conn, std::string nsp, bool accepted, std::string packet) {
   net::post(cmd_, [self = shared_from_this(), conn, nsp = std::move(nsp), accepted, packet = std::move(packet)] {
-    auto c = self->find(conn);
+    auto c = self->find_eio(conn);
     if (!c) return;
     if (accepted) {
       // Membership first, so that the client's first event after the reply is not ignored.
@@ -281,7 +287,7 @@ void ServerImpl::connect_reply(uint64_t conn, std::string nsp, bool accepted, st
 
 void ServerImpl::send(uint64_t conn, std::string packet, std::vector<std::string> attachments) {
   net::post(cmd_, [self = shared_from_this(), conn, packet = std::move(packet), attachments = std::move(attachments)] {
-    auto c = self->find(conn);
+    auto c = self->find_eio(conn);
     if (!c) return;
     const auto frames = make_frames(packet, attachments);
     c->enqueue(frames.data(), frames.size(), false);
@@ -322,7 +328,7 @@ void ServerImpl::leave(uint64_t conn, std::string nsp, std::string room) {
 void ServerImpl::disconnect(uint64_t conn, std::string nsp, std::string packet, bool close_connection) {
   net::post(cmd_, [self = shared_from_this(), conn, nsp = std::move(nsp), packet = std::move(packet), close_connection] {
     self->rooms_.remove_member(nsp, conn);
-    auto c = self->find(conn);
+    auto c = self->find_eio(conn);
     if (!c) return;
     c->set_namespace(nsp, false);
     if (!packet.empty()) {

@@ -52,6 +52,7 @@ struct Event {
     kAck = 3,            // ACK/BINARY_ACK; data = JSON array text; ack_id = the id
     kNspDisconnect = 4,  // the client left `nsp` (DISCONNECT packet)
     kClose = 5,          // the connection closed; data = socket.io reason ("transport close", ...)
+    kError = 6,          // a bad Socket.IO packet; data = the parser's message; a kClose follows
   };
   Kind kind;
   uint64_t conn = 0;

@@ -29,6 +29,7 @@ using tcp = net::ip::tcp;
 using Strand = net::strand<net::io_context::executor_type>;
 
 class EioConnection;
+class WsConnection;
 class HttpSession;
 
 // Room membership for every namespace. Owner: the command strand (ServerImpl::cmd_), no lock.
@@ -64,11 +65,13 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
 
   // ---- used by connections (any thread) ----
   void push_event(Event&& ev);
-  void register_connection(const std::shared_ptr<EioConnection>& c);
+  void register_connection(const std::shared_ptr<WsConnection>& c);
   // Called once by a connection when it has closed: drops it from the table and from every room.
   void connection_closed(uint64_t id);
   void track_http(const std::shared_ptr<HttpSession>& s);
-  std::shared_ptr<EioConnection> find(uint64_t id);
+  std::shared_ptr<WsConnection> find(uint64_t id);
+  // The Engine.IO connection `id`, or null (unknown id or another kind of connection).
+  std::shared_ptr<EioConnection> find_eio(uint64_t id);
   uint64_t next_connection_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
   bool closing() const { return closing_.load(std::memory_order_acquire); }
 
@@ -108,7 +111,7 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
   std::vector<Event> events_;  // guarded by events_mu_
 
   std::mutex conns_mu_;
-  std::unordered_map<uint64_t, std::shared_ptr<EioConnection>> conns_;  // guarded by conns_mu_
+  std::unordered_map<uint64_t, std::shared_ptr<WsConnection>> conns_;  // guarded by conns_mu_
   std::vector<std::weak_ptr<HttpSession>> http_sessions_;              // guarded by conns_mu_
 
   std::atomic<uint64_t> next_id_{1};

@@ -43,6 +43,7 @@ Frame make_frame(Opcode op, std::string_view payload) {
 }
 
 std::string encode_close(uint16_t code, std::string_view reason) {
+  if (code == 0) return encode_frame(Opcode::Close, {});  // no status code (the peer sees 1005)
   if (reason.size() > 123) reason = reason.substr(0, 123);
   std::string body;
   body.push_back(static_cast<char>(code >> 8));

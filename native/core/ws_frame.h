@@ -33,7 +33,8 @@ std::string encode_frame(Opcode op, std::string_view payload);
 // Same, shared and immutable: what write queues hold, so a broadcast is framed once.
 using Frame = std::shared_ptr<const std::string>;
 Frame make_frame(Opcode op, std::string_view payload);
-// A close frame carrying `code` and a UTF-8 reason (truncated to fit 125 bytes).
+// A close frame carrying `code` and a UTF-8 reason (truncated to fit 125 bytes); code 0 sends an
+// empty close frame (no status), as socket.io does when it drops a client for a bad packet.
 std::string encode_close(uint16_t code, std::string_view reason);
 // Length of the header encode_frame puts before a payload of `payload_size` bytes.
 size_t header_size(size_t payload_size);

@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cstdint>
 #include <random>
-#include <stdexcept>
 
 #include "engineio/packet.h"
 

@@ -15,8 +15,8 @@ ContentData::~ContentData() = default;
 
 uint64_t PendingStructs::coverage() const {
   uint64_t n = 0;
-  for (const auto& [client, refs] : clients)
-    for (const auto& s : refs) n += s.length;
+  for (const auto& s : seq)
+    if (s.kind != kRefSkip) n += s.length;
   return n;
 }
 
@@ -351,6 +351,7 @@ std::optional<PendingStructs> Doc::Impl::integrateStructs(Transaction& t, std::m
   ClientRefs* cur = nextTarget();
   if (!cur) return std::nullopt;
   PendingStructs rest;
+  std::map<uint64_t, std::vector<StructRef>> restClients;
   auto updateMissing = [&](uint64_t client, uint64_t clock) {
     auto [it, inserted] = rest.missing.try_emplace(client, clock);
     if (!inserted && it->second > clock) it->second = clock;
@@ -364,12 +365,12 @@ std::optional<PendingStructs> Doc::Impl::integrateStructs(Transaction& t, std::m
       if (it != clientRefs.end() && !it->second.removed) {
         ClientRefs& r = it->second;
         if (r.i > 0) --r.i;  // the struct on the stack could not be applied
-        rest.clients[client].assign(r.refs.begin() + static_cast<ptrdiff_t>(r.i), r.refs.end());
+        restClients[client].assign(r.refs.begin() + static_cast<ptrdiff_t>(r.i), r.refs.end());
         r.removed = true;
         r.i = r.refs.size();  // nothing more to read from this client
         toClear.push_back(&r);
       } else {
-        rest.clients[client] = {*s};
+        restClients[client] = {*s};
       }
       ids.erase(std::remove(ids.begin(), ids.end(), client), ids.end());
     }
@@ -417,7 +418,10 @@ std::optional<PendingStructs> Doc::Impl::integrateStructs(Transaction& t, std::m
     }
   }
   for (ClientRefs* r : toClear) r->refs.clear();
-  if (rest.clients.empty()) return std::nullopt;
+  if (restClients.empty()) return std::nullopt;
+  // writeClientsStructs order: highest client first.
+  for (auto it = restClients.rbegin(); it != restClients.rend(); ++it)
+    for (auto& s : it->second) rest.seq.push_back(std::move(s));
   return rest;
 }
 
@@ -436,10 +440,7 @@ void Doc::Impl::readUpdate(Transaction& t, std::map<uint64_t, ClientRefs>& refs,
         auto [it, inserted] = pending->missing.try_emplace(client, clock);
         if (!inserted && it->second > clock) it->second = clock;
       }
-      for (auto& [client, list] : rest->clients) {
-        auto& dst = pending->clients[client];
-        dst = mergeStructLists(std::move(dst), std::move(list));
-      }
+      pending->seq = mergeStructSequences({std::move(pending->seq), std::move(rest->seq)});
     }
   } else {
     pending = std::move(rest);
@@ -454,8 +455,15 @@ void Doc::Impl::readUpdate(Transaction& t, std::map<uint64_t, ClientRefs>& refs,
   if (retry) {
     PendingStructs p = std::move(*pending);
     pending.reset();
+    // Re-read like readClientsStructRefs: one section per client run; a later run of the same
+    // client replaces the earlier one (Map.set).
     std::map<uint64_t, ClientRefs> again;
-    for (auto& [client, list] : p.clients) again[client].refs = std::move(list);
+    for (size_t i = 0; i < p.seq.size();) {
+      const uint64_t client = p.seq[i].id.client;
+      auto& refs = again[client].refs;
+      refs.clear();
+      for (; i < p.seq.size() && p.seq[i].id.client == client; ++i) refs.push_back(std::move(p.seq[i]));
+    }
     readUpdate(t, again, DeleteSet{});
   }
 }
@@ -588,7 +596,7 @@ size_t Doc::memoryUsage() const {
   for (const auto& [client, structs] : d.clients) n += 48 + structs.capacity() * sizeof(Item*);
   for (const auto& s : d.strings) n += 48 + s.capacity();
   n += d.roots.size() * (sizeof(Type) + 32);
-  if (d.pending) n += d.pending->coverage() / 4 + d.pending->clients.size() * 64;
+  if (d.pending) n += d.pending->seq.capacity() * sizeof(StructRef) + d.pending->coverage();
   return n;
 }
 

@@ -7,7 +7,7 @@
 
 namespace collabio::yjs {
 
-void Doc::Impl::writeItem(lib0::Encoder& e, const Item* item, uint64_t offset, bool mergedForm) const {
+void Doc::Impl::writeItem(lib0::Encoder& e, const Item* item, uint64_t offset) const {
   if (item->gc) {
     e.writeUint8(kRefGC);
     e.writeVarUint(item->length - offset);
@@ -16,9 +16,8 @@ void Doc::Impl::writeItem(lib0::Encoder& e, const Item* item, uint64_t offset, b
   const bool hasOrigin = offset > 0 || item->hasOrigin;
   const ID origin = offset > 0 ? ID{item->id.client, item->id.clock + offset - 1} : item->origin;
   const bool withParent = !hasOrigin && !item->hasRightOrigin;
-  // Item.write sets the parentSub bit whenever there is one; after Y.mergeUpdates (which yjs runs
-  // when pending data exists) the bit only survives where the parent info is written.
-  const bool subBit = item->parentSub && (withParent || !mergedForm);
+  // Item.write sets the parentSub bit whenever there is one; the key goes with the parent info.
+  const bool subBit = item->parentSub != nullptr;
   e.writeUint8(static_cast<uint8_t>(item->content.ref | (hasOrigin ? 0x80 : 0) | (item->hasRightOrigin ? 0x40 : 0) |
                                     (subBit ? 0x20 : 0)));
   if (hasOrigin) {
@@ -60,102 +59,47 @@ DeleteSet Doc::Impl::deleteSetFromStore() const {
 }
 
 std::vector<uint8_t> Doc::Impl::encodeStateAsUpdate(const StateVector& sv) const {
-  const bool mergedForm = pending.has_value() || !pendingDs.empty();
-  std::vector<uint64_t> order;
-  for (const auto& [client, structs] : clients) order.push_back(client);
-  if (pending)
-    for (const auto& [client, list] : pending->clients)
-      if (!clients.count(client)) order.push_back(client);
-  std::sort(order.begin(), order.end(), std::greater<>());
-
-  struct Plan {
-    uint64_t client;
-    uint64_t storeFrom;
-    size_t storeIndex;  // first store struct to write (== size: none)
-    const std::vector<StructRef>* pendingList;
-    size_t pendingIndex;
-    uint64_t pendingFrom;
-    uint64_t count;
-    uint64_t startClock;
-  };
-  std::vector<Plan> plans;
-  for (const uint64_t client : order) {
-    Plan p{client, 0, 0, nullptr, 0, 0, 0, 0};
-    auto svIt = sv.find(client);
-    p.storeFrom = svIt == sv.end() ? 0 : svIt->second;
-    const uint64_t state = getState(client);
-    auto cit = clients.find(client);
-    if (state > p.storeFrom) {
-      const auto& structs = cit->second;
-      p.storeIndex = findIndexSS(structs, p.storeFrom);
-      p.count = structs.size() - p.storeIndex;
-      p.startClock = p.storeFrom;
-    } else {
-      p.storeIndex = cit == clients.end() ? 0 : cit->second.size();
-    }
-    if (pending) {
-      auto pit = pending->clients.find(client);
-      if (pit != pending->clients.end()) {
-        const auto& list = pit->second;
-        const uint64_t from = std::max(p.storeFrom, state);
-        size_t i = 0;
-        while (i < list.size() && list[i].end() <= from) ++i;
-        if (i < list.size()) {
-          p.pendingList = &list;
-          p.pendingIndex = i;
-          p.pendingFrom = from;
-          uint64_t end;
-          if (p.count == 0) {
-            p.startClock = std::max(from, list[i].id.clock);
-            end = p.startClock;
-          } else {
-            end = state;
-          }
-          for (size_t k = i; k < list.size(); ++k) {
-            if (list[k].id.clock > end) ++p.count;  // Skip
-            ++p.count;
-            end = list[k].end();
-          }
-        }
-      }
-    }
-    if (p.count > 0) plans.push_back(p);
+  // writeClientsStructs: clients with something new, highest first; the first struct of each is
+  // written from the peer's clock.
+  std::vector<std::pair<uint64_t, uint64_t>> todo;  // client, from clock
+  for (const auto& [client, structs] : clients) {
+    auto it = sv.find(client);
+    const uint64_t from = it == sv.end() ? 0 : it->second;
+    if (!structs.empty() && structs.back()->end() > from) todo.emplace_back(client, from);
   }
-
+  std::sort(todo.begin(), todo.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   lib0::Encoder e;
-  e.writeVarUint(plans.size());
-  for (const Plan& p : plans) {
-    e.writeVarUint(p.count);
-    e.writeVarUint(p.client);
-    e.writeVarUint(p.startClock);
-    uint64_t end = p.startClock;
-    auto cit = clients.find(p.client);
-    if (cit != clients.end()) {
-      const auto& structs = cit->second;
-      for (size_t i = p.storeIndex; i < structs.size(); ++i) {
-        writeItem(e, structs[i], i == p.storeIndex ? p.storeFrom - structs[i]->id.clock : 0, mergedForm);
-        end = structs[i]->end();
-      }
-    }
-    if (p.pendingList) {
-      const auto& list = *p.pendingList;
-      for (size_t k = p.pendingIndex; k < list.size(); ++k) {
-        const StructRef& s = list[k];
-        uint64_t offset = 0;
-        if (s.id.clock < end) offset = end - s.id.clock;  // overlaps what was written: slice
-        else if (s.id.clock > end) {
-          e.writeUint8(kRefSkip);
-          e.writeVarUint(s.id.clock - end);
-        }
-        s.write(e, offset);
-        end = s.end();
-      }
-    }
+  e.writeVarUint(todo.size());
+  for (const auto& [client, from] : todo) {
+    const auto& structs = clients.at(client);
+    const size_t start = findIndexSS(structs, from);
+    e.writeVarUint(structs.size() - start);
+    e.writeVarUint(client);
+    e.writeVarUint(from);
+    writeItem(e, structs[start], from - structs[start]->id.clock);
+    for (size_t i = start + 1; i < structs.size(); ++i) writeItem(e, structs[i], 0);
   }
-  DeleteSet ds = deleteSetFromStore();
-  if (!pendingDs.empty()) ds.merge(pendingDs);
-  ds.write(e);
-  return e.take();
+  deleteSetFromStore().write(e);
+  if (!pending && pendingDs.empty()) return e.take();
+
+  // encodeStateAsUpdateV2: merge in the pending deletes and what the peer lacks of the pending
+  // structs, with Y.mergeUpdates.
+  std::vector<std::vector<uint8_t>> parts;
+  parts.push_back(e.take());
+  if (!pendingDs.empty()) {
+    lib0::Encoder d;
+    d.writeVarUint(0);
+    pendingDs.write(d);
+    parts.push_back(d.take());
+  }
+  if (pending) {
+    lib0::Encoder p;
+    writeStructSequence(p, diffStructSequence(pending->seq, sv));
+    p.writeVarUint(0);
+    parts.push_back(p.take());
+  }
+  std::vector<std::span<const uint8_t>> views(parts.begin(), parts.end());
+  return mergeUpdates(views);
 }
 
 std::vector<uint8_t> Doc::encodeStateVector() const {

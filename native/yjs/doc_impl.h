@@ -49,9 +49,10 @@ struct Item {
   uint64_t end() const { return id.clock + length; }
 };
 
-/// Structs with missing dependencies (yjs store.pendingStructs), kept decoded per client.
+/// Structs with missing dependencies (yjs store.pendingStructs): the struct sequence of yjs's
+/// pending update (merged with Y.mergeUpdates semantics, Skips included), kept decoded.
 struct PendingStructs {
-  std::map<uint64_t, std::vector<StructRef>> clients;
+  std::vector<StructRef> seq;
   std::map<uint64_t, uint64_t> missing;  // client -> lowest clock waited for
   uint64_t coverage() const;
 };
@@ -120,7 +121,7 @@ struct Doc::Impl {
   static bool mergeItems(Item* left, Item* right);
 
   // Encoding (doc_encode.cpp).
-  void writeItem(lib0::Encoder& e, const Item* item, uint64_t offset, bool mergedForm) const;
+  void writeItem(lib0::Encoder& e, const Item* item, uint64_t offset) const;
   DeleteSet deleteSetFromStore() const;
   std::vector<uint8_t> encodeStateAsUpdate(const StateVector& sv) const;
 };

@@ -1,6 +1,7 @@
 #include "yjs/update.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace collabio::yjs {
 
@@ -243,8 +244,10 @@ void StructRef::write(lib0::Encoder& e, uint64_t offset) const {
   const bool writeOrigin = offset > 0 || hasOrigin;
   const ID o = offset > 0 ? ID{id.client, id.clock + offset - 1} : origin;
   const bool withParent = !writeOrigin && !hasRightOrigin;
+  // Item.write sets the parentSub bit whenever there is one; the key itself is only written with
+  // the parent info. (Structs read from updates only have a parentSub when they have no origin.)
   e.writeUint8(static_cast<uint8_t>(kind | (writeOrigin ? 0x80 : 0) | (hasRightOrigin ? 0x40 : 0) |
-                                    (withParent && hasParentSub ? 0x20 : 0)));
+                                    (hasParentSub ? 0x20 : 0)));
   if (writeOrigin) {
     e.writeVarUint(o.client);
     e.writeVarUint(o.clock);
@@ -413,14 +416,10 @@ DecodedUpdate decodeUpdate(std::span<const uint8_t> update) {
       }
       clock += s.length;
       if (clock > lib0::kMaxSafeInteger) fail("update: clock out of range");
-      // Skip structs only mark gaps; the gap stays visible as a clock jump between refs.
       if (s.isItem() && s.length == 0) fail("update: zero-length item");
-      if (s.length > 0 && s.kind != kRefSkip) refs.push_back(std::move(s));
+      if (s.length > 0) refs.push_back(std::move(s));
     }
-    // A repeated client section replaces the earlier one (readClientsStructRefs uses Map.set).
-    auto it = std::find_if(out.clients.begin(), out.clients.end(), [&](const auto& c) { return c.client == client; });
-    if (it != out.clients.end()) it->refs = std::move(refs);
-    else out.clients.push_back({client, std::move(refs)});
+    out.clients.push_back({client, std::move(refs)});
   }
   out.ds = DeleteSet::read(d);
   return out;
@@ -449,70 +448,146 @@ std::vector<uint8_t> encodeStateVector(const StateVector& sv) {
   return e.take();
 }
 
-void writeStructLists(lib0::Encoder& e, const std::map<uint64_t, std::vector<StructRef>>& lists,
-                      const StateVector& sv) {
-  struct Plan {
-    uint64_t client;
-    size_t first;
-    uint64_t start;
-    uint64_t count;
-  };
-  std::vector<Plan> plans;
-  for (auto it = lists.rbegin(); it != lists.rend(); ++it) {
-    const auto& refs = it->second;
-    auto svIt = sv.find(it->first);
-    const uint64_t from = svIt == sv.end() ? 0 : svIt->second;
-    size_t first = 0;
-    while (first < refs.size() && refs[first].end() <= from) ++first;
-    if (first == refs.size()) continue;
-    uint64_t count = 0;
-    uint64_t end = std::max(from, refs[first].id.clock);
-    for (size_t i = first; i < refs.size(); ++i) {
-      if (refs[i].id.clock > end) ++count;  // a Skip fills the gap
-      ++count;
-      end = refs[i].end();
-    }
-    plans.push_back({it->first, first, std::max(from, refs[first].id.clock), count});
+std::vector<StructRef> flatten(DecodedUpdate&& update) {
+  std::vector<StructRef> seq;
+  for (auto& c : update.clients)
+    for (auto& s : c.refs) seq.push_back(std::move(s));
+  return seq;
+}
+
+namespace {
+
+// GC.mergeWith / Skip.mergeWith; items read from updates never merge (their `right` is unset).
+bool mergeLazy(StructRef& left, const StructRef& right) {
+  if (left.kind != right.kind || left.isItem()) return false;
+  left.length += right.length;
+  return true;
+}
+
+// LazyStructReader with filterSkips.
+struct LazyReader {
+  const std::vector<StructRef>* seq;
+  size_t i = 0;
+  const StructRef* curr() const { return i < seq->size() ? &(*seq)[i] : nullptr; }
+  void skipSkips() {
+    while (i < seq->size() && (*seq)[i].kind == kRefSkip) ++i;
   }
-  e.writeVarUint(plans.size());
-  for (const auto& p : plans) {
-    const auto& refs = lists.at(p.client);
-    e.writeVarUint(p.count);
-    e.writeVarUint(p.client);
-    e.writeVarUint(p.start);
-    uint64_t end = p.start;
-    for (size_t i = p.first; i < refs.size(); ++i) {
-      const StructRef& s = refs[i];
-      if (s.id.clock > end) {
-        e.writeUint8(kRefSkip);
-        e.writeVarUint(s.id.clock - end);
+  const StructRef* next() {
+    ++i;
+    skipSkips();
+    return curr();
+  }
+};
+
+}  // namespace
+
+std::vector<StructRef> mergeStructSequences(const std::vector<std::vector<StructRef>>& sources) {
+  std::vector<LazyReader> readers;
+  for (const auto& s : sources) {
+    readers.push_back({&s, 0});
+    readers.back().skipSkips();
+  }
+  std::vector<StructRef> out;
+  std::optional<StructRef> currWrite;
+  while (true) {
+    std::erase_if(readers, [](const LazyReader& r) { return r.curr() == nullptr; });
+    std::stable_sort(readers.begin(), readers.end(), [](const LazyReader& a, const LazyReader& b) {
+      const StructRef& x = *a.curr();
+      const StructRef& y = *b.curr();
+      if (x.id.client != y.id.client) return x.id.client > y.id.client;
+      return x.id.clock < y.id.clock;
+    });
+    if (readers.empty()) break;
+    LazyReader& cur = readers[0];
+    const uint64_t firstClient = cur.curr()->id.client;
+    if (currWrite) {
+      const StructRef* curr = cur.curr();
+      bool iterated = false;
+      // Skip what was already written (higher clients are written first).
+      while (curr && curr->end() <= currWrite->end() && curr->id.client >= currWrite->id.client) {
+        curr = cur.next();
+        iterated = true;
       }
-      s.write(e, i == p.first ? p.start - s.id.clock : 0);
-      end = s.end();
+      if (!curr || curr->id.client != firstClient || (iterated && curr->id.clock > currWrite->end())) continue;
+      if (firstClient != currWrite->id.client) {
+        out.push_back(std::move(*currWrite));
+        currWrite = *curr;
+        cur.next();
+      } else if (currWrite->end() < curr->id.clock) {
+        if (currWrite->kind == kRefSkip) {
+          currWrite->length = curr->end() - currWrite->id.clock;  // extend the skip
+        } else {
+          const uint64_t gapStart = currWrite->end();
+          out.push_back(std::move(*currWrite));
+          StructRef skip;
+          skip.kind = kRefSkip;
+          skip.id = {firstClient, gapStart};
+          skip.length = curr->id.clock - gapStart;
+          currWrite = std::move(skip);
+        }
+      } else {
+        const uint64_t diff = currWrite->end() - curr->id.clock;
+        std::optional<StructRef> sliced;
+        if (diff > 0) {
+          if (currWrite->kind == kRefSkip) currWrite->length -= diff;  // prefer slicing the Skip
+          else sliced = curr->slice(diff);
+        }
+        const StructRef& c = sliced ? *sliced : *curr;
+        if (!mergeLazy(*currWrite, c)) {
+          out.push_back(std::move(*currWrite));
+          currWrite = sliced ? std::move(*sliced) : *curr;
+          cur.next();
+        }
+      }
+    } else {
+      currWrite = *cur.curr();
+      cur.next();
     }
+    for (const StructRef* next = cur.curr();
+         next && next->id.client == firstClient && next->id.clock == currWrite->end() && next->kind != kRefSkip;
+         next = cur.next()) {
+      out.push_back(std::move(*currWrite));
+      currWrite = *next;
+    }
+  }
+  if (currWrite) out.push_back(std::move(*currWrite));
+  return out;
+}
+
+void writeStructSequence(lib0::Encoder& e, const std::vector<StructRef>& seq) {
+  size_t sections = 0;
+  for (size_t i = 0; i < seq.size(); ++i)
+    if (i == 0 || seq[i].id.client != seq[i - 1].id.client) ++sections;
+  e.writeVarUint(sections);
+  for (size_t i = 0; i < seq.size();) {
+    size_t j = i;
+    while (j < seq.size() && seq[j].id.client == seq[i].id.client) ++j;
+    e.writeVarUint(j - i);
+    e.writeVarUint(seq[i].id.client);
+    e.writeVarUint(seq[i].id.clock);
+    for (; i < j; ++i) seq[i].write(e, 0);
   }
 }
 
-std::vector<StructRef> mergeStructLists(std::vector<StructRef> a, std::vector<StructRef> b) {
-  if (a.empty()) return b;
-  if (b.empty()) return a;
+std::vector<StructRef> diffStructSequence(const std::vector<StructRef>& seq, const StateVector& sv) {
   std::vector<StructRef> out;
-  out.reserve(a.size() + b.size());
-  size_t i = 0, j = 0;
-  uint64_t end = 0;
-  bool any = false;
-  while (i < a.size() || j < b.size()) {
-    StructRef* s;
-    if (j >= b.size() || (i < a.size() && a[i].id.clock <= b[j].id.clock)) s = &a[i++];
-    else s = &b[j++];
-    if (any && s->end() <= end) continue;
-    if (any && s->id.clock < end) {
-      out.push_back(s->slice(end - s->id.clock));
-    } else {
-      out.push_back(std::move(*s));
+  size_t i = 0;
+  while (i < seq.size()) {
+    const StructRef& curr = seq[i];
+    const uint64_t client = curr.id.client;
+    auto it = sv.find(client);
+    const uint64_t svClock = it == sv.end() ? 0 : it->second;
+    if (curr.kind == kRefSkip) {  // the first written struct must not be a Skip
+      ++i;
+      continue;
     }
-    end = out.back().end();
-    any = true;
+    if (curr.end() > svClock) {
+      out.push_back(svClock > curr.id.clock ? curr.slice(svClock - curr.id.clock) : curr);
+      ++i;
+      while (i < seq.size() && seq[i].id.client == client) out.push_back(seq[i++]);
+    } else {
+      while (i < seq.size() && seq[i].id.client == client && seq[i].end() <= svClock) ++i;
+    }
   }
   return out;
 }

@@ -145,7 +145,7 @@ struct DeleteSet {
   static DeleteSet read(lib0::Decoder& d);
 };
 
-/// A decoded update: structs grouped per client in input order, and the delete set.
+/// A decoded update: client sections in input order (Skip structs included), and the delete set.
 struct DecodedUpdate {
   struct ClientStructs {
     uint64_t client;
@@ -157,8 +157,8 @@ struct DecodedUpdate {
 
 /// Decodes a whole v1 update. Throws DecodeError on malformed input, including references that
 /// cannot be valid (an origin, right origin or parent of the same client at or after the struct).
-/// Zero-length GC/Skip structs are dropped; zero-length items are errors. Trailing bytes are
-/// ignored, as yjs does.
+/// Zero-length GC/Skip structs are dropped; zero-length items are errors. Repeated client
+/// sections are kept (consumers decide). Trailing bytes are ignored, as yjs does.
 DecodedUpdate decodeUpdate(std::span<const uint8_t> update);
 
 using StateVector = std::map<uint64_t, uint64_t>;
@@ -167,14 +167,21 @@ StateVector decodeStateVector(std::span<const uint8_t> sv);
 /// Clients in descending order (writeStateVector).
 std::vector<uint8_t> encodeStateVector(const StateVector& sv);
 
-/// Writes per-client struct lists (sorted by clock, non-overlapping, possibly with gaps, which
-/// become Skip structs) as the struct section of an update, clients in descending order.
-/// Only the parts at or above `sv` are written.
-void writeStructLists(lib0::Encoder& e, const std::map<uint64_t, std::vector<StructRef>>& lists,
-                      const StateVector& sv = {});
+/// All structs of an update in wire order (client sections as they come, Skips included), the
+/// sequence yjs's LazyStructReader walks.
+std::vector<StructRef> flatten(DecodedUpdate&& update);
 
-/// Merges two sorted struct lists of one client: where they overlap the earlier struct wins and
-/// the later one is sliced (mergeUpdates semantics).
-std::vector<StructRef> mergeStructLists(std::vector<StructRef> a, std::vector<StructRef> b);
+/// The struct part of Y.mergeUpdates (updates.js mergeUpdatesV2), ported step by step so that the
+/// result is the one yjs produces: sources are walked highest client first, lowest clock first;
+/// where structs overlap, the one met first wins and the other is sliced; gaps become Skip
+/// structs; adjacent GC (and Skip) structs are joined. Skips in the sources are ignored.
+std::vector<StructRef> mergeStructSequences(const std::vector<std::vector<StructRef>>& sources);
+
+/// Writes a struct sequence as the struct section of an update (updates.js LazyStructWriter):
+/// each run of one client becomes a section starting at its first struct's clock.
+void writeStructSequence(lib0::Encoder& e, const std::vector<StructRef>& seq);
+
+/// The part of a struct sequence a peer with `sv` lacks (updates.js diffUpdateV2).
+std::vector<StructRef> diffStructSequence(const std::vector<StructRef>& seq, const StateVector& sv);
 
 }  // namespace collabio::yjs

@@ -10,23 +10,19 @@ std::vector<uint8_t> mergeUpdates(const std::vector<std::span<const uint8_t>>& u
     decodeUpdate(updates[0]);  // validate, as the other paths do
     return {updates[0].begin(), updates[0].end()};
   }
-  std::map<uint64_t, std::vector<StructRef>> lists;
+  std::vector<std::vector<StructRef>> sources;
   DeleteSet ds;
   for (const auto& u : updates) {
     DecodedUpdate d = decodeUpdate(u);
-    for (auto& c : d.clients) {
-      if (c.refs.empty()) continue;
-      auto& dst = lists[c.client];
-      dst = mergeStructLists(std::move(dst), std::move(c.refs));
-    }
     for (auto& [client, ranges] : d.ds.clients) {
       auto& dst = ds.clients[client];
       dst.insert(dst.end(), ranges.begin(), ranges.end());
     }
+    sources.push_back(flatten(std::move(d)));
   }
   ds.sortAndMerge();
   lib0::Encoder e;
-  writeStructLists(e, lists);
+  writeStructSequence(e, mergeStructSequences(sources));
   ds.write(e);
   return e.take();
 }
@@ -34,12 +30,10 @@ std::vector<uint8_t> mergeUpdates(const std::vector<std::span<const uint8_t>>& u
 std::vector<uint8_t> diffUpdate(std::span<const uint8_t> update, std::span<const uint8_t> stateVector) {
   const StateVector sv = decodeStateVector(stateVector);
   DecodedUpdate d = decodeUpdate(update);
-  std::map<uint64_t, std::vector<StructRef>> lists;
-  for (auto& c : d.clients)
-    if (!c.refs.empty()) lists[c.client] = std::move(c.refs);
+  DeleteSet ds = std::move(d.ds);
   lib0::Encoder e;
-  writeStructLists(e, lists, sv);
-  d.ds.write(e);
+  writeStructSequence(e, diffStructSequence(flatten(std::move(d)), sv));
+  ds.write(e);
   return e.take();
 }
 
@@ -50,7 +44,7 @@ std::vector<uint8_t> encodeStateVectorFromUpdate(std::span<const uint8_t> update
   for (const auto& c : d.clients) {
     uint64_t clock = 0;
     for (const auto& s : c.refs) {
-      if (s.id.clock != clock) break;  // must start at 0; stop at the first gap (Skip)
+      if (s.id.clock != clock || s.kind == kRefSkip) break;  // must start at 0; stop at a Skip
       clock = s.end();
     }
     if (clock > 0) entries.emplace_back(c.client, clock);

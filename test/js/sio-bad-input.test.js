@@ -11,6 +11,11 @@ const assert = require('node:assert/strict');
 const { setup, nextConnection } = require('./helpers/harness');
 const { withTimeout, delay, assertEchoWorks } = require('./helpers/clients');
 
+// Server-side 'disconnect' reasons of the reference implementation, per layer.
+const ENGINE_IO_PARSE_ERROR = 'parse error'; // engine.io: the frame is not an Engine.IO packet
+const SOCKET_IO_PARSE_ERROR = 'forced close'; // socket.io-parser threw; Client#onerror closes the conn
+const TRANSPORT_ERROR = 'transport error'; // the WebSocket layer failed (size, UTF-8, heartbeat direction)
+
 /**
  * Starts a server, connects a healthy socket.io-client and a raw client (joined to "/" unless
  * `join` is false), runs `attack(raw)`, then checks that only the raw connection closed.
@@ -52,17 +57,17 @@ async function attackAndCheck(t, attack, { join = true, opts = {} } = {}) {
 
 test('garbage text frame (not an Engine.IO packet) closes with "parse error"', async (t) => {
   const { reason } = await attackAndCheck(t, (raw) => raw.send('hello, this is not engine.io'));
-  assert.equal(reason, 'parse error');
+  assert.equal(reason, ENGINE_IO_PARSE_ERROR);
 });
 
 test('unknown Engine.IO packet type closes with "parse error"', async (t) => {
   const { reason } = await attackAndCheck(t, (raw) => raw.send('9["x"]'));
-  assert.equal(reason, 'parse error');
+  assert.equal(reason, ENGINE_IO_PARSE_ERROR);
 });
 
 test('empty text frame closes with "parse error"', async (t) => {
   const { reason } = await attackAndCheck(t, (raw) => raw.send(''));
-  assert.equal(reason, 'parse error');
+  assert.equal(reason, ENGINE_IO_PARSE_ERROR);
 });
 
 test('garbage text before joining a namespace closes the connection', async (t) => {
@@ -71,7 +76,7 @@ test('garbage text before joining a namespace closes the connection', async (t) 
 
 test('garbage binary frame (no binary packet pending) closes with "forced close"', async (t) => {
   const { reason } = await attackAndCheck(t, (raw) => raw.send(Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0xff])));
-  assert.equal(reason, 'forced close');
+  assert.equal(reason, SOCKET_IO_PARSE_ERROR);
 });
 
 test('garbage binary frame before joining a namespace closes the connection', async (t) => {
@@ -81,19 +86,19 @@ test('garbage binary frame before joining a namespace closes the connection', as
 test('text frame with invalid UTF-8 closes the connection', async (t) => {
   // A WebSocket text frame must be UTF-8 (RFC 6455 §8.1): the server fails the connection.
   const { reason } = await attackAndCheck(t, (raw) => raw.ws.send(Buffer.from([0x34, 0x32, 0xff, 0xfe]), { binary: false }));
-  assert.equal(reason, 'transport error');
+  assert.equal(reason, TRANSPORT_ERROR);
 });
 
 test('unknown Socket.IO packet type closes with "forced close"', async (t) => {
   const { reason } = await attackAndCheck(t, (raw) => raw.send('47["x"]'));
-  assert.equal(reason, 'forced close');
+  assert.equal(reason, SOCKET_IO_PARSE_ERROR);
 });
 
 test('EVENT whose payload is not an array closes with "forced close"', async (t) => {
   for (const bad of ['42{"a":1}', '42"hello"', '42[]', '42[{"not":"a name"}]']) {
     await t.test(bad, async (t2) => {
       const { reason } = await attackAndCheck(t2, (raw) => raw.send(bad));
-      assert.equal(reason, 'forced close');
+      assert.equal(reason, SOCKET_IO_PARSE_ERROR);
     });
   }
 });
@@ -102,7 +107,7 @@ test('EVENT with a reserved event name closes with "forced close"', async (t) =>
   for (const name of ['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']) {
     await t.test(name, async (t2) => {
       const { reason } = await attackAndCheck(t2, (raw) => raw.send(`42["${name}"]`));
-      assert.equal(reason, 'forced close');
+      assert.equal(reason, SOCKET_IO_PARSE_ERROR);
     });
   }
 });
@@ -111,7 +116,7 @@ test('EVENT with invalid JSON closes with "forced close"', async (t) => {
   for (const bad of ['42["a"', '42["a",]', "42['a']", '42["a"]x', '42["a",NaN]']) {
     await t.test(bad, async (t2) => {
       const { reason } = await attackAndCheck(t2, (raw) => raw.send(bad));
-      assert.equal(reason, 'forced close');
+      assert.equal(reason, SOCKET_IO_PARSE_ERROR);
     });
   }
 });
@@ -120,7 +125,7 @@ test('bad attachment counts close with "forced close"', async (t) => {
   for (const bad of ['45-["a"]', '450-["a"]', '4511-["a"]', '45x-["a"]']) {
     await t.test(bad, async (t2) => {
       const { reason } = await attackAndCheck(t2, (raw) => raw.send(bad));
-      assert.equal(reason, 'forced close');
+      assert.equal(reason, SOCKET_IO_PARSE_ERROR);
     });
   }
 });
@@ -132,7 +137,7 @@ test('binary placeholder with an out-of-range index closes with "forced close"',
         raw.send(`451-["upload",{"_placeholder":true,"num":${num}}]`);
         raw.send(Buffer.from([1, 2, 3]));
       });
-      assert.equal(reason, 'forced close');
+      assert.equal(reason, SOCKET_IO_PARSE_ERROR);
     });
   }
 });
@@ -143,7 +148,7 @@ test('a text packet while binary attachments are pending closes with "forced clo
     raw.send(Buffer.from([1]));
     raw.send('42["echo","interleaved"]');
   });
-  assert.equal(reason, 'forced close');
+  assert.equal(reason, SOCKET_IO_PARSE_ERROR);
 });
 
 test('a huge ack id does not crash the server', async (t) => {
@@ -154,7 +159,7 @@ test('a huge ack id does not crash the server', async (t) => {
     await delay(50);
     raw.send('garbage');
   });
-  assert.ok(['parse error', 'forced close'].includes(reason), reason);
+  assert.ok([ENGINE_IO_PARSE_ERROR, SOCKET_IO_PARSE_ERROR].includes(reason), reason);
 });
 
 test('deeply nested JSON (100 000 levels) does not crash the server', async (t) => {
@@ -166,7 +171,7 @@ test('deeply nested JSON (100 000 levels) does not crash the server', async (t) 
     },
     { opts: { maxHttpBufferSize: 1e6 } },
   );
-  assert.equal(reason, 'forced close');
+  assert.equal(reason, SOCKET_IO_PARSE_ERROR);
 });
 
 test('a frame larger than maxHttpBufferSize closes with code 1009 and "transport error"', async (t) => {
@@ -176,7 +181,7 @@ test('a frame larger than maxHttpBufferSize closes with code 1009 and "transport
     { opts: { maxHttpBufferSize: 1000 } },
   );
   assert.equal(closed.code, 1009);
-  assert.equal(reason, 'transport error');
+  assert.equal(reason, TRANSPORT_ERROR);
 });
 
 test('a binary frame larger than maxHttpBufferSize closes with code 1009', async (t) => {
@@ -189,7 +194,7 @@ test('a binary frame larger than maxHttpBufferSize closes with code 1009', async
     { opts: { maxHttpBufferSize: 1000 } },
   );
   assert.equal(closed.code, 1009);
-  assert.equal(reason, 'transport error');
+  assert.equal(reason, TRANSPORT_ERROR);
 });
 
 test('frames up to maxHttpBufferSize are accepted', async (t) => {
@@ -224,7 +229,7 @@ test('a client that never sends CONNECT is closed after connectTimeout', async (
 
 test('a client sending Engine.IO pings (wrong direction in v4) is closed', async (t) => {
   const { reason } = await attackAndCheck(t, (raw) => raw.send('2'));
-  assert.equal(reason, 'transport error');
+  assert.equal(reason, TRANSPORT_ERROR);
 });
 
 test('many bad clients at once leave a good one working', async (t) => {

@@ -115,3 +115,29 @@ test('strings with unpaired surrogates survive like with socket.io (JSON.parse a
   );
   assert.deepStrictEqual(all, values);
 });
+
+test('socket.once fires once and socket.off removes a handler', async (t) => {
+  const { io, clients } = await setup(t);
+  const serverSide = nextConnection(io);
+  const client = await clients.connect();
+  const socket = await serverSide;
+  const seen = [];
+  socket.once('tick', (n) => seen.push(`once ${n}`));
+  const onTick = (n) => seen.push(`on ${n}`);
+  socket.on('tick', onTick);
+  client.emit('tick', 1);
+  client.emit('tick', 2);
+  await withTimeout(client.emitWithAck('echo', 'sync'));
+  socket.off('tick', onTick);
+  client.emit('tick', 3);
+  await withTimeout(client.emitWithAck('echo', 'sync'));
+  assert.deepStrictEqual(seen, ['once 1', 'on 1', 'on 2']);
+});
+
+test('an event without a server handler is ignored and the connection stays up', async (t) => {
+  const { clients } = await setup(t);
+  const client = await clients.connect();
+  client.emit('nobody-listens', 1, { a: 2 });
+  await assert.rejects(client.timeout(200).emitWithAck('nobody-listens-with-ack'), Error);
+  assert.equal(await withTimeout(client.emitWithAck('echo', 'fine')), 'fine');
+});

@@ -10,8 +10,8 @@ const { Clients } = require('./clients');
  * @returns {Promise<{io: any, url: string, port: number, clients: Clients, close: () => Promise<void>}>}
  *
  * Every server socket answers 'echo' (args..., ack) with ack(...args), which the tests use to
- * prove a connection still works. Server sockets get an 'error' listener: socket.io emits 'error'
- * on the server socket for an invalid packet and would throw without a listener.
+ * prove a connection still works. Server sockets get a no-op 'error' listener: socket.io emits
+ * 'error' on the server socket for an invalid Socket.IO packet before closing the connection.
  */
 async function setup(t, opts = {}) {
   const server = await startServer(opts);

@@ -1,0 +1,229 @@
+#include "core/ws_connection.h"
+
+#include <cstring>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+namespace collabio::core {
+
+namespace {
+constexpr size_t kReadChunk = 64 * 1024;
+// Upper bound of frames per gather write (writev takes at most IOV_MAX = 1024 buffers).
+constexpr size_t kMaxFramesPerWrite = 512;
+// How long a closing connection waits for the peer's close frame / EOF before dropping the socket.
+constexpr int kCloseGraceMs = 1000;
+}  // namespace
+
+WsConnection::WsConnection(Kind kind, std::shared_ptr<ServerImpl> server, tcp::socket socket, uint64_t max_message)
+    : server_(std::move(server)),
+      kind_(kind),
+      id_(server_->next_connection_id()),
+      socket_(std::move(socket)),
+      parser_(max_message),
+      close_timer_(socket_.get_executor()) {}
+
+void WsConnection::start(std::vector<ws::Frame> first, std::string leftover) {
+  rbuf_.resize(std::max(kReadChunk, leftover.size()));
+  std::copy(leftover.begin(), leftover.end(), rbuf_.begin());
+  rlen_ = leftover.size();
+  if (!first.empty()) enqueue(first.data(), first.size(), false);
+  on_started();
+  if (closing_) return;
+  if (rlen_ > 0) {
+    on_read({}, 0);
+  } else {
+    do_read();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+void WsConnection::do_read() {
+  if (rbuf_.size() - rlen_ < kReadChunk / 2) rbuf_.resize(rlen_ + kReadChunk);
+  socket_.async_read_some(net::buffer(rbuf_.data() + rlen_, rbuf_.size() - rlen_),
+                          [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                            self->on_read(ec, n);
+                          });
+}
+
+void WsConnection::on_read(boost::system::error_code ec, size_t n) {
+  if (ec) {
+    // EOF or reset without a close frame: the transport went away.
+    if (!closing_) do_close(ws::kGoingAway, ec == net::error::eof ? "transport close" : "transport error", true);
+    finish_close();
+    return;
+  }
+  rlen_ += n;
+  if (closing_) {
+    rlen_ = 0;  // draining until the peer closes; its bytes no longer matter
+    do_read();
+    return;
+  }
+  const size_t used = parser_.feed(rbuf_.data(), rlen_, *this);
+  if (used == ws::Parser::npos) {
+    do_close(parser_.error_code(), "transport error", true);
+    rlen_ = 0;
+    do_read();
+    return;
+  }
+  if (used > 0) {
+    std::memmove(rbuf_.data(), rbuf_.data() + used, rlen_ - used);
+    rlen_ -= used;
+  }
+  // A half-received large frame may grow the buffer up to the message limit; shrink it back after.
+  if (rlen_ == 0 && rbuf_.size() > 4 * kReadChunk) {
+    rbuf_.resize(kReadChunk);
+    rbuf_.shrink_to_fit();
+  }
+  do_read();
+}
+
+void WsConnection::on_message(bool binary, std::string&& payload) {
+  if (closing_) return;
+  server_->messages_in.fetch_add(1, std::memory_order_relaxed);
+  on_ws_message(binary, std::move(payload));
+}
+
+void WsConnection::on_ping(std::string_view payload) { enqueue(ws::make_frame(ws::Opcode::Pong, payload)); }
+
+void WsConnection::on_pong(std::string_view) { on_ws_pong(); }
+
+void WsConnection::on_close(uint16_t code, std::string_view) {
+  // Echo the close (RFC 6455 5.5.1); codes that must not appear on the wire become 1000.
+  const bool reserved = code == 1005 || code == 1006 || code == 1015;
+  do_close(reserved ? static_cast<uint16_t>(ws::kNormal) : code, "transport close", false);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+bool WsConnection::enqueue(const ws::Frame* frames, size_t n, bool is_volatile) {
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; ++i) bytes += frames[i]->size();
+  bool post = false;
+  bool overflow = false;
+  {
+    std::lock_guard lk(mu_);
+    if (!accepting_) return false;
+    if (is_volatile && (write_scheduled_ || !queue_.empty())) return false;
+    if (queued_bytes_ + bytes > server_->opts.max_outbound_bytes) {
+      overflow = true;
+      accepting_ = false;
+    } else {
+      for (size_t i = 0; i < n; ++i) queue_.push_back(frames[i]);
+      queued_bytes_ += bytes;
+      if (!write_scheduled_) {
+        write_scheduled_ = true;
+        post = true;
+      }
+    }
+  }
+  if (overflow) {
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
+      self->do_close(ws::kPolicyViolation, "slow consumer", true);
+    });
+    return false;
+  }
+  server_->bytes_queued.fetch_add(static_cast<int64_t>(bytes), std::memory_order_relaxed);
+  server_->messages_out.fetch_add(n, std::memory_order_relaxed);
+  if (post) net::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+  return true;
+}
+
+void WsConnection::do_write() {
+  if (socket_closed_) return;
+  {
+    std::lock_guard lk(mu_);
+    if (queue_.empty()) {
+      write_scheduled_ = false;
+      if (close_queued_) {
+        // The close frame went out: half-close and wait for the peer (bounded by close_timer_).
+        boost::system::error_code ignored;
+        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      }
+      return;
+    }
+    const size_t k = std::min(queue_.size(), kMaxFramesPerWrite);
+    inflight_.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + k));
+    queue_.erase(queue_.begin(), queue_.begin() + k);
+  }
+  std::vector<net::const_buffer> bufs;
+  bufs.reserve(inflight_.size());
+  for (const auto& f : inflight_) bufs.emplace_back(f->data(), f->size());
+  // One gather write for everything queued: the corking that keeps syscalls per delivery low.
+  net::async_write(socket_, bufs, [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+    self->on_write(ec, n);
+  });
+}
+
+void WsConnection::on_write(boost::system::error_code ec, size_t n) {
+  {
+    std::lock_guard lk(mu_);
+    queued_bytes_ -= std::min<uint64_t>(n, queued_bytes_);
+  }
+  server_->bytes_queued.fetch_sub(static_cast<int64_t>(n), std::memory_order_relaxed);
+  inflight_.clear();
+  if (ec) {
+    if (!closing_) do_close(ws::kGoingAway, "transport error", true);
+    finish_close();
+    return;
+  }
+  do_write();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Closing
+
+void WsConnection::close(uint16_t code, std::string reason) {
+  net::post(socket_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
+    self->do_close(code, reason, false);
+  });
+}
+
+void WsConnection::do_close(uint16_t code, const std::string& reason, bool drop_queue) {
+  if (closing_) return;
+  closing_ = true;
+  bool post = false;
+  {
+    std::lock_guard lk(mu_);
+    accepting_ = false;
+    if (drop_queue) {
+      for (const auto& f : queue_) queued_bytes_ -= f->size();
+      queue_.clear();
+    }
+    // The reason travels in the close frame unless the peer closed first.
+    auto frame = std::make_shared<const std::string>(ws::encode_close(code, reason == "transport close" ? "" : reason));
+    queued_bytes_ += frame->size();
+    queue_.push_back(std::move(frame));
+    close_queued_ = true;
+    if (!write_scheduled_) {
+      write_scheduled_ = true;
+      post = true;
+    }
+  }
+  if (post) net::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+  close_timer_.expires_after(std::chrono::milliseconds(kCloseGraceMs));
+  close_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->finish_close();
+  });
+  on_closed(reason);
+  server_->connection_closed(id_);
+}
+
+void WsConnection::finish_close() {
+  if (socket_closed_) return;
+  socket_closed_ = true;
+  close_timer_.cancel();
+  boost::system::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  std::lock_guard lk(mu_);
+  server_->bytes_queued.fetch_sub(static_cast<int64_t>(queued_bytes_), std::memory_order_relaxed);
+  queued_bytes_ = 0;
+  queue_.clear();
+  accepting_ = false;
+}
+
+}  // namespace collabio::core

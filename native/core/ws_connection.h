@@ -1,0 +1,98 @@
+// A server-side WebSocket connection after the upgrade: reading and parsing frames, a bounded
+// outbound queue that leaves in gather writes, and the close handshake. Protocol layers derive
+// from it (EioConnection for Engine.IO/Socket.IO, YjsConnection for y-websocket).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/server_impl.h"
+#include "core/ws_frame.h"
+
+namespace collabio::core {
+
+class WsConnection : public std::enable_shared_from_this<WsConnection>, private ws::Parser::Handler {
+ public:
+  enum class Kind { EngineIo, YjsDocument };
+
+  WsConnection(Kind kind, std::shared_ptr<ServerImpl> server, tcp::socket socket, uint64_t max_message);
+  ~WsConnection() override = default;
+
+  Kind kind() const { return kind_; }
+  uint64_t id() const { return id_; }
+
+  // Starts reading; `first` frames (e.g. the 101 response) are queued before anything else.
+  // Must be called on the connection's strand.
+  void start(std::vector<ws::Frame> first, std::string leftover);
+
+  // ---- any thread ----
+  // Queues frames atomically (all or none). Volatile frames are dropped when the connection is
+  // busy (a write in flight or queued); past Options::max_outbound_bytes the connection is closed
+  // with the reason "slow consumer". Returns false if nothing was queued.
+  bool enqueue(const ws::Frame* frames, size_t n, bool is_volatile);
+  bool enqueue(const ws::Frame& frame) { return enqueue(&frame, 1, false); }
+  // Closes from outside (server kick, shutdown); `reason` goes to on_closed().
+  void close(uint16_t code, std::string reason);
+
+  using Executor = tcp::socket::executor_type;
+  Executor executor() { return socket_.get_executor(); }
+
+ protected:
+  // ---- hooks, called on the strand ----
+  virtual void on_started() {}
+  virtual void on_ws_message(bool binary, std::string&& payload) = 0;
+  // Once, when the close begins (either side): stop timers, report `reason`.
+  virtual void on_closed(const std::string& reason) = 0;
+  virtual void on_ws_pong() {}
+
+  // Begins the close on the strand: queues a close frame after what is queued (or drops the queue
+  // when `drop_queue`), calls on_closed(reason) once.
+  void do_close(uint16_t code, const std::string& reason, bool drop_queue);
+  bool closing() const { return closing_; }
+
+  template <class Derived>
+  std::shared_ptr<Derived> self_as() {
+    return std::static_pointer_cast<Derived>(shared_from_this());
+  }
+
+  const std::shared_ptr<ServerImpl> server_;
+
+ private:
+  void on_message(bool binary, std::string&& payload) final;
+  void on_ping(std::string_view payload) final;
+  void on_pong(std::string_view payload) final;
+  void on_close(uint16_t code, std::string_view reason) final;
+
+  void do_read();
+  void on_read(boost::system::error_code ec, size_t n);
+  void do_write();
+  void on_write(boost::system::error_code ec, size_t n);
+  void finish_close();
+
+  const Kind kind_;
+  const uint64_t id_;
+  tcp::socket socket_;  // its executor is this connection's strand
+
+  // ---- owner: the strand ----
+  ws::Parser parser_;
+  std::vector<uint8_t> rbuf_;
+  size_t rlen_ = 0;
+  net::steady_timer close_timer_;
+  bool closing_ = false;  // close started: reads are no longer processed
+  bool socket_closed_ = false;
+  std::vector<ws::Frame> inflight_;  // frames of the write in progress
+
+  // ---- guarded by mu_ ----
+  std::mutex mu_;
+  std::deque<ws::Frame> queue_;
+  uint64_t queued_bytes_ = 0;
+  bool write_scheduled_ = false;  // a do_write is posted or a write is in flight
+  bool accepting_ = true;         // false once closing: enqueue refuses
+  bool close_queued_ = false;     // the close frame is the last thing queued
+};
+
+}  // namespace collabio::core
