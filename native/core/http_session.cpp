@@ -149,8 +149,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return;
     }
     if (upgrade) {
-      // Yjs document connections (y-websocket) are served by the document layer.
-      respond(http::status::not_found, "text/plain", "Not Found", false);
+      // Any other WebSocket upgrade is a Yjs document connection (y-websocket): ws://host/<name>.
+      const std::string accept = websocket_accept(req);
+      if (accept.empty()) {
+        respond(http::status::bad_request, "text/plain", "Bad WebSocket handshake", false);
+        return;
+      }
+      auto hs = make_handshake(req, query);
+      std::string name(path.substr(1));
+      std::string leftover = take_leftover();
+      start_yjs_connection(server_, stream_.release_socket(), std::move(hs), std::move(name),
+                           switching_protocols(accept), std::move(leftover));
       return;
     }
     if ((req.method() == http::verb::get || req.method() == http::verb::head) && !server_->opts.serve_static.empty()) {
@@ -189,13 +198,29 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       engine_error(engineio::ErrorCode::BadRequest);
       return;
     }
-    const auto version = req[http::field::sec_websocket_version];
-    const std::string accept = ws::accept_key(req[http::field::sec_websocket_key]);
-    if (version != "13" || accept.empty()) {
+    const std::string accept = websocket_accept(req);
+    if (accept.empty()) {
       engine_error(engineio::ErrorCode::BadRequest);
       return;
     }
+    auto hs = make_handshake(req, query);
+    std::string leftover = take_leftover();
+    start_eio_connection(server_, stream_.release_socket(), std::move(hs), switching_protocols(accept),
+                         std::move(leftover));
+  }
 
+  // Sec-WebSocket-Accept for a valid RFC 6455 upgrade request, or "" if the request is not one.
+  static std::string websocket_accept(const http::request<http::string_body>& req) {
+    if (req.method() != http::verb::get || req[http::field::sec_websocket_version] != "13") return {};
+    return ws::accept_key(req[http::field::sec_websocket_key]);
+  }
+
+  static std::string switching_protocols(const std::string& accept) {
+    return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+           accept + "\r\n\r\n";
+  }
+
+  std::shared_ptr<Handshake> make_handshake(const http::request<http::string_body>& req, std::string_view query) {
     auto hs = std::make_shared<Handshake>();
     hs->url = std::string(req.target());
     hs->query = std::string(query);
@@ -210,17 +235,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     hs->time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
+    return hs;
+  }
 
-    std::string response =
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ";
-    response += accept;
-    response += "\r\n\r\n";
-
-    // Bytes the client sent after its request head belong to the WebSocket stream.
+  // Bytes the client sent after its request head belong to the WebSocket stream.
+  std::string take_leftover() {
     const auto data = buffer_.data();
     std::string leftover(static_cast<const char*>(data.data()), data.size());
+    buffer_.consume(buffer_.size());
     stream_.expires_never();
-    start_eio_connection(server_, stream_.release_socket(), std::move(hs), std::move(response), std::move(leftover));
+    return leftover;
   }
 
   void engine_error(engineio::ErrorCode code) {

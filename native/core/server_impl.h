@@ -131,6 +131,11 @@ void start_http_session(const std::shared_ptr<ServerImpl>& server, tcp::socket s
 void start_eio_connection(const std::shared_ptr<ServerImpl>& server, tcp::socket socket,
                           std::shared_ptr<const Handshake> handshake, std::string http_response,
                           std::string leftover);
+// Starts a y-websocket document connection (native/core/yjs_connection.cpp) for the document named
+// `doc_name` (the raw request path without its leading '/', as the reference server takes it).
+void start_yjs_connection(const std::shared_ptr<ServerImpl>& server, tcp::socket socket,
+                          std::shared_ptr<const Handshake> handshake, std::string doc_name,
+                          std::string http_response, std::string leftover);
 // Ends an HTTP session early (shutdown).
 void cancel_http_session(const std::shared_ptr<HttpSession>& session);
 
