@@ -9,5 +9,6 @@
  */
 const { Server, Namespace, Socket } = require('./server');
 const { BroadcastOperator } = require('./broadcast-operator');
+const { metricsHandler, formatMetrics } = require('./metrics');
 
-module.exports = { Server, Namespace, Socket, BroadcastOperator };
+module.exports = { Server, Namespace, Socket, BroadcastOperator, metricsHandler, formatMetrics };

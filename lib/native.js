@@ -10,13 +10,15 @@ const root = path.resolve(__dirname, '..');
 function candidates() {
   const list = [];
   if (process.env.COLLABIO_ADDON) list.push(path.resolve(process.env.COLLABIO_ADDON));
+  // A local build wins over a shipped prebuild (as node-gyp-build does): in a checkout or after
+  // `npm rebuild`, the freshly built addon is the one to load.
+  list.push(path.join(root, 'build', 'Release', 'collabio.node'));
+  list.push(path.join(root, 'build', 'RelWithDebInfo', 'collabio.node'));
+  list.push(path.join(root, 'build', 'Debug', 'collabio.node'));
   const prebuilt = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
   if (fs.existsSync(prebuilt)) {
     for (const f of fs.readdirSync(prebuilt)) if (f.endsWith('.node')) list.push(path.join(prebuilt, f));
   }
-  list.push(path.join(root, 'build', 'Release', 'collabio.node'));
-  list.push(path.join(root, 'build', 'RelWithDebInfo', 'collabio.node'));
-  list.push(path.join(root, 'build', 'Debug', 'collabio.node'));
   return list;
 }
 

@@ -11,7 +11,9 @@ const querystring = require('node:querystring');
 const { NativeServer } = require('./native');
 const { Namespace } = require('./namespace');
 const { Socket } = require('./socket');
+const { Documents } = require('./documents');
 const { TYPES, encodeSimple, reconstruct } = require('./parser');
+const { formatMetrics } = require('./metrics');
 const debug = require('./debug')('collabio:server');
 
 const EV_CONNECT = 1;
@@ -20,7 +22,8 @@ const EV_ACK = 3;
 const EV_NSP_DISCONNECT = 4;
 const EV_CLOSE = 5;
 const EV_ERROR = 6;
-const STRIDE = 7;
+const EV_DOC_FIRST = 7; // document events are handled by lib/documents.js
+const STRIDE = 8;
 
 const DEFAULTS = {
   path: '/socket.io',
@@ -60,6 +63,8 @@ class Server extends EventEmitter {
     this._address = null;
     this._closed = null;
     this._closing = false;
+    /** Collaborative documents (y-websocket at ws://host:port/<name>); see lib/documents.js. */
+    this.documents = new Documents(this, this.opts.documents);
     this._native = new NativeServer(
       {
         path,
@@ -72,6 +77,7 @@ class Server extends EventEmitter {
         handshakeTimeout: this.opts.handshakeTimeout,
         threads: this.opts.threads,
         serveStatic: this.opts.serveStatic,
+        documents: this.documents._nativeOptions(),
       },
       (batch) => this._onEvents(batch),
     );
@@ -184,6 +190,14 @@ class Server extends EventEmitter {
     return this._native.stats();
   }
 
+  /**
+   * The stats() counters in the Prometheus text format (collabio_connections,
+   * collabio_messages_in_total, …); serve them with `http.createServer(metricsHandler(io))`.
+   */
+  metrics() {
+    return formatMetrics(this.stats());
+  }
+
   get engine() {
     const self = this;
     return {
@@ -218,12 +232,18 @@ class Server extends EventEmitter {
     if (batch === null) {
       debug('closed');
       this._address = null;
+      this.documents._closeAll(new Error('server closed'));
       if (this._resolveClosed) this._resolveClosed();
       return;
     }
     for (let i = 0; i < batch.length; i += STRIDE) {
       try {
-        this._onEvent(batch[i], batch[i + 1], batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 6]);
+        const kind = batch[i];
+        if (kind >= EV_DOC_FIRST) {
+          this.documents._onEvent(kind, batch[i + 1], batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 6], batch[i + 7]);
+        } else {
+          this._onEvent(kind, batch[i + 1], batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 6]);
+        }
       } catch (err) {
         // An exception in an application handler must not lose the rest of the batch.
         process.nextTick(() => {

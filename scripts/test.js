@@ -77,7 +77,8 @@ function main() {
   if (!has('--js-only')) toolsDir = nativeTests(false);
   if (sanitize) nativeTests(true);
   if (has('--native-only')) return;
-  run(process.execPath, [path.join(root, 'scripts/install.js')]);
+  // --force: in a checkout the tests must run against the sources, never a stale prebuild.
+  run(process.execPath, [path.join(root, 'scripts/install.js'), '--force']);
   jsTests(toolsDir);
 }
 

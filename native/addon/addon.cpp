@@ -16,7 +16,7 @@ namespace {
 using collabio::core::Event;
 
 // Values per event in the flat array given to JavaScript.
-constexpr uint32_t kEventStride = 7;
+constexpr uint32_t kEventStride = 8;
 
 class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::core::EventSink {
  public:
@@ -32,6 +32,9 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
                            InstanceMethod<&NativeServer::Disconnect>("disconnect"),
                            InstanceMethod<&NativeServer::Close>("close"),
                            InstanceMethod<&NativeServer::Stats>("stats"),
+                           InstanceMethod<&NativeServer::DocAuth>("docAuth"),
+                           InstanceMethod<&NativeServer::DocRequest>("docRequest"),
+                           InstanceMethod<&NativeServer::DocRelease>("docRelease"),
                        });
   }
 
@@ -57,6 +60,25 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     num("handshakeTimeout", opts.handshake_timeout);
     if (o.Get("path").IsString()) opts.path = o.Get("path").As<Napi::String>().Utf8Value();
     if (o.Get("serveStatic").IsString()) opts.serve_static = o.Get("serveStatic").As<Napi::String>().Utf8Value();
+    if (o.Get("documents").IsObject()) {
+      const Napi::Object d = o.Get("documents").As<Napi::Object>();
+      auto& docs = opts.documents;
+      auto dnum = [&](const char* key, auto& field) {
+        Napi::Value v = d.Get(key);
+        if (v.IsNumber()) field = static_cast<std::remove_reference_t<decltype(field)>>(v.As<Napi::Number>().DoubleValue());
+      };
+      if (d.Get("enabled").IsBoolean()) docs.enabled = d.Get("enabled").As<Napi::Boolean>();
+      if (d.Get("authorize").IsBoolean()) docs.authorize = d.Get("authorize").As<Napi::Boolean>();
+      if (d.Get("path").IsString()) docs.persistence_path = d.Get("path").As<Napi::String>().Utf8Value();
+      if (d.Get("durability").IsString()) docs.durability_full = d.Get("durability").As<Napi::String>().Utf8Value() != "normal";
+      dnum("unloadDelay", docs.unload_delay_ms);
+      dnum("maxMessageSize", docs.max_message);
+      dnum("keepAlive", docs.keepalive_ms);
+      dnum("updateDebounce", docs.update_debounce_ms);
+      dnum("compactAfterEntries", docs.compact_after_entries);
+      dnum("compactAfterBytes", docs.compact_after_bytes);
+      dnum("maxDocuments", docs.max_documents);
+    }
 
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "collabio:events", 0, 1);
     tsfn_.Unref(env);  // a server that is not listening must not keep the process alive
@@ -100,6 +122,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
           arr.Set(i++, atts);
         }
         arr.Set(i++, ev.handshake ? HandshakeToJs(env, *ev.handshake) : env.Undefined());
+        arr.Set(i++, ev.extra.empty() ? env.Undefined() : Napi::String::New(env, ev.extra));
       }
       self->batch_.clear();
       js.Call({arr});
@@ -195,8 +218,26 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     o.Set("messagesIn", Napi::Number::New(info.Env(), static_cast<double>(s.messages_in)));
     o.Set("messagesOut", Napi::Number::New(info.Env(), static_cast<double>(s.messages_out)));
     o.Set("bytesQueued", Napi::Number::New(info.Env(), static_cast<double>(s.bytes_queued)));
+    o.Set("documents", Napi::Number::New(info.Env(), static_cast<double>(server_->documents_loaded())));
     return o;
   }
+
+  void DocAuth(const Napi::CallbackInfo& info) {
+    server_->doc_auth(Id(info[0]), info[1].As<Napi::Number>().Int32Value(), Str(info[2]));
+  }
+  // docRequest(name, op, arg: string|Uint8Array|undefined, reqId, hold)
+  void DocRequest(const Napi::CallbackInfo& info) {
+    std::string arg;
+    if (info[2].IsTypedArray()) {
+      Napi::Uint8Array u = info[2].As<Napi::Uint8Array>();
+      arg.assign(reinterpret_cast<const char*>(u.Data()), u.ByteLength());
+    } else {
+      arg = Str(info[2]);
+    }
+    server_->doc_request(Str(info[0]), Str(info[1]), std::move(arg),
+                         static_cast<int64_t>(info[3].As<Napi::Number>().DoubleValue()), info[4].ToBoolean());
+  }
+  void DocRelease(const Napi::CallbackInfo& info) { server_->doc_release(Str(info[0])); }
 
   Napi::ThreadSafeFunction tsfn_;
   std::unique_ptr<collabio::core::Server> server_;

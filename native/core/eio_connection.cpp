@@ -1,60 +1,171 @@
+// The Engine.IO session: Engine.IO packets from any transport, Socket.IO packets inside them,
+// heartbeat, connectTimeout, the upgrade from polling to WebSocket, and closing.
 #include "core/eio_connection.h"
 
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+#include "core/eio_ws_transport.h"
 #include "engineio/packet.h"
 #include "socketio/packet.h"
 
 namespace collabio::core {
 
-void start_eio_connection(const std::shared_ptr<ServerImpl>& server, tcp::socket socket,
-                          std::shared_ptr<const Handshake> handshake, std::string http_response,
-                          std::string leftover) {
-  auto c = std::make_shared<EioConnection>(server, std::move(socket), std::move(handshake));
-  server->register_connection(c);
-  const auto& o = server->opts;
-  const std::string open = engineio::open_packet(engineio::generate_sid(), false, o.ping_interval, o.ping_timeout,
-                                                 o.max_http_buffer_size);
+namespace {
+// How long a closed polling session keeps its sid so that the client's next GET can still collect
+// what was queued before the close and the close packet.
+constexpr int kPollCloseGraceMs = 2000;
+}  // namespace
+
+std::shared_ptr<EioConnection> create_eio_session(const std::shared_ptr<ServerImpl>& server,
+                                                  EioConnection::Executor strand,
+                                                  std::shared_ptr<const Handshake> hs, HeaderList response_headers) {
+  auto s = std::make_shared<EioConnection>(server, std::move(strand), engineio::generate_sid(), std::move(hs),
+                                           std::move(response_headers));
+  server->eio->add(s->sid(), s);
+  server->eio->clients.fetch_add(1, std::memory_order_relaxed);
+  server->register_connection(s);
+  return s;
+}
+
+EioConnection::EioConnection(std::shared_ptr<ServerImpl> server, Executor strand, std::string sid,
+                             std::shared_ptr<const Handshake> hs, HeaderList response_headers)
+    : server_(std::move(server)),
+      id_(server_->next_connection_id()),
+      strand_(std::move(strand)),
+      sid_(std::move(sid)),
+      handshake_(std::move(hs)),
+      response_headers_(std::move(response_headers)),
+      ping_timer_(strand_),
+      connect_timer_(strand_),
+      upgrade_timer_(strand_),
+      close_timer_(strand_) {}
+
+EioConnection::~EioConnection() = default;
+
+std::string EioConnection::open_packet(bool can_upgrade) const {
+  const auto& o = server_->opts;
+  return engineio::open_packet(sid_, can_upgrade, o.ping_interval, o.ping_timeout, o.max_http_buffer_size);
+}
+
+void EioConnection::start_websocket(tcp::socket socket, std::string http_response, std::string leftover) {
+  auto t = std::make_shared<EioWsTransport>(server_, std::move(socket), shared_from_this());
+  {
+    std::lock_guard lk(mu_);
+    mode_ = Mode::WebSocket;
+    ws_ = t;
+  }
+  start_timers();
   // The 101 response and the open packet leave in one write.
-  c->start({std::make_shared<const std::string>(std::move(http_response)), ws::make_frame(ws::Opcode::Text, open)},
+  t->start({std::make_shared<const std::string>(std::move(http_response)),
+            ws::make_frame(ws::Opcode::Text, open_packet(false))},
            std::move(leftover));
 }
 
-EioConnection::EioConnection(std::shared_ptr<ServerImpl> server, tcp::socket socket, std::shared_ptr<const Handshake> hs)
-    // A message may not exceed maxHttpBufferSize (Engine.IO maxPayload), whatever its framing.
-    : WsConnection(Kind::EngineIo, server, std::move(socket), server->opts.max_http_buffer_size),
-      handshake_(std::move(hs)),
-      ping_timer_(executor()),
-      connect_timer_(executor()) {}
+void EioConnection::start_polling() {
+  net::dispatch(strand_, [self = shared_from_this()] { self->start_timers(); });
+}
 
-void EioConnection::on_started() {
+void EioConnection::start_timers() {
   const auto& o = server_->opts;
   schedule_ping(o.ping_interval, false);
   connect_timer_.expires_after(std::chrono::milliseconds(o.connect_timeout));
-  connect_timer_.async_wait([self = self_as<EioConnection>()](boost::system::error_code ec) {
-    if (ec || self->closing()) return;
+  connect_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->closed_) return;
     bool any;
     {
       std::lock_guard lk(self->ns_mu_);
       any = self->any_namespace_;
     }
     // socket.io closes a client that joined no namespace in time (Client#setup, connectTimeout).
-    if (!any) self->do_close(ws::kPolicyViolation, "forced close", false);
+    if (!any) self->do_close("forced close", true);
   });
 }
 
-void EioConnection::on_closed(const std::string& reason) {
-  pending_.reset();
-  ping_timer_.cancel();
-  connect_timer_.cancel();
+// ---------------------------------------------------------------------------------------------
+// Output
+
+bool EioConnection::enqueue(const ws::Frame* frames, size_t n, bool is_volatile) {
+  bool overflow = false;
   {
-    std::lock_guard lk(ns_mu_);
-    namespaces_.clear();
+    std::lock_guard lk(mu_);
+    if (!accepting_) return false;
+    if (mode_ == Mode::WebSocket) {
+      // Under mu_ so that nothing overtakes what the upgrade moved over from the polling queue.
+      return ws_->enqueue(frames, n, is_volatile);
+    }
+    // Polling: a volatile message goes only into a GET that is waiting with nothing before it
+    // (engine.io: the transport is writable).
+    if (is_volatile && (!get_ || !pq_.empty())) return false;
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; ++i) bytes += frames[i]->size();
+    if (pq_bytes_ + bytes > server_->opts.max_outbound_bytes) {
+      overflow = true;
+      accepting_ = false;
+    } else {
+      for (size_t i = 0; i < n; ++i) pq_.push_back(frames[i]);
+      pq_bytes_ += bytes;
+      if (get_) schedule_flush_locked();
+    }
   }
-  server_->push_event(Event{Event::kClose, id(), {}, reason, -1, {}, nullptr});
+  if (overflow) {
+    net::post(strand_, [self = shared_from_this()] { self->do_close("slow consumer", false); });
+    return false;
+  }
+  server_->messages_out.fetch_add(n, std::memory_order_relaxed);
+  return true;
 }
 
-void EioConnection::on_ws_message(bool binary, std::string&& payload) {
-  if (!binary) {
-    on_text_packet(payload);
+void EioConnection::close(uint16_t code, std::string reason) {
+  net::dispatch(strand_, [self = shared_from_this(), code, reason = std::move(reason)] {
+    if (self->closed_) return;
+    if (code == ws::kGoingAway) {
+      // Server shutdown: the WebSocket gets the same close code as before.
+      std::shared_ptr<EioWsTransport> ws;
+      {
+        std::lock_guard lk(self->mu_);
+        ws = self->ws_;
+      }
+      if (ws) ws->shut(code, reason, false);
+    }
+    self->do_close(reason, true);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input
+
+void EioConnection::on_ws_message(EioWsTransport* t, bool binary, std::string&& payload) {
+  if (closed_) return;
+  if (probe_ && t == probe_.get()) return on_probe_message(binary, std::move(payload));
+  {
+    std::lock_guard lk(mu_);
+    if (t != ws_.get()) return;  // a transport that no longer carries the session
+  }
+  if (binary) return on_packet_binary(std::move(payload));
+  on_packet_text(payload);
+}
+
+void EioConnection::on_ws_closed(EioWsTransport* t, const std::string& reason) {
+  if (probe_ && t == probe_.get()) {
+    // The probe went away before the upgrade completed: the session stays on polling.
+    probe_.reset();
+    upgrade_timer_.cancel();
+    std::lock_guard lk(mu_);
+    upgrading_ = false;
+    return;
+  }
+  {
+    std::lock_guard lk(mu_);
+    if (t != ws_.get()) return;
+  }
+  do_close(reason, false);
+}
+
+void EioConnection::on_packet_binary(std::string&& payload) {
+  if (server_->opts.engine.echo) {
+    const ws::Frame f = ws::make_frame(ws::Opcode::Binary, payload);
+    enqueue(&f, 1, false);
     return;
   }
   // A binary Engine.IO message is a Socket.IO attachment; one is expected only while a
@@ -72,7 +183,7 @@ void EioConnection::on_ws_message(bool binary, std::string&& payload) {
   server_->push_event(std::move(ev));
 }
 
-void EioConnection::on_text_packet(std::string_view text) {
+void EioConnection::on_packet_text(std::string_view text) {
   engineio::PacketType type;
   std::string_view data;
   if (!engineio::parse_text_packet(text, type, data)) return fail("parse error");
@@ -81,17 +192,27 @@ void EioConnection::on_text_packet(std::string_view text) {
       if (awaiting_pong_) schedule_ping(server_->opts.ping_interval, false);
       return;
     case engineio::PacketType::Message:
+      if (server_->opts.engine.echo) {
+        const ws::Frame f = ws::make_frame(ws::Opcode::Text, text);
+        enqueue(&f, 1, false);
+        return;
+      }
       // A text packet while attachments are awaited breaks the reassembly.
       if (pending_) return fail_packet("got plaintext data when reconstructing a packet");
       on_socketio_packet(data);
       return;
     case engineio::PacketType::Close:
-      do_close(ws::kNormal, "transport close", false);
+      {
+        std::lock_guard lk(mu_);
+        close_noop_ = true;
+      }
+      do_close("transport close", true);
       return;
     case engineio::PacketType::Ping:
       if (data == "probe") {
-        // Upgrade probe on a WebSocket that already carries the session: answer like engine.io.
-        enqueue(ws::make_frame(ws::Opcode::Text, "3probe"));
+        // A probe on the WebSocket that already carries the session: answer like engine.io.
+        static const ws::Frame pong = ws::make_frame(ws::Opcode::Text, "3probe");
+        enqueue(&pong, 1, false);
         return;
       }
       // In v4 only the server pings (engine.io: "invalid heartbeat direction").
@@ -111,13 +232,13 @@ void EioConnection::on_socketio_packet(std::string_view text) {
   using T = socketio::PacketType;
   switch (p.type) {
     case T::Connect:
-      server_->push_event(Event{Event::kConnect, id(), std::move(p.nsp), std::string(p.data), -1, {}, handshake_});
+      server_->push_event(Event{Event::kConnect, id_, std::move(p.nsp), std::string(p.data), -1, {}, handshake_, {}});
       return;
     case T::Disconnect:
       if (!namespace_connected(p.nsp)) return;
       set_namespace(p.nsp, false);
-      server_->push_event(Event{Event::kNspDisconnect, id(), p.nsp, {}, -1, {}, nullptr});
-      server_->disconnect(id(), std::move(p.nsp), {}, false);
+      server_->push_event(Event{Event::kNspDisconnect, id_, p.nsp, {}, -1, {}, nullptr, {}});
+      server_->disconnect(id_, std::move(p.nsp), {}, false);
       return;
     case T::Event:
     case T::BinaryEvent:
@@ -129,7 +250,7 @@ void EioConnection::on_socketio_packet(std::string_view text) {
       if (!is_event && !p.id) return fail_packet("invalid payload");
       // Ack ids reach JavaScript as numbers: keep them within 2^53.
       const int64_t ack = p.id ? static_cast<int64_t>(*p.id & 0x1FFFFFFFFFFFFFull) : -1;
-      Event ev{is_event ? Event::kEvent : Event::kAck, id(), std::move(p.nsp), std::string(p.data), ack, {}, nullptr};
+      Event ev{is_event ? Event::kEvent : Event::kAck, id_, std::move(p.nsp), std::string(p.data), ack, {}, nullptr, {}};
       if (p.attachments > 0) {
         ev.attachments.reserve(p.attachments);
         pending_ = PendingBinary{std::move(ev), p.attachments};
@@ -144,9 +265,16 @@ void EioConnection::on_socketio_packet(std::string_view text) {
 }
 
 void EioConnection::fail_packet(std::string error) {
-  if (closing()) return;
-  server_->push_event(Event{Event::kError, id(), {}, std::move(error), -1, {}, nullptr});
-  do_close(0, "forced close", true);
+  if (closed_) return;
+  server_->push_event(Event{Event::kError, id_, {}, std::move(error), -1, {}, nullptr, {}});
+  // socket.io drops the client with an empty close frame (no status) and the reason "forced close".
+  std::shared_ptr<EioWsTransport> ws;
+  {
+    std::lock_guard lk(mu_);
+    ws = ws_;
+  }
+  if (ws) ws->shut(0, "forced close", true);
+  do_close("forced close", false);
 }
 
 bool EioConnection::namespace_connected(const std::string& nsp) {
@@ -170,16 +298,167 @@ void EioConnection::schedule_ping(uint32_t delay_ms, bool expect_pong) {
   awaiting_pong_ = expect_pong;
   const uint64_t gen = ++ping_generation_;
   ping_timer_.expires_after(std::chrono::milliseconds(delay_ms));
-  ping_timer_.async_wait([self = self_as<EioConnection>(), gen](boost::system::error_code ec) {
-    if (ec || self->closing() || gen != self->ping_generation_) return;
+  ping_timer_.async_wait([self = shared_from_this(), gen](boost::system::error_code ec) {
+    if (ec || self->closed_ || gen != self->ping_generation_) return;
     if (self->awaiting_pong_) {
-      self->do_close(ws::kPolicyViolation, "ping timeout", true);
+      self->do_close("ping timeout", false);
       return;
     }
     static const ws::Frame ping = ws::make_frame(ws::Opcode::Text, "2");
-    self->enqueue(ping);
+    self->enqueue(&ping, 1, false);
     self->schedule_ping(self->server_->opts.ping_timeout, true);
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upgrade (engine.io Socket#_maybeUpgrade)
+
+bool EioConnection::begin_upgrade() {
+  std::lock_guard lk(mu_);
+  if (!accepting_ || mode_ != Mode::Polling || upgrading_) return false;
+  upgrading_ = true;
+  return true;
+}
+
+void EioConnection::attach_probe(tcp::socket socket, std::string http_response, std::string leftover) {
+  auto t = std::make_shared<EioWsTransport>(server_, std::move(socket), shared_from_this());
+  t->start({std::make_shared<const std::string>(std::move(http_response))}, std::move(leftover));
+  net::dispatch(strand_, [self = shared_from_this(), t] {
+    if (self->closed_) {
+      t->shut(ws::kGoingAway, "transport close", true);
+      return;
+    }
+    self->probe_ = t;
+    self->probe_seen_ = false;
+    self->upgrade_timer_.expires_after(std::chrono::milliseconds(self->server_->opts.engine.upgrade_timeout));
+    self->upgrade_timer_.async_wait([self, t](boost::system::error_code ec) {
+      if (ec || self->probe_ != t) return;
+      self->drop_probe("upgrade timeout");
+    });
+  });
+}
+
+void EioConnection::on_probe_message(bool binary, std::string&& payload) {
+  if (!binary && payload == "2probe") {
+    static const ws::Frame pong = ws::make_frame(ws::Opcode::Text, "3probe");
+    probe_->enqueue(pong);
+    probe_seen_ = true;
+    // The held GET is answered now (with what is queued, or a noop) so that the client can pause
+    // polling and send the upgrade packet.
+    std::lock_guard lk(mu_);
+    if (get_) schedule_flush_locked();
+    return;
+  }
+  if (!binary && payload == "5" && probe_seen_) return finish_upgrade();
+  drop_probe("invalid upgrade packet");
+}
+
+void EioConnection::finish_upgrade() {
+  upgrade_timer_.cancel();
+  auto t = std::move(probe_);
+  std::shared_ptr<PollingExchange> get;
+  {
+    std::lock_guard lk(mu_);
+    // Everything queued for polling leaves first, in order, on the new transport; enqueue() takes
+    // the WebSocket path only after this block (same mutex).
+    std::vector<ws::Frame> moved(std::make_move_iterator(pq_.begin()), std::make_move_iterator(pq_.end()));
+    pq_.clear();
+    pq_bytes_ = 0;
+    if (!moved.empty()) t->enqueue(moved.data(), moved.size(), false);
+    ws_ = t;
+    mode_ = Mode::WebSocket;
+    upgrading_ = false;
+    get = std::move(get_);
+  }
+  if (get) get->reply(200, "text/plain; charset=UTF-8", "6");
+  server_->push_event(Event{Event::kUpgrade, id_, {}, "websocket", -1, {}, nullptr, {}});
+}
+
+void EioConnection::drop_probe(const char* why) {
+  if (!probe_) return;
+  upgrade_timer_.cancel();
+  probe_->shut(ws::kNormal, why, false);
+  probe_.reset();
+  std::lock_guard lk(mu_);
+  upgrading_ = false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Closing
+
+void EioConnection::do_close(const std::string& reason, bool graceful) {
+  if (closed_) return;
+  closed_ = true;
+  pending_.reset();
+  ping_timer_.cancel();
+  connect_timer_.cancel();
+  upgrade_timer_.cancel();
+  if (probe_) {
+    probe_->shut(ws::kNormal, "transport close", true);
+    probe_.reset();
+  }
+  {
+    std::lock_guard lk(ns_mu_);
+    namespaces_.clear();
+  }
+  std::shared_ptr<EioWsTransport> ws;
+  std::shared_ptr<PollingExchange> get;
+  bool keep_for_get = false;
+  {
+    std::lock_guard lk(mu_);
+    accepting_ = false;
+    if (mode_ == Mode::WebSocket) {
+      ws = std::move(ws_);
+    } else {
+      if (!graceful) {
+        pq_.clear();
+        pq_bytes_ = 0;
+      }
+      get = std::move(get_);
+      // A server-side close with nothing waiting: the next GET still collects the rest and "1".
+      keep_for_get = !get && graceful && !close_noop_;
+      closing_poll_ = keep_for_get;
+    }
+  }
+  if (ws) {
+    // Errors drop what is queued; a normal close lets it leave first.
+    ws->shut(graceful ? ws::kNormal : ws::kPolicyViolation, reason, !graceful);
+  }
+  if (get) {
+    bool noop;
+    std::string body;
+    {
+      std::lock_guard lk(mu_);
+      noop = close_noop_;
+      body = noop ? std::string() : take_payload_locked(SIZE_MAX);
+    }
+    if (noop) {
+      get->reply(200, "text/plain; charset=UTF-8", "6");
+    } else {
+      if (!body.empty()) body.push_back(engineio::kPayloadSeparator);
+      body.push_back('1');
+      get->reply(200, "text/plain; charset=UTF-8", std::move(body));
+    }
+  }
+  server_->push_event(Event{Event::kClose, id_, {}, reason, -1, {}, nullptr, {}});
+  server_->connection_closed(id_);
+  server_->eio->clients.fetch_sub(1, std::memory_order_relaxed);
+  if (keep_for_get) {
+    close_timer_.expires_after(std::chrono::milliseconds(kPollCloseGraceMs));
+    close_timer_.async_wait([self = shared_from_this()](boost::system::error_code) { self->after_close(); });
+  } else {
+    after_close();
+  }
+}
+
+void EioConnection::after_close() {
+  {
+    std::lock_guard lk(mu_);
+    closing_poll_ = false;
+    pq_.clear();
+    pq_bytes_ = 0;
+  }
+  server_->eio->remove(sid_, this);
 }
 
 }  // namespace collabio::core

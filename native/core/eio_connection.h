@@ -1,56 +1,171 @@
-// One Engine.IO v4 session over the WebSocket transport, carrying Socket.IO v5 packets.
+// One Engine.IO v4 session carrying Socket.IO v5 packets, whatever its transport: HTTP long-polling
+// (native/core/eio_polling.cpp), WebSocket (native/core/eio_ws_transport.cpp), or polling first and
+// then WebSocket after the upgrade. The session is what the connection table holds: its id stays
+// the same across the upgrade, and so do its namespaces, rooms, heartbeat and pending packets.
+//
+// Threads and ownership
+// - The session's logic (packets from the client, heartbeat, upgrade, closing) runs on its
+//   executor `strand_`: the socket's strand for a session opened over WebSocket (so its messages
+//   are handled inline, without a hop), a strand of its own for a session opened over polling.
+//   Transports hand their input over with net::dispatch.
+// - enqueue() (any thread) and the switch of transport at the upgrade are serialized by `mu_`,
+//   which is what keeps the outbound order across the upgrade: packets queued for polling before
+//   the switch leave first, on the new WebSocket.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
-#include "core/ws_connection.h"
+#include <boost/asio/any_io_executor.hpp>
+
+#include "core/connection.h"
+#include "core/eio_registry.h"
+#include "core/server_impl.h"
 
 namespace collabio::core {
 
-class EioConnection final : public WsConnection {
+class EioWsTransport;
+
+// A polling request waiting for the session's answer (implemented by the HTTP session). Any thread.
+class PollingExchange {
  public:
-  EioConnection(std::shared_ptr<ServerImpl> server, tcp::socket socket, std::shared_ptr<const Handshake> hs);
+  virtual ~PollingExchange() = default;
+  // Sends the HTTP response: 200 with `body` ("ok" for a POST, a payload for a GET) or an error
+  // status with an Engine.IO error JSON. Called at most once.
+  virtual void reply(unsigned status, std::string content_type, std::string body) = 0;
+};
+
+class EioConnection final : public Connection, public std::enable_shared_from_this<EioConnection> {
+ public:
+  using Executor = net::any_io_executor;
+
+  EioConnection(std::shared_ptr<ServerImpl> server, Executor strand, std::string sid,
+                std::shared_ptr<const Handshake> hs, HeaderList response_headers);
+  ~EioConnection() override;
+
+  Kind kind() const override { return Kind::EngineIo; }
+  uint64_t id() const override { return id_; }
+  const std::string& sid() const { return sid_; }
+  // Headers the host's 'headers' hook asked for on every response of this session (immutable).
+  const HeaderList& response_headers() const { return response_headers_; }
+
+  bool enqueue(const ws::Frame* frames, size_t n, bool is_volatile) override;
+  void close(uint16_t code, std::string reason) override;
 
   // Namespace membership as seen by the reader (any thread): packets for a namespace the client has
   // not joined are ignored, as socket.io does.
   void set_namespace(const std::string& nsp, bool connected);
 
+  // ---- opening (the HTTP session calls these once, after registering the session) ----
+  // A session opened over WebSocket: `http_response` (the 101) and the open packet leave together.
+  void start_websocket(tcp::socket socket, std::string http_response, std::string leftover);
+  // A session opened over polling: the open packet is the body of the handshake response, which
+  // the caller sends; this starts the timers.
+  void start_polling();
+  // The open packet for this session.
+  std::string open_packet(bool can_upgrade) const;
+
+  // ---- polling (any thread) ----
+  // A GET: answered when there is something to send (held until then).
+  void poll_get(std::shared_ptr<PollingExchange> x);
+  // The GET `x` lost its connection before it was answered.
+  void poll_aborted(const PollingExchange* x);
+  // A POST with its body: the packets are handled in order, then the POST is answered.
+  void poll_post(std::shared_ptr<PollingExchange> x, std::string body);
+  // The POST `x` was answered (its response written).
+  void poll_post_done(const PollingExchange* x);
+  // False when polling requests are no longer valid for this session (upgraded or closed).
+  bool polling_active();
+
+  // ---- upgrade (any thread) ----
+  // Reserves the upgrade slot: false if the session is closed, already on WebSocket or probing.
+  bool begin_upgrade();
+  // Attaches the probe WebSocket after its 101 was queued (called after begin_upgrade() == true).
+  void attach_probe(tcp::socket socket, std::string http_response, std::string leftover);
+
+  // ---- from the WebSocket transport, on the session's strand ----
+  void on_ws_message(EioWsTransport* t, bool binary, std::string&& payload);
+  void on_ws_closed(EioWsTransport* t, const std::string& reason);
+
+  Executor executor() const { return strand_; }
+
  private:
-  void on_started() override;
-  void on_ws_message(bool binary, std::string&& payload) override;
-  void on_closed(const std::string& reason) override;
+  enum class Mode { Polling, WebSocket };
 
-  void schedule_ping(uint32_t delay_ms, bool expect_pong);
-  void on_text_packet(std::string_view text);
+  void on_packet_text(std::string_view text);
+  void on_packet_binary(std::string&& payload);
   void on_socketio_packet(std::string_view text);
+  void on_probe_message(bool binary, std::string&& payload);
+  void finish_upgrade();
+  void drop_probe(const char* why);
   bool namespace_connected(const std::string& nsp);
-  void fail(const char* reason) { do_close(ws::kPolicyViolation, reason, true); }
-  // A bad Socket.IO packet: like socket.io, report the parser error to the sockets ('error'), then
-  // drop the client with an empty close frame and the reason "forced close".
+  void fail(const char* reason) { do_close(reason, false); }
   void fail_packet(std::string error);
+  void schedule_ping(uint32_t delay_ms, bool expect_pong);
+  void start_timers();
 
+  // Closes the session on the strand. `graceful`: what is queued is still delivered (server-side
+  // close); otherwise it is dropped.
+  void do_close(const std::string& reason, bool graceful);
+  void after_close();
+
+  // Polling output, on the strand: answers the held GET with what is queued.
+  void flush_poll();
+  void schedule_flush_locked();
+  std::string take_payload_locked(size_t max_bytes);
+
+  const std::shared_ptr<ServerImpl> server_;
+  const uint64_t id_;
+  const Executor strand_;
+  const std::string sid_;
   const std::shared_ptr<const Handshake> handshake_;
+  const HeaderList response_headers_;
 
-  // ---- owner: the strand ----
+  // ---- owner: strand_ ----
   net::steady_timer ping_timer_;
   net::steady_timer connect_timer_;
+  net::steady_timer upgrade_timer_;
+  net::steady_timer close_timer_;  // a closing polling session waits for its last GET
   uint64_t ping_generation_ = 0;
   bool awaiting_pong_ = false;
+  bool closed_ = false;            // do_close ran
+  bool probe_seen_ = false;        // the probe answered "2probe"
+  std::shared_ptr<EioWsTransport> probe_;  // WebSocket being probed (not yet carrying the session)
+  std::shared_ptr<PollingExchange> post_;  // POST being answered
   struct PendingBinary {
     Event ev;
     uint32_t remaining = 0;
   };
   std::optional<PendingBinary> pending_;  // a BINARY_EVENT/ACK waiting for its attachments
 
+  // ---- guarded by mu_ (enqueue from any thread, transport switch on the strand) ----
+  std::mutex mu_;
+  Mode mode_ = Mode::Polling;
+  bool accepting_ = true;                  // false once closing: enqueue refuses
+  bool upgrading_ = false;                 // a probe is attached
+  bool closing_poll_ = false;              // closed: the next GET gets what is left and "1"
+  bool close_noop_ = false;                // closed by the client: a held GET gets "6"
+  std::shared_ptr<EioWsTransport> ws_;     // the WebSocket carrying the session (mode_ WebSocket)
+  std::deque<ws::Frame> pq_;               // polling: messages waiting for a GET
+  uint64_t pq_bytes_ = 0;
+  std::shared_ptr<PollingExchange> get_;   // polling: the held GET
+  bool flush_scheduled_ = false;
+
   // ---- guarded by ns_mu_ (written by commands, read by the strand) ----
   std::mutex ns_mu_;
   std::unordered_set<std::string> namespaces_;
   bool any_namespace_ = false;
 };
+
+// Creates, registers and returns a new session (sid generated here). `strand` as above.
+std::shared_ptr<EioConnection> create_eio_session(const std::shared_ptr<ServerImpl>& server,
+                                                  EioConnection::Executor strand,
+                                                  std::shared_ptr<const Handshake> hs, HeaderList response_headers);
 
 }  // namespace collabio::core

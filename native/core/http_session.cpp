@@ -1,28 +1,19 @@
-// Plain HTTP on an accepted socket: reads one request head with Beast's parser (bounded size and
-// time), then either upgrades to WebSocket (Engine.IO on the Socket.IO path, a Yjs document
-// elsewhere), answers an Engine.IO handshake error, serves a static file, or answers 404.
+// Plain HTTP on an accepted socket: reads requests with Beast's parser (bounded size and time) and
+// routes them: the Engine.IO endpoint (long-polling requests, WebSocket upgrades, handshake errors,
+// CORS), the socket.io-client bundle (serveClient), other WebSocket upgrades (Yjs documents), static
+// files, or 404. Engine.IO request handling lives in native/core/eio_http.cpp.
+#include "core/http_session.h"
+
 #include <chrono>
 #include <filesystem>
 #include <string>
 
 #include <boost/asio/post.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-
-#include "core/eio_connection.h"
-#include "core/server_impl.h"
-#include "engineio/packet.h"
 
 namespace collabio::core {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-
-namespace {
-
-// Value of `key` in a raw query string (no percent-decoding: the Engine.IO keys are plain).
 std::string_view query_param(std::string_view query, std::string_view key) {
   while (!query.empty()) {
     const size_t amp = query.find('&');
@@ -35,16 +26,7 @@ std::string_view query_param(std::string_view query, std::string_view key) {
   return {};
 }
 
-bool has_param(std::string_view query, std::string_view key) {
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    std::string_view part = query.substr(0, amp);
-    if (part.substr(0, part.find('=')) == key) return true;
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return false;
-}
+namespace {
 
 std::string_view mime_type(std::string_view path) {
   const size_t dot = path.rfind('.');
@@ -84,248 +66,222 @@ std::string percent_decode(std::string_view in, bool& ok) {
 
 }  // namespace
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
- public:
-  HttpSession(std::shared_ptr<ServerImpl> server, tcp::socket socket)
-      : server_(std::move(server)), stream_(std::move(socket)) {}
+void HttpSession::cancel() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] {
+    boost::system::error_code ignored;
+    self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    self->stream_.close();
+  });
+}
 
-  void run() { do_read(); }
+void HttpSession::do_read() {
+  parser_.emplace();
+  parser_->header_limit(16 * 1024);
+  // A long-polling POST may carry up to maxHttpBufferSize (engine.io answers 413 beyond).
+  parser_->body_limit(server_->opts.max_http_buffer_size);
+  // Slow or stalled requests (slowloris) are cut off here.
+  stream_.expires_after(std::chrono::milliseconds(server_->opts.handshake_timeout));
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+}
 
-  // Any thread: ends the session during shutdown.
-  void cancel() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
-      boost::system::error_code ignored;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      self->stream_.close();
-    });
-  }
-
- private:
-  void do_read() {
-    parser_.emplace();
-    parser_->header_limit(16 * 1024);
-    parser_->body_limit(server_->opts.max_http_buffer_size);
-    // Slow or stalled request heads (slowloris) are cut off here.
-    stream_.expires_after(std::chrono::milliseconds(server_->opts.handshake_timeout));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
-  }
-
-  void on_read(beast::error_code ec) {
-    if (ec) {
-      if (ec == http::error::header_limit || ec == http::error::body_limit) {
-        respond(ec == http::error::header_limit ? http::status::request_header_fields_too_large
-                                                : http::status::payload_too_large,
-                "text/plain", "Request too large", false);
-        return;
-      }
-      if (ec != http::error::end_of_stream && ec != beast::error::timeout && ec != net::error::eof) {
-        // Malformed request: answer 400 when the socket still works.
-        respond(http::status::bad_request, "text/plain", "Bad Request", false);
-        return;
-      }
-      stream_.close();
+void HttpSession::on_read(beast::error_code ec) {
+  if (ec) {
+    if (ec == http::error::header_limit || ec == http::error::body_limit) {
+      respond(ec == http::error::header_limit ? http::status::request_header_fields_too_large
+                                              : http::status::payload_too_large,
+              "text/plain", "Request too large", false);
       return;
     }
-    handle(parser_->release());
-  }
-
-  void handle(http::request<http::string_body>&& req) {
-    const std::string_view target = req.target();
-    const size_t q = target.find('?');
-    const std::string_view path = target.substr(0, q);
-    const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
-    const std::string& sio = server_->opts.path;  // with trailing slash
-    const bool sio_path = path == sio || (sio.size() > 1 && path == std::string_view(sio).substr(0, sio.size() - 1));
-    const bool upgrade = beast::websocket::is_upgrade(req);
-
-    if (server_->closing()) {
-      respond(http::status::service_unavailable, "text/plain", "Server shutting down", false);
-      return;
-    }
-
-    if (sio_path) {
-      handle_engineio(req, query, upgrade);
-      return;
-    }
-    if (upgrade) {
-      // Any other WebSocket upgrade is a Yjs document connection (y-websocket): ws://host/<name>.
-      const std::string accept = websocket_accept(req);
-      if (accept.empty()) {
-        respond(http::status::bad_request, "text/plain", "Bad WebSocket handshake", false);
-        return;
-      }
-      auto hs = make_handshake(req, query);
-      std::string name(path.substr(1));
-      std::string leftover = take_leftover();
-      start_yjs_connection(server_, stream_.release_socket(), std::move(hs), std::move(name),
-                           switching_protocols(accept), std::move(leftover));
-      return;
-    }
-    if ((req.method() == http::verb::get || req.method() == http::verb::head) && !server_->opts.serve_static.empty()) {
-      serve_file(req, path);
-      return;
-    }
-    respond(http::status::not_found, "text/plain", "Not Found", req.keep_alive());
-  }
-
-  // Engine.IO handshake checks, in the order engine.io's Server#verify and #handshake apply them.
-  void handle_engineio(const http::request<http::string_body>& req, std::string_view query, bool upgrade) {
-    const std::string_view transport = query_param(query, "transport");
-    if (transport != "websocket" && transport != "polling") {
-      engine_error(engineio::ErrorCode::UnknownTransport);
-      return;
-    }
-    if (transport == "polling") {
-      // The polling transport is not enabled in this build: same answer as socket.io with
-      // `transports: ['websocket']`.
-      engine_error(engineio::ErrorCode::UnknownTransport);
-      return;
-    }
-    if (has_param(query, "sid")) {
-      engine_error(engineio::ErrorCode::UnknownSid);
-      return;
-    }
-    if (req.method() != http::verb::get) {
-      engine_error(engineio::ErrorCode::BadHandshakeMethod);
-      return;
-    }
-    if (query_param(query, "EIO") != "4") {
-      engine_error(engineio::ErrorCode::UnsupportedProtocolVersion);
-      return;
-    }
-    if (!upgrade) {
-      engine_error(engineio::ErrorCode::BadRequest);
-      return;
-    }
-    const std::string accept = websocket_accept(req);
-    if (accept.empty()) {
-      engine_error(engineio::ErrorCode::BadRequest);
-      return;
-    }
-    auto hs = make_handshake(req, query);
-    std::string leftover = take_leftover();
-    start_eio_connection(server_, stream_.release_socket(), std::move(hs), switching_protocols(accept),
-                         std::move(leftover));
-  }
-
-  // Sec-WebSocket-Accept for a valid RFC 6455 upgrade request, or "" if the request is not one.
-  static std::string websocket_accept(const http::request<http::string_body>& req) {
-    if (req.method() != http::verb::get || req[http::field::sec_websocket_version] != "13") return {};
-    return ws::accept_key(req[http::field::sec_websocket_key]);
-  }
-
-  static std::string switching_protocols(const std::string& accept) {
-    return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-           accept + "\r\n\r\n";
-  }
-
-  std::shared_ptr<Handshake> make_handshake(const http::request<http::string_body>& req, std::string_view query) {
-    auto hs = std::make_shared<Handshake>();
-    hs->url = std::string(req.target());
-    hs->query = std::string(query);
-    for (const auto& field : req) {
-      std::string name(field.name_string());
-      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      hs->headers.emplace_back(std::move(name), std::string(field.value()));
-    }
-    boost::system::error_code ec;
-    const auto remote = stream_.socket().remote_endpoint(ec);
-    if (!ec) hs->address = remote.address().to_string();
-    hs->time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-    return hs;
-  }
-
-  // Bytes the client sent after its request head belong to the WebSocket stream.
-  std::string take_leftover() {
-    const auto data = buffer_.data();
-    std::string leftover(static_cast<const char*>(data.data()), data.size());
-    buffer_.consume(buffer_.size());
-    stream_.expires_never();
-    return leftover;
-  }
-
-  void engine_error(engineio::ErrorCode code) {
-    respond(code == engineio::ErrorCode::Forbidden ? http::status::forbidden : http::status::bad_request,
-            "application/json", engineio::error_json(code), false);
-  }
-
-  void serve_file(const http::request<http::string_body>& req, std::string_view raw_path) {
-    bool ok = false;
-    std::string rel = percent_decode(raw_path, ok);
-    if (!ok || rel.empty() || rel[0] != '/' || rel.find('\0') != std::string::npos) {
+    if (ec != http::error::end_of_stream && ec != beast::error::timeout && ec != net::error::eof) {
+      // Malformed request: answer 400 when the socket still works.
       respond(http::status::bad_request, "text/plain", "Bad Request", false);
       return;
     }
-    // Refuse any path with a ".." segment: nothing outside the served directory is reachable.
-    for (size_t i = 0; i < rel.size();) {
-      size_t j = rel.find('/', i + 1);
-      if (j == std::string::npos) j = rel.size();
-      if (rel.compare(i, j - i, "/..") == 0) {
-        respond(http::status::forbidden, "text/plain", "Forbidden", false);
-        return;
-      }
-      i = j;
-    }
-    if (rel.back() == '/') rel += "index.html";
-    std::filesystem::path file = std::filesystem::path(server_->opts.serve_static) / rel.substr(1);
-    std::error_code fec;
-    if (std::filesystem::is_directory(file, fec)) file /= "index.html";
-    http::file_body::value_type body;
-    beast::error_code ec;
-    body.open(file.string().c_str(), beast::file_mode::scan, ec);
-    if (ec) {
-      respond(http::status::not_found, "text/plain", "Not Found", req.keep_alive());
+    stream_.close();
+    return;
+  }
+  handle(parser_->release());
+}
+
+void HttpSession::handle(Request&& req) {
+  extra_headers_.clear();
+  const std::string_view target = req.target();
+  const size_t q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  const bool upgrade = beast::websocket::is_upgrade(req);
+
+  if (server_->closing()) {
+    respond(http::status::service_unavailable, "text/plain", "Server shutting down", false);
+    return;
+  }
+  // socket.io serves its client bundle before engine.io sees the request.
+  if (!upgrade && serve_client(req, path)) return;
+  // engine.io takes every request whose URL starts with its path (with the trailing slash unless
+  // addTrailingSlash is false, in which case Options::path has none).
+  if (target.starts_with(server_->opts.path)) {
+    handle_engineio(std::move(req), query, upgrade);
+    return;
+  }
+  if (upgrade) {
+    // Any other WebSocket upgrade is a Yjs document connection (y-websocket): ws://host/<name>.
+    const std::string accept = websocket_accept(req);
+    if (accept.empty()) {
+      respond(http::status::bad_request, "text/plain", "Bad WebSocket handshake", false);
       return;
     }
-    const auto size = body.size();
-    auto res = std::make_shared<http::response<http::file_body>>(
-        std::piecewise_construct, std::make_tuple(std::move(body)), std::make_tuple(http::status::ok, req.version()));
-    res->set(http::field::server, "collabio");
-    res->set(http::field::content_type, mime_type(file.string()));
-    res->set(http::field::cache_control, "no-cache");
-    res->content_length(size);
-    res->keep_alive(req.keep_alive());
-    if (req.method() == http::verb::head) {
-      // Beast sends the body of a file_body response; for HEAD answer with headers only.
-      respond(http::status::ok, std::string(mime_type(file.string())), "", req.keep_alive());
+    auto hs = make_handshake(req, query);
+    std::string name(path.substr(1));
+    std::string leftover = take_leftover();
+    start_yjs_connection(server_, stream_.release_socket(), std::move(hs), std::move(name),
+                         switching_protocols(accept), std::move(leftover));
+    return;
+  }
+  if ((req.method() == http::verb::get || req.method() == http::verb::head) && !server_->opts.serve_static.empty()) {
+    serve_file(req, path);
+    return;
+  }
+  respond(http::status::not_found, "text/plain", "Not Found", req.keep_alive());
+}
+
+std::string HttpSession::websocket_accept(const Request& req) {
+  if (req.method() != http::verb::get || req[http::field::sec_websocket_version] != "13") return {};
+  return ws::accept_key(req[http::field::sec_websocket_key]);
+}
+
+std::string HttpSession::switching_protocols(const std::string& accept) {
+  std::string out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ";
+  out += accept;
+  out += "\r\n";
+  for (const auto& [name, value] : extra_headers_) {
+    // Header values come from the application: no line breaks may reach the wire.
+    if (name.find_first_of("\r\n:") != std::string::npos || value.find_first_of("\r\n") != std::string::npos) continue;
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  extra_headers_.clear();
+  out += "\r\n";
+  return out;
+}
+
+std::shared_ptr<Handshake> HttpSession::make_handshake(const Request& req, std::string_view query) {
+  auto hs = std::make_shared<Handshake>();
+  hs->url = std::string(req.target());
+  hs->query = std::string(query);
+  for (const auto& field : req) {
+    std::string name(field.name_string());
+    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    hs->headers.emplace_back(std::move(name), std::string(field.value()));
+  }
+  boost::system::error_code ec;
+  const auto remote = stream_.socket().remote_endpoint(ec);
+  if (!ec) hs->address = remote.address().to_string();
+  hs->time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  return hs;
+}
+
+std::string HttpSession::take_leftover() {
+  // Bytes the client sent after its request head belong to the WebSocket stream.
+  const auto data = buffer_.data();
+  std::string leftover(static_cast<const char*>(data.data()), data.size());
+  buffer_.consume(buffer_.size());
+  stream_.expires_never();
+  return leftover;
+}
+
+void HttpSession::serve_file(const Request& req, std::string_view raw_path) {
+  bool ok = false;
+  std::string rel = percent_decode(raw_path, ok);
+  if (!ok || rel.empty() || rel[0] != '/' || rel.find('\0') != std::string::npos) {
+    respond(http::status::bad_request, "text/plain", "Bad Request", false);
+    return;
+  }
+  // Refuse any path with a ".." segment: nothing outside the served directory is reachable.
+  for (size_t i = 0; i < rel.size();) {
+    size_t j = rel.find('/', i + 1);
+    if (j == std::string::npos) j = rel.size();
+    if (rel.compare(i, j - i, "/..") == 0) {
+      respond(http::status::forbidden, "text/plain", "Forbidden", false);
       return;
     }
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
-      self->after_write(ec, res->keep_alive());
-    });
+    i = j;
   }
-
-  void respond(http::status status, std::string_view content_type, std::string body, bool keep_alive) {
-    auto res = std::make_shared<http::response<http::string_body>>(status, 11);
-    res->set(http::field::server, "collabio");
-    res->set(http::field::content_type, content_type);
-    res->body() = std::move(body);
-    res->prepare_payload();
-    res->keep_alive(keep_alive);
-    stream_.expires_after(std::chrono::milliseconds(server_->opts.handshake_timeout));
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
-      self->after_write(ec, res->keep_alive());
-    });
+  if (rel.back() == '/') rel += "index.html";
+  std::filesystem::path file = std::filesystem::path(server_->opts.serve_static) / rel.substr(1);
+  std::error_code fec;
+  if (std::filesystem::is_directory(file, fec)) file /= "index.html";
+  http::file_body::value_type body;
+  beast::error_code ec;
+  body.open(file.string().c_str(), beast::file_mode::scan, ec);
+  if (ec) {
+    respond(http::status::not_found, "text/plain", "Not Found", req.keep_alive());
+    return;
   }
-
-  void after_write(beast::error_code ec, bool keep_alive) {
-    if (ec || !keep_alive || server_->closing()) {
-      boost::system::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      stream_.close();
-      return;
-    }
-    do_read();
+  const auto size = body.size();
+  auto res = std::make_shared<http::response<http::file_body>>(
+      std::piecewise_construct, std::make_tuple(std::move(body)), std::make_tuple(http::status::ok, req.version()));
+  res->set(http::field::server, "collabio");
+  res->set(http::field::content_type, mime_type(file.string()));
+  res->set(http::field::cache_control, "no-cache");
+  for (auto& [name, value] : extra_headers_) res->insert(name, value);
+  extra_headers_.clear();
+  res->content_length(size);
+  res->keep_alive(req.keep_alive());
+  if (req.method() == http::verb::head) {
+    // Beast sends the body of a file_body response; for HEAD answer with headers only.
+    respond(http::status::ok, std::string(mime_type(file.string())), "", req.keep_alive());
+    return;
   }
+  stream_.expires_after(std::chrono::milliseconds(server_->opts.handshake_timeout));
+  http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+    self->after_write(ec, res->keep_alive());
+  });
+}
 
-  const std::shared_ptr<ServerImpl> server_;
-  beast::tcp_stream stream_;  // its executor is this session's strand
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-};
+void HttpSession::respond(http::status status, std::string_view content_type, std::string body, bool keep_alive) {
+  auto res = std::make_shared<http::response<http::string_body>>(status, 11);
+  res->set(http::field::server, "collabio");
+  if (!content_type.empty()) res->set(http::field::content_type, content_type);
+  for (auto& [name, value] : extra_headers_) {
+    // Header values come from the application: no line breaks may reach the wire.
+    if (name.find_first_of("\r\n:") != std::string::npos || value.find_first_of("\r\n") != std::string::npos) continue;
+    res->insert(name, value);
+  }
+  extra_headers_.clear();
+  res->body() = std::move(body);
+  res->prepare_payload();
+  res->keep_alive(keep_alive);
+  stream_.expires_after(std::chrono::milliseconds(server_->opts.handshake_timeout));
+  http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+    self->after_write(ec, res->keep_alive());
+  });
+}
+
+void HttpSession::write_raw_and_close(std::string bytes) {
+  auto buf = std::make_shared<std::string>(std::move(bytes));
+  stream_.expires_after(std::chrono::milliseconds(server_->opts.handshake_timeout));
+  net::async_write(stream_, net::buffer(*buf), [self = shared_from_this(), buf](beast::error_code ec, size_t) {
+    self->after_write(ec, false);
+  });
+}
+
+void HttpSession::after_write(beast::error_code ec, bool keep_alive) {
+  if (exchange_session_ && !exchange_is_get_) exchange_session_->poll_post_done(exchange_.get());
+  exchange_session_.reset();
+  exchange_.reset();
+  if (ec || !keep_alive || server_->closing()) {
+    boost::system::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+    return;
+  }
+  do_read();
+}
 
 void start_http_session(const std::shared_ptr<ServerImpl>& server, tcp::socket socket) {
   auto s = std::make_shared<HttpSession>(server, std::move(socket));

@@ -1,7 +1,10 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 
+#include "core/documents.h"
+#include "core/eio_registry.h"
 #include "core/eio_connection.h"
+#include "core/yjs_connection.h"
 #include "core/server_impl.h"
 
 namespace collabio::core {
@@ -97,7 +100,9 @@ ServerImpl::ServerImpl(Options options, EventSink* sink)
       ioc(),
       sink_(sink),
       acceptor_(ioc),
-      cmd_(net::make_strand(ioc)) {}
+      cmd_(net::make_strand(ioc)) {
+  if (opts.documents.enabled) docs = std::make_shared<DocumentManager>(*this, opts.documents);
+}
 
 ServerImpl::~ServerImpl() { join_threads(); }
 
@@ -133,6 +138,15 @@ Server::Address ServerImpl::listen(const std::string& host, uint16_t port) {
   }
   if (ec) throw std::system_error(ec, "listen " + (host.empty() ? std::string("::") : host) + ":" + std::to_string(port));
   listening_ = true;
+  // The store is opened before the first connection can ask for a document (throws StoreError).
+  try {
+    if (docs) docs->open_store();
+  } catch (...) {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    listening_ = false;
+    throw;
+  }
 
   const auto local = acceptor_.local_endpoint();
   Server::Address out{local.address().to_string(), local.address().is_v6() ? "IPv6" : "IPv4", local.port()};
@@ -154,7 +168,11 @@ void ServerImpl::thread_main() {
       // A handler threw: the connection it belonged to is lost, the server goes on.
     }
   }
-  if (running_threads_.fetch_sub(1) == 1 && !closed_notified_.exchange(true)) sink_->closed();
+  if (running_threads_.fetch_sub(1) == 1 && !closed_notified_.exchange(true)) {
+    // Every connection is closed: commit what the store still has queued, then report.
+    if (docs) docs->close_store();
+    sink_->closed();
+  }
 }
 
 void ServerImpl::join_threads() {
@@ -200,7 +218,7 @@ void ServerImpl::close() {
   net::post(cmd_, [self = shared_from_this()] {
     boost::system::error_code ignored;
     self->acceptor_.close(ignored);
-    std::vector<std::shared_ptr<WsConnection>> conns;
+    std::vector<std::shared_ptr<Connection>> conns;
     std::vector<std::shared_ptr<HttpSession>> https;
     {
       std::lock_guard lk(self->conns_mu_);
@@ -211,6 +229,7 @@ void ServerImpl::close() {
     }
     for (auto& c : conns) c->close(ws::kGoingAway, "server shutting down");
     for (auto& s : https) cancel_http_session(s);
+    self->eio->take_all_pending();  // handshakes waiting for the host: their sockets are closed above
     self->work_.reset();
   });
 }
@@ -225,7 +244,7 @@ void ServerImpl::push_event(Event&& ev) {
   if (was_empty) sink_->notify();
 }
 
-void ServerImpl::register_connection(const std::shared_ptr<WsConnection>& c) {
+void ServerImpl::register_connection(const std::shared_ptr<Connection>& c) {
   open_connections.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lk(conns_mu_);
   conns_.emplace(c->id(), c);
@@ -249,7 +268,7 @@ void ServerImpl::track_http(const std::shared_ptr<HttpSession>& s) {
   http_sessions_.push_back(s);
 }
 
-std::shared_ptr<WsConnection> ServerImpl::find(uint64_t id) {
+std::shared_ptr<Connection> ServerImpl::find(uint64_t id) {
   std::lock_guard lk(conns_mu_);
   auto it = conns_.find(id);
   return it == conns_.end() ? nullptr : it->second;
@@ -383,6 +402,40 @@ void Server::disconnect(uint64_t conn, std::string nsp, std::string packet, bool
 }
 void Server::close() { impl_->close(); }
 
+void Server::doc_auth(uint64_t conn, int mode, std::string reason) {
+  auto c = impl_->find(conn);
+  if (!c || c->kind() != WsConnection::Kind::YjsDocument) return;
+  std::static_pointer_cast<YjsConnection>(c)->authorized(mode, std::move(reason));
+}
+
+void Server::doc_request(std::string name, std::string op, std::string arg, int64_t req_id, bool hold) {
+  if (!impl_->docs) {
+    impl_->push_event(Event{Event::kReply, 0, std::move(name), "documents are not enabled", req_id, {}, nullptr});
+    return;
+  }
+  impl_->docs->request(std::move(name), std::move(op), std::move(arg), req_id, hold);
+}
+
+void Server::doc_release(std::string name) {
+  if (impl_->docs) impl_->docs->release_handle(name);
+}
+
+size_t Server::documents_loaded() const { return impl_->docs ? impl_->docs->loaded() : 0; }
+
+void Server::handshake_reply(uint64_t request, int error, std::string message, std::vector<std::string> initial_headers,
+                             std::vector<std::string> headers) {
+  auto k = impl_->eio->take_pending(request);
+  if (!k) return;
+  auto pairs = [](std::vector<std::string>& flat) {
+    HeaderList out;
+    for (size_t i = 0; i + 1 < flat.size(); i += 2) out.emplace_back(std::move(flat[i]), std::move(flat[i + 1]));
+    return out;
+  };
+  k(HandshakeDecision{error, std::move(message), pairs(initial_headers), pairs(headers)});
+}
+
+void Server::set_handshake_hook(bool on) { impl_->eio->handshake_hook.store(on, std::memory_order_release); }
+
 Server::Stats Server::stats() const {
   Stats s;
   s.connections = impl_->open_connections.load(std::memory_order_relaxed);
@@ -390,6 +443,7 @@ Server::Stats Server::stats() const {
   s.messages_out = impl_->messages_out.load(std::memory_order_relaxed);
   const int64_t q = impl_->bytes_queued.load(std::memory_order_relaxed);
   s.bytes_queued = q > 0 ? static_cast<uint64_t>(q) : 0;
+  s.engine_clients = impl_->eio->clients.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -23,6 +23,50 @@
 
 namespace collabio::core {
 
+// Collaborative documents (y-websocket at ws://host:port/<name>); see native/core/documents.h.
+struct DocumentOptions {
+  bool enabled = true;
+  uint32_t unload_delay_ms = 10000;       // after the last connection / handle leaves
+  uint64_t max_message = 64ull << 20;     // bytes in one y-websocket message (update); larger closes 1009
+  bool authorize = false;                 // ask the host (Event::kDocAuth) before serving a connection
+  uint32_t keepalive_ms = 30000;          // WebSocket ping period; no pong by the next one closes
+  uint32_t update_debounce_ms = 50;       // batching of Event::kDocUpdate
+  size_t compact_after_entries = 500;     // store log entries that trigger a compaction
+  uint64_t compact_after_bytes = 8ull << 20;
+  size_t max_documents = 100000;          // loaded at once; more are refused (close 1013)
+  std::string persistence_path;           // SQLite file; "" = in memory only
+  bool durability_full = true;            // PRAGMA synchronous FULL (else NORMAL)
+};
+
+// CORS for the Engine.IO endpoint and the served client bundle, as the `cors` package that
+// engine.io uses: applied only when `enabled`.
+struct CorsOptions {
+  bool enabled = false;
+  enum class Origin { Any, Reflect, Fixed, List } origin = Origin::Any;  // "*", true, "x", [..]/RegExp
+  std::string fixed;                    // Origin::Fixed
+  std::vector<std::string> allowed;     // Origin::List: exact origins
+  std::vector<std::string> patterns;    // Origin::List: ECMAScript regular expressions
+  std::string methods = "GET,HEAD,PUT,PATCH,POST,DELETE";
+  std::string allowed_headers;          // "" = echo Access-Control-Request-Headers
+  std::string exposed_headers;
+  bool credentials = false;
+  int64_t max_age = -1;                 // seconds; -1 = no header
+};
+
+struct EngineOptions {
+  bool polling = true;                  // transports: 'polling'
+  bool websocket = true;                // transports: 'websocket'
+  uint32_t upgrade_timeout = 10000;     // ms for a probe to send the upgrade packet
+  std::string cookie_name;              // "" = no cookie; else Set-Cookie: <name>=<sid><cookie_attributes>
+  std::string cookie_attributes;        // e.g. "; Path=/; HttpOnly; SameSite=Lax"
+  std::string client_dir;               // serveClient: socket.io-client's dist directory ("" = off)
+  std::string client_etag;              // quoted ETag of the client files, e.g. "\"4.8.1\""
+  CorsOptions cors;
+  // Conformance testing only: Engine.IO message packets are echoed instead of read as Socket.IO
+  // (the setup docs/engine.io-protocol/v4-test-suite expects).
+  bool echo = false;
+};
+
 struct Options {
   unsigned threads = 0;                 // 0: std::thread::hardware_concurrency()
   std::string path = "/socket.io/";     // Engine.IO endpoint, with trailing slash
@@ -34,6 +78,8 @@ struct Options {
   uint64_t max_outbound_bytes = 64ull << 20;  // per connection; beyond it the connection is closed
   uint32_t handshake_timeout = 10000;   // ms to receive a complete HTTP request head
   std::string serve_static;             // directory served to plain GET requests ("" = none)
+  DocumentOptions documents;
+  EngineOptions engine;                 // Engine.IO transports, CORS, cookie, client bundle
 };
 
 // What a client sent with its WebSocket upgrade; shared by every namespace socket of a connection.
@@ -53,14 +99,33 @@ struct Event {
     kNspDisconnect = 4,  // the client left `nsp` (DISCONNECT packet)
     kClose = 5,          // the connection closed; data = socket.io reason ("transport close", ...)
     kError = 6,          // a bad Socket.IO packet; data = the parser's message; a kClose follows
+    kDocAuth = 7,        // a document connection asks to be served: nsp = document name, handshake set
+    kDocCreate = 8,      // nsp = document name, now loaded (or loading)
+    kDocUnload = 9,      // nsp = document name, unloaded from memory
+    kDocUpdate = 10,     // nsp = document name; attachments = updates (batched)
+    kReply = 11,         // answer to doc_request: ack_id = request id; data = error ("" if none);
+                         // attachments = binary result, extra = JSON/text result
+    // Engine.IO (20..29)
+    kHandshake = 20,     // a new session waits for handshake_reply(conn = request id); nsp = transport,
+                         // data = HTTP method, handshake set
+    kConnectionError = 21,  // a refused Engine.IO request: ack_id = code, data = message,
+                            // extra = context JSON, handshake = the request
+    kUpgrade = 22,       // session `conn` now runs over data = "websocket"
   };
-  Kind kind;
+  Kind kind = kEvent;
   uint64_t conn = 0;
   std::string nsp;
   std::string data;
   int64_t ack_id = -1;
   std::vector<std::string> attachments;
-  std::shared_ptr<const Handshake> handshake;  // set on kConnect
+  std::shared_ptr<const Handshake> handshake;  // set on kConnect and kDocAuth
+  std::string extra;
+
+  Event() = default;
+  Event(Kind k, uint64_t c, std::string n, std::string d = {}, int64_t ack = -1, std::vector<std::string> atts = {},
+        std::shared_ptr<const Handshake> hs = nullptr, std::string x = {})
+      : kind(k), conn(c), nsp(std::move(n)), data(std::move(d)), ack_id(ack), attachments(std::move(atts)),
+        handshake(std::move(hs)), extra(std::move(x)) {}
 };
 
 class EventSink {
@@ -109,6 +174,24 @@ class Server {
   // socket's rooms, and closes the whole connection when `close_connection`.
   void disconnect(uint64_t conn, std::string nsp, std::string packet, bool close_connection);
 
+  // ---- Documents ----
+  // Answers a kDocAuth: mode 0 refuse (reason sent), 1 read-write, 2 read-only.
+  void doc_auth(uint64_t conn, int mode, std::string reason);
+  // Runs `op` on document `name` (loading it if needed); the answer is an Event::kReply with
+  // ack_id = req_id. With `hold`, the document stays loaded until doc_release(name).
+  void doc_request(std::string name, std::string op, std::string arg, int64_t req_id, bool hold);
+  void doc_release(std::string name);
+
+  // ---- Engine.IO ----
+  // Answers a kHandshake: `error` -1 accepts, else an Engine.IO error code (4 Forbidden -> 403)
+  // with `message`. Headers are flat name/value lists: `initial_headers` go on the handshake
+  // response, `headers` on it and on every later response of the session.
+  void handshake_reply(uint64_t request, int error, std::string message, std::vector<std::string> initial_headers,
+                       std::vector<std::string> headers);
+  // While set, every new Engine.IO session waits for handshake_reply (allowRequest, header hooks).
+  void set_handshake_hook(bool on);
+  size_t documents_loaded() const;
+
   // Starts a graceful shutdown: stop accepting, close every connection; EventSink::closed() follows.
   // Idempotent.
   void close();
@@ -119,6 +202,7 @@ class Server {
     uint64_t messages_in = 0;
     uint64_t messages_out = 0;
     uint64_t bytes_queued = 0;
+    uint64_t engine_clients = 0;  // open Engine.IO sessions (io.engine.clientsCount)
   };
   Stats stats() const;
 

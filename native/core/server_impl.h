@@ -28,8 +28,11 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using Strand = net::strand<net::io_context::executor_type>;
 
+class Connection;
 class EioConnection;
+class EioRegistry;
 class WsConnection;
+class DocumentManager;
 class HttpSession;
 
 // Room membership for every namespace. Owner: the command strand (ServerImpl::cmd_), no lock.
@@ -54,6 +57,9 @@ class RoomRegistry {
   std::unordered_map<std::string, Namespace> nsps_;
 };
 
+// Defined in native/core/eio_registry.cpp (keeps that header out of this one).
+std::shared_ptr<EioRegistry> make_eio_registry();
+
 class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
  public:
   ServerImpl(Options options, EventSink* sink);
@@ -65,11 +71,11 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
 
   // ---- used by connections (any thread) ----
   void push_event(Event&& ev);
-  void register_connection(const std::shared_ptr<WsConnection>& c);
+  void register_connection(const std::shared_ptr<Connection>& c);
   // Called once by a connection when it has closed: drops it from the table and from every room.
   void connection_closed(uint64_t id);
   void track_http(const std::shared_ptr<HttpSession>& s);
-  std::shared_ptr<WsConnection> find(uint64_t id);
+  std::shared_ptr<Connection> find(uint64_t id);
   // The Engine.IO connection `id`, or null (unknown id or another kind of connection).
   std::shared_ptr<EioConnection> find_eio(uint64_t id);
   uint64_t next_connection_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
@@ -86,6 +92,9 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
 
   const Options opts;
   net::io_context ioc;
+  std::shared_ptr<DocumentManager> docs;  // created in the constructor when documents are enabled
+  // Engine.IO sessions by sid, handshakes waiting for the host (native/core/eio_registry.h).
+  const std::shared_ptr<EioRegistry> eio = make_eio_registry();
 
   // Counters (relaxed atomics; read by Server::stats()).
   std::atomic<uint64_t> messages_in{0};
@@ -111,7 +120,7 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
   std::vector<Event> events_;  // guarded by events_mu_
 
   std::mutex conns_mu_;
-  std::unordered_map<uint64_t, std::shared_ptr<WsConnection>> conns_;  // guarded by conns_mu_
+  std::unordered_map<uint64_t, std::shared_ptr<Connection>> conns_;  // guarded by conns_mu_
   std::vector<std::weak_ptr<HttpSession>> http_sessions_;              // guarded by conns_mu_
 
   std::atomic<uint64_t> next_id_{1};

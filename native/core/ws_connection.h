@@ -10,20 +10,19 @@
 #include <string>
 #include <vector>
 
+#include "core/connection.h"
 #include "core/server_impl.h"
 #include "core/ws_frame.h"
 
 namespace collabio::core {
 
-class WsConnection : public std::enable_shared_from_this<WsConnection>, private ws::Parser::Handler {
+class WsConnection : public Connection, public std::enable_shared_from_this<WsConnection>, private ws::Parser::Handler {
  public:
-  enum class Kind { EngineIo, YjsDocument };
-
   WsConnection(Kind kind, std::shared_ptr<ServerImpl> server, tcp::socket socket, uint64_t max_message);
   ~WsConnection() override = default;
 
-  Kind kind() const { return kind_; }
-  uint64_t id() const { return id_; }
+  Kind kind() const override { return kind_; }
+  uint64_t id() const override { return id_; }
 
   // Starts reading; `first` frames (e.g. the 101 response) are queued before anything else.
   // Must be called on the connection's strand.
@@ -33,10 +32,10 @@ class WsConnection : public std::enable_shared_from_this<WsConnection>, private 
   // Queues frames atomically (all or none). Volatile frames are dropped when the connection is
   // busy (a write in flight or queued); past Options::max_outbound_bytes the connection is closed
   // with the reason "slow consumer". Returns false if nothing was queued.
-  bool enqueue(const ws::Frame* frames, size_t n, bool is_volatile);
+  bool enqueue(const ws::Frame* frames, size_t n, bool is_volatile) override;
   bool enqueue(const ws::Frame& frame) { return enqueue(&frame, 1, false); }
   // Closes from outside (server kick, shutdown); `reason` goes to on_closed().
-  void close(uint16_t code, std::string reason);
+  void close(uint16_t code, std::string reason) override;
 
   using Executor = tcp::socket::executor_type;
   Executor executor() { return socket_.get_executor(); }

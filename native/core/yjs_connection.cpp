@@ -1,27 +1,117 @@
-// Placeholder until the document layer lands: refuses document connections cleanly.
-#include "core/ws_connection.h"
+#include "core/yjs_connection.h"
+
+#include <boost/asio/post.hpp>
+
+#include "core/documents.h"
+#include "yjs/sync_protocol.h"
 
 namespace collabio::core {
 
 namespace {
-class RefusedConnection final : public WsConnection {
- public:
-  RefusedConnection(std::shared_ptr<ServerImpl> server, tcp::socket socket)
-      : WsConnection(Kind::YjsDocument, server, std::move(socket), 1 << 20) {}
-
- private:
-  void on_started() override { do_close(ws::kInternalError, "documents are not enabled", false); }
-  void on_ws_message(bool, std::string&&) override {}
-  void on_closed(const std::string&) override {}
-};
+// Messages a client may send before its document is attached (authorization or loading pending).
+constexpr size_t kMaxEarlyMessages = 256;
 }  // namespace
 
 void start_yjs_connection(const std::shared_ptr<ServerImpl>& server, tcp::socket socket,
-                          std::shared_ptr<const Handshake>, std::string, std::string http_response,
-                          std::string leftover) {
-  auto c = std::make_shared<RefusedConnection>(server, std::move(socket));
+                          std::shared_ptr<const Handshake> handshake, std::string doc_name,
+                          std::string http_response, std::string leftover) {
+  auto c = std::make_shared<YjsConnection>(server, std::move(socket), std::move(handshake), std::move(doc_name));
   server->register_connection(c);
   c->start({std::make_shared<const std::string>(std::move(http_response))}, std::move(leftover));
+}
+
+YjsConnection::YjsConnection(std::shared_ptr<ServerImpl> server, tcp::socket socket,
+                             std::shared_ptr<const Handshake> hs, std::string doc_name)
+    : WsConnection(Kind::YjsDocument, server, std::move(socket),
+                   server->docs ? server->docs->opts.max_message : (1u << 20)),
+      doc_name_(std::move(doc_name)),
+      handshake_(std::move(hs)),
+      keepalive_(executor()) {}
+
+void YjsConnection::on_started() {
+  if (!server_->docs || !server_->docs->opts.enabled) {
+    do_close(ws::kPolicyViolation, "documents are not enabled on this server", false);
+    return;
+  }
+  schedule_keepalive();
+  if (server_->docs->opts.authorize) {
+    // The application decides (lib/documents.js); frames that arrive meanwhile are kept.
+    server_->push_event(Event{Event::kDocAuth, id(), doc_name_, {}, -1, {}, handshake_});
+    return;
+  }
+  decided_ = true;
+  attach(false);
+}
+
+void YjsConnection::authorized(int mode, std::string reason) {
+  net::post(executor(), [self = self_as<YjsConnection>(), mode, reason = std::move(reason)] {
+    if (self->decided_ || self->closing()) return;
+    self->decided_ = true;
+    if (mode == 0) {
+      const std::string why = reason.empty() ? "permission denied" : reason;
+      const auto msg = yjs::sync::encode_permission_denied(why);
+      self->enqueue(ws::make_frame(ws::Opcode::Binary,
+                                   std::string_view(reinterpret_cast<const char*>(msg.data()), msg.size())));
+      self->do_close(kForbidden, why, false);
+      return;
+    }
+    self->attach(mode == 2);
+  });
+}
+
+void YjsConnection::attach(bool read_only) {
+  auto doc = server_->docs->acquire(doc_name_);
+  if (!doc) {
+    do_close(1013, "too many documents loaded", false);  // 1013: try again later
+    return;
+  }
+  doc_ = doc;
+  auto self = self_as<YjsConnection>();
+  auto early = std::move(early_);
+  early_.clear();
+  early_bytes_ = 0;
+  net::post(doc->strand(), [doc, self, read_only, early = std::move(early)] {
+    doc->add_connection(self, read_only);
+    for (const auto& m : early) doc->on_message(self->id(), m);
+    self->server_->docs->release(doc);
+  });
+}
+
+void YjsConnection::on_ws_message(bool, std::string&& payload) {
+  alive_ = true;
+  if (!doc_) {
+    early_bytes_ += payload.size();
+    if (early_.size() >= kMaxEarlyMessages || early_bytes_ > server_->docs->opts.max_message) {
+      do_close(ws::kPolicyViolation, "too many messages before the document was ready", true);
+      return;
+    }
+    early_.push_back(std::move(payload));
+    return;
+  }
+  // Text or binary alike: the bytes are a y-websocket message; the document's strand decodes it.
+  net::post(doc_->strand(), [doc = doc_, id = id(), msg = std::move(payload)] { doc->on_message(id, msg); });
+}
+
+void YjsConnection::on_closed(const std::string&) {
+  keepalive_.cancel();
+  early_.clear();
+  if (doc_) net::post(doc_->strand(), [doc = doc_, id = id()] { doc->remove_connection(id); });
+}
+
+// The y-websocket provider reconnects after 30 s without a message; WebSocket pings from us keep
+// proxies happy and detect dead peers: no pong (and no message) for a whole period closes.
+void YjsConnection::schedule_keepalive() {
+  keepalive_.expires_after(std::chrono::milliseconds(server_->docs->opts.keepalive_ms));
+  keepalive_.async_wait([self = self_as<YjsConnection>()](boost::system::error_code ec) {
+    if (ec || self->closing()) return;
+    if (!self->alive_) {
+      self->do_close(ws::kPolicyViolation, "ping timeout", true);
+      return;
+    }
+    self->alive_ = false;
+    self->enqueue(ws::make_frame(ws::Opcode::Ping, {}));
+    self->schedule_keepalive();
+  });
 }
 
 }  // namespace collabio::core

@@ -49,19 +49,30 @@ std::string open_packet(std::string_view sid, bool can_upgrade, uint32_t ping_in
   return out;
 }
 
-std::string error_json(int code) {
+std::string_view error_message(int code) {
   // Messages from engine.io's Server.errorMessages.
   static constexpr std::string_view kMessages[] = {
       "Transport unknown", "Session ID unknown", "Bad handshake method",
       "Bad request",       "Forbidden",          "Unsupported protocol version",
   };
   if (code < 0 || code > 5) code = static_cast<int>(ErrorCode::BadRequest);
-  std::string out = "{\"code\":";
-  out += std::to_string(code);
-  out += ",\"message\":\"";
-  out += kMessages[code];
-  out += "\"}";
-  return out;
+  return kMessages[code];
+}
+
+std::string error_json(int code) { return error_json(code, {}); }
+
+std::string error_json(int code, std::string_view message) {
+  if (code < 0 || code > 5) code = static_cast<int>(ErrorCode::BadRequest);
+  if (message.empty()) message = error_message(code);
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("code");
+  w.Int(code);
+  w.Key("message");
+  w.String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
 }
 
 }  // namespace collabio::engineio

@@ -45,6 +45,11 @@ std::string generate_sid();
 /// Codes outside 0..5 are reported as 3 "Bad request".
 std::string error_json(int code);
 inline std::string error_json(ErrorCode code) { return error_json(static_cast<int>(code)); }
+/// Same with a custom message (e.g. the one allowRequest gave); "" uses the code's default.
+/// error_json(4, "no") == `{"code":4,"message":"no"}`.
+std::string error_json(int code, std::string_view message);
+/// engine.io's Server.errorMessages[code] ("Bad request" for codes outside 0..5).
+std::string_view error_message(int code);
 
 /// One packet of a long-polling payload.
 struct PollingPacket {

@@ -1,0 +1,485 @@
+// Load generator for the Socket.IO workloads: speaks Engine.IO v4 / Socket.IO v5 over WebSocket by
+// hand (as socket.io-client 4 does with transports: ['websocket']), on several threads, so that the
+// generator costs far less CPU than the server it measures.
+//
+// Modes:
+//   fanout  N clients in the server's room "r"; client 0 emits 42["fan","<seq>|<t_ns>|pad"] and every
+//           client (sender included) receives the broadcast. --rate R messages/s (0: as fast as the
+//           window of --window messages in flight allows; the sender's own copy closes the window).
+//   ack     N clients each keep --depth requests 42<id>["req","<t_ns>|pad"] in flight and wait for
+//           43<id>[...] (the server's handler answers with its argument).
+//   idle    N clients connect, print {"event":"ready"} and hold until --hold seconds pass or stdin
+//           closes; pings are answered.
+// Server CPU is read from /proc/<--server-pid>/stat at the start and end of the measured window.
+// Prints one JSON object on stdout at the end. Every loop is bounded in time.
+#include <utility>  // before Boost 1.74 Asio: its awaitable.hpp uses std::exchange
+#include <boost/asio.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "ws_wire.h"
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+struct Options {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::string mode = "fanout";
+  std::string path = "/socket.io/?EIO=4&transport=websocket";
+  int clients = 1000;
+  int threads = 2;
+  double warmup = 2, duration = 5, hold = 30, connect_timeout = 120;
+  double rate = 0;  // fanout messages/s, 0 = window-limited
+  int window = 16;
+  int size = 100;
+  int depth = 1;
+  int connect_concurrency = 64;  // handshakes in flight per thread
+  int server_pid = 0;
+};
+Options g_opt;
+
+std::atomic<uint64_t> g_t_start{UINT64_MAX}, g_t_end{UINT64_MAX};
+std::atomic<bool> g_stop_sending{false};
+std::atomic<int> g_connected{0}, g_failed{0};
+std::atomic<uint64_t> g_sent{0};
+// fanout: every copy received by any client; a message is complete when all --clients copies
+// arrived, so messages in flight = sent - received / clients (the window that bounds the queues).
+std::atomic<uint64_t> g_fan_received{0};
+
+// Per-thread counters; written by that worker's thread only, read by main after the threads join.
+struct Stats {
+  uint64_t deliveries = 0;      // fanout: broadcasts received inside the window
+  uint64_t round_trips = 0;     // ack: replies received inside the window
+  uint64_t all_received = 0;    // including warmup/drain
+  std::vector<uint32_t> lat_us; // latency samples inside the window
+};
+
+class Client;
+struct Worker {
+  asio::io_context ctx{1};
+  Stats stats;
+  std::vector<std::shared_ptr<Client>> to_connect;  // owner: this worker's thread
+  size_t next_connect = 0;
+  int connecting = 0;
+  void connect_more();
+};
+std::vector<std::unique_ptr<Worker>> g_workers;
+std::shared_ptr<Client> g_sender;  // fanout: client 0, on worker 0; set before sending starts
+
+std::string pad_to(std::string s, size_t n) {
+  while (s.size() < n) s.push_back('x');
+  return s;
+}
+
+uint64_t parse_u64(std::string_view s, size_t& pos) {
+  uint64_t v = 0;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') v = v * 10 + uint64_t(s[pos++] - '0');
+  return v;
+}
+
+// A client connection; owned by its worker's thread.
+class Client : public std::enable_shared_from_this<Client> {
+ public:
+  Client(Worker& w, int index) : w_(w), sock_(w.ctx), index_(index), timer_(w.ctx) { buf_.resize(64 * 1024); }
+
+  void connect() {
+    tcp::endpoint ep(asio::ip::make_address(g_opt.host), g_opt.port);
+    sock_.async_connect(ep, [self = shared_from_this()](boost::system::error_code ec) { self->on_connect(ec); });
+  }
+
+  void start_fanout_sender() {
+    if (g_opt.rate > 0) {
+      tick_start_ = bench::now_ns();
+      do_tick();
+    } else {
+      fill_window();
+    }
+  }
+
+  void start_acks() {
+    for (int i = 0; i < g_opt.depth; ++i) send_req();
+  }
+
+  void shutdown() {
+    boost::system::error_code ignored;
+    timer_.cancel();
+    sock_.close(ignored);
+  }
+
+ private:
+  void on_connect(boost::system::error_code ec) {
+    if (ec) return fail();
+    sock_.set_option(tcp::no_delay(true));
+    std::string req = "GET " + g_opt.path + " HTTP/1.1\r\nHost: " + g_opt.host + ":" + std::to_string(g_opt.port) +
+                      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      "Sec-WebSocket-Version: 13\r\n\r\n";
+    send_raw(std::move(req));
+    do_read();
+  }
+
+  void fail() {
+    if (!done_handshake_) {
+      done_handshake_ = true;
+      ++g_failed;
+      --w_.connecting;
+      w_.connect_more();
+    }
+    shutdown();
+  }
+
+  void send_raw(std::string bytes) {
+    pending_ += bytes;
+    do_write();
+  }
+  void send_text(std::string_view payload) {
+    bench::append_frame(pending_, bench::kText, payload, true);
+    do_write();
+  }
+
+  void do_write() {
+    if (writing_ || pending_.empty()) return;
+    writing_ = true;
+    inflight_.swap(pending_);
+    asio::async_write(sock_, asio::buffer(inflight_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
+      self->writing_ = false;
+      self->inflight_.clear();
+      if (ec) return;
+      self->do_write();
+    });
+  }
+
+  void do_read() {
+    if (rlen_ == buf_.size()) buf_.resize(buf_.size() * 2);
+    sock_.async_read_some(asio::buffer(buf_.data() + rlen_, buf_.size() - rlen_),
+                          [self = shared_from_this()](boost::system::error_code ec, size_t n) { self->on_read(ec, n); });
+  }
+
+  void on_read(boost::system::error_code ec, size_t n) {
+    if (ec) return fail();
+    rlen_ += n;
+    size_t off = 0;
+    if (!upgraded_) {
+      const std::string_view all(buf_.data(), rlen_);
+      const size_t end = all.find("\r\n\r\n");
+      if (end == all.npos) return do_read();
+      if (all.substr(0, 12).find("101") == all.npos) return fail();
+      upgraded_ = true;
+      off = end + 4;
+    }
+    const uint64_t now = bench::now_ns();
+    while (off < rlen_) {
+      bool too_big = false;
+      auto f = bench::parse_frame(buf_.data() + off, rlen_ - off, 64 << 20, too_big);
+      if (too_big) return fail();
+      if (!f) break;
+      off += f->consumed;
+      if (f->opcode == bench::kText) on_packet(f->payload, now);
+      else if (f->opcode == bench::kClose) return fail();
+    }
+    if (off > 0) {
+      std::memmove(buf_.data(), buf_.data() + off, rlen_ - off);
+      rlen_ -= off;
+    }
+    do_read();
+  }
+
+  void on_packet(std::string_view p, uint64_t now) {
+    if (p.empty()) return;
+    switch (p[0]) {
+      case '0':  // Engine.IO open -> Socket.IO CONNECT to "/"
+        send_text("40");
+        return;
+      case '2':  // ping -> pong
+        send_text("3");
+        return;
+      case '4':
+        break;
+      default:
+        return;
+    }
+    if (p.size() < 2) return;
+    if (p[1] == '0') {
+      if (!done_handshake_) {
+        done_handshake_ = true;
+        ++g_connected;
+        --w_.connecting;
+        w_.connect_more();
+      }
+      return;
+    }
+    const bool in_window = now >= g_t_start.load(std::memory_order_relaxed) && now < g_t_end.load(std::memory_order_relaxed);
+    if (p[1] == '2') {  // 42["fan","<seq>|<ts>|..."]
+      constexpr std::string_view prefix = "42[\"fan\",\"";
+      if (!p.starts_with(prefix)) return;
+      size_t pos = prefix.size();
+      parse_u64(p, pos);
+      ++pos;
+      const uint64_t ts = parse_u64(p, pos);
+      ++w_.stats.all_received;
+      if (in_window) {
+        ++w_.stats.deliveries;
+        w_.stats.lat_us.push_back(uint32_t(std::min<uint64_t>((now - ts) / 1000, UINT32_MAX)));
+      }
+      const uint64_t got = g_fan_received.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (got % uint64_t(g_opt.clients) == 0 && g_opt.rate <= 0) {
+        // A message completed: let the sender refill its window (on its own thread).
+        auto s = g_sender;
+        asio::post(g_workers[0]->ctx, [s] { s->fill_window(); });
+      }
+      return;
+    }
+    if (p[1] == '3') {  // 43<id>["<ts>|..."]
+      size_t pos = 2;
+      parse_u64(p, pos);
+      pos += 2;  // ["
+      const uint64_t ts = parse_u64(p, pos);
+      ++w_.stats.all_received;
+      if (in_window) {
+        ++w_.stats.round_trips;
+        w_.stats.lat_us.push_back(uint32_t(std::min<uint64_t>((now - ts) / 1000, UINT32_MAX)));
+      }
+      if (!g_stop_sending.load(std::memory_order_relaxed)) send_req();
+      return;
+    }
+  }
+
+  void send_fan() {
+    const uint64_t seq = g_sent.fetch_add(1, std::memory_order_relaxed);
+    std::string body = std::to_string(seq) + "|" + std::to_string(bench::now_ns()) + "|";
+    // The whole Socket.IO packet 42["fan","..."] is about --size bytes.
+    body = pad_to(std::move(body), size_t(std::max(0, g_opt.size - 12)));
+    send_text("42[\"fan\",\"" + body + "\"]");
+    ++sent_msgs_;
+  }
+
+ public:
+  int64_t inflight_msgs() const {
+    return int64_t(sent_msgs_) - int64_t(g_fan_received.load(std::memory_order_relaxed) / uint64_t(g_opt.clients));
+  }
+  void fill_window() {
+    while (!g_stop_sending.load(std::memory_order_relaxed) && inflight_msgs() < g_opt.window) send_fan();
+  }
+
+ private:
+
+  // Paced sending: every millisecond, send what the schedule says is due (capped by the window).
+  void do_tick() {
+    if (g_stop_sending.load(std::memory_order_relaxed)) return;
+    const uint64_t now = bench::now_ns();
+    const uint64_t due = uint64_t(double(now - tick_start_) / 1e9 * g_opt.rate);
+    while (sent_by_tick_ < due && inflight_msgs() < g_opt.window) {
+      send_fan();
+      ++sent_by_tick_;
+    }
+    if (sent_by_tick_ < due) sent_by_tick_ = due;  // behind: skip rather than burst (counted as missed)
+    timer_.expires_after(std::chrono::milliseconds(1));
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->do_tick();
+    });
+  }
+
+  void send_req() {
+    ++g_sent;
+    std::string body = std::to_string(bench::now_ns()) + "|";
+    body = pad_to(std::move(body), size_t(std::max(0, g_opt.size - 20)));
+    send_text("42" + std::to_string(next_ack_++) + "[\"req\",\"" + body + "\"]");
+  }
+
+  Worker& w_;
+  tcp::socket sock_;
+  const int index_;
+  asio::steady_timer timer_;
+  std::vector<char> buf_;
+  size_t rlen_ = 0;
+  bool upgraded_ = false, done_handshake_ = false, writing_ = false;
+  std::string pending_, inflight_;
+  uint64_t sent_msgs_ = 0;  // fanout sender
+  uint64_t next_ack_ = 0, tick_start_ = 0, sent_by_tick_ = 0;
+};
+
+void Worker::connect_more() {
+  while (connecting < g_opt.connect_concurrency && next_connect < to_connect.size()) {
+    ++connecting;
+    to_connect[next_connect++]->connect();
+  }
+}
+
+struct Cpu {
+  double user_s = 0, sys_s = 0;
+  double total() const { return user_s + sys_s; }
+};
+Cpu read_cpu(int pid) {
+  Cpu c;
+  std::ifstream f(pid > 0 ? "/proc/" + std::to_string(pid) + "/stat" : "/proc/self/stat");
+  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const size_t rp = s.rfind(')');
+  if (rp == s.npos) return c;
+  // Fields after ")": state(3) ... utime(14) stime(15); index 0 here is field 3.
+  std::vector<std::string> fields;
+  size_t i = rp + 2;
+  while (i < s.size() && fields.size() < 14) {
+    const size_t j = s.find(' ', i);
+    fields.push_back(s.substr(i, j - i));
+    if (j == s.npos) break;
+    i = j + 1;
+  }
+  if (fields.size() < 13) return c;
+  const double tck = double(sysconf(_SC_CLK_TCK));
+  c.user_s = std::stod(fields[11]) / tck;
+  c.sys_s = std::stod(fields[12]) / tck;
+  return c;
+}
+
+long read_rss_kb(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+double pct(std::vector<uint32_t>& v, double q) {
+  if (v.empty()) return 0;
+  const size_t k = std::min(v.size() - 1, size_t(q * double(v.size())));
+  std::nth_element(v.begin(), v.begin() + long(k), v.end());
+  return v[k] / 1000.0;  // ms
+}
+
+void sleep_s(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i], v = argv[i + 1];
+    if (a == "--host") g_opt.host = v;
+    else if (a == "--port") g_opt.port = uint16_t(std::stoi(v));
+    else if (a == "--mode") g_opt.mode = v;
+    else if (a == "--path") g_opt.path = v;
+    else if (a == "--clients") g_opt.clients = std::stoi(v);
+    else if (a == "--threads") g_opt.threads = std::max(1, std::stoi(v));
+    else if (a == "--warmup") g_opt.warmup = std::stod(v);
+    else if (a == "--duration") g_opt.duration = std::stod(v);
+    else if (a == "--hold") g_opt.hold = std::stod(v);
+    else if (a == "--rate") g_opt.rate = std::stod(v);
+    else if (a == "--window") g_opt.window = std::stoi(v);
+    else if (a == "--size") g_opt.size = std::stoi(v);
+    else if (a == "--depth") g_opt.depth = std::stoi(v);
+    else if (a == "--connect-concurrency") g_opt.connect_concurrency = std::stoi(v);
+    else if (a == "--server-pid") g_opt.server_pid = std::stoi(v);
+    else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (g_opt.host != "127.0.0.1" && g_opt.host != "localhost") {
+    std::fprintf(stderr, "loadgen only targets 127.0.0.1\n");
+    return 2;
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  for (int i = 0; i < g_opt.threads; ++i) g_workers.push_back(std::make_unique<Worker>());
+  std::vector<std::shared_ptr<Client>> clients;
+  for (int i = 0; i < g_opt.clients; ++i) {
+    auto& w = *g_workers[size_t(i % g_opt.threads)];
+    clients.push_back(std::make_shared<Client>(w, i));
+    w.to_connect.push_back(clients.back());
+  }
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (auto& w : g_workers) guards.push_back(asio::make_work_guard(w->ctx));
+  std::vector<std::thread> pool;
+  for (auto& w : g_workers) {
+    asio::post(w->ctx, [w = w.get()] { w->connect_more(); });
+    pool.emplace_back([w = w.get()] { w->ctx.run(); });
+  }
+
+  const uint64_t t0 = bench::now_ns();
+  while (g_connected + g_failed < g_opt.clients && double(bench::now_ns() - t0) / 1e9 < g_opt.connect_timeout) sleep_s(0.01);
+  const double connect_s = double(bench::now_ns() - t0) / 1e9;
+  std::fprintf(stderr, "loadgen: %d connected, %d failed in %.2fs\n", g_connected.load(), g_failed.load(), connect_s);
+
+  std::string extra;
+  Cpu srv0, srv1, me0, me1;
+  double window_s = 0;
+  if (g_opt.mode == "idle") {
+    std::printf("{\"event\":\"ready\",\"connected\":%d}\n", g_connected.load());
+    std::fflush(stdout);
+    // Hold until stdin closes (the harness says "done") or --hold seconds pass.
+    std::atomic<bool> stdin_closed{false};
+    std::thread reader([&] {
+      std::string line;
+      while (std::getline(std::cin, line)) {
+        if (line == "done") break;
+      }
+      stdin_closed = true;
+    });
+    reader.detach();
+    const uint64_t h0 = bench::now_ns();
+    while (!stdin_closed && double(bench::now_ns() - h0) / 1e9 < g_opt.hold) sleep_s(0.05);
+  } else if (g_connected > 0) {
+    if (g_opt.mode == "fanout") {
+      auto sender = clients[0];
+      g_sender = sender;
+      asio::post(g_workers[0]->ctx, [sender] { sender->start_fanout_sender(); });
+    } else if (g_opt.mode == "ack") {
+      for (auto& c : clients) asio::post(g_workers[size_t(&c - &clients[0]) % g_workers.size()]->ctx, [c] { c->start_acks(); });
+    }
+    sleep_s(g_opt.warmup);
+    srv0 = read_cpu(g_opt.server_pid);
+    me0 = read_cpu(0);
+    const uint64_t ts = bench::now_ns();
+    g_t_start = ts;
+    sleep_s(g_opt.duration);
+    const uint64_t te = bench::now_ns();
+    g_t_end = te;
+    srv1 = read_cpu(g_opt.server_pid);
+    me1 = read_cpu(0);
+    g_stop_sending = true;
+    window_s = double(te - ts) / 1e9;
+    sleep_s(0.5);  // let replies in flight arrive (they are outside the window and not counted)
+  }
+
+  const long rss_kb = g_opt.server_pid > 0 ? read_rss_kb(g_opt.server_pid) : -1;
+  for (size_t i = 0; i < clients.size(); ++i)
+    asio::post(g_workers[i % g_workers.size()]->ctx, [c = clients[i]] { c->shutdown(); });
+  guards.clear();
+  for (auto& w : g_workers) {
+    asio::post(w->ctx, [w = w.get()] { w->ctx.stop(); });
+  }
+  for (auto& t : pool) t.join();
+
+  Stats total;
+  for (auto& w : g_workers) {
+    total.deliveries += w->stats.deliveries;
+    total.round_trips += w->stats.round_trips;
+    total.all_received += w->stats.all_received;
+    total.lat_us.insert(total.lat_us.end(), w->stats.lat_us.begin(), w->stats.lat_us.end());
+  }
+  const double units = double(g_opt.mode == "ack" ? total.round_trips : total.deliveries);
+  const double srv_cpu = srv1.total() - srv0.total();
+  const double me_cpu = me1.total() - me0.total();
+  std::printf(
+      "{\"mode\":\"%s\",\"clients\":%d,\"connected\":%d,\"failed\":%d,\"connect_s\":%.3f,\"window_s\":%.3f,"
+      "\"sent\":%llu,\"units\":%.0f,\"per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,"
+      "\"server_cpu_s\":%.3f,\"server_user_s\":%.3f,\"server_sys_s\":%.3f,\"server_cpu_us_per_unit\":%.3f,"
+      "\"server_cpu_util\":%.3f,\"loadgen_cpu_s\":%.3f,\"loadgen_cpu_util\":%.3f,\"server_rss_kb\":%ld%s}\n",
+      g_opt.mode.c_str(), g_opt.clients, g_connected.load(), g_failed.load(), connect_s, window_s,
+      (unsigned long long)g_sent.load(), units, window_s > 0 ? units / window_s : 0.0, pct(total.lat_us, 0.5),
+      pct(total.lat_us, 0.99), pct(total.lat_us, 0.999), srv_cpu, srv1.user_s - srv0.user_s, srv1.sys_s - srv0.sys_s,
+      units > 0 ? srv_cpu / units * 1e6 : 0.0, window_s > 0 ? srv_cpu / window_s : 0.0, me_cpu,
+      window_s > 0 ? me_cpu / window_s : 0.0, rss_kb, extra.c_str());
+  return g_connected > 0 ? 0 : 1;
+}

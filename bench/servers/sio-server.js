@@ -1,0 +1,107 @@
+'use strict';
+// A Socket.IO server for the bench workloads, in its own process so that its CPU and memory can be
+// read from /proc. Usage: node sio-server.js <collabio|socketio|ws> [threads]
+// Prints {"port":N} when listening; exits on SIGTERM or when stdin closes.
+//
+// Every implementation does the same job:
+//   on connection: join room "r"
+//   "fan" (m)      -> io.to("r").emit("fan", m)        (workload 1, sender included)
+//   "req" (m, cb)  -> cb(m)                            (workload 2, a JavaScript handler answers)
+
+const impl = process.argv[2];
+const threads = process.argv[3] ? Number(process.argv[3]) : undefined;
+
+function ready(port) {
+  process.stdout.write(JSON.stringify({ port }) + '\n');
+}
+
+function handlers(io) {
+  io.on('connection', (socket) => {
+    socket.join('r');
+    socket.on('fan', (m) => io.to('r').emit('fan', m));
+    socket.on('req', (m, cb) => cb(m));
+  });
+}
+
+async function main() {
+  let stop;
+  if (impl === 'collabio') {
+    const { Server } = require('../..');
+    const io = new Server({ threads });
+    handlers(io);
+    io.listen(0, '127.0.0.1');
+    ready(io.address().port);
+    stop = () => io.close();
+  } else if (impl === 'socketio') {
+    const { Server } = require('socket.io');
+    const http = require('node:http');
+    const srv = http.createServer();
+    const io = new Server(srv, { transports: ['websocket', 'polling'] });
+    handlers(io);
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    ready(srv.address().port);
+    stop = () => new Promise((r) => io.close(() => r()));
+  } else if (impl === 'ws') {
+    stop = await wsFloor();
+  } else {
+    throw new Error(`unknown implementation ${impl}`);
+  }
+  let stopping = false;
+  const quit = async () => {
+    if (stopping) return;
+    stopping = true;
+    await Promise.race([stop(), new Promise((r) => setTimeout(r, 3000))]);
+    process.exit(0);
+  };
+  process.on('SIGTERM', quit);
+  process.stdin.on('end', quit);
+  process.stdin.resume();
+}
+
+// The JavaScript floor: a plain `ws` server that speaks just enough Engine.IO/Socket.IO for the
+// load generator (what ceiling_server does in C++), with the same events and no socket.io library.
+async function wsFloor() {
+  const { WebSocketServer } = require('ws');
+  const http = require('node:http');
+  const srv = http.createServer();
+  const wss = new WebSocketServer({ server: srv, path: '/socket.io/', perMessageDeflate: false });
+  const room = new Set();
+  let next = 1;
+  wss.on('connection', (ws) => {
+    const id = next++;
+    ws.send(`0{"sid":"c${id}","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`);
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const p = data.toString();
+      if (p === '40') {
+        room.add(ws);
+        ws.send(`40{"sid":"s${id}"}`);
+        return;
+      }
+      if (p[0] === '2') return ws.send('3');
+      if (!p.startsWith('42')) return;
+      const m = /^42(\d*)(\[.*\])$/s.exec(p);
+      if (!m) return;
+      const args = JSON.parse(m[2]);
+      if (args[0] === 'fan' && m[1] === '') {
+        const out = Buffer.from('42' + JSON.stringify(['fan', args[1]]));
+        for (const c of room) c.send(out, { binary: false });
+      } else if (args[0] === 'req' && m[1] !== '') {
+        ws.send('43' + m[1] + JSON.stringify([args[1]]));
+      }
+    });
+    ws.on('close', () => room.delete(ws));
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  ready(srv.address().port);
+  return () =>
+    new Promise((r) => {
+      for (const c of wss.clients) c.terminate();
+      wss.close(() => srv.close(() => r()));
+    });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,269 @@
+'use strict';
+// Collaborative documents from JavaScript. The documents live in the native core (one C++ Yjs
+// document per name, owned by its own strand); y-websocket clients are served without entering
+// JavaScript. This module is the application's window onto them: authorization, lifecycle
+// events, and handles to read, write and watch a document.
+//
+//   const io = new Server({ documents: { persistence: { dir: './data' }, authorize: ({ name }) => true } });
+//   io.documents.on('create', (name) => …);
+//   const doc = io.documents.open('notes');
+//   Y.applyUpdate(ydoc, await doc.encodeState());
+//   doc.on('update', (updates) => …);
+//   await doc.applyUpdate(update);   // relayed to every client, durable when it resolves
+//   doc.close();
+
+const { EventEmitter } = require('node:events');
+const fs = require('node:fs');
+const path = require('node:path');
+const querystring = require('node:querystring');
+const debug = require('./debug')('collabio:documents');
+
+const EV_DOC_AUTH = 7;
+const EV_DOC_CREATE = 8;
+const EV_DOC_UNLOAD = 9;
+const EV_DOC_UPDATE = 10;
+const EV_REPLY = 11;
+
+const AUTH_REFUSE = 0;
+const AUTH_READ_WRITE = 1;
+const AUTH_READ_ONLY = 2;
+
+const DB_FILE = 'collabio.sqlite';
+
+/** A handle on one document; keeps it loaded until close(). */
+class DocumentHandle extends EventEmitter {
+  constructor(documents, name) {
+    super();
+    this.name = name;
+    this._documents = documents;
+    this._closed = false;
+    this.on('newListener', (ev) => {
+      if (ev === 'update' && this.listenerCount('update') === 0) this._documents._subscribe(this, true);
+    });
+    this.on('removeListener', (ev) => {
+      if (ev === 'update' && this.listenerCount('update') === 0) this._documents._subscribe(this, false);
+    });
+  }
+
+  /** The whole document (or what a peer with `stateVector` lacks) as a Yjs update v1. */
+  async encodeState(stateVector) {
+    const [bin] = await this._call('encodeState', stateVector ? Buffer.from(stateVector) : undefined);
+    return new Uint8Array(bin);
+  }
+
+  /** The document's state vector. */
+  async encodeStateVector() {
+    const [bin] = await this._call('encodeStateVector');
+    return new Uint8Array(bin);
+  }
+
+  /**
+   * Integrates a Yjs update as if a client had sent it: relayed to every connection and, with
+   * persistence, durable when the promise resolves. Rejects (document unchanged) on a corrupt update.
+   */
+  async applyUpdate(update) {
+    await this._call('applyUpdate', Buffer.from(update.buffer, update.byteOffset, update.byteLength));
+  }
+
+  /** Text of root type `name` read as Y.Text. */
+  async getText(name) {
+    return (await this._call('text', name, true)) ?? '';
+  }
+
+  /** JSON of root type `name` read as Y.Map. */
+  async getMap(name) {
+    return JSON.parse((await this._call('map', name, true)) || '{}');
+  }
+
+  /** JSON of root type `name` read as Y.Array. */
+  async getArray(name) {
+    return JSON.parse((await this._call('array', name, true)) || '[]');
+  }
+
+  /** The y-websocket connections of this document: `[{ id, readOnly }]`. */
+  async connections() {
+    return JSON.parse((await this._call('connections', undefined, true)) || '[]');
+  }
+
+  /** Closes every client connection of the document (they may reconnect). */
+  async disconnectAll() {
+    await this._call('close');
+  }
+
+  /** Approximate bytes the native document holds. */
+  async memoryUsage() {
+    return Number(await this._call('memory', undefined, true));
+  }
+
+  /** Releases the handle: the document may be unloaded once no connection uses it. */
+  close() {
+    if (this._closed) return;
+    this._closed = true;
+    this.removeAllListeners('update');
+    this._documents._release(this);
+  }
+
+  _call(op, arg, json = false) {
+    if (this._closed) return Promise.reject(new Error(`document handle "${this.name}" is closed`));
+    return this._documents._request(this.name, op, arg, false, json);
+  }
+}
+
+class Documents extends EventEmitter {
+  /**
+   * @param {import('./server').Server} server
+   * @param {object|false|undefined} opts
+   */
+  constructor(server, opts) {
+    super();
+    this.server = server;
+    this.opts = opts === false ? { enabled: false } : { ...(opts || {}) };
+    this._reqId = 1;
+    this._pending = new Map();
+    /** @type {Map<string, Set<DocumentHandle>>} */
+    this._handles = new Map();
+  }
+
+  /** Options for the native core (validated here, once). */
+  _nativeOptions() {
+    const o = this.opts;
+    const out = { enabled: o.enabled !== false };
+    if (o.authorize !== undefined && typeof o.authorize !== 'function') {
+      throw new TypeError('documents.authorize must be a function');
+    }
+    out.authorize = typeof o.authorize === 'function';
+    const p = o.persistence;
+    if (p) {
+      let file;
+      if (typeof p === 'string') file = path.join(p, DB_FILE);
+      else if (p.path) file = p.path;
+      else if (p.dir) file = path.join(p.dir, DB_FILE);
+      else throw new TypeError('documents.persistence needs { dir } or { path }');
+      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      out.path = path.resolve(file);
+      const durability = (typeof p === 'object' && p.durability) || 'full';
+      if (durability !== 'full' && durability !== 'normal') throw new TypeError("documents.persistence.durability is 'full' or 'normal'");
+      out.durability = durability;
+      this.file = out.path;
+    }
+    for (const k of ['unloadDelay', 'maxMessageSize', 'keepAlive', 'updateDebounce', 'compactAfterEntries', 'compactAfterBytes', 'maxDocuments']) {
+      if (o[k] !== undefined) out[k] = Number(o[k]);
+    }
+    return out;
+  }
+
+  /** Opens a handle on document `name` (loading it if needed). Close it when done. */
+  open(name) {
+    if (typeof name !== 'string') throw new TypeError('document names are strings');
+    const handle = new DocumentHandle(this, name);
+    let set = this._handles.get(name);
+    if (!set) {
+      set = new Set();
+      this._handles.set(name, set);
+    }
+    set.add(handle);
+    // Holds the document loaded until handle.close().
+    this._request(name, 'connections', undefined, true, true).catch(() => {});
+    return handle;
+  }
+
+  /** Alias of open(). */
+  get(name) {
+    return this.open(name);
+  }
+
+  /** Number of documents loaded in memory. */
+  get loaded() {
+    return this.server._native.stats().documents;
+  }
+
+  _release(handle) {
+    const set = this._handles.get(handle.name);
+    if (set) {
+      set.delete(handle);
+      if (set.size === 0) this._handles.delete(handle.name);
+    }
+    this.server._native.docRelease(handle.name);
+  }
+
+  _subscribe(handle, on) {
+    const set = this._handles.get(handle.name);
+    const others = set ? [...set].some((h) => h !== handle && h.listenerCount('update') > 0) : false;
+    if (!on && others) return;
+    this._request(handle.name, on ? 'subscribe' : 'unsubscribe').catch((err) => debug('subscribe failed: %s', err.message));
+  }
+
+  _request(name, op, arg, hold = false, json = false) {
+    const id = this._reqId++;
+    return new Promise((resolve, reject) => {
+      this._pending.set(id, { resolve, reject, json });
+      this.server._native.docRequest(name, op, arg, id, hold);
+    });
+  }
+
+  _onEvent(kind, conn, name, data, reqId, attachments, handshake, extra) {
+    switch (kind) {
+      case EV_REPLY: {
+        const p = this._pending.get(reqId);
+        if (!p) return;
+        this._pending.delete(reqId);
+        if (data) p.reject(new Error(data));
+        else p.resolve(p.json ? extra : attachments || []);
+        return;
+      }
+      case EV_DOC_UPDATE: {
+        const set = this._handles.get(name);
+        if (!set) return;
+        const updates = attachments.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+        for (const h of set) if (h.listenerCount('update')) h.emit('update', updates);
+        return;
+      }
+      case EV_DOC_CREATE:
+        debug('document %s loaded', name);
+        this.emit('create', name);
+        return;
+      case EV_DOC_UNLOAD:
+        debug('document %s unloaded', name);
+        this.emit('unload', name);
+        return;
+      case EV_DOC_AUTH:
+        this._authorize(conn, name, handshake);
+        return;
+      default:
+        debug('unknown document event %d', kind);
+    }
+  }
+
+  _authorize(conn, name, hs) {
+    const ctx = {
+      name,
+      query: querystring.parse(hs.query),
+      headers: hs.headers,
+      address: hs.address,
+      url: hs.url,
+    };
+    const answer = (mode, reason = '') => this.server._native.docAuth(conn, mode, reason);
+    let result;
+    try {
+      result = this.opts.authorize(ctx);
+    } catch (err) {
+      answer(AUTH_REFUSE, (err && err.message) || 'permission denied');
+      return;
+    }
+    Promise.resolve(result).then(
+      (r) => {
+        if (r === 'read-only' || (r && r.readOnly)) answer(AUTH_READ_ONLY);
+        else if (r === true || r === 'read-write' || (r && typeof r === 'object')) answer(AUTH_READ_WRITE);
+        else answer(AUTH_REFUSE, 'permission denied');
+      },
+      (err) => answer(AUTH_REFUSE, (err && err.message) || 'permission denied'),
+    );
+  }
+
+  _closeAll(err) {
+    for (const p of this._pending.values()) p.reject(err);
+    this._pending.clear();
+  }
+}
+
+module.exports = { Documents, DocumentHandle };

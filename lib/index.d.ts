@@ -1,0 +1,631 @@
+// Type definitions for collabio: the public API of lib/index.js (and lib/index.mjs).
+//
+// Hand-written and checked by `tsc --noEmit` in test/js/types.test.js. The event maps follow
+// socket.io 4's typing, so code typed against `socket.io`'s `Server<ListenEvents, EmitEvents,
+// ServerSideEvents, SocketData>` type-checks against collabio's unchanged:
+//
+//   interface ClientToServer { chat(text: string, ack: (ok: boolean) => void): void }
+//   interface ServerToClient { chat(from: string, text: string): void }
+//   const io = new Server<ClientToServer, ServerToClient>(3000);
+//   io.on('connection', (socket) => socket.on('chat', (text, ack) => { io.emit('chat', socket.id, text); ack(true); }));
+//
+// The file is self-contained: it needs no @types/node (binary data is typed as Uint8Array /
+// ArrayBuffer, HTTP objects structurally), so it compiles in projects without Node's typings.
+
+// ---------------------------------------------------------------------------------------------
+// Typed events (the same shapes as socket.io's typed-events.ts)
+
+/** A map from event name to listener signature: `{ chat(msg: string): void }`. */
+export interface EventsMap {
+  [event: string]: any;
+}
+
+/** The default map: any event name, any arguments. */
+export interface DefaultEventsMap {
+  [event: string]: (...args: any[]) => void;
+}
+
+/** Event names of a map. */
+export type EventNames<Map extends EventsMap> = keyof Map & (string | symbol);
+
+/** Parameters of the listener of event `Ev`. */
+export type EventParams<Map extends EventsMap, Ev extends EventNames<Map>> = Parameters<Map[Ev]>;
+
+/** Listener type of event `Ev`. */
+export type EventListener<Map extends EventsMap, Ev extends EventNames<Map>> = Map[Ev];
+
+type Last<T extends any[]> = T extends [...infer _H, infer L] ? L : any;
+type AllButLast<T extends any[]> = T extends [...infer H, infer _L] ? H : any[];
+type FirstArg<T> = T extends (arg: infer A, ...rest: any[]) => any ? A : any;
+type FirstNonErrorArg<T> = T extends (err: Error | null, arg: infer A, ...rest: any[]) => any ? A : any;
+type ExpectMultipleResponses<T> = {
+  [K in keyof T]: T[K] extends (...args: infer A) => infer R
+    ? A extends [...infer H, (...ackArgs: infer P) => void]
+      ? (...args: [...H, (err: Error | null, responses: P[0][]) => void]) => R
+      : T[K]
+    : T[K];
+};
+type PrependTimeoutError<A extends any[]> = {
+  [K in keyof A]: A[K] extends (...args: infer P) => infer R ? (err: Error | null, ...args: P) => R : A[K];
+};
+type DecorateAcknowledgements<T> = {
+  [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: PrependTimeoutError<A>) => R : T[K];
+};
+
+/** Events the library emits on a Socket; applications may listen to them but not emit them. */
+export interface SocketReservedEventsMap {
+  disconnect: (reason: DisconnectReason, description?: unknown) => void;
+  disconnecting: (reason: DisconnectReason, description?: unknown) => void;
+  error: (err: Error) => void;
+}
+
+/** Events the library emits on a Namespace. */
+export interface NamespaceReservedEventsMap<
+  ListenEvents extends EventsMap,
+  EmitEvents extends EventsMap,
+  ServerSideEvents extends EventsMap,
+  SocketData,
+> {
+  connect: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
+  connection: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
+}
+
+/** Events the library emits on the Server. */
+export interface ServerReservedEventsMap<
+  ListenEvents extends EventsMap,
+  EmitEvents extends EventsMap,
+  ServerSideEvents extends EventsMap,
+  SocketData,
+> extends NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+  new_namespace: (namespace: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
+}
+
+/** Reserved names (emit throws for them) plus the application's own. */
+export type ReservedOrUserEventNames<Reserved extends EventsMap, User extends EventsMap> =
+  | EventNames<Reserved>
+  | EventNames<User>;
+
+export type ReservedOrUserListener<
+  Reserved extends EventsMap,
+  User extends EventsMap,
+  Ev extends ReservedOrUserEventNames<Reserved, User>,
+> = FallbackToUntypedListener<
+  Ev extends EventNames<Reserved> ? Reserved[Ev] : Ev extends EventNames<User> ? User[Ev] : never
+>;
+
+type FallbackToUntypedListener<T> = [T] extends [never] ? (...args: any[]) => void | Promise<void> : T;
+
+/**
+ * The EventEmitter surface of Server, Namespace, Socket and Documents, with listener types taken
+ * from the event maps. (At run time these classes extend Node's EventEmitter.)
+ */
+declare class StrictEventEmitter<ListenEvents extends EventsMap, ReservedEvents extends EventsMap> {
+  on<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
+  ): this;
+  addListener<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
+  ): this;
+  prependListener<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
+  ): this;
+  once<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
+  ): this;
+  prependOnceListener<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
+  ): this;
+  off<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
+  ): this;
+  removeListener<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
+  ): this;
+  removeAllListeners(ev?: ReservedOrUserEventNames<ReservedEvents, ListenEvents>): this;
+  listeners<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    ev: Ev,
+  ): ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>[];
+  listenerCount(ev: ReservedOrUserEventNames<ReservedEvents, ListenEvents>): number;
+  eventNames(): (string | symbol)[];
+  setMaxListeners(n: number): this;
+  getMaxListeners(): number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options and plain data
+
+/** Why a socket disconnected (the socket.io reason strings collabio produces). */
+export type DisconnectReason =
+  | 'transport error'
+  | 'transport close'
+  | 'forced close'
+  | 'ping timeout'
+  | 'parse error'
+  | 'server shutting down'
+  | 'forced server close'
+  | 'client namespace disconnect'
+  | 'server namespace disconnect'
+  | (string & {});
+
+/** Options of `new Server(port?, options?)`. Times are in milliseconds, sizes in bytes. */
+export interface ServerOptions {
+  /** Path of the Socket.IO endpoint. Default '/socket.io'. */
+  path?: string;
+  /** Host to listen on when a port is given to the constructor. Default: all interfaces. */
+  host?: string;
+  /** Engine.IO ping interval. Default 25000. */
+  pingInterval?: number;
+  /** How long to wait for a pong before closing. Default 20000. */
+  pingTimeout?: number;
+  /** How long a client may take to connect to a namespace. Default 45000. */
+  connectTimeout?: number;
+  /** Largest message a client may send. Default 1e6. */
+  maxHttpBufferSize?: number;
+  /** Most binary attachments in one Socket.IO packet. */
+  maxAttachments?: number;
+  /** Per-connection outbound queue cap: past it volatile packets are dropped, then the client is disconnected. */
+  maxOutboundBytes?: number;
+  /** How long the HTTP/WebSocket handshake may take. */
+  handshakeTimeout?: number;
+  /** I/O threads of the native core. Default: hardware concurrency. */
+  threads?: number;
+  /** A folder whose files are served over HTTP for paths that are neither Socket.IO nor documents. */
+  serveStatic?: string;
+  /** Collaborative documents (y-websocket at ws://host:port/<name>); `false` turns them off. */
+  documents?: DocumentsOptions | false;
+}
+
+/** socket.handshake: the request that opened the connection. */
+export interface Handshake {
+  /** Request headers (lower-case names). */
+  headers: Record<string, string | string[] | undefined>;
+  /** When the connection was opened, as Date#toString(). */
+  time: string;
+  /** Remote address. */
+  address: string;
+  /** Whether the request had an Origin header. */
+  xdomain: boolean;
+  /** Whether the connection is TLS (collabio serves plain HTTP: false). */
+  secure: boolean;
+  /** When the connection was opened, in ms since the epoch. */
+  issued: number;
+  /** Request URL. */
+  url: string;
+  /** Parsed query string. */
+  query: Record<string, string | string[] | undefined>;
+  /** The `auth` object the client sent with its namespace CONNECT. */
+  auth: { [key: string]: any };
+}
+
+/** The counters of `io.stats()`. */
+export interface ServerStats {
+  /** Open client connections (Socket.IO and y-websocket). */
+  connections: number;
+  /** Messages received from clients since start. */
+  messagesIn: number;
+  /** Messages queued to clients since start. */
+  messagesOut: number;
+  /** Bytes currently waiting in outbound queues. */
+  bytesQueued: number;
+  /** Yjs documents loaded in memory. */
+  documents: number;
+}
+
+/** `{ address, family, port }` of the listening socket. */
+export interface AddressInfo {
+  address: string;
+  family: string;
+  port: number;
+}
+
+/** An error a middleware passes to `next(err)`; `data` is sent to the client with the message. */
+export interface ExtendedError extends Error {
+  data?: any;
+}
+
+/** Binary values that are sent as Socket.IO attachments (received ones arrive as Buffers). */
+export type BinaryData = Uint8Array | ArrayBuffer | ArrayBufferView;
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+/**
+ * The server: socket.io's Server API over the native core.
+ *
+ *   const io = new Server(3000);              // listens at once
+ *   const io2 = new Server({ pingInterval: 10000 }).listen(0);
+ *   console.log(io2.address().port);
+ */
+export declare class Server<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends StrictEventEmitter<
+  ServerSideEvents,
+  ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+> {
+  /**
+   * With a port the server listens at once (synchronously; listen errors throw). collabio owns its
+   * sockets: an http.Server cannot be passed.
+   */
+  constructor(port?: number | string, opts?: ServerOptions);
+  constructor(opts?: ServerOptions);
+
+  /** The options in effect (defaults filled in). */
+  readonly opts: ServerOptions & Required<Pick<ServerOptions, 'path' | 'pingInterval' | 'pingTimeout' | 'connectTimeout' | 'maxHttpBufferSize'>>;
+  /** The main namespace ('/'). */
+  readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  /** Collaborative documents. */
+  readonly documents: Documents;
+  /** Engine-level information. */
+  readonly engine: { readonly clientsCount: number };
+
+  /** Starts listening; port 0 picks a free port. Synchronous: throws (e.g. EADDRINUSE) on failure. */
+  listen(port?: number, host?: string): this;
+  /** socket.io compatibility: listen(port) after merging `opts`. */
+  attach(port: number, opts?: ServerOptions): this;
+  /** The listening address, or null when not listening. */
+  address(): AddressInfo | null;
+
+  /** The namespace `name`, created on first use: `io.of('/admin')`. */
+  of(name: string): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  /** Adds a connection middleware to the main namespace. */
+  use(
+    fn: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, next: (err?: ExtendedError) => void) => void,
+  ): this;
+
+  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  readonly volatile: BroadcastOperator<EmitEvents, SocketData>;
+  readonly local: BroadcastOperator<EmitEvents, SocketData>;
+  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData>;
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData>;
+
+  /** Emits to every socket of the main namespace. Throws for reserved event names. */
+  emit<Ev extends EventNames<EmitEvents>>(
+    ev: Ev,
+    ...args: EventParams<ExpectMultipleResponses<EmitEvents>, Ev>
+  ): boolean;
+  /** Emits and resolves with every recipient's answer (rejects on timeout). */
+  emitWithAck<Ev extends EventNames<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstArg<Last<EventParams<EmitEvents, Ev>>>[]>;
+  /** Sends a `message` event to every socket. */
+  send(...args: any[]): this;
+  write(...args: any[]): this;
+
+  fetchSockets(): Promise<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>[]>;
+  socketsJoin(room: Room | Room[]): void;
+  socketsLeave(room: Room | Room[]): void;
+  disconnectSockets(close?: boolean): void;
+
+  /** Counters from the native core. */
+  stats(): ServerStats;
+  /** The stats() counters in the Prometheus text exposition format (see metricsHandler). */
+  metrics(): string;
+
+  /**
+   * Closes every connection and releases the port. Safe to call twice; resolves when done (the
+   * callback, if any, is called too).
+   */
+  close(fn?: (err?: Error) => void): Promise<void>;
+}
+
+/** A room name (every socket is also in the room named by its id). */
+export type Room = string;
+
+// ---------------------------------------------------------------------------------------------
+// Namespace
+
+/** A Socket.IO namespace: its sockets, middlewares and broadcast entry points. */
+export declare class Namespace<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends StrictEventEmitter<
+  ServerSideEvents,
+  NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+> {
+  readonly name: string;
+  readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  /** Connected sockets by id. */
+  readonly sockets: Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>;
+
+  /** Adds a connection middleware: `nsp.use((socket, next) => next(err?))`. */
+  use(
+    fn: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, next: (err?: ExtendedError) => void) => void,
+  ): this;
+
+  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  readonly volatile: BroadcastOperator<EmitEvents, SocketData>;
+  readonly local: BroadcastOperator<EmitEvents, SocketData>;
+  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData>;
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData>;
+
+  emit<Ev extends EventNames<EmitEvents>>(
+    ev: Ev,
+    ...args: EventParams<ExpectMultipleResponses<EmitEvents>, Ev>
+  ): boolean;
+  emitWithAck<Ev extends EventNames<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstArg<Last<EventParams<EmitEvents, Ev>>>[]>;
+  send(...args: any[]): this;
+  write(...args: any[]): this;
+
+  fetchSockets(): Promise<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>[]>;
+  socketsJoin(room: Room | Room[]): void;
+  socketsLeave(room: Room | Room[]): void;
+  disconnectSockets(close?: boolean): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Socket
+
+/** A client's connection to one namespace. */
+export declare class Socket<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends StrictEventEmitter<ListenEvents, SocketReservedEventsMap> {
+  /** Session id (20 url-safe characters); also the name of the socket's own room. */
+  readonly id: string;
+  readonly nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  readonly handshake: Handshake;
+  /** Free-form application data. */
+  data: SocketData;
+  readonly connected: boolean;
+  readonly disconnected: boolean;
+  /** Rooms the socket is in (its own id included). */
+  readonly rooms: Set<Room>;
+  /** The underlying connection shared by the client's namespace sockets. */
+  readonly conn: { readonly id: number; readonly transport: { readonly name: string }; close(): void };
+
+  /**
+   * Sends an event; a function as last argument receives the client's ack. Returns true.
+   * Throws for reserved event names (connect, disconnect, …).
+   */
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean;
+  /** Emits and resolves with the client's answer (after timeout(): rejects when it expires). */
+  emitWithAck<Ev extends EventNames<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstArg<Last<EventParams<EmitEvents, Ev>>>>;
+  /** Sets an ack timeout for the next emit: the ack callback then receives an error first. */
+  timeout(ms: number): TimeoutSocket<EmitEvents>;
+  /** The next emit is dropped if the client is not ready to receive it. */
+  readonly volatile: this;
+  /** Accepted for compatibility; compression is off. */
+  compress(compress: boolean): this;
+  /** Sends a `message` event. */
+  send(...args: any[]): this;
+  write(...args: any[]): this;
+
+  join(rooms: Room | Room[]): void;
+  leave(room: Room): void;
+  /** Broadcasts to a room, excluding this socket. */
+  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  /** Broadcasts to every other socket of the namespace. */
+  readonly broadcast: BroadcastOperator<EmitEvents, SocketData>;
+
+  /** Disconnects from the namespace; with `close` true, closes the whole connection. */
+  disconnect(close?: boolean): this;
+
+  /** Per-packet middleware: `socket.use(([event, ...args], next) => next())`. */
+  use(fn: (event: [string, ...any[]], next: (err?: Error) => void) => void): this;
+  onAny(listener: (event: string, ...args: any[]) => void): this;
+  prependAny(listener: (event: string, ...args: any[]) => void): this;
+  offAny(listener?: (event: string, ...args: any[]) => void): this;
+  listenersAny(): ((event: string, ...args: any[]) => void)[];
+  onAnyOutgoing(listener: (event: string, ...args: any[]) => void): this;
+  prependAnyOutgoing(listener: (event: string, ...args: any[]) => void): this;
+  offAnyOutgoing(listener?: (event: string, ...args: any[]) => void): this;
+  listenersAnyOutgoing(): ((event: string, ...args: any[]) => void)[];
+}
+
+/** What `socket.timeout(ms)` returns: emit's ack callback gets `(err, ...answer)`. */
+export interface TimeoutSocket<EmitEvents extends EventsMap> {
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<DecorateAcknowledgements<EmitEvents>, Ev>): boolean;
+  emitWithAck<Ev extends EventNames<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstArg<Last<EventParams<EmitEvents, Ev>>>>;
+  readonly volatile: TimeoutSocket<EmitEvents>;
+  compress(compress: boolean): TimeoutSocket<EmitEvents>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// BroadcastOperator
+
+/**
+ * An immutable broadcast builder: every modifier returns a new operator.
+ * `io.to('room1').except('muted').volatile.emit('news', data)`.
+ */
+export declare class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, SocketData = any> {
+  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>;
+  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData>;
+  readonly volatile: BroadcastOperator<EmitEvents, SocketData>;
+  readonly local: BroadcastOperator<EmitEvents, SocketData>;
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData>;
+
+  /**
+   * Emits to every matching socket. With a callback last, waits for every recipient's ack and
+   * calls `cb(err, responses)`. Throws for reserved event names.
+   */
+  emit<Ev extends EventNames<EmitEvents>>(
+    ev: Ev,
+    ...args: EventParams<ExpectMultipleResponses<EmitEvents>, Ev>
+  ): boolean;
+  /** Resolves with every recipient's answer; rejects when timeout() expires first. */
+  emitWithAck<Ev extends EventNames<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<AckResponse<EventParams<EmitEvents, Ev>>[]>;
+
+  fetchSockets(): Promise<Socket<any, EmitEvents, any, SocketData>[]>;
+  socketsJoin(room: Room | Room[]): void;
+  socketsLeave(room: Room | Room[]): void;
+  disconnectSockets(close?: boolean): void;
+}
+
+/** The answer type an ack callback receives, whether or not timeout() decorated it with `err`. */
+type AckResponse<P extends any[]> = Last<P> extends (err: Error | null, ...rest: any[]) => any
+  ? Last<P> extends (err: Error | null, a: infer A, ...rest: any[]) => any
+    ? unknown extends A
+      ? FirstArg<Last<P>>
+      : FirstNonErrorArg<Last<P>>
+    : FirstArg<Last<P>>
+  : FirstArg<Last<P>>;
+
+// ---------------------------------------------------------------------------------------------
+// Documents
+
+/** Options of `new Server({ documents: … })`. Times in milliseconds. */
+export interface DocumentsOptions {
+  /** Default true; `documents: false` is the same as `{ enabled: false }`. */
+  enabled?: boolean;
+  /**
+   * Where documents are stored (SQLite). A folder path (the database is `<dir>/collabio.sqlite`),
+   * `{ dir }`, or `{ path }` of the database file. `durability: 'full'` (default) makes an update
+   * durable before it is relayed; 'normal' trades the last moments before a power loss for speed.
+   * Without persistence documents live in memory only.
+   */
+  persistence?: string | PersistenceOptions | false;
+  /**
+   * Decides whether a y-websocket connection may open a document: true (read-write), 'read-only',
+   * false (refused), or a promise of one of these. Without it every connection is read-write.
+   */
+  authorize?: (ctx: DocumentAuthContext) => AuthorizeResult | Promise<AuthorizeResult>;
+  /** How long a document with no connection or handle stays loaded. */
+  unloadDelay?: number;
+  /** Largest y-websocket message accepted. */
+  maxMessageSize?: number;
+  /** y-websocket keep-alive interval. */
+  keepAlive?: number;
+  /** Batching window of 'update' events delivered to document handles. */
+  updateDebounce?: number;
+  /** Compact a document's stored updates after this many entries… */
+  compactAfterEntries?: number;
+  /** …or after this many bytes. */
+  compactAfterBytes?: number;
+  /** Most documents loaded at once. */
+  maxDocuments?: number;
+}
+
+export type PersistenceOptions =
+  | { dir: string; durability?: 'full' | 'normal' }
+  | { path: string; durability?: 'full' | 'normal' };
+
+/** What `authorize` may answer. */
+export type AuthorizeResult = boolean | 'read-only' | 'read-write' | { readOnly?: boolean } | null | undefined;
+
+/** The request a y-websocket client opened a document with. */
+export interface DocumentAuthContext {
+  /** Document name (the URL path without the leading '/'). */
+  name: string;
+  query: Record<string, string | string[] | undefined>;
+  headers: Record<string, string | string[] | undefined>;
+  address: string;
+  url: string;
+}
+
+export interface DocumentsEventsMap {
+  /** A document was loaded (created or read back from storage). */
+  create: (name: string) => void;
+  /** A document was unloaded from memory. */
+  unload: (name: string) => void;
+}
+
+export interface DocumentHandleEventsMap {
+  /** Yjs updates (v1 encoding) integrated into the document, in order. */
+  update: (updates: Uint8Array[]) => void;
+}
+
+/** `io.documents`: the application's window onto the native documents. */
+export declare class Documents extends StrictEventEmitter<DocumentsEventsMap, {}> {
+  /** Path of the SQLite database when persistence is on. */
+  readonly file?: string;
+  /** Number of documents loaded in memory. */
+  readonly loaded: number;
+  /** Opens a handle on document `name`, loading it if needed; it stays loaded until handle.close(). */
+  open(name: string): DocumentHandle;
+  /** Alias of open(). */
+  get(name: string): DocumentHandle;
+}
+
+/** A handle on one document. */
+export declare class DocumentHandle extends StrictEventEmitter<DocumentHandleEventsMap, {}> {
+  readonly name: string;
+  /** The whole document, or what a peer at `stateVector` lacks, as a Yjs update v1. */
+  encodeState(stateVector?: Uint8Array): Promise<Uint8Array>;
+  /** The document's state vector. */
+  encodeStateVector(): Promise<Uint8Array>;
+  /** Integrates an update as if a client sent it: relayed to clients, durable when resolved. */
+  applyUpdate(update: Uint8Array): Promise<void>;
+  /** Root type `name` read as Y.Text. */
+  getText(name: string): Promise<string>;
+  /** Root type `name` read as Y.Map, as JSON. */
+  getMap(name: string): Promise<Record<string, unknown>>;
+  /** Root type `name` read as Y.Array, as JSON. */
+  getArray(name: string): Promise<unknown[]>;
+  /** The document's y-websocket connections. */
+  connections(): Promise<{ id: number; readOnly: boolean }[]>;
+  /** Closes every client connection of the document (clients may reconnect). */
+  disconnectAll(): Promise<void>;
+  /** Approximate bytes the native document holds. */
+  memoryUsage(): Promise<number>;
+  /** Releases the handle; safe to call twice. */
+  close(): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics
+
+/** The parts of an http.IncomingMessage the metrics handler reads. */
+export interface MetricsRequest {
+  url?: string;
+  method?: string;
+}
+
+/** The parts of an http.ServerResponse the metrics handler uses. */
+export interface MetricsResponse {
+  writeHead(status: number, headers?: Record<string, string | number>): unknown;
+  end(body?: string): unknown;
+}
+
+export interface MetricsHandlerOptions {
+  /** Path served. Default '/metrics'. */
+  path?: string;
+}
+
+/**
+ * A request handler serving `io.metrics()` (Prometheus text format) for GET/HEAD at `path`:
+ * `http.createServer(metricsHandler(io)).listen(9464)`, or `app.use(metricsHandler(io))` in
+ * Express (other requests go to `next`; without `next` they get 404).
+ */
+export declare function metricsHandler(
+  io: { metrics(): string },
+  opts?: MetricsHandlerOptions,
+): (req: MetricsRequest, res: MetricsResponse, next?: (err?: unknown) => void) => void;
+
+/** Formats a stats object as Prometheus text (what io.metrics() returns). */
+export declare function formatMetrics(stats: Partial<ServerStats> & Record<string, number | bigint | unknown>): string;

@@ -1,0 +1,91 @@
+'use strict';
+// The server's counters (io.stats()) in the Prometheus text exposition format 0.0.4, and a request
+// handler that serves them from a Node http server (collabio's own port belongs to the native core).
+//
+//   const http = require('node:http');
+//   const { Server, metricsHandler } = require('collabio');
+//   const io = new Server(3000);
+//   http.createServer(metricsHandler(io)).listen(9464); // GET http://host:9464/metrics
+//
+// Format reference: https://prometheus.io/docs/instrumenting/exposition_formats/ (one HELP and TYPE
+// line per metric family, `name value` samples, counters end in _total).
+
+const debug = require('./debug')('collabio:metrics');
+
+/** Content-Type of the text exposition format. */
+const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+// io.stats() key -> the metric it is exported as. Keys not listed here (counters the core adds
+// later) are exported as gauges named collabio_<snake_case_key>, so nothing is silently dropped.
+const METRICS = {
+  connections: { name: 'collabio_connections', type: 'gauge', help: 'Open client connections (Socket.IO and y-websocket).' },
+  documents: { name: 'collabio_documents_loaded', type: 'gauge', help: 'Yjs documents loaded in memory.' },
+  messagesIn: { name: 'collabio_messages_in_total', type: 'counter', help: 'Messages received from clients.' },
+  messagesOut: { name: 'collabio_messages_out_total', type: 'counter', help: 'Messages queued to clients.' },
+  bytesQueued: { name: 'collabio_bytes_queued', type: 'gauge', help: 'Bytes waiting in outbound queues.' },
+};
+
+function snakeCase(key) {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[^a-zA-Z0-9_]/g, '_').toLowerCase();
+}
+
+function sampleValue(v) {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+/**
+ * Formats a stats object (`io.stats()`) as Prometheus text: `formatMetrics({ connections: 2 })`
+ * gives "# HELP collabio_connections …\n# TYPE collabio_connections gauge\ncollabio_connections 2\n".
+ * Non-numeric values are skipped.
+ * @param {Record<string, unknown>} stats
+ * @returns {string}
+ */
+function formatMetrics(stats) {
+  let out = '';
+  for (const [key, value] of Object.entries(stats)) {
+    if (typeof value !== 'number' && typeof value !== 'bigint') continue;
+    const m = METRICS[key] || { name: 'collabio_' + snakeCase(key), type: 'gauge', help: `io.stats().${key}` };
+    out += `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} ${m.type}\n${m.name} ${sampleValue(Number(value))}\n`;
+  }
+  return out;
+}
+
+/**
+ * A request handler serving `io.metrics()` at `path` (default '/metrics') for GET and HEAD.
+ * Other requests get 404, or are passed on when the handler is used as a middleware with `next`
+ * (Express, Connect). `io` is anything with a metrics() method, e.g. a collabio Server.
+ * @param {{ metrics(): string }} io
+ * @param {{ path?: string }} [opts]
+ * @returns {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, next?: (err?: unknown) => void) => void}
+ */
+function metricsHandler(io, opts = {}) {
+  const path = opts.path || '/metrics';
+  return function collabioMetrics(req, res, next) {
+    const url = req.url || '/';
+    const q = url.indexOf('?');
+    const pathname = q >= 0 ? url.slice(0, q) : url;
+    if (pathname !== path || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      if (typeof next === 'function') return next();
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('Not Found\n');
+      return;
+    }
+    let body;
+    try {
+      body = io.metrics();
+    } catch (err) {
+      debug('metrics failed: %s', err && err.message);
+      if (typeof next === 'function') return next(err);
+      res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('metrics unavailable\n');
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+}
+
+module.exports = { formatMetrics, metricsHandler, CONTENT_TYPE };

@@ -1,0 +1,142 @@
+// Collaborative documents served over the y-websocket protocol: one C++ Yjs document per name,
+// created on first use, loaded from the store before it answers anyone, owned by its own strand.
+//
+// Ownership
+// - DocumentManager::docs_ (name -> Document) is guarded by DocumentManager::mu_.
+// - Everything inside a Document (the Yjs doc, awareness, connections, pending work) is owned by
+//   the Document's strand; other threads post to it.
+// - The Store runs on its own thread; its callbacks post back to the document's strand.
+//
+// Durability: with a store, every update that changed the document is appended and committed
+// before it is relayed to the other connections, and state answers (SyncStep2, JS reads) wait
+// until every earlier update is durable, so nothing a peer has seen can be lost by a crash.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/server_impl.h"
+#include "store/store.h"
+#include "yjs/awareness.h"
+#include "yjs/doc.h"
+
+namespace collabio::core {
+
+class YjsConnection;
+class DocumentManager;
+
+class Document : public std::enable_shared_from_this<Document> {
+ public:
+  Document(DocumentManager& manager, std::string name);
+
+  const std::string& name() const { return name_; }
+  Strand& strand() { return strand_; }
+
+  // ---- strand only ----
+  void start_loading();
+  void add_connection(const std::shared_ptr<YjsConnection>& c, bool read_only);
+  void remove_connection(uint64_t conn);
+  void on_message(uint64_t conn, const std::string& frame);
+  // Requests from JavaScript (DocumentManager::request). `reply(error, payload)`.
+  using Reply = std::function<void(std::string error, std::vector<std::string> payload, std::string json)>;
+  void request(const std::string& op, std::string arg, Reply reply);
+  // A holder went away: unload later if nobody is left.
+  void check_idle() { maybe_schedule_unload(); }
+
+  // Handles held outside the strand (connections being attached, JS handles): while > 0 the
+  // document is not unloaded. Guarded by DocumentManager::mu_.
+  int holders = 0;
+
+ private:
+  enum class State { Loading, Ready, Failed };
+  struct Conn {
+    std::shared_ptr<YjsConnection> c;
+    bool read_only;
+  };
+
+  void on_loaded(std::variant<store::StoredDoc, std::string> result);
+  void fail(const std::string& reason);
+  void when_ready(std::function<void()> fn);
+  void when_durable(std::function<void()> fn);
+  void integrate(uint64_t from, std::span<const uint8_t> update, std::function<void(std::string)> done);
+  void relay(uint64_t from, std::vector<uint8_t> update);
+  void send_to(uint64_t conn, std::vector<uint8_t> message);
+  void send_all(const std::vector<uint8_t>& message, uint64_t except);
+  void close_connection(uint64_t conn, uint16_t code, const std::string& reason);
+  void maybe_schedule_unload();
+  void maybe_compact(bool force);
+  void flush_js_updates();
+  void expire_awareness();
+
+  DocumentManager& manager_;
+  const std::string name_;
+  Strand strand_;
+
+  // ---- owner: strand_ ----
+  State state_ = State::Loading;
+  std::string failure_;
+  yjs::Doc doc_;
+  yjs::awareness::Registry awareness_;
+  std::map<uint64_t, Conn> conns_;  // ordered: deterministic fan-out order
+  std::vector<std::function<void()>> waiting_ready_;
+  std::vector<std::function<void()>> waiting_durable_;
+  uint64_t pending_durable_ = 0;  // appends sent to the store and not yet committed
+  size_t log_entries_ = 0;        // appends since the last compaction
+  uint64_t log_bytes_ = 0;
+  uint64_t unload_generation_ = 0;
+  net::steady_timer unload_timer_;
+  net::steady_timer awareness_timer_;
+  bool awareness_timer_running_ = false;
+  bool subscribed_ = false;  // JS wants 'update' events
+  std::vector<std::string> js_updates_;
+  bool js_flush_scheduled_ = false;
+  net::steady_timer js_timer_;
+};
+
+
+class DocumentManager : public std::enable_shared_from_this<DocumentManager> {
+ public:
+  DocumentManager(ServerImpl& server, DocumentOptions options);
+  ~DocumentManager();
+
+  // Opens the store (throws store::StoreError with a clear message).
+  void open_store();
+  void close_store();
+
+  // Any thread. Returns the document `name` (created and loading if absent) with one holder
+  // added; release() it when done. Null when max_documents is reached.
+  std::shared_ptr<Document> acquire(const std::string& name);
+  void release(const std::shared_ptr<Document>& doc);
+
+  // Any thread: JS requests on a document (op: "encodeState", "encodeStateVector", "applyUpdate",
+  // "connections", "text", "map", "array", "subscribe", "unsubscribe", "close"). The reply arrives
+  // as an Event::kReply with ack_id = req_id.
+  void request(std::string name, std::string op, std::string arg, int64_t req_id, bool hold);
+  // Any thread: JS released a handle obtained with request(..., hold = true).
+  void release_handle(const std::string& name);
+
+  // Called by a Document on its strand when it may be unloaded; erases it if nobody holds it.
+  bool try_unload(const std::shared_ptr<Document>& doc);
+
+  size_t loaded() const;
+  std::vector<std::string> names() const;
+
+  ServerImpl& server;
+  const DocumentOptions opts;
+  store::Store* store() { return store_.get(); }
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<Document>> docs_;  // guarded by mu_
+  std::unordered_map<std::string, int> js_handles_;                  // guarded by mu_
+  std::unique_ptr<store::Store> store_;  // set before listening, read-only after
+};
+
+}  // namespace collabio::core

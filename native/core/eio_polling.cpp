@@ -1,0 +1,170 @@
+// The HTTP long-polling transport of an Engine.IO session (engine.io transports/polling.ts):
+// GETs are held until there is something to send, POSTs carry batches of packets; both use the
+// payload format of native/engineio/payload.cpp ('\x1e' between packets, binary as 'b' + base64).
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+#include "core/eio_connection.h"
+#include "core/eio_ws_transport.h"
+#include "engineio/packet.h"
+
+namespace collabio::core {
+
+namespace {
+
+constexpr std::string_view kGetType = "text/plain; charset=UTF-8";
+constexpr std::string_view kPostType = "text/html";
+
+// The opcode and payload of a frame built by ws::make_frame (unmasked, FIN set, one frame).
+bool frame_payload(const std::string& frame, bool& binary, std::string_view& payload) {
+  if (frame.size() < 2) return false;
+  const auto op = static_cast<uint8_t>(frame[0]) & 0x0f;
+  const auto len7 = static_cast<uint8_t>(frame[1]) & 0x7f;
+  const size_t header = len7 < 126 ? 2 : len7 == 126 ? 4 : 10;
+  if (frame.size() < header) return false;
+  binary = op == static_cast<uint8_t>(ws::Opcode::Binary);
+  payload = std::string_view(frame).substr(header);
+  return true;
+}
+
+std::string bad_request() { return engineio::error_json(engineio::ErrorCode::BadRequest); }
+
+}  // namespace
+
+std::string EioConnection::take_payload_locked(size_t max_bytes) {
+  std::string body;
+  size_t taken = 0;
+  while (!pq_.empty() && (taken == 0 || body.size() < max_bytes)) {
+    const ws::Frame f = std::move(pq_.front());
+    pq_.pop_front();
+    pq_bytes_ -= std::min<uint64_t>(pq_bytes_, f->size());
+    bool binary = false;
+    std::string_view payload;
+    if (!frame_payload(*f, binary, payload)) continue;
+    if (taken++ > 0) body.push_back(engineio::kPayloadSeparator);
+    if (binary) {
+      body.push_back('b');
+      body += engineio::base64_encode(payload);
+    } else {
+      body.append(payload);
+    }
+  }
+  return body;
+}
+
+void EioConnection::schedule_flush_locked() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  // Posted, not run inline: messages queued in the same burst leave in one response.
+  net::post(strand_, [self = shared_from_this()] { self->flush_poll(); });
+}
+
+void EioConnection::flush_poll() {
+  std::shared_ptr<PollingExchange> get;
+  std::string body;
+  {
+    std::lock_guard lk(mu_);
+    flush_scheduled_ = false;
+    if (!get_ || mode_ != Mode::Polling) return;
+    if (pq_.empty()) {
+      // While a probe is answered the client waits for its GET to end: a noop ends it.
+      if (!(upgrading_ && probe_seen_)) return;
+      body = "6";
+    } else {
+      body = take_payload_locked(SIZE_MAX);
+    }
+    get = std::move(get_);
+  }
+  get->reply(200, std::string(kGetType), std::move(body));
+}
+
+bool EioConnection::polling_active() {
+  std::lock_guard lk(mu_);
+  return (accepting_ && mode_ == Mode::Polling) || closing_poll_;
+}
+
+void EioConnection::poll_get(std::shared_ptr<PollingExchange> x) {
+  net::dispatch(strand_, [self = shared_from_this(), x = std::move(x)]() mutable {
+    std::unique_lock lk(self->mu_);
+    if (self->closing_poll_) {
+      // Closed by the server since the last GET: deliver the rest, then the close packet.
+      std::string body = self->take_payload_locked(SIZE_MAX);
+      if (!body.empty()) body.push_back(engineio::kPayloadSeparator);
+      body.push_back('1');
+      self->closing_poll_ = false;
+      lk.unlock();
+      self->close_timer_.cancel();
+      x->reply(200, std::string(kGetType), std::move(body));
+      return;
+    }
+    if (!self->accepting_ || self->mode_ != Mode::Polling) {
+      lk.unlock();
+      x->reply(400, "application/json", bad_request());
+      return;
+    }
+    if (self->get_) {
+      // Two GETs at once (engine.io: "overlap from client"): the session ends with a transport
+      // error, the held GET gets the close packet and the new one a 400.
+      lk.unlock();
+      self->do_close("transport error", false);
+      x->reply(400, "application/json", bad_request());
+      return;
+    }
+    self->get_ = std::move(x);
+    if (!self->pq_.empty() || (self->upgrading_ && self->probe_seen_)) self->schedule_flush_locked();
+  });
+}
+
+void EioConnection::poll_aborted(const PollingExchange* x) {
+  net::dispatch(strand_, [self = shared_from_this(), x] {
+    {
+      std::lock_guard lk(self->mu_);
+      if (self->get_.get() != x) return;  // already answered
+      self->get_.reset();
+    }
+    // engine.io: "poll connection closed prematurely" is a transport error.
+    self->do_close("transport error", false);
+  });
+}
+
+void EioConnection::poll_post(std::shared_ptr<PollingExchange> x, std::string body) {
+  net::dispatch(strand_, [self = shared_from_this(), x = std::move(x), body = std::move(body)]() mutable {
+    if (self->closed_ || !self->polling_active()) {
+      x->reply(400, "application/json", bad_request());
+      return;
+    }
+    if (self->post_) {
+      // engine.io: "data request overlap from client".
+      self->do_close("transport error", false);
+      x->reply(400, "application/json", bad_request());
+      return;
+    }
+    self->post_ = x;
+    std::vector<engineio::PollingPacket> packets;
+    const bool ok = engineio::decode_payload(body, packets);
+    // Packets before a bad one are still handled, as engine.io-parser's decodePayload yields them.
+    for (auto& p : packets) {
+      if (self->closed_) break;
+      self->server_->messages_in.fetch_add(1, std::memory_order_relaxed);
+      if (p.binary) {
+        self->on_packet_binary(std::move(p.data));
+      } else {
+        self->on_packet_text(p.data);
+      }
+    }
+    if (!ok) {
+      self->do_close("parse error", false);
+      x->reply(400, "application/json", bad_request());
+      return;
+    }
+    x->reply(200, std::string(kPostType), "ok");
+  });
+}
+
+void EioConnection::poll_post_done(const PollingExchange* x) {
+  net::dispatch(strand_, [self = shared_from_this(), x] {
+    if (self->post_.get() == x) self->post_.reset();
+  });
+}
+
+}  // namespace collabio::core

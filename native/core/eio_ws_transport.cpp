@@ -1,0 +1,38 @@
+#include "core/eio_ws_transport.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+#include "core/eio_connection.h"
+
+namespace collabio::core {
+
+EioWsTransport::EioWsTransport(std::shared_ptr<ServerImpl> server, tcp::socket socket,
+                               std::shared_ptr<EioConnection> session)
+    // A message may not exceed maxHttpBufferSize (Engine.IO maxPayload), whatever its framing.
+    : WsConnection(Kind::EngineIo, server, std::move(socket), server->opts.max_http_buffer_size),
+      session_(std::move(session)) {}
+
+void EioWsTransport::shut(uint16_t code, std::string reason, bool drop_queue) {
+  net::post(executor(), [self = self_as<EioWsTransport>(), code, reason = std::move(reason), drop_queue] {
+    self->do_close(code, reason, drop_queue);
+  });
+}
+
+void EioWsTransport::on_ws_message(bool binary, std::string&& payload) {
+  if (!session_) return;
+  // Inline when the session lives on this socket's strand (a session opened over WebSocket);
+  // otherwise queued to the session's strand, in arrival order.
+  net::dispatch(session_->executor(), [s = session_, self = self_as<EioWsTransport>(), binary,
+                                       payload = std::move(payload)]() mutable {
+    s->on_ws_message(self.get(), binary, std::move(payload));
+  });
+}
+
+void EioWsTransport::on_closed(const std::string& reason) {
+  auto s = std::move(session_);
+  if (!s) return;
+  net::dispatch(s->executor(), [s, self = self_as<EioWsTransport>(), reason] { s->on_ws_closed(self.get(), reason); });
+}
+
+}  // namespace collabio::core

@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+'use strict';
+// `npm run prebuild`: builds the addon in Release for this platform and copies it to
+// prebuilds/<platform>-<arch>/collabio.napi.node (prebuildify's naming; lib/native.js loads it
+// first), so that `npm pack` ships an addon users can run without a C++ toolchain.
+//
+// A prebuilt addon must run on machines that have only Node and its own runtime libraries, so on
+// Linux SQLite is linked from libsqlite3.a when the system has it (no libsqlite3.so needed at run
+// time) with --exclude-libs,ALL, which keeps that copy private (its symbols are not exported, so
+// they cannot clash with another addon's SQLite or Node's). libstdc++ and libgcc_s stay shared:
+// Node itself needs them, and linking them statically raises the glibc floor (g++ 12's static
+// libstdc++/libgcc_eh use arc4random and _dl_find_object: glibc 2.36 instead of 2.34).
+// Afterwards the ELF's NEEDED entries are checked against the libraries every glibc system running
+// Node has, the newest symbol versions it requires are printed, and the addon is loaded once.
+//
+// The build has its own folder (build/prebuild) so these flags never touch the developer build in
+// build/ that `npm install` / `npm test` use.
+//
+// Flags: --if-missing  only build when the prebuild is absent or older than native/ or CMakeLists.txt
+//                      (what `prepack` runs).
+
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const os = require('node:os');
+
+const root = path.resolve(__dirname, '..');
+const tag = `${process.platform}-${process.arch}`;
+const outDir = path.join(root, 'prebuilds', tag);
+const outFile = path.join(outDir, 'collabio.napi.node');
+const buildDir = path.join(root, 'build', 'prebuild');
+
+// Shared objects any glibc Linux system provides; anything else in NEEDED fails the prebuild.
+const ALLOWED_NEEDED = /^(libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|libstdc\+\+\.so\.6|libgcc_s\.so\.1|ld-linux[-\w.]*\.so\.\d)$/;
+
+function newestMtime(p) {
+  const st = fs.statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = st.mtimeMs;
+  for (const e of fs.readdirSync(p)) newest = Math.max(newest, newestMtime(path.join(p, e)));
+  return newest;
+}
+
+function upToDate() {
+  if (!fs.existsSync(outFile)) return false;
+  const built = fs.statSync(outFile).mtimeMs;
+  const sources = Math.max(newestMtime(path.join(root, 'native')), newestMtime(path.join(root, 'CMakeLists.txt')));
+  return built >= sources;
+}
+
+function capture(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : '';
+}
+
+// Where the C++ compiler would find libsqlite3.a, or null.
+function staticSqlite() {
+  const cxx = process.env.CXX || 'c++';
+  const p = capture(cxx, ['-print-file-name=libsqlite3.a']);
+  return p && path.isAbsolute(p) && fs.existsSync(p) ? fs.realpathSync(p) : null;
+}
+
+function cmakeArgs() {
+  const args = [
+    require.resolve('cmake-js/bin/cmake-js'),
+    'compile',
+    '-T', 'collabio_addon',
+    '-d', root,
+    '-O', buildDir,
+    '-B', 'Release',
+    '--parallel', String(Math.min(os.cpus().length, 2)),
+  ];
+  if (process.platform === 'linux') {
+    const sqlite = staticSqlite();
+    if (sqlite) args.push(`--CDSQLite3_LIBRARY=${sqlite}`);
+    else console.warn('collabio prebuild: no libsqlite3.a found; the prebuild will need libsqlite3.so at run time');
+    args.push('--CDCMAKE_SHARED_LINKER_FLAGS=-Wl,--exclude-libs,ALL -Wl,--as-needed');
+    // libsqlite3.a's own dependencies, placed after it on the link line (no-ops on glibc >= 2.34).
+    args.push('--CDCMAKE_CXX_STANDARD_LIBRARIES=-lm -ldl -lpthread');
+  }
+  return args;
+}
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root });
+  if (r.status !== 0) {
+    console.error(`collabio prebuild: ${path.basename(cmd)} failed (exit ${r.status})`);
+    process.exit(r.status || 1);
+  }
+}
+
+function checkElf(file) {
+  if (process.platform !== 'linux') return;
+  const dyn = capture('readelf', ['-d', file]);
+  if (!dyn) {
+    console.warn('collabio prebuild: readelf not found; runtime dependencies not checked');
+    return;
+  }
+  const needed = [...dyn.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
+  const unusual = needed.filter((n) => !ALLOWED_NEEDED.test(n));
+  const syms = capture('objdump', ['-T', file]);
+  const newest = (prefix) => {
+    const v = [...new Set([...syms.matchAll(new RegExp(`\\(${prefix}_(\\d+(?:\\.\\d+)+)\\)`, 'g'))].map((m) => m[1]))];
+    return v.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).pop() || 'none';
+  };
+  console.log(`collabio prebuild: NEEDED ${needed.join(', ')}; requires GLIBC_${newest('GLIBC')}, GLIBCXX_${newest('GLIBCXX')}`);
+  if (unusual.length) {
+    console.error(`collabio prebuild: unexpected runtime dependencies: ${unusual.join(', ')}`);
+    process.exit(1);
+  }
+}
+
+function checkLoads(file) {
+  const r = spawnSync(process.execPath, ['-e', `const a = require(${JSON.stringify(file)}); if (typeof a.NativeServer !== 'function') process.exit(2);`], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.error(`collabio prebuild: the built addon does not load:\n${r.stderr}`);
+    process.exit(1);
+  }
+}
+
+function main() {
+  if (process.argv.includes('--if-missing') && upToDate()) {
+    console.log(`collabio prebuild: ${path.relative(root, outFile)} is up to date`);
+    return;
+  }
+  run(process.execPath, cmakeArgs());
+  const built = path.join(buildDir, 'Release', 'collabio.node');
+  if (!fs.existsSync(built)) {
+    console.error(`collabio prebuild: ${built} was not produced`);
+    process.exit(1);
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+  const tmp = outFile + '.tmp';
+  fs.copyFileSync(built, tmp);
+  if (process.platform === 'linux' && capture('sh', ['-c', 'command -v strip'])) run('strip', ['--strip-unneeded', tmp]);
+  fs.renameSync(tmp, outFile);
+  checkElf(outFile);
+  checkLoads(outFile);
+  console.log(`collabio prebuild: wrote ${path.relative(root, outFile)} (${fs.statSync(outFile).size} bytes)`);
+}
+
+main();

@@ -1,0 +1,152 @@
+'use strict';
+// Collaborative documents over the y-websocket protocol, with real yjs + y-websocket providers.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { docServer, waitFor, synced, sleep, Y } = require('./helpers/docs');
+
+test('two peers see each other\'s text', async (t) => {
+  const { connect } = await docServer(t);
+  const a = connect('pair');
+  const b = connect('pair');
+  await Promise.all([synced(a), synced(b)]);
+  a.doc.getText('t').insert(0, 'hello');
+  await waitFor(() => b.doc.getText('t').toString() === 'hello', 'b to see a');
+  b.doc.getText('t').insert(5, ' world');
+  await waitFor(() => a.doc.getText('t').toString() === 'hello world', 'a to see b');
+});
+
+test('8 peers making random concurrent edits converge, and a late joiner gets it all', async (t) => {
+  const { connect } = await docServer(t);
+  const peers = Array.from({ length: 8 }, () => connect('random'));
+  await Promise.all(peers.map(synced));
+  let seed = 42;
+  const rnd = (n) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const words = ['a', 'bc', 'déf', '😀', 'ghij', '\n', '𝄞x'];
+  for (let round = 0; round < 40; round++) {
+    for (const p of peers) {
+      const d = p.doc;
+      const text = d.getText('text');
+      const op = rnd(6);
+      if (op < 3 || text.length === 0) text.insert(rnd(text.length + 1), words[rnd(words.length)]);
+      else if (op === 3) text.delete(rnd(text.length), Math.min(3, text.length));
+      else if (op === 4) d.getMap('map').set('k' + rnd(10), { v: rnd(1000), by: d.clientID });
+      else {
+        const arr = d.getArray('arr');
+        if (arr.length && rnd(2)) arr.delete(rnd(arr.length));
+        else arr.insert(rnd(arr.length + 1), [rnd(100)]);
+      }
+    }
+    if (round % 10 === 0) await sleep(5);
+  }
+  const snapshot = (d) => JSON.stringify([d.getText('text').toString(), d.getMap('map').toJSON(), d.getArray('arr').toJSON()]);
+  const sv = (d) => Buffer.from(Y.encodeStateVector(d)).toString('hex');
+  await waitFor(() => peers.every((p) => snapshot(p.doc) === snapshot(peers[0].doc) && sv(p.doc) === sv(peers[0].doc)), 'convergence');
+  const late = connect('random');
+  await synced(late);
+  await waitFor(() => snapshot(late.doc) === snapshot(peers[0].doc), 'late joiner to catch up');
+  assert.equal(sv(late.doc), sv(peers[0].doc));
+  assert.ok(peers[0].doc.getText('text').length > 0);
+});
+
+test('awareness appears and disappears when a peer leaves', async (t) => {
+  const { connect } = await docServer(t);
+  const a = connect('aw');
+  const b = connect('aw');
+  await Promise.all([synced(a), synced(b)]);
+  a.awareness.setLocalStateField('user', { name: 'Ada' });
+  await waitFor(() => b.awareness.getStates().get(a.doc.clientID)?.user?.name === 'Ada', 'b to see Ada');
+  const aId = a.doc.clientID;
+  a.destroy();
+  await waitFor(() => !b.awareness.getStates().has(aId), 'Ada to disappear from b');
+});
+
+test('a newcomer receives the awareness states already present', async (t) => {
+  const { connect } = await docServer(t);
+  const a = connect('aw2');
+  await synced(a);
+  a.awareness.setLocalStateField('user', { name: 'Grace' });
+  await sleep(50);
+  const b = connect('aw2');
+  await synced(b);
+  await waitFor(() => b.awareness.getStates().get(a.doc.clientID)?.user?.name === 'Grace', 'newcomer to see Grace');
+});
+
+test('documents are isolated from each other', async (t) => {
+  const { connect } = await docServer(t);
+  const a = connect('iso-1');
+  const b = connect('iso-2');
+  const c = connect('iso-1');
+  await Promise.all([synced(a), synced(b), synced(c)]);
+  a.doc.getText('t').insert(0, 'only in one');
+  await waitFor(() => c.doc.getText('t').toString() === 'only in one', 'same-document peer');
+  await sleep(100);
+  assert.equal(b.doc.getText('t').toString(), '');
+});
+
+test('offline edits merge on reconnect', async (t) => {
+  const { connect } = await docServer(t);
+  const a = connect('offline');
+  const b = connect('offline');
+  await Promise.all([synced(a), synced(b)]);
+  a.doc.getText('t').insert(0, 'base');
+  await waitFor(() => b.doc.getText('t').toString() === 'base', 'base text');
+  b.disconnect();
+  a.doc.getText('t').insert(4, ' from a');
+  b.doc.getText('t').insert(0, 'b says: ');
+  await sleep(50);
+  b.connect();
+  await waitFor(
+    () => a.doc.getText('t').toString() === b.doc.getText('t').toString() && a.doc.getText('t').toString().includes('b says') && b.doc.getText('t').toString().includes('from a'),
+    'offline edits to merge',
+  );
+});
+
+test('a 20k-edit document syncs to a newcomer', async (t) => {
+  const { connect } = await docServer(t);
+  const a = connect('big');
+  await synced(a);
+  const text = a.doc.getText('t');
+  for (let i = 0; i < 20000; i++) {
+    if (i % 5 === 4 && text.length > 0) text.delete(Math.floor(text.length / 2), 1);
+    else text.insert(i % 7 === 0 ? 0 : text.length, String.fromCharCode(97 + (i % 26)));
+  }
+  const expected = text.toString();
+  await sleep(100);
+  const b = connect('big');
+  await synced(b);
+  await waitFor(() => b.doc.getText('t').toString() === expected, 'newcomer to receive 20k edits');
+});
+
+test('a newcomer\'s sync of a heavily deleted document is about as compact as yjs\'s own state', async (t) => {
+  const { connect, io } = await docServer(t);
+  const a = connect('gc');
+  await synced(a);
+  const text = a.doc.getText('t');
+  for (let i = 0; i < 3000; i++) text.insert(text.length, 'x'.repeat(20));
+  for (let i = 0; i < 2990; i++) text.delete(0, 20);
+  await sleep(200);
+  const handle = io.documents.open('gc');
+  const server = await handle.encodeState();
+  const reference = Y.encodeStateAsUpdate(a.doc);
+  handle.close();
+  assert.ok(server.length <= reference.length * 1.1 + 16, `server state ${server.length} B vs yjs ${reference.length} B`);
+  const check = new Y.Doc();
+  Y.applyUpdate(check, server);
+  assert.equal(check.getText('t').toString(), text.toString());
+});
+
+test('an idle client stays connected past 30 s of silence', { timeout: 60000 }, async (t) => {
+  const { connect } = await docServer(t);
+  const a = connect('idle');
+  await synced(a);
+  let closes = 0;
+  a.on('connection-close', () => closes++);
+  // y-websocket reconnects when nothing arrives for 30 s (not configurable); the server's echo of
+  // the client's 15 s awareness renewal keeps it alive.
+  await sleep(35000);
+  assert.equal(closes, 0);
+  assert.equal(a.wsconnected, true);
+});
