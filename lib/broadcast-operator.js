@@ -3,6 +3,7 @@
 // new operator. The packet is encoded once here and fanned out by the native core.
 
 const { TYPES, RESERVED_EVENTS, encode } = require('./parser');
+const debug = require('./debug')('collabio:broadcast');
 
 class BroadcastOperator {
   /**
@@ -69,6 +70,9 @@ class BroadcastOperator {
       return true;
     }
     const [packet, attachments] = encode(TYPES.EVENT, this.nsp.name, undefined, [ev, ...args]);
+    if (debug.enabled) {
+      debug('%s: emit %j to %j except %j%s (%d bytes)', this.nsp.name, ev, [...this.rooms], [...this.exceptRooms], this.flags.volatile ? ' volatile' : '', packet.length);
+    }
     this.nsp._notifyOutgoing(this, ev, args);
     this.nsp.server._native.broadcast(
       this.nsp.name,

@@ -23,6 +23,7 @@ const EV_DOC_CREATE = 8;
 const EV_DOC_UNLOAD = 9;
 const EV_DOC_UPDATE = 10;
 const EV_REPLY = 11;
+const EV_DOC_LOAD = 12;
 
 const AUTH_REFUSE = 0;
 const AUTH_READ_WRITE = 1;
@@ -122,6 +123,14 @@ class Documents extends EventEmitter {
     this._pending = new Map();
     /** @type {Map<string, Set<DocumentHandle>>} */
     this._handles = new Map();
+    /** Host persistence: documents with a store pending, name -> { handle, timer, first, running, again } */
+    this._dirty = new Map();
+  }
+
+  /** The application's persistence hooks ({ load, store }), or null. */
+  get _host() {
+    const p = this.opts.persistence;
+    return p && (typeof p.load === 'function' || typeof p.store === 'function') ? p : null;
   }
 
   /** Options for the native core (validated here, once). */
@@ -133,7 +142,10 @@ class Documents extends EventEmitter {
     }
     out.authorize = typeof o.authorize === 'function';
     const p = o.persistence;
-    if (p) {
+    if (this._host) {
+      // Documents load through persistence.load and changes are handed to persistence.store.
+      out.hostPersistence = true;
+    } else if (p) {
       let file;
       if (typeof p === 'string') file = path.join(p, DB_FILE);
       else if (p.path) file = p.path;
@@ -211,7 +223,11 @@ class Documents extends EventEmitter {
         else p.resolve(p.json ? extra : attachments || []);
         return;
       }
+      case EV_DOC_LOAD:
+        this._hostLoad(name);
+        return;
       case EV_DOC_UPDATE: {
+        if (this._host) this._markDirty(name);
         const set = this._handles.get(name);
         if (!set) return;
         const updates = attachments.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
@@ -260,10 +276,82 @@ class Documents extends EventEmitter {
     );
   }
 
+  _hostLoad(name) {
+    const host = this._host;
+    let result;
+    try {
+      result = host.load ? host.load(name) : null;
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    Promise.resolve(result).then(
+      (state) => this.server._native.docLoaded(name, state ? toBuffer(state) : null, ''),
+      (err) => this.server._native.docLoaded(name, null, `persistence.load failed: ${(err && err.message) || err}`),
+    );
+  }
+
+  // Debounced persistence.store: called `debounce` ms after the last change, and at least every
+  // `maxDebounce` ms while changes keep coming (Hocuspocus's onStoreDocument semantics). The
+  // document stays loaded (a handle holds it) until its state is stored.
+  _markDirty(name) {
+    const host = this._host;
+    if (!host.store) return;
+    const debounce = host.debounce ?? 2000;
+    const maxDebounce = host.maxDebounce ?? 10000;
+    let d = this._dirty.get(name);
+    if (!d) {
+      d = { handle: this.open(name), timer: null, first: Date.now(), running: null, again: false };
+      this._dirty.set(name, d);
+    }
+    if (d.running) {
+      d.again = true;
+      return;
+    }
+    clearTimeout(d.timer);
+    const wait = Math.max(0, Math.min(debounce, d.first + maxDebounce - Date.now()));
+    d.timer = setTimeout(() => this._store(name), wait);
+  }
+
+  _store(name) {
+    const d = this._dirty.get(name);
+    if (!d || d.running) return d ? d.running : undefined;
+    clearTimeout(d.timer);
+    d.again = false;
+    d.running = (async () => {
+      try {
+        const state = await d.handle.encodeState();
+        await this._host.store(name, state);
+      } catch (err) {
+        debug('persistence.store(%s) failed: %s', name, err && err.message);
+        this.emit('error', Object.assign(new Error(`persistence.store failed for "${name}": ${err && err.message}`), { cause: err }));
+      }
+      d.running = null;
+      if (d.again) {
+        d.first = Date.now();
+        this._markDirty(name);
+      } else {
+        this._dirty.delete(name);
+        d.handle.close();
+      }
+    })();
+    return d.running;
+  }
+
+  /** Stores every pending document now (host persistence); used by io.close(). */
+  async flush() {
+    while (this._dirty.size) {
+      await Promise.all([...this._dirty.keys()].map((name) => this._store(name)));
+    }
+  }
+
   _closeAll(err) {
     for (const p of this._pending.values()) p.reject(err);
     this._pending.clear();
   }
+}
+
+function toBuffer(u) {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
 module.exports = { Documents, DocumentHandle };

@@ -37,7 +37,8 @@ export type EventListener<Map extends EventsMap, Ev extends EventNames<Map>> = M
 type Last<T extends any[]> = T extends [...infer _H, infer L] ? L : any;
 type AllButLast<T extends any[]> = T extends [...infer H, infer _L] ? H : any[];
 type FirstArg<T> = T extends (arg: infer A, ...rest: any[]) => any ? A : any;
-type FirstNonErrorArg<T> = T extends (err: Error | null, arg: infer A, ...rest: any[]) => any ? A : any;
+// Broadcast acks: the callback receives (err, responses) with one response per recipient, with or
+// without timeout() (err is null unless the timeout expired).
 type ExpectMultipleResponses<T> = {
   [K in keyof T]: T[K] extends (...args: infer A) => infer R
     ? A extends [...infer H, (...ackArgs: infer P) => void]
@@ -178,8 +179,64 @@ export interface ServerOptions {
   threads?: number;
   /** A folder whose files are served over HTTP for paths that are neither Socket.IO nor documents. */
   serveStatic?: string;
+  /** Transports clients may use. Default ['polling', 'websocket']. */
+  transports?: ('polling' | 'websocket')[];
+  /** How long a transport upgrade (polling → websocket) may take. Default 10000. */
+  upgradeTimeout?: number;
+  /** Whether the path must end with '/' (engine.io's rule). Default true. */
+  addTrailingSlash?: boolean;
+  /** Serve the socket.io-client bundle at <path>/socket.io.js when socket.io-client is installed. Default true. */
+  serveClient?: boolean;
+  /** CORS for the Engine.IO endpoint (functions as origin are not supported). */
+  cors?: boolean | CorsOptions;
+  /** Send an Engine.IO sid cookie with the handshake (engine.io's `cookie` option). */
+  cookie?: boolean | CookieOptions;
+  /**
+   * Decides whether a new Engine.IO session may open (engine.io's allowRequest):
+   * `allowRequest: (req, fn) => fn(null, req.headers.origin === 'https://app.example')`.
+   */
+  allowRequest?: (req: EngineRequest, fn: (err: string | null | undefined, success: boolean) => void) => void;
+  /** Accepted for compatibility and ignored: WebSocket compression is not implemented. */
+  perMessageDeflate?: boolean | object;
   /** Collaborative documents (y-websocket at ws://host:port/<name>); `false` turns them off. */
   documents?: DocumentsOptions | false;
+}
+
+/** The `cors` option (the shape of the `cors` package's options that collabio supports). */
+export interface CorsOptions {
+  /** '*' (default), true (reflect the request's Origin), one origin, a RegExp, or a list of them. */
+  origin?: '*' | boolean | string | RegExp | (string | RegExp)[];
+  methods?: string | string[];
+  allowedHeaders?: string | string[];
+  /** Alias of allowedHeaders. */
+  headers?: string | string[];
+  exposedHeaders?: string | string[];
+  credentials?: boolean;
+  maxAge?: number;
+}
+
+/** The `cookie` option. Defaults: name 'io', path '/', httpOnly, sameSite 'lax'. */
+export interface CookieOptions {
+  name?: string;
+  path?: string | false;
+  domain?: string;
+  maxAge?: number;
+  expires?: Date | string | number;
+  httpOnly?: boolean;
+  secure?: boolean;
+  partitioned?: boolean;
+  sameSite?: boolean | 'lax' | 'strict' | 'none';
+  priority?: 'low' | 'medium' | 'high';
+}
+
+/** What allowRequest, the headers hooks and 'connection_error' receive as `req`. */
+export interface EngineRequest {
+  method?: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  _query: Record<string, string | string[] | undefined>;
+  connection: { remoteAddress: string };
+  socket: { remoteAddress: string };
 }
 
 /** socket.handshake: the request that opened the connection. */
@@ -216,6 +273,8 @@ export interface ServerStats {
   bytesQueued: number;
   /** Yjs documents loaded in memory. */
   documents: number;
+  /** Open Engine.IO sessions (Socket.IO clients, all transports). */
+  engineClients: number;
 }
 
 /** `{ address, family, port }` of the listening socket. */
@@ -265,8 +324,8 @@ export declare class Server<
   readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   /** Collaborative documents. */
   readonly documents: Documents;
-  /** Engine-level information. */
-  readonly engine: { readonly clientsCount: number };
+  /** The Engine.IO layer: clientsCount and the 'connection_error' / 'initial_headers' / 'headers' events. */
+  readonly engine: Engine;
 
   /** Starts listening; port 0 picks a free port. Synchronous: throws (e.g. EADDRINUSE) on failure. */
   listen(port?: number, host?: string): this;
@@ -275,8 +334,20 @@ export declare class Server<
   /** The listening address, or null when not listening. */
   address(): AddressInfo | null;
 
-  /** The namespace `name`, created on first use: `io.of('/admin')`. */
-  of(name: string): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  /**
+   * The namespace `name`, created on first use: `io.of('/admin')`. With a RegExp or a function,
+   * a parent namespace that creates child namespaces for the names it accepts:
+   * `io.of(/^\/room-\d+$/)`, `io.of((name, auth, next) => next(null, auth.ok === true))`.
+   * `fn` is added as a 'connection' listener.
+   */
+  of(
+    name: string,
+    fn?: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
+  ): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  of(
+    name: RegExp | ParentNspNameMatchFn,
+    fn?: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
+  ): ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   /** Adds a connection middleware to the main namespace. */
   use(
     fn: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, next: (err?: ExtendedError) => void) => void,
@@ -288,7 +359,8 @@ export declare class Server<
   readonly volatile: BroadcastOperator<EmitEvents, SocketData>;
   readonly local: BroadcastOperator<EmitEvents, SocketData>;
   compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData>;
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData>;
+  /** Ack timeout for emit with a callback: the callback gets an error when it expires. */
+  timeout(ms: number): BroadcastOperator<EmitEvents, SocketData>;
 
   /** Emits to every socket of the main namespace. Throws for reserved event names. */
   emit<Ev extends EventNames<EmitEvents>>(
@@ -324,6 +396,45 @@ export declare class Server<
 /** A room name (every socket is also in the room named by its id). */
 export type Room = string;
 
+/** Decides whether a dynamic namespace accepts the name a client asked for. */
+export type ParentNspNameMatchFn = (
+  name: string,
+  auth: { [key: string]: any },
+  next: (err: Error | null, success: boolean) => void,
+) => void;
+
+/** Events of `io.engine`. */
+export interface EngineEventsMap {
+  /** A request the Engine.IO layer refused (bad handshake, unknown sid, refused by allowRequest…). */
+  connection_error: (err: { req: EngineRequest; code: number; message: string; context?: Record<string, unknown> }) => void;
+  /** Headers to add to the handshake response of a new session. */
+  initial_headers: (headers: Record<string, string | string[]>, req: EngineRequest) => void;
+  /** Headers to add to every Engine.IO response (the handshake included). */
+  headers: (headers: Record<string, string | string[]>, req: EngineRequest) => void;
+}
+
+/** `io.engine`. */
+export declare class Engine extends StrictEventEmitter<{}, EngineEventsMap> {
+  /** Open Engine.IO sessions. */
+  readonly clientsCount: number;
+  /** The server's options. */
+  readonly opts: ServerOptions;
+}
+
+/** `socket.conn`: the Engine.IO connection shared by the namespace sockets of one client. */
+export declare class EngineConnection extends StrictEventEmitter<
+  {},
+  { upgrade: (transport: { name: string }) => void; close: (reason: string) => void }
+> {
+  readonly id: number;
+  readonly transport: { readonly name: string };
+  readonly readyState: 'open' | 'closed';
+  /** Whether the connection runs over WebSocket (from the start or after an upgrade). */
+  readonly upgraded: boolean;
+  /** Closes the connection and every namespace socket on it. */
+  close(): this;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Namespace
 
@@ -353,7 +464,8 @@ export declare class Namespace<
   readonly volatile: BroadcastOperator<EmitEvents, SocketData>;
   readonly local: BroadcastOperator<EmitEvents, SocketData>;
   compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData>;
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData>;
+  /** Ack timeout for emit with a callback: the callback gets an error when it expires. */
+  timeout(ms: number): BroadcastOperator<EmitEvents, SocketData>;
 
   emit<Ev extends EventNames<EmitEvents>>(
     ev: Ev,
@@ -370,6 +482,17 @@ export declare class Namespace<
   socketsJoin(room: Room | Room[]): void;
   socketsLeave(room: Room | Room[]): void;
   disconnectSockets(close?: boolean): void;
+}
+
+/** A dynamic namespace (`io.of(regexp | fn)`): its middlewares and listeners apply to every child. */
+export declare class ParentNamespace<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+  /** The namespaces created so far for accepted names. */
+  readonly children: Set<Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -393,8 +516,8 @@ export declare class Socket<
   readonly disconnected: boolean;
   /** Rooms the socket is in (its own id included). */
   readonly rooms: Set<Room>;
-  /** The underlying connection shared by the client's namespace sockets. */
-  readonly conn: { readonly id: number; readonly transport: { readonly name: string }; close(): void };
+  /** The underlying Engine.IO connection, shared by the client's namespace sockets. */
+  readonly conn: EngineConnection;
 
   /**
    * Sends an event; a function as last argument receives the client's ack. Returns true.
@@ -465,7 +588,8 @@ export declare class BroadcastOperator<EmitEvents extends EventsMap = DefaultEve
   compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData>;
   readonly volatile: BroadcastOperator<EmitEvents, SocketData>;
   readonly local: BroadcastOperator<EmitEvents, SocketData>;
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData>;
+  /** Ack timeout for emit with a callback: the callback gets an error when it expires. */
+  timeout(ms: number): BroadcastOperator<EmitEvents, SocketData>;
 
   /**
    * Emits to every matching socket. With a callback last, waits for every recipient's ack and
@@ -479,22 +603,13 @@ export declare class BroadcastOperator<EmitEvents extends EventsMap = DefaultEve
   emitWithAck<Ev extends EventNames<EmitEvents>>(
     ev: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
-  ): Promise<AckResponse<EventParams<EmitEvents, Ev>>[]>;
+  ): Promise<FirstArg<Last<EventParams<EmitEvents, Ev>>>[]>;
 
   fetchSockets(): Promise<Socket<any, EmitEvents, any, SocketData>[]>;
   socketsJoin(room: Room | Room[]): void;
   socketsLeave(room: Room | Room[]): void;
   disconnectSockets(close?: boolean): void;
 }
-
-/** The answer type an ack callback receives, whether or not timeout() decorated it with `err`. */
-type AckResponse<P extends any[]> = Last<P> extends (err: Error | null, ...rest: any[]) => any
-  ? Last<P> extends (err: Error | null, a: infer A, ...rest: any[]) => any
-    ? unknown extends A
-      ? FirstArg<Last<P>>
-      : FirstNonErrorArg<Last<P>>
-    : FirstArg<Last<P>>
-  : FirstArg<Last<P>>;
 
 // ---------------------------------------------------------------------------------------------
 // Documents
@@ -509,7 +624,7 @@ export interface DocumentsOptions {
    * durable before it is relayed; 'normal' trades the last moments before a power loss for speed.
    * Without persistence documents live in memory only.
    */
-  persistence?: string | PersistenceOptions | false;
+  persistence?: string | PersistenceOptions | HostPersistence | false;
   /**
    * Decides whether a y-websocket connection may open a document: true (read-write), 'read-only',
    * false (refused), or a promise of one of these. Without it every connection is read-write.
@@ -535,6 +650,18 @@ export type PersistenceOptions =
   | { dir: string; durability?: 'full' | 'normal' }
   | { path: string; durability?: 'full' | 'normal' };
 
+/**
+ * Persistence done by the application: `load` supplies a document's state when it is first
+ * opened, `store` receives its whole state (a Yjs update v1) `debounce` ms after the last change
+ * (default 2000), and at least every `maxDebounce` ms (default 10000) while changes keep coming.
+ */
+export interface HostPersistence {
+  load?: (name: string) => Uint8Array | null | undefined | Promise<Uint8Array | null | undefined>;
+  store?: (name: string, state: Uint8Array) => void | Promise<void>;
+  debounce?: number;
+  maxDebounce?: number;
+}
+
 /** What `authorize` may answer. */
 export type AuthorizeResult = boolean | 'read-only' | 'read-write' | { readOnly?: boolean } | null | undefined;
 
@@ -553,6 +680,8 @@ export interface DocumentsEventsMap {
   create: (name: string) => void;
   /** A document was unloaded from memory. */
   unload: (name: string) => void;
+  /** A HostPersistence.store call failed (the error's `cause` is what it threw). */
+  error: (err: Error) => void;
 }
 
 export interface DocumentHandleEventsMap {
@@ -570,6 +699,8 @@ export declare class Documents extends StrictEventEmitter<DocumentsEventsMap, {}
   open(name: string): DocumentHandle;
   /** Alias of open(). */
   get(name: string): DocumentHandle;
+  /** HostPersistence: stores every document with pending changes now (io.close() does this). */
+  flush(): Promise<void>;
 }
 
 /** A handle on one document. */
@@ -628,4 +759,4 @@ export declare function metricsHandler(
 ): (req: MetricsRequest, res: MetricsResponse, next?: (err?: unknown) => void) => void;
 
 /** Formats a stats object as Prometheus text (what io.metrics() returns). */
-export declare function formatMetrics(stats: Partial<ServerStats> & Record<string, number | bigint | unknown>): string;
+export declare function formatMetrics(stats: Partial<ServerStats> | Record<string, unknown>): string;

@@ -19,6 +19,7 @@ const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 // later) are exported as gauges named collabio_<snake_case_key>, so nothing is silently dropped.
 const METRICS = {
   connections: { name: 'collabio_connections', type: 'gauge', help: 'Open client connections (Socket.IO and y-websocket).' },
+  engineClients: { name: 'collabio_engine_clients', type: 'gauge', help: 'Open Engine.IO sessions (Socket.IO clients, all transports).' },
   documents: { name: 'collabio_documents_loaded', type: 'gauge', help: 'Yjs documents loaded in memory.' },
   messagesIn: { name: 'collabio_messages_in_total', type: 'counter', help: 'Messages received from clients.' },
   messagesOut: { name: 'collabio_messages_out_total', type: 'counter', help: 'Messages queued to clients.' },

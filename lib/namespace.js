@@ -3,6 +3,7 @@
 
 const { EventEmitter } = require('node:events');
 const { BroadcastOperator } = require('./broadcast-operator');
+const debug = require('./debug')('collabio:namespace');
 
 const emitLocal = EventEmitter.prototype.emit;
 
@@ -95,7 +96,10 @@ class Namespace extends EventEmitter {
     if (!fns.length) return done(null);
     const step = (i) => {
       fns[i](socket, (err) => {
-        if (err) return done(err);
+        if (err) {
+          debug('%s: middleware %d refused socket %s: %s', this.name, i, socket.id, err && err.message);
+          return done(err);
+        }
         if (i + 1 >= fns.length) return done(null);
         step(i + 1);
       });
@@ -105,6 +109,7 @@ class Namespace extends EventEmitter {
 
   _add(socket) {
     this.sockets.set(socket.id, socket);
+    debug('%s: socket %s connected (%d sockets)', this.name, socket.id, this.sockets.size);
     emitLocal.call(this, 'connection', socket);
     emitLocal.call(this, 'connect', socket);
     // io.on('connection') listens to the main namespace, as in socket.io.
@@ -116,6 +121,7 @@ class Namespace extends EventEmitter {
 
   _remove(socket) {
     this.sockets.delete(socket.id);
+    debug('%s: socket %s removed (%d sockets)', this.name, socket.id, this.sockets.size);
   }
 
   _notifyOutgoing(op, ev, args) {
@@ -124,4 +130,66 @@ class Namespace extends EventEmitter {
   }
 }
 
-module.exports = { Namespace };
+/**
+ * A dynamic namespace: `io.of(/^\/room-\d+$/)` or `io.of((name, auth, next) => next(null, ok))`.
+ * A client connecting to a name that no namespace has yet is offered to the parent namespaces in
+ * creation order; the first that accepts creates a child namespace with the parent's middlewares
+ * and 'connection' listeners. `parent.emit()` reaches every child.
+ */
+class ParentNamespace extends Namespace {
+  constructor(server, match) {
+    super(server, '/_' + ParentNamespace.count++);
+    if (match instanceof RegExp) {
+      const re = match;
+      this._match = (name, _auth, next) => next(null, re.test(name));
+    } else {
+      this._match = match;
+    }
+    /** @type {Set<Namespace>} */
+    this.children = new Set();
+  }
+
+  _createChild(name) {
+    const nsp = new Namespace(this.server, name);
+    for (const fn of this._fns) nsp.use(fn);
+    for (const l of this.listeners('connect')) nsp.on('connect', l);
+    for (const l of this.listeners('connection')) nsp.on('connection', l);
+    this.children.add(nsp);
+    this.server._nsps.set(name, nsp);
+    EventEmitter.prototype.emit.call(this.server, 'new_namespace', nsp);
+    return nsp;
+  }
+
+  emit(ev, ...args) {
+    for (const nsp of this.children) nsp.emit(ev, ...args);
+    return true;
+  }
+
+  fetchSockets() {
+    // As socket.io: a parent namespace has no sockets of its own.
+    throw new Error('fetchSockets() is not supported on parent namespaces');
+  }
+}
+ParentNamespace.count = 0;
+
+/**
+ * Offers `name` to the parent namespaces in order; calls done(namespace) with the namespace to
+ * use, or done(null) when none accepts (socket.io Server#_checkNamespace).
+ */
+function matchParentNamespace(server, name, auth, done) {
+  const parents = [...server._parentNsps.values()];
+  const step = (i) => {
+    if (i >= parents.length) return done(null);
+    let answered = false;
+    parents[i]._match(name, auth, (err, allow) => {
+      if (answered) return;
+      answered = true;
+      if (err || !allow) return step(i + 1);
+      const existing = server._nsps.get(name);
+      done(existing || parents[i]._createChild(name));
+    });
+  };
+  step(0);
+}
+
+module.exports = { Namespace, ParentNamespace, matchParentNamespace };

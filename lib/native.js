@@ -4,6 +4,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
+const debug = require('./debug')('collabio:native');
 
 const root = path.resolve(__dirname, '..');
 
@@ -27,8 +28,11 @@ function load() {
   for (const file of candidates()) {
     if (!fs.existsSync(file)) continue;
     try {
-      return require(file);
+      const addon = require(file);
+      debug('loaded %s', file);
+      return addon;
     } catch (err) {
+      debug('cannot load %s: %s', file, err.message);
       tried.push(`${file}: ${err.message}`);
     }
   }

@@ -9,7 +9,8 @@ const { EventEmitter } = require('node:events');
 const crypto = require('node:crypto');
 const querystring = require('node:querystring');
 const { NativeServer } = require('./native');
-const { Namespace } = require('./namespace');
+const { Namespace, ParentNamespace, matchParentNamespace } = require('./namespace');
+const { Engine, nativeEngineOptions } = require('./engine');
 const { Socket } = require('./socket');
 const { Documents } = require('./documents');
 const { TYPES, encodeSimple, reconstruct } = require('./parser');
@@ -22,7 +23,10 @@ const EV_ACK = 3;
 const EV_NSP_DISCONNECT = 4;
 const EV_CLOSE = 5;
 const EV_ERROR = 6;
-const EV_DOC_FIRST = 7; // document events are handled by lib/documents.js
+const EV_DOC_FIRST = 7; // document events (7..19) are handled by lib/documents.js
+const EV_DOC_LAST = 19;
+const EV_ENGINE_FIRST = 20; // Engine.IO events (20..29) are handled by lib/engine.js
+const EV_ENGINE_LAST = 29;
 const STRIDE = 8;
 
 const DEFAULTS = {
@@ -31,6 +35,7 @@ const DEFAULTS = {
   pingTimeout: 20000,
   connectTimeout: 45000,
   maxHttpBufferSize: 1e6,
+  upgradeTimeout: 10000,
 };
 
 function socketId() {
@@ -53,11 +58,15 @@ class Server extends EventEmitter {
       throw new TypeError('collabio owns its sockets: pass a port number (new Server(3000)) instead of an http.Server');
     }
     this.opts = { ...DEFAULTS, ...(opts || {}) };
-    let path = this.opts.path;
-    if (!path.endsWith('/')) path += '/';
+    // engine.io's path rule: the trailing slash is added unless addTrailingSlash is false, and
+    // every request whose URL starts with the path is an Engine.IO request.
+    let path = this.opts.path.replace(/\/$/, '');
+    if (this.opts.addTrailingSlash !== false) path += '/';
     this._path = path;
     /** @type {Map<string, Namespace>} */
     this._nsps = new Map();
+    /** @type {Map<Function, ParentNamespace>} dynamic namespaces: io.of(/regexp/ or fn) */
+    this._parentNsps = new Map();
     /** @type {Map<number, Map<string, Socket>>} native connection id -> its namespace sockets */
     this._conns = new Map();
     this._address = null;
@@ -78,9 +87,12 @@ class Server extends EventEmitter {
         threads: this.opts.threads,
         serveStatic: this.opts.serveStatic,
         documents: this.documents._nativeOptions(),
+        engine: nativeEngineOptions(this.opts),
       },
       (batch) => this._onEvents(batch),
     );
+    /** `io.engine`: Engine.IO events and counters (lib/engine.js). */
+    this._engine = new Engine(this);
     this.sockets = this.of('/');
     if (srv !== undefined) this.listen(Number(srv), this.opts.host);
   }
@@ -107,8 +119,15 @@ class Server extends EventEmitter {
   }
 
   /** The namespace `name`, created on first use: `io.of('/admin')`. */
-  of(name) {
-    if (typeof name !== 'string') throw new TypeError('collabio: namespace names are strings');
+  of(name, fn) {
+    if (typeof name === 'function' || name instanceof RegExp) {
+      // Dynamic namespaces: a RegExp or a function(name, auth, next(err, allowed)).
+      const parent = new ParentNamespace(this, name);
+      this._parentNsps.set(parent._match, parent);
+      if (fn) parent.on('connection', fn);
+      return parent;
+    }
+    if (typeof name !== 'string') throw new TypeError('collabio: namespace names are strings, RegExps or functions');
     if (!name.startsWith('/')) name = '/' + name;
     let nsp = this._nsps.get(name);
     if (!nsp) {
@@ -116,6 +135,7 @@ class Server extends EventEmitter {
       this._nsps.set(name, nsp);
       if (name !== '/') EventEmitter.prototype.emit.call(this, 'new_namespace', nsp);
     }
+    if (typeof fn === 'function') nsp.on('connection', fn);
     return nsp;
   }
 
@@ -198,13 +218,9 @@ class Server extends EventEmitter {
     return formatMetrics(this.stats());
   }
 
+  /** The Engine.IO layer: clientsCount, 'connection_error', 'initial_headers', 'headers'. */
   get engine() {
-    const self = this;
-    return {
-      get clientsCount() {
-        return self._native.stats().connections;
-      },
-    };
+    return this._engine;
   }
 
   /**
@@ -220,7 +236,11 @@ class Server extends EventEmitter {
       for (const sockets of [...this._conns.values()]) {
         for (const s of [...sockets.values()]) s._onclose('server shutting down');
       }
-      this._native.close();
+      // Application persistence first (it needs the documents), then the native shutdown.
+      this.documents.flush().then(
+        () => this._native.close(),
+        () => this._native.close(),
+      );
     }
     if (typeof cb === 'function') this._closed.then(() => cb(), cb);
     return this._closed;
@@ -239,8 +259,10 @@ class Server extends EventEmitter {
     for (let i = 0; i < batch.length; i += STRIDE) {
       try {
         const kind = batch[i];
-        if (kind >= EV_DOC_FIRST) {
+        if (kind >= EV_DOC_FIRST && kind <= EV_DOC_LAST) {
           this.documents._onEvent(kind, batch[i + 1], batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 6], batch[i + 7]);
+        } else if (kind >= EV_ENGINE_FIRST && kind <= EV_ENGINE_LAST) {
+          this._engine._onEvent(kind, batch[i + 1], batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 6], batch[i + 7]);
         } else {
           this._onEvent(kind, batch[i + 1], batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 6]);
         }
@@ -274,6 +296,7 @@ class Server extends EventEmitter {
         return;
       }
       case EV_CLOSE: {
+        this._engine._closed(conn, data);
         const sockets = this._conns.get(conn);
         if (!sockets) return;
         for (const s of [...sockets.values()]) s._onclose(data);
@@ -300,6 +323,18 @@ class Server extends EventEmitter {
   _onConnect(conn, nspName, authJson, hs) {
     if (this._closing) return;
     const nsp = this._nsps.get(nspName);
+    if (!nsp && this._parentNsps.size) {
+      // A dynamic namespace may accept the name (socket.io Server#_checkNamespace).
+      let auth = {};
+      try {
+        auth = authJson ? JSON.parse(authJson) : {};
+      } catch {}
+      matchParentNamespace(this, nspName, auth, (child) => {
+        if (child) this._onConnect(conn, nspName, authJson, hs);
+        else this._native.connectReply(conn, nspName, false, encodeSimple(TYPES.CONNECT_ERROR, nspName, '{"message":"Invalid namespace"}'));
+      });
+      return;
+    }
     if (!nsp) {
       this._native.connectReply(conn, nspName, false, encodeSimple(TYPES.CONNECT_ERROR, nspName, '{"message":"Invalid namespace"}'));
       return;

@@ -42,7 +42,7 @@ class Socket extends EventEmitter {
 
   /** The native connection shared by every namespace socket of one client. */
   get conn() {
-    return { id: this._conn, transport: { name: 'websocket' }, close: () => this.disconnect(true) };
+    return this.server._engine._connection(this._conn, this.handshake.query.transport);
   }
 
   /**

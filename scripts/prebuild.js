@@ -13,11 +13,13 @@
 // Afterwards the ELF's NEEDED entries are checked against the libraries every glibc system running
 // Node has, the newest symbol versions it requires are printed, and the addon is loaded once.
 //
-// The build has its own folder (build/prebuild) so these flags never touch the developer build in
-// build/ that `npm install` / `npm test` use.
+// The build has its own folder (build-prebuild) so these flags never touch the developer build in
+// build/ that `npm install` / `npm test` use (nor does cleaning build/ throw it away).
 //
 // Flags: --if-missing  only build when the prebuild is absent or older than native/ or CMakeLists.txt
-//                      (what `prepack` runs).
+//                      (what `prepack` runs);
+//        --clean       remove prebuilds/<platform>-<arch> (what `postpack` runs: while present, the
+//                      prebuild is what lib/native.js loads, even after build/Release is rebuilt).
 
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -28,7 +30,7 @@ const root = path.resolve(__dirname, '..');
 const tag = `${process.platform}-${process.arch}`;
 const outDir = path.join(root, 'prebuilds', tag);
 const outFile = path.join(outDir, 'collabio.napi.node');
-const buildDir = path.join(root, 'build', 'prebuild');
+const buildDir = path.join(root, 'build-prebuild');
 
 // Shared objects any glibc Linux system provides; anything else in NEEDED fails the prebuild.
 const ALLOWED_NEEDED = /^(libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|libstdc\+\+\.so\.6|libgcc_s\.so\.1|ld-linux[-\w.]*\.so\.\d)$/;
@@ -111,7 +113,10 @@ function checkElf(file) {
 }
 
 function checkLoads(file) {
-  const r = spawnSync(process.execPath, ['-e', `const a = require(${JSON.stringify(file)}); if (typeof a.NativeServer !== 'function') process.exit(2);`], { encoding: 'utf8' });
+  // LD_BIND_NOW resolves every symbol at load time: an addon linked from a half-updated tree (a
+  // declared but undefined function) fails here instead of at its first call in a user's process.
+  const code = `const a = require(${JSON.stringify(file)}); if (typeof a.NativeServer !== 'function') process.exit(2);`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, LD_BIND_NOW: '1' } });
   if (r.status !== 0) {
     console.error(`collabio prebuild: the built addon does not load:\n${r.stderr}`);
     process.exit(1);
@@ -119,6 +124,11 @@ function checkLoads(file) {
 }
 
 function main() {
+  if (process.argv.includes('--clean')) {
+    fs.rmSync(outDir, { recursive: true, force: true });
+    if (fs.existsSync(path.dirname(outDir)) && fs.readdirSync(path.dirname(outDir)).length === 0) fs.rmdirSync(path.dirname(outDir));
+    return;
+  }
   if (process.argv.includes('--if-missing') && upToDate()) {
     console.log(`collabio prebuild: ${path.relative(root, outFile)} is up to date`);
     return;
@@ -137,6 +147,9 @@ function main() {
   checkElf(outFile);
   checkLoads(outFile);
   console.log(`collabio prebuild: wrote ${path.relative(root, outFile)} (${fs.statSync(outFile).size} bytes)`);
+  if (!process.env.npm_lifecycle_event || process.env.npm_lifecycle_event !== 'prepack') {
+    console.log('collabio prebuild: lib/native.js loads it before build/Release; `node scripts/prebuild.js --clean` removes it');
+  }
 }
 
 main();

@@ -37,6 +37,7 @@ function aptInstall(pkgs) {
 function ensureTestPrereqs() {
   const missing = [];
   if (!fs.existsSync('/usr/include/gtest/gtest.h')) missing.push('libgtest-dev');
+  if (!fs.existsSync('/usr/bin/sqlite3')) missing.push('sqlite3'); // persistence tests inspect the store
   if (!fs.existsSync('/usr/bin/chromium') && !process.env.COLLABIO_SKIP_BROWSER) missing.push('chromium');
   if (missing.length && !aptInstall(missing)) {
     console.error(`collabio tests need: ${missing.join(' ')} (sudo apt-get install -y ${missing.join(' ')})`);

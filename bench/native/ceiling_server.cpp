@@ -12,6 +12,7 @@
 #include <boost/asio.hpp>
 
 #include <atomic>
+#include <cstring>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -38,6 +39,7 @@ struct Worker {
   asio::io_context ctx{1};
   std::vector<std::shared_ptr<Conn>> room;                                      // the Socket.IO room
   std::unordered_map<std::string, std::vector<std::shared_ptr<Conn>>> docs;  // doc name -> conns
+  std::vector<char> rx;  // receive buffer shared by this thread's connections, one read at a time
 };
 
 std::vector<std::unique_ptr<Worker>> g_workers;  // fixed after start
@@ -57,7 +59,7 @@ void erase_one(std::vector<std::shared_ptr<Conn>>& v, const Conn* c) {
 class Conn : public std::enable_shared_from_this<Conn> {
  public:
   Conn(tcp::socket s, size_t worker) : sock_(std::move(s)), worker_(worker), id_(g_next_id++) {
-    buf_.resize(64 * 1024);
+    sock_.non_blocking(true);
   }
 
   void start() { do_read(); }
@@ -85,39 +87,47 @@ class Conn : public std::enable_shared_from_this<Conn> {
   const std::string& doc() const { return doc_; }
 
  private:
+  // Reads go into the worker's shared receive buffer once the socket is readable; only the tail of
+  // a partly received frame stays with the connection. An idle connection thus holds no read buffer.
   void do_read() {
-    if (rlen_ == buf_.size()) {
-      if (buf_.size() >= kMaxFrame + 16) return close();
-      buf_.resize(buf_.size() * 2);
-    }
-    sock_.async_read_some(asio::buffer(buf_.data() + rlen_, buf_.size() - rlen_),
-                          [self = shared_from_this()](boost::system::error_code ec, size_t n) { self->on_read(ec, n); });
+    sock_.async_wait(tcp::socket::wait_read,
+                     [self = shared_from_this()](boost::system::error_code ec) { self->on_readable(ec); });
   }
 
-  void on_read(boost::system::error_code ec, size_t n) {
-    if (ec) return close();
-    rlen_ += n;
+  void on_readable(boost::system::error_code ec) {
+    if (ec || closed_) return close();
+    std::vector<char>& rx = g_workers[worker_]->rx;
+    const size_t have = partial_.size();
+    if (rx.size() < have + 64 * 1024) rx.resize(have + 64 * 1024);
+    std::memcpy(rx.data(), partial_.data(), have);
+    boost::system::error_code rec;
+    const size_t n = sock_.read_some(asio::buffer(rx.data() + have, rx.size() - have), rec);
+    if (rec == asio::error::would_block || rec == asio::error::try_again) return do_read();
+    if (rec) return close();
+    const size_t len = have + n;
     size_t off = 0;
     if (!upgraded_) {
-      const std::string_view all(buf_.data(), rlen_);
+      const std::string_view all(rx.data(), len);
       const size_t end = all.find("\r\n\r\n");
-      if (end == all.npos) return do_read();
+      if (end == all.npos) {
+        if (len > 16 * 1024) return close();
+        partial_.assign(rx.data(), len);
+        return do_read();
+      }
       if (!on_upgrade(all.substr(0, end + 2))) return close();
       off = end + 4;
     }
-    while (!closed_ && off < rlen_) {
+    while (!closed_ && off < len) {
       bool too_big = false;
-      auto f = bench::parse_frame(buf_.data() + off, rlen_ - off, kMaxFrame, too_big);
+      auto f = bench::parse_frame(rx.data() + off, len - off, kMaxFrame, too_big);
       if (too_big) return close();
       if (!f) break;
       off += f->consumed;
       on_frame(*f);
     }
     if (closed_) return;
-    if (off > 0) {
-      std::memmove(buf_.data(), buf_.data() + off, rlen_ - off);
-      rlen_ -= off;
-    }
+    partial_.assign(rx.data() + off, len - off);
+    if (partial_.empty()) partial_.shrink_to_fit();
     do_read();
   }
 
@@ -267,8 +277,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
   tcp::socket sock_;
   const size_t worker_;
   const uint64_t id_;
-  std::vector<char> buf_;
-  size_t rlen_ = 0;
+  std::string partial_;  // bytes of a frame not yet complete
   bool upgraded_ = false, sio_ = false, joined_ = false, closed_ = false;
   bool writing_ = false, flush_posted_ = false;
   std::string doc_;

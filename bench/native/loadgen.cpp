@@ -10,6 +10,11 @@
 //           43<id>[...] (the server's handler answers with its argument).
 //   idle    N clients connect, print {"event":"ready"} and hold until --hold seconds pass or stdin
 //           closes; pings are answered.
+//   yjs     y-websocket: --docs D documents at <--doc-prefix><d>, --clients per document, the first
+//           --writers of each send pre-encoded Yjs updates from --updates FILE (made by
+//           bench/clients/make-updates.js) at --rate updates/s each; a 16-digit timestamp field
+//           "T0000000000000000" in each update is patched before sending, and every client that
+//           receives a relayed update reads it back (edit-to-remote latency).
 // Server CPU is read from /proc/<--server-pid>/stat at the start and end of the measured window.
 // Prints one JSON object on stdout at the end. Every loop is bounded in time.
 #include <utility>  // before Boost 1.74 Asio: its awaitable.hpp uses std::exchange
@@ -49,6 +54,8 @@ struct Options {
   int depth = 1;
   int connect_concurrency = 64;  // handshakes in flight per thread
   int server_pid = 0;
+  int docs = 10, writers = 1;
+  std::string updates_file, doc_prefix = "/bench-";
 };
 Options g_opt;
 
@@ -59,6 +66,36 @@ std::atomic<uint64_t> g_sent{0};
 // fanout: every copy received by any client; a message is complete when all --clients copies
 // arrived, so messages in flight = sent - received / clients (the window that bounds the queues).
 std::atomic<uint64_t> g_fan_received{0};
+// yjs: pre-encoded y-websocket messages per writer stream, and where each one's timestamp field is.
+std::vector<std::vector<std::string>> g_streams;
+std::vector<std::vector<size_t>> g_stamp_at;
+std::unique_ptr<std::atomic<uint64_t>[]> g_sent_per_doc;
+
+bool load_updates(const std::string& file) {
+  std::ifstream f(file, std::ios::binary);
+  auto u32 = [&f]() {
+    unsigned char b[4] = {};
+    f.read(reinterpret_cast<char*>(b), 4);  // bytes of a little-endian u32
+    return uint32_t(b[0]) | (uint32_t(b[1]) << 8) | (uint32_t(b[2]) << 16) | (uint32_t(b[3]) << 24);
+  };
+  const uint32_t writers = u32(), count = u32();
+  if (!f || writers == 0 || writers > 10000 || count > 10000000) return false;
+  g_streams.assign(writers, {});
+  g_stamp_at.assign(writers, {});
+  for (uint32_t w = 0; w < writers; ++w) {
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint32_t len = u32();
+      if (!f || len > (1u << 20)) return false;
+      std::string m(len, '\0');
+      f.read(m.data(), len);
+      const size_t at = m.find("T0000000000000000");
+      if (!f || at == m.npos) return false;
+      g_streams[w].push_back(std::move(m));
+      g_stamp_at[w].push_back(at + 1);
+    }
+  }
+  return true;
+}
 
 // Per-thread counters; written by that worker's thread only, read by main after the threads join.
 struct Stats {
@@ -94,7 +131,17 @@ uint64_t parse_u64(std::string_view s, size_t& pos) {
 // A client connection; owned by its worker's thread.
 class Client : public std::enable_shared_from_this<Client> {
  public:
-  Client(Worker& w, int index) : w_(w), sock_(w.ctx), index_(index), timer_(w.ctx) { buf_.resize(64 * 1024); }
+  Client(Worker& w, int index, std::string path) : w_(w), sock_(w.ctx), index_(index), timer_(w.ctx), path_(std::move(path)) {
+    buf_.resize(64 * 1024);
+  }
+
+  // yjs: this client writes stream `stream` into document `doc` at --rate updates/s.
+  void start_yjs_writer(size_t stream, size_t doc) {
+    stream_ = stream;
+    doc_ = doc;
+    tick_start_ = bench::now_ns();
+    do_yjs_tick();
+  }
 
   void connect() {
     tcp::endpoint ep(asio::ip::make_address(g_opt.host), g_opt.port);
@@ -124,7 +171,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void on_connect(boost::system::error_code ec) {
     if (ec) return fail();
     sock_.set_option(tcp::no_delay(true));
-    std::string req = "GET " + g_opt.path + " HTTP/1.1\r\nHost: " + g_opt.host + ":" + std::to_string(g_opt.port) +
+    std::string req = "GET " + path_ + " HTTP/1.1\r\nHost: " + g_opt.host + ":" + std::to_string(g_opt.port) +
                       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                       "Sec-WebSocket-Version: 13\r\n\r\n";
     send_raw(std::move(req));
@@ -179,6 +226,12 @@ class Client : public std::enable_shared_from_this<Client> {
       if (all.substr(0, 12).find("101") == all.npos) return fail();
       upgraded_ = true;
       off = end + 4;
+      if (g_opt.mode == "yjs") {
+        done_handshake_ = true;
+        ++g_connected;
+        --w_.connecting;
+        w_.connect_more();
+      }
     }
     const uint64_t now = bench::now_ns();
     while (off < rlen_) {
@@ -188,6 +241,7 @@ class Client : public std::enable_shared_from_this<Client> {
       if (!f) break;
       off += f->consumed;
       if (f->opcode == bench::kText) on_packet(f->payload, now);
+      else if (f->opcode == bench::kBinary) on_yjs(f->payload, now);
       else if (f->opcode == bench::kClose) return fail();
     }
     if (off > 0) {
@@ -195,6 +249,55 @@ class Client : public std::enable_shared_from_this<Client> {
       rlen_ -= off;
     }
     do_read();
+  }
+
+  // y-websocket: the server answers the connection with SyncStep1 etc.; this client needs nothing
+  // from it. Yjs connections count as connected once upgraded. Relayed updates (sync 0,2 or a
+  // SyncStep2 0,1) carry timestamp fields: each one found is one delivered update.
+  void on_yjs(std::string_view p, uint64_t now) {
+    if (p.size() < 2 || p[0] != 0 || (p[1] != 2 && p[1] != 1)) return;
+    const bool in_window = now >= g_t_start.load(std::memory_order_relaxed) && now < g_t_end.load(std::memory_order_relaxed);
+    size_t pos = 0;
+    while ((pos = p.find('T', pos)) != p.npos) {
+      ++pos;
+      if (pos + 16 > p.size()) break;
+      uint64_t ts = 0;
+      bool digits = true;
+      for (size_t k = 0; k < 16 && digits; ++k) {
+        const char c = p[pos + k];
+        digits = c >= '0' && c <= '9';
+        ts = ts * 10 + uint64_t(c - '0');
+      }
+      if (!digits || ts == 0) continue;
+      pos += 16;
+      ++w_.stats.all_received;
+      if (in_window) {
+        ++w_.stats.deliveries;
+        const uint64_t now_us = now / 1000;
+        w_.stats.lat_us.push_back(uint32_t(now_us > ts ? std::min<uint64_t>(now_us - ts, UINT32_MAX) : 0));
+      }
+    }
+  }
+
+  void do_yjs_tick() {
+    if (g_stop_sending.load(std::memory_order_relaxed)) return;
+    const auto& stream = g_streams[stream_];
+    const uint64_t due = std::min<uint64_t>(uint64_t(double(bench::now_ns() - tick_start_) / 1e9 * g_opt.rate), stream.size());
+    while (sent_by_tick_ < due) {
+      std::string m = stream[sent_by_tick_];
+      const std::string ts = std::to_string(bench::now_ns() / 1000);
+      std::memcpy(m.data() + g_stamp_at[stream_][sent_by_tick_] + (16 - ts.size()), ts.data(), ts.size());
+      bench::append_frame(pending_, bench::kBinary, m, true);
+      ++sent_by_tick_;
+      ++g_sent;
+      ++g_sent_per_doc[doc_];
+    }
+    do_write();
+    if (sent_by_tick_ >= stream.size()) return;  // the pre-encoded stream is used up
+    timer_.expires_after(std::chrono::milliseconds(1));
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->do_yjs_tick();
+    });
   }
 
   void on_packet(std::string_view p, uint64_t now) {
@@ -308,6 +411,8 @@ class Client : public std::enable_shared_from_this<Client> {
   bool upgraded_ = false, done_handshake_ = false, writing_ = false;
   std::string pending_, inflight_;
   uint64_t sent_msgs_ = 0;  // fanout sender
+  std::string path_;
+  size_t stream_ = 0, doc_ = 0;  // yjs writer
   uint64_t next_ack_ = 0, tick_start_ = 0, sent_by_tick_ = 0;
 };
 
@@ -381,6 +486,10 @@ int main(int argc, char** argv) {
     else if (a == "--depth") g_opt.depth = std::stoi(v);
     else if (a == "--connect-concurrency") g_opt.connect_concurrency = std::stoi(v);
     else if (a == "--server-pid") g_opt.server_pid = std::stoi(v);
+    else if (a == "--docs") g_opt.docs = std::stoi(v);
+    else if (a == "--writers") g_opt.writers = std::stoi(v);
+    else if (a == "--updates") g_opt.updates_file = v;
+    else if (a == "--doc-prefix") g_opt.doc_prefix = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -393,9 +502,20 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   for (int i = 0; i < g_opt.threads; ++i) g_workers.push_back(std::make_unique<Worker>());
   std::vector<std::shared_ptr<Client>> clients;
+  const bool yjs = g_opt.mode == "yjs";
+  if (yjs) {
+    if (!load_updates(g_opt.updates_file) || g_opt.writers > int(g_streams.size())) {
+      std::fprintf(stderr, "loadgen: cannot read --updates %s (or fewer streams than --writers)\n", g_opt.updates_file.c_str());
+      return 2;
+    }
+    g_sent_per_doc = std::make_unique<std::atomic<uint64_t>[]>(size_t(g_opt.docs));
+  }
+  const int per_doc = g_opt.clients;
+  if (yjs) g_opt.clients = per_doc * g_opt.docs;
   for (int i = 0; i < g_opt.clients; ++i) {
     auto& w = *g_workers[size_t(i % g_opt.threads)];
-    clients.push_back(std::make_shared<Client>(w, i));
+    const std::string path = yjs ? g_opt.doc_prefix + std::to_string(i / per_doc) : g_opt.path;
+    clients.push_back(std::make_shared<Client>(w, i, path));
     w.to_connect.push_back(clients.back());
   }
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -412,6 +532,11 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "loadgen: %d connected, %d failed in %.2fs\n", g_connected.load(), g_failed.load(), connect_s);
 
   std::string extra;
+  auto sent_per_doc = [&] {
+    std::string a = ",\"sent_per_doc\":[";
+    for (int d = 0; d < g_opt.docs; ++d) a += (d ? "," : "") + std::to_string(g_sent_per_doc[size_t(d)].load());
+    return a + "]";
+  };
   Cpu srv0, srv1, me0, me1;
   double window_s = 0;
   if (g_opt.mode == "idle") {
@@ -434,6 +559,14 @@ int main(int argc, char** argv) {
       auto sender = clients[0];
       g_sender = sender;
       asio::post(g_workers[0]->ctx, [sender] { sender->start_fanout_sender(); });
+    } else if (yjs) {
+      for (size_t i = 0; i < clients.size(); ++i) {
+        const int k = int(i) % per_doc;
+        if (k < g_opt.writers) {
+          auto c = clients[i];
+          asio::post(g_workers[i % g_workers.size()]->ctx, [c, k, d = i / size_t(per_doc)] { c->start_yjs_writer(size_t(k), d); });
+        }
+      }
     } else if (g_opt.mode == "ack") {
       for (auto& c : clients) asio::post(g_workers[size_t(&c - &clients[0]) % g_workers.size()]->ctx, [c] { c->start_acks(); });
     }
@@ -468,6 +601,7 @@ int main(int argc, char** argv) {
     total.all_received += w->stats.all_received;
     total.lat_us.insert(total.lat_us.end(), w->stats.lat_us.begin(), w->stats.lat_us.end());
   }
+  if (yjs) extra = sent_per_doc();
   const double units = double(g_opt.mode == "ack" ? total.round_trips : total.deliveries);
   const double srv_cpu = srv1.total() - srv0.total();
   const double me_cpu = me1.total() - me0.total();

@@ -89,17 +89,30 @@ function benchYjs (updates) {
   const loaded = new Y.Doc()
   Y.applyUpdate(loaded, encoded)
   const loadMs = now() - t2
-  // Memory: heap growth caused by one document built from the trace.
-  doc = null
-  gc(); gc()
+  return { applyMs: bestApply, encodeMs, loadMs, encodedBytes: encoded.length, textLength: Buffer.byteLength(loaded.getText('text').toString()) }
+}
+
+// Heap growth caused by one yjs document built from the trace, measured in a fresh process so that
+// no other document (or promise job still holding one) is alive.
+const MEMORY_SCRIPT = `
+const Y = require(${JSON.stringify(require.resolve('yjs'))})
+const data = require('fs').readFileSync(process.argv[1])
+const updates = []
+for (let i = 0; i < data.length;) { const n = data.readUInt32LE(i); updates.push(data.subarray(i + 4, i + 4 + n)); i += 4 + n }
+const settle = () => new Promise(resolve => setImmediate(resolve))
+;(async () => {
+  await settle(); global.gc(); global.gc()
   const base = process.memoryUsage().heapUsed
-  let held = new Y.Doc()
-  for (const u of updates) Y.applyUpdate(held, u)
-  gc(); gc()
-  const memoryBytes = process.memoryUsage().heapUsed - base
-  const text = held.getText('text').toString()
-  held = null
-  return { applyMs: bestApply, encodeMs, loadMs, memoryBytes, encodedBytes: encoded.length, textLength: Buffer.byteLength(text) }
+  const doc = new Y.Doc()
+  for (const u of updates) Y.applyUpdate(doc, u)
+  await settle(); global.gc(); global.gc()
+  console.log(process.memoryUsage().heapUsed - base, doc.getText('text').length)
+})()
+`
+
+function yjsMemory (traceFile) {
+  const out = execFileSync(process.execPath, ['--expose-gc', '-e', MEMORY_SCRIPT, traceFile], { encoding: 'utf8' })
+  return Number(out.trim().split(' ')[0])
 }
 
 function main () {
@@ -120,12 +133,14 @@ function main () {
   }
   fs.writeFileSync(traceFile, Buffer.concat(parts))
   let native
+  let js
   try {
     native = JSON.parse(execFileSync(TOOL, ['bench', traceFile, '3'], { encoding: 'utf8' }))
+    js = benchYjs(updates)
+    js.memoryBytes = yjsMemory(traceFile)
   } finally {
     fs.rmSync(traceFile, { force: true })
   }
-  const js = benchYjs(updates)
   const result = {
     trace: { ops: OPS, updates: updates.length, generateMs: Math.round(genMs), finalTextBytes: js.textLength, encodedBytes: expected.length },
     yjs: js,
@@ -149,7 +164,8 @@ function main () {
   console.log(`apply updates 1 by 1  ${f(js.applyMs).padStart(9)} ms ${f(native.applyMs).padStart(9)} ms ${f(result.ratios.apply).padStart(8)}x`)
   console.log(`encodeStateAsUpdate   ${js.encodeMs.toFixed(2).padStart(9)} ms ${native.encodeMs.toFixed(2).padStart(9)} ms ${f(result.ratios.encode).padStart(8)}x`)
   console.log(`load whole document   ${js.loadMs.toFixed(2).padStart(9)} ms ${native.loadMs.toFixed(2).padStart(9)} ms ${f(result.ratios.load).padStart(8)}x`)
-  console.log(`document memory       ${(js.memoryBytes / 1e6).toFixed(2).padStart(9)} MB ${(native.memoryBytes / 1e6).toFixed(2).padStart(9)} MB ${f(result.ratios.memory).padStart(8)}x`)
+  console.log(`document memory       ${(js.memoryBytes / 1e6).toFixed(2).padStart(9)} MB ${(native.memoryBytes / 1e6).toFixed(2).padStart(9)} MB ${f(result.ratios.memory).padStart(8)}x` +
+    `   (C++ RSS growth while building: ${(native.rssGrowthBytes / 1e6).toFixed(2)} MB)`)
   console.log(`throughput (apply): yjs ${Math.round(updates.length / js.applyMs * 1000)} updates/s, C++ ${Math.round(updates.length / native.applyMs * 1000)} updates/s`)
   if (!result.sameEncodedSize) console.log('WARNING: encoded size or text differs between yjs and C++')
 }

@@ -6,6 +6,7 @@
 //
 // Run `npm run demo` instead to build the browser bundle first (see start.js).
 
+const fs = require('node:fs');
 const path = require('node:path');
 const { Server } = require('../..'); // outside this repo: require('collabio')
 
@@ -68,8 +69,13 @@ io.on('connection', (socket) => {
     if (list.length > HISTORY) list.shift();
     histories.set(room, list);
     socket.to(room).emit('chat', message);
-    const members = await io.in(room).fetchSockets();
-    ack({ ok: true, id: message.id, ts: message.ts, delivered: Math.max(0, members.length - 1) });
+    let delivered = null; // how many others are in the room, when the count is available
+    try {
+      delivered = Math.max(0, (await io.in(room).fetchSockets()).length - 1);
+    } catch {
+      // the message went out all the same
+    }
+    ack({ ok: true, id: message.id, ts: message.ts, delivered });
   });
 
   socket.on('disconnect', () => {
@@ -79,6 +85,9 @@ io.on('connection', (socket) => {
 });
 
 async function main() {
+  if (!fs.existsSync(path.join(__dirname, 'public', 'dist', 'app.js'))) {
+    console.warn('the page bundle is missing: run `npm run demo` (or node examples/shared-doc/build.js) first');
+  }
   await io.listen(PORT, HOST);
   const { port } = io.address();
   const shown = HOST === '0.0.0.0' || HOST === '::' ? 'localhost' : HOST;

@@ -35,6 +35,9 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
                            InstanceMethod<&NativeServer::DocAuth>("docAuth"),
                            InstanceMethod<&NativeServer::DocRequest>("docRequest"),
                            InstanceMethod<&NativeServer::DocRelease>("docRelease"),
+                           InstanceMethod<&NativeServer::HandshakeReply>("handshakeReply"),
+                           InstanceMethod<&NativeServer::SetHandshakeHook>("setHandshakeHook"),
+                           InstanceMethod<&NativeServer::DocLoaded>("docLoaded"),
                        });
   }
 
@@ -60,6 +63,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     num("handshakeTimeout", opts.handshake_timeout);
     if (o.Get("path").IsString()) opts.path = o.Get("path").As<Napi::String>().Utf8Value();
     if (o.Get("serveStatic").IsString()) opts.serve_static = o.Get("serveStatic").As<Napi::String>().Utf8Value();
+    if (o.Get("engine").IsObject()) ReadEngineOptions(o.Get("engine").As<Napi::Object>(), opts.engine);
     if (o.Get("documents").IsObject()) {
       const Napi::Object d = o.Get("documents").As<Napi::Object>();
       auto& docs = opts.documents;
@@ -69,6 +73,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
       };
       if (d.Get("enabled").IsBoolean()) docs.enabled = d.Get("enabled").As<Napi::Boolean>();
       if (d.Get("authorize").IsBoolean()) docs.authorize = d.Get("authorize").As<Napi::Boolean>();
+      if (d.Get("hostPersistence").IsBoolean()) docs.host_persistence = d.Get("hostPersistence").As<Napi::Boolean>();
       if (d.Get("path").IsString()) docs.persistence_path = d.Get("path").As<Napi::String>().Utf8Value();
       if (d.Get("durability").IsString()) docs.durability_full = d.Get("durability").As<Napi::String>().Utf8Value() != "normal";
       dnum("unloadDelay", docs.unload_delay_ms);
@@ -194,6 +199,11 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
       Napi::Error err = Napi::Error::New(env, e.what());
       err.Set("code", e.code() == std::errc::address_in_use ? "EADDRINUSE" : "ELISTEN");
       throw err;
+    } catch (const std::exception& e) {
+      // e.g. the document store could not be opened (store::StoreError says why).
+      Napi::Error err = Napi::Error::New(env, std::string("collabio: ") + e.what());
+      err.Set("code", "ESTORE");
+      throw err;
     }
   }
 
@@ -219,6 +229,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     o.Set("messagesOut", Napi::Number::New(info.Env(), static_cast<double>(s.messages_out)));
     o.Set("bytesQueued", Napi::Number::New(info.Env(), static_cast<double>(s.bytes_queued)));
     o.Set("documents", Napi::Number::New(info.Env(), static_cast<double>(server_->documents_loaded())));
+    o.Set("engineClients", Napi::Number::New(info.Env(), static_cast<double>(s.engine_clients)));
     return o;
   }
 
@@ -238,6 +249,56 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
                          static_cast<int64_t>(info[3].As<Napi::Number>().DoubleValue()), info[4].ToBoolean());
   }
   void DocRelease(const Napi::CallbackInfo& info) { server_->doc_release(Str(info[0])); }
+
+  // handshakeReply(requestId, errorCode (-1 = accept), message, initialHeaders[], headers[])
+  void HandshakeReply(const Napi::CallbackInfo& info) {
+    server_->handshake_reply(Id(info[0]), info[1].As<Napi::Number>().Int32Value(), Str(info[2]), Strings(info[3]),
+                             Strings(info[4]));
+  }
+  void SetHandshakeHook(const Napi::CallbackInfo& info) { server_->set_handshake_hook(info[0].ToBoolean()); }
+
+  // Engine.IO options as lib/server.js normalizes them (socket.io names resolved there).
+  static void ReadEngineOptions(const Napi::Object& e, collabio::core::EngineOptions& eo) {
+    auto str = [&](const Napi::Object& o, const char* key, std::string& field) {
+      if (o.Get(key).IsString()) field = o.Get(key).As<Napi::String>().Utf8Value();
+    };
+    auto flag = [&](const Napi::Object& o, const char* key, bool& field) {
+      if (o.Get(key).IsBoolean()) field = o.Get(key).As<Napi::Boolean>();
+    };
+    flag(e, "polling", eo.polling);
+    flag(e, "websocket", eo.websocket);
+    flag(e, "echo", eo.echo);
+    if (e.Get("upgradeTimeout").IsNumber()) eo.upgrade_timeout = e.Get("upgradeTimeout").As<Napi::Number>().Uint32Value();
+    str(e, "cookieName", eo.cookie_name);
+    str(e, "cookieAttributes", eo.cookie_attributes);
+    str(e, "clientDir", eo.client_dir);
+    str(e, "clientEtag", eo.client_etag);
+    if (!e.Get("cors").IsObject()) return;
+    const Napi::Object c = e.Get("cors").As<Napi::Object>();
+    auto& cors = eo.cors;
+    cors.enabled = true;
+    std::string origin_mode;
+    str(c, "originMode", origin_mode);  // "any" | "reflect" | "fixed" | "list"
+    using O = collabio::core::CorsOptions::Origin;
+    cors.origin = origin_mode == "reflect" ? O::Reflect : origin_mode == "fixed" ? O::Fixed : origin_mode == "list" ? O::List : O::Any;
+    str(c, "origin", cors.fixed);
+    cors.allowed = Strings(c.Get("allowed"));
+    cors.patterns = Strings(c.Get("patterns"));
+    str(c, "methods", cors.methods);
+    str(c, "allowedHeaders", cors.allowed_headers);
+    str(c, "exposedHeaders", cors.exposed_headers);
+    flag(c, "credentials", cors.credentials);
+    if (c.Get("maxAge").IsNumber()) cors.max_age = c.Get("maxAge").As<Napi::Number>().Int64Value();
+  }
+  // docLoaded(name, state: Uint8Array|null, error: string)
+  void DocLoaded(const Napi::CallbackInfo& info) {
+    std::string state;
+    if (info[1].IsTypedArray()) {
+      Napi::Uint8Array u = info[1].As<Napi::Uint8Array>();
+      state.assign(reinterpret_cast<const char*>(u.Data()), u.ByteLength());
+    }
+    server_->doc_loaded(Str(info[0]), std::move(state), Str(info[2]));
+  }
 
   Napi::ThreadSafeFunction tsfn_;
   std::unique_ptr<collabio::core::Server> server_;

@@ -44,6 +44,10 @@ Document::Document(DocumentManager& manager, std::string name)
       js_timer_(strand_) {}
 
 void Document::start_loading() {
+  if (manager_.opts.host_persistence) {
+    manager_.server.push_event(Event{Event::kDocLoad, 0, name_});
+    return;
+  }
   store::Store* st = manager_.store();
   if (!st) {
     state_ = State::Ready;
@@ -73,6 +77,17 @@ void Document::on_loaded(std::variant<store::StoredDoc, std::string> result) {
   waiting_ready_.clear();
   for (auto& fn : waiting) fn();
   maybe_compact(false);
+}
+
+void Document::host_loaded(std::string state, std::string error) {
+  if (state_ != State::Loading) return;
+  if (!error.empty()) {
+    on_loaded(std::move(error));
+    return;
+  }
+  store::StoredDoc stored;
+  if (!state.empty()) stored.updates.emplace_back(state.begin(), state.end());
+  on_loaded(std::move(stored));
 }
 
 void Document::fail(const std::string& reason) {
@@ -153,11 +168,12 @@ void Document::send_all(const std::vector<uint8_t>& message, uint64_t except) {
 }
 
 void Document::on_message(uint64_t conn, const std::string& frame) {
-  if (state_ != State::Ready) {
-    // Messages from a connection attached while loading arrive only after add_connection's
-    // when_ready ran, because both were posted in order; a failed document has no connections.
+  if (state_ == State::Loading) {
+    // Kept in arrival order behind the connection's own add_connection (queued the same way).
+    waiting_ready_.push_back([self = shared_from_this(), conn, frame] { self->on_message(conn, frame); });
     return;
   }
+  if (state_ != State::Ready) return;  // a failed document has no connections
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   const bool read_only = it->second.read_only;
@@ -234,7 +250,7 @@ void Document::relay(uint64_t from, std::vector<uint8_t> update) {
   store::Store* st = manager_.store();
   if (!st) {
     send_all(sync::encode_update(update), from);
-    if (subscribed_) {
+    if (subscribed_ || manager_.opts.host_persistence) {  // the host stores what changes
       js_updates_.push_back(to_string(update));
       flush_js_updates();
     }
@@ -254,7 +270,7 @@ void Document::relay(uint64_t from, std::vector<uint8_t> update) {
                    self->close_connection(from, ws::kInternalError, "could not store the update: " + *err);
                  } else {
                    self->send_all(sync::encode_update(update), from);
-                   if (self->subscribed_) {
+                   if (self->subscribed_ || self->manager_.opts.host_persistence) {
                      self->js_updates_.push_back(to_string(update));
                      self->flush_js_updates();
                    }
@@ -485,6 +501,19 @@ void DocumentManager::release_handle(const std::string& name) {
     doc = it->second;
   }
   release(doc);
+}
+
+void DocumentManager::host_loaded(const std::string& name, std::string state, std::string error) {
+  std::shared_ptr<Document> doc;
+  {
+    std::lock_guard lk(mu_);
+    auto it = docs_.find(name);
+    if (it == docs_.end()) return;
+    doc = it->second;
+  }
+  net::post(doc->strand(), [doc, state = std::move(state), error = std::move(error)]() mutable {
+    doc->host_loaded(std::move(state), std::move(error));
+  });
 }
 
 size_t DocumentManager::loaded() const {

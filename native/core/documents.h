@@ -41,6 +41,8 @@ class Document : public std::enable_shared_from_this<Document> {
 
   // ---- strand only ----
   void start_loading();
+  // Host persistence answer (strand).
+  void host_loaded(std::string state, std::string error);
   void add_connection(const std::shared_ptr<YjsConnection>& c, bool read_only);
   void remove_connection(uint64_t conn);
   void on_message(uint64_t conn, const std::string& frame);
@@ -121,6 +123,8 @@ class DocumentManager : public std::enable_shared_from_this<DocumentManager> {
   void request(std::string name, std::string op, std::string arg, int64_t req_id, bool hold);
   // Any thread: JS released a handle obtained with request(..., hold = true).
   void release_handle(const std::string& name);
+  // Any thread: host persistence delivered a document's stored state.
+  void host_loaded(const std::string& name, std::string state, std::string error);
 
   // Called by a Document on its strand when it may be unloaded; erases it if nobody holds it.
   bool try_unload(const std::shared_ptr<Document>& doc);

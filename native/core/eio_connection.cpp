@@ -118,7 +118,11 @@ bool EioConnection::enqueue(const ws::Frame* frames, size_t n, bool is_volatile)
 
 void EioConnection::close(uint16_t code, std::string reason) {
   net::dispatch(strand_, [self = shared_from_this(), code, reason = std::move(reason)] {
-    if (self->closed_) return;
+    if (self->closed_) {
+      // Shutdown: a closed polling session stops waiting for its last GET.
+      if (code == ws::kGoingAway) self->close_timer_.cancel();
+      return;
+    }
     if (code == ws::kGoingAway) {
       // Server shutdown: the WebSocket gets the same close code as before.
       std::shared_ptr<EioWsTransport> ws;
@@ -415,8 +419,10 @@ void EioConnection::do_close(const std::string& reason, bool graceful) {
         pq_bytes_ = 0;
       }
       get = std::move(get_);
-      // A server-side close with nothing waiting: the next GET still collects the rest and "1".
-      keep_for_get = !get && graceful && !close_noop_;
+      // A server-side close: what is queued leaves first, and the close packet in a payload of its
+      // own (socket.io-client handles Socket.IO packets on the next tick but an Engine.IO close at
+      // once: a DISCONNECT sharing the payload would be overtaken). The next GET collects the rest.
+      keep_for_get = graceful && !close_noop_ && (!get || !pq_.empty());
       closing_poll_ = keep_for_get;
     }
   }
@@ -425,20 +431,18 @@ void EioConnection::do_close(const std::string& reason, bool graceful) {
     ws->shut(graceful ? ws::kNormal : ws::kPolicyViolation, reason, !graceful);
   }
   if (get) {
-    bool noop;
     std::string body;
     {
       std::lock_guard lk(mu_);
-      noop = close_noop_;
-      body = noop ? std::string() : take_payload_locked(SIZE_MAX);
+      if (close_noop_) {
+        body.push_back('6');
+      } else if (keep_for_get) {
+        body = take_payload_locked(SIZE_MAX);
+      } else {
+        body.push_back('1');
+      }
     }
-    if (noop) {
-      get->reply(200, "text/plain; charset=UTF-8", "6");
-    } else {
-      if (!body.empty()) body.push_back(engineio::kPayloadSeparator);
-      body.push_back('1');
-      get->reply(200, "text/plain; charset=UTF-8", std::move(body));
-    }
+    get->reply(200, "text/plain; charset=UTF-8", std::move(body));
   }
   server_->push_event(Event{Event::kClose, id_, {}, reason, -1, {}, nullptr, {}});
   server_->connection_closed(id_);

@@ -69,7 +69,7 @@ void EioConnection::flush_poll() {
     if (pq_.empty()) {
       // While a probe is answered the client waits for its GET to end: a noop ends it.
       if (!(upgrading_ && probe_seen_)) return;
-      body = "6";
+      body.push_back('6');  // (not operator=: GCC 12 warns falsely, -Wrestrict)
     } else {
       body = take_payload_locked(SIZE_MAX);
     }
@@ -87,14 +87,17 @@ void EioConnection::poll_get(std::shared_ptr<PollingExchange> x) {
   net::dispatch(strand_, [self = shared_from_this(), x = std::move(x)]() mutable {
     std::unique_lock lk(self->mu_);
     if (self->closing_poll_) {
-      // Closed by the server since the last GET: deliver the rest, then the close packet.
-      std::string body = self->take_payload_locked(SIZE_MAX);
-      if (!body.empty()) body.push_back(engineio::kPayloadSeparator);
-      body.push_back('1');
+      // Closed by the server: deliver what is left, then (in a payload of its own) the close packet.
+      if (!self->pq_.empty()) {
+        std::string body = self->take_payload_locked(SIZE_MAX);
+        lk.unlock();
+        x->reply(200, std::string(kGetType), std::move(body));
+        return;
+      }
       self->closing_poll_ = false;
       lk.unlock();
       self->close_timer_.cancel();
-      x->reply(200, std::string(kGetType), std::move(body));
+      x->reply(200, std::string(kGetType), "1");
       return;
     }
     if (!self->accepting_ || self->mode_ != Mode::Polling) {
@@ -129,6 +132,17 @@ void EioConnection::poll_aborted(const PollingExchange* x) {
 
 void EioConnection::poll_post(std::shared_ptr<PollingExchange> x, std::string body) {
   net::dispatch(strand_, [self = shared_from_this(), x = std::move(x), body = std::move(body)]() mutable {
+    if (self->closed_) {
+      // Closed by the server and waiting for the last GET: the client's own close packet and
+      // whatever else it sends are accepted and ignored.
+      std::unique_lock lk(self->mu_);
+      const bool waiting = self->closing_poll_;
+      lk.unlock();
+      if (waiting) {
+        x->reply(200, std::string(kPostType), "ok");
+        return;
+      }
+    }
     if (self->closed_ || !self->polling_active()) {
       x->reply(400, "application/json", bad_request());
       return;

@@ -25,6 +25,15 @@ void EioRegistry::remove(const std::string& sid, const EioConnection* which) {
   if (!s || s.get() == which) sessions_.erase(it);
 }
 
+std::vector<std::shared_ptr<EioConnection>> EioRegistry::all() {
+  std::lock_guard lk(mu_);
+  std::vector<std::shared_ptr<EioConnection>> out;
+  out.reserve(sessions_.size());
+  for (auto& [sid, w] : sessions_)
+    if (auto s = w.lock()) out.push_back(std::move(s));
+  return out;
+}
+
 uint64_t EioRegistry::add_pending(Continuation k) {
   std::lock_guard lk(mu_);
   const uint64_t id = next_request_++;

@@ -35,6 +35,8 @@ class EioRegistry {
   std::shared_ptr<EioConnection> find(std::string_view sid);
   // Removes `sid` if it still maps to `which`.
   void remove(const std::string& sid, const EioConnection* which);
+  // Every session still registered (open, or closed and waiting for its last GET).
+  std::vector<std::shared_ptr<EioConnection>> all();
 
   // Open sessions (io.engine.clientsCount); relaxed.
   std::atomic<uint64_t> clients{0};

@@ -230,6 +230,7 @@ void ServerImpl::close() {
     for (auto& c : conns) c->close(ws::kGoingAway, "server shutting down");
     for (auto& s : https) cancel_http_session(s);
     self->eio->take_all_pending();  // handshakes waiting for the host: their sockets are closed above
+    for (auto& s : self->eio->all()) s->close(ws::kGoingAway, "server shutting down");  // incl. closing ones
     self->work_.reset();
   });
 }
@@ -418,6 +419,10 @@ void Server::doc_request(std::string name, std::string op, std::string arg, int6
 
 void Server::doc_release(std::string name) {
   if (impl_->docs) impl_->docs->release_handle(name);
+}
+
+void Server::doc_loaded(std::string name, std::string state, std::string error) {
+  if (impl_->docs) impl_->docs->host_loaded(name, std::move(state), std::move(error));
 }
 
 size_t Server::documents_loaded() const { return impl_->docs ? impl_->docs->loaded() : 0; }

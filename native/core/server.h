@@ -36,6 +36,8 @@ struct DocumentOptions {
   size_t max_documents = 100000;          // loaded at once; more are refused (close 1013)
   std::string persistence_path;           // SQLite file; "" = in memory only
   bool durability_full = true;            // PRAGMA synchronous FULL (else NORMAL)
+  bool host_persistence = false;          // the host loads documents (Event::kDocLoad) and watches
+                                          // every document's updates (Event::kDocUpdate) to store them
 };
 
 // CORS for the Engine.IO endpoint and the served client bundle, as the `cors` package that
@@ -105,6 +107,8 @@ struct Event {
     kDocUpdate = 10,     // nsp = document name; attachments = updates (batched)
     kReply = 11,         // answer to doc_request: ack_id = request id; data = error ("" if none);
                          // attachments = binary result, extra = JSON/text result
+    kDocLoad = 12,       // host persistence: load document nsp, answer with doc_loaded()
+    // Documents use 7..19 (lib/documents.js handles them).
     // Engine.IO (20..29)
     kHandshake = 20,     // a new session waits for handshake_reply(conn = request id); nsp = transport,
                          // data = HTTP method, handshake set
@@ -181,6 +185,9 @@ class Server {
   // ack_id = req_id. With `hold`, the document stays loaded until doc_release(name).
   void doc_request(std::string name, std::string op, std::string arg, int64_t req_id, bool hold);
   void doc_release(std::string name);
+  // Host persistence: the stored state of `name` (error non-empty: the load failed and every
+  // connection waiting for the document is closed with it).
+  void doc_loaded(std::string name, std::string state, std::string error);
 
   // ---- Engine.IO ----
   // Answers a kHandshake: `error` -1 accepts, else an Engine.IO error code (4 Forbidden -> 403)

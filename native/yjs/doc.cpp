@@ -164,8 +164,17 @@ void Doc::Impl::integrate(Transaction& t, StructRef& s, uint64_t offset, Resolve
       origin = r.left->lastId();
       hasOrigin = true;
       // yjs would fail on a collected left neighbour; its parent is gone, so collect this too.
-      if (r.left->gc) r.parent = nullptr;
-      else s.content = s.content.splice(offset, s.length);
+      if (r.left->gc) {
+        r.parent = nullptr;
+      } else {
+        s.content = s.content.splice(offset, s.length);
+        // The rest of a known item continues its list. (Only a forged update could name another
+        // parent here; keeping lists and parents consistent keeps every child reachable for GC.)
+        if (r.parent) {
+          r.parent = r.left->parent;
+          r.parentSub = r.left->parentSub;
+        }
+      }
     }
   }
   Item* item = alloc();

@@ -26,7 +26,7 @@ class Doc {
  public:
   Doc();  // gc on
   ~Doc();
-  Doc(Doc&&) noexcept;
+  Doc(Doc&&) noexcept;  // a moved-from Doc may only be destroyed or assigned to
   Doc& operator=(Doc&&) noexcept;
   Doc(const Doc&) = delete;
   Doc& operator=(const Doc&) = delete;

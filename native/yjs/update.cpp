@@ -1,5 +1,7 @@
 #include "yjs/update.h"
 
+#include "yjs/json.h"
+
 #include <algorithm>
 #include <optional>
 
@@ -196,8 +198,13 @@ uint64_t readContent(lib0::Decoder& d, uint8_t ref, Content& out) {
       out.data = std::make_unique<ContentData>();
       out.data->elems.reserve(n);
       for (uint64_t i = 0; i < n; ++i) {
-        if (ref == kRefJSON) out.data->elems.emplace_back(d.readVarStringView());
-        else out.data->elems.push_back(toString(d.readAnyRaw()));
+        if (ref == kRefJSON) {
+          const std::string_view text = d.readVarStringView();
+          if (text != "undefined" && !isValidJson(text)) fail("invalid JSON content");
+          out.data->elems.emplace_back(text);
+        } else {
+          out.data->elems.push_back(toString(d.readAnyRaw()));
+        }
       }
       return n;
     }
@@ -212,11 +219,13 @@ uint64_t readContent(lib0::Decoder& d, uint8_t ref, Content& out) {
     case kRefEmbed:
       out.data = std::make_unique<ContentData>();
       out.data->a = std::string(d.readVarStringView());
+      if (!isValidJson(out.data->a)) fail("invalid JSON embed");
       return 1;
     case kRefFormat:
       out.data = std::make_unique<ContentData>();
       out.data->a = std::string(d.readVarStringView());
       out.data->b = std::string(d.readVarStringView());
+      if (!isValidJson(out.data->b)) fail("invalid JSON format value");
       return 1;
     case kRefType: {
       const uint64_t typeRef = d.readVarUint();
@@ -479,6 +488,51 @@ struct LazyReader {
   }
 };
 
+// The comparator of mergeUpdatesV2. It is not consistent for a GC and an Item at the same id
+// (both orders compare as "less"), so which one wins depends on the sort algorithm.
+int compareReaders(const LazyReader& a, const LazyReader& b) {
+  const StructRef& x = *a.curr();
+  const StructRef& y = *b.curr();
+  if (x.id.client == y.id.client) {
+    if (x.id.clock != y.id.clock) return x.id.clock < y.id.clock ? -1 : 1;
+    auto cls = [](const StructRef& s) { return s.isItem() ? 2 : s.kind == kRefSkip ? 1 : 0; };
+    if (cls(x) == cls(y)) return 0;
+    return x.kind == kRefSkip ? 1 : -1;
+  }
+  return y.id.client < x.id.client ? -1 : 1;
+}
+
+// Array.prototype.sort as V8 runs it for fewer than 64 elements (array-sort.tq: one run from
+// CountAndMakeRun, extended by BinaryInsertionSort), so that even the comparator's inconsistent
+// ties resolve as in yjs. Longer arrays use a stable sort (ties then keep their order).
+void sortReaders(std::vector<LazyReader>& v) {
+  const size_t n = v.size();
+  if (n < 2) return;
+  if (n >= 64) {
+    std::stable_sort(v.begin(), v.end(), [](const LazyReader& a, const LazyReader& b) { return compareReaders(a, b) < 0; });
+    return;
+  }
+  size_t run = 2;
+  const bool descending = compareReaders(v[1], v[0]) < 0;
+  for (size_t i = 2; i < n; ++i) {
+    const int order = compareReaders(v[i], v[i - 1]);
+    if (descending ? order >= 0 : order < 0) break;
+    ++run;
+  }
+  if (descending) std::reverse(v.begin(), v.begin() + static_cast<ptrdiff_t>(run));
+  for (size_t start = run; start < n; ++start) {
+    size_t left = 0, right = start;
+    LazyReader pivot = v[start];
+    while (left < right) {
+      const size_t mid = left + ((right - left) >> 1);
+      if (compareReaders(pivot, v[mid]) < 0) right = mid;
+      else left = mid + 1;
+    }
+    for (size_t p = start; p > left; --p) v[p] = v[p - 1];
+    v[left] = pivot;
+  }
+}
+
 }  // namespace
 
 std::vector<StructRef> mergeStructSequences(const std::vector<std::vector<StructRef>>& sources) {
@@ -491,12 +545,7 @@ std::vector<StructRef> mergeStructSequences(const std::vector<std::vector<Struct
   std::optional<StructRef> currWrite;
   while (true) {
     std::erase_if(readers, [](const LazyReader& r) { return r.curr() == nullptr; });
-    std::stable_sort(readers.begin(), readers.end(), [](const LazyReader& a, const LazyReader& b) {
-      const StructRef& x = *a.curr();
-      const StructRef& y = *b.curr();
-      if (x.id.client != y.id.client) return x.id.client > y.id.client;
-      return x.id.clock < y.id.clock;
-    });
+    sortReaders(readers);
     if (readers.empty()) break;
     LazyReader& cur = readers[0];
     const uint64_t firstClient = cur.curr()->id.client;

@@ -4,94 +4,28 @@
 // restart, and isolation between documents. Saves test-artifacts/demo.png.
 //
 // Needs /usr/bin/chromium (`apt-get install chromium`); skipped without it unless CI is set.
-// DEMO_SERVER_NODE_ARGS adds node options for the server process (e.g. a --require preload).
+// See helpers.js for CHROMIUM_PATH and DEMO_SERVER_NODE_ARGS.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
-const ROOT = path.join(__dirname, '..', '..');
+const { ROOT, ARTIFACTS, TIMEOUT, skip, launchBrowser, startExample } = require('./helpers');
+
 const DEMO = path.join(ROOT, 'examples', 'shared-doc');
-const ARTIFACTS = path.join(ROOT, 'test-artifacts');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-const TIMEOUT = 15000;
-
-const haveChromium = fs.existsSync(CHROMIUM);
-const skip = !haveChromium && !process.env.CI ? `${CHROMIUM} not found (apt-get install chromium)` : false;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts examples/shared-doc/server.js; resolves with { url, stop() } once it prints its URL. */
-async function startServer(dataDir) {
-  const port = await freePort();
-  const extra = (process.env.DEMO_SERVER_NODE_ARGS || '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...extra, path.join(DEMO, 'server.js')], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', COLLABIO_DATA: dataDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo server did not start:\n${output}`)), TIMEOUT);
-    const onData = (chunk) => {
-      output += chunk;
-      if (/http:\/\/\S+/.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (chunk) => {
-      output += chunk;
-    });
-    exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`demo server exited (${code ?? signal}) before listening:\n${output}`));
-    });
-  });
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    output: () => output,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
+const startServer = (dataDir) => startExample(path.join(DEMO, 'server.js'), { COLLABIO_DATA: dataDir });
 
 describe('shared-doc demo in Chromium', { skip, timeout: 180000 }, () => {
-  let chromium;
   let browser;
   let server;
   let dataDir;
   const pageErrors = [];
   const contexts = [];
-  const doc = `test-${process.pid}-${Date.now().toString(36)}`;
-  const other = `${doc}-other`;
+  // Each run has a fresh data dir and server, so readable names are safe (and look good in demo.png).
+  const doc = 'launch-plan';
+  const other = 'another-doc';
   let pageA;
   let pageB;
   let nameA;
@@ -104,8 +38,13 @@ describe('shared-doc demo in Chromium', { skip, timeout: 180000 }, () => {
     const page = await context.newPage();
     page.setDefaultTimeout(TIMEOUT);
     page.on('pageerror', (err) => pageErrors.push(String(err)));
-    await page.goto(`${server.url}#${docName}`);
-    await waitLive(page);
+    try {
+      await page.goto(`${server.url}#${docName}`);
+      await waitLive(page);
+    } catch (err) {
+      err.message += `\n--- demo server output ---\n${server.output()}`;
+      throw err;
+    }
     return page;
   }
 
@@ -121,11 +60,10 @@ describe('shared-doc demo in Chromium', { skip, timeout: 180000 }, () => {
   const onlineNames = (page) => page.locator('[data-testid="online-user"] .peer-name').allInnerTexts();
 
   before(async () => {
-    ({ chromium } = require('playwright-core'));
     await require(path.join(DEMO, 'build.js')).ensureBuilt({ quiet: true });
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'collabio-demo-'));
     server = await startServer(dataDir);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchBrowser();
     pageA = await openPage(doc);
     pageB = await openPage(doc);
     nameA = await pageA.inputValue('#my-name');
@@ -146,8 +84,8 @@ describe('shared-doc demo in Chromium', { skip, timeout: 180000 }, () => {
 
   it('shows text typed in one page in the other', async () => {
     await pageA.click('.cm-content');
-    await pageA.keyboard.type('Hello from the first page.');
-    await waitEditorContains(pageB, 'Hello from the first page.');
+    await pageA.keyboard.type('Launch plan\n\nHello from the first page: everything typed here is shared live.');
+    await waitEditorContains(pageB, 'Hello from the first page: everything typed here is shared live.');
 
     await pageB.click('.cm-content');
     await pageB.keyboard.press('Control+End');
@@ -226,6 +164,35 @@ describe('shared-doc demo in Chromium', { skip, timeout: 180000 }, () => {
     assert.ok(!(await editorText(pageA)).includes('Only on the other document.'));
     assert.equal(await pageA.locator('.msg', { hasText: 'Anyone here?' }).count(), 0);
     assert.equal(await pageA.locator('[data-testid="online-user"]').count(), 2);
+  });
+
+  it('renames a user everywhere: online list, cursor label and chat activity', async () => {
+    const renamed = 'Grace Hopper';
+    await pageA.fill('#my-name', renamed);
+    await pageA.press('#my-name', 'Enter');
+    await pageB.waitForFunction(
+      (name) => [...document.querySelectorAll('[data-testid="online-user"] .peer-name')].some((e) => e.textContent === name),
+      renamed,
+    );
+    await pageB.locator('.activity', { hasText: `${nameA} is now ${renamed}` }).waitFor();
+    await pageA.click('.cm-content');
+    await pageB.waitForFunction(
+      (name) => [...document.querySelectorAll('.cm-ySelectionInfo')].some((e) => e.textContent === name),
+      renamed,
+    );
+    nameA = renamed;
+  });
+
+  it('switches documents from the picker without reloading the page', async () => {
+    const pageC = await openPage(other);
+    await pageC.fill('#doc-name', doc);
+    await pageC.press('#doc-name', 'Enter');
+    await pageC.waitForFunction((d) => location.hash === `#${d}`, doc);
+    await waitLive(pageC);
+    await waitEditorContains(pageC, 'And hello back from the second one!');
+    assert.equal(await editorText(pageC), await editorText(pageA));
+    await pageA.waitForFunction(() => document.querySelectorAll('[data-testid="online-user"]').length === 3);
+    assert.equal(await pageC.locator('#doc-title').innerText(), doc);
   });
 
   it('keeps the document across a server restart (persistence)', async () => {

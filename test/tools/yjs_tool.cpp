@@ -111,20 +111,30 @@ int serve() {
   return 0;
 }
 
+// Resident set size from /proc (Linux); 0 elsewhere.
+size_t residentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * 4096;
+}
+
 int bench(const char* path, int repeat) {
   std::ifstream f(path, std::ios::binary);
   std::vector<uint8_t> data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   auto updates = splitFrames(data);
   using clock = std::chrono::steady_clock;
   double bestApply = 1e100, bestEncode = 1e100;
-  size_t memory = 0, structs = 0, encodedSize = 0;
+  size_t memory = 0, structs = 0, encodedSize = 0, rssGrowth = 0;
   std::string text;
   for (int r = 0; r < repeat; ++r) {
+    const size_t rssBefore = r == 0 ? residentBytes() : 0;
     Doc doc;
     auto t0 = clock::now();
     for (const auto& u : updates) doc.applyUpdate(u);
     auto t1 = clock::now();
     bestApply = std::min(bestApply, std::chrono::duration<double, std::milli>(t1 - t0).count());
+    if (r == 0) rssGrowth = residentBytes() - rssBefore;
     const int encodeRounds = 20;
     auto t2 = clock::now();
     for (int k = 0; k < encodeRounds; ++k) encodedSize = doc.encodeStateAsUpdate().size();
@@ -147,9 +157,9 @@ int bench(const char* path, int repeat) {
   auto t5 = clock::now();
   std::printf(
       "{\"updates\":%zu,\"applyMs\":%.3f,\"encodeMs\":%.3f,\"loadMs\":%.3f,\"memoryBytes\":%zu,\"structs\":%zu,"
-      "\"encodedBytes\":%zu,\"textLength\":%zu}\n",
+      "\"encodedBytes\":%zu,\"textLength\":%zu,\"rssGrowthBytes\":%zu}\n",
       updates.size(), bestApply, bestEncode, std::chrono::duration<double, std::milli>(t5 - t4).count(), memory,
-      structs, encodedSize, text.size());
+      structs, encodedSize, text.size(), rssGrowth);
   return 0;
 }
 

@@ -89,7 +89,9 @@ export function openChat({ doc, user, list, form, input, onStatus }) {
       tick.classList.add('delivered');
       tick.dataset.testid = 'chat-ack';
       tick.textContent = '✓';
-      tick.title = `delivered to ${res.delivered} other${res.delivered === 1 ? '' : 's'}`;
+      tick.title = typeof res.delivered === 'number'
+        ? `delivered to ${res.delivered} other${res.delivered === 1 ? '' : 's'}`
+        : 'delivered';
     });
   }
   form.addEventListener('submit', onSubmit);

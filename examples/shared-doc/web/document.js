@@ -10,7 +10,7 @@ import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next';
 
 const editorTheme = EditorView.theme({
   '&': { height: '100%', fontSize: '15px', backgroundColor: 'transparent' },
-  '.cm-scroller': { fontFamily: 'var(--mono)', lineHeight: '1.65', padding: '12px 0' },
+  '.cm-scroller': { fontFamily: 'var(--mono)', lineHeight: '1.8', padding: '12px 0' },
   '.cm-content': { padding: '0 8px', caretColor: 'var(--accent)' },
   '.cm-gutters': { backgroundColor: 'transparent', border: 'none', color: 'var(--faint)' },
   '.cm-activeLine': { backgroundColor: 'var(--active-line)' },
@@ -63,6 +63,7 @@ export function openDocument({ serverUrl, name, parent, user, onStatus, onPeers 
     }),
   });
 
+  let renamed = false;
   let status = 'connecting';
   const report = () => onStatus({ status, synced: provider.synced });
   provider.on('status', (e) => {
@@ -89,7 +90,12 @@ export function openDocument({ serverUrl, name, parent, user, onStatus, onPeers 
     ydoc,
     provider,
     setUser(next) {
-      awareness.setLocalStateField('user', { name: next.name, color: next.color, colorLight: next.colorLight });
+      // y-codemirror.next reuses a remote caret widget while its colour string is unchanged, so a new
+      // name would not show on our caret elsewhere. '#rrggbb' and '#rrggbbff' are the same colour:
+      // flipping between them on every rename makes the other editors redraw the label.
+      renamed = !renamed;
+      const color = renamed ? `${next.color}ff` : next.color;
+      awareness.setLocalStateField('user', { name: next.name, color, colorLight: next.colorLight });
     },
     destroy() {
       awareness.off('change', peers);

@@ -105,3 +105,19 @@ TEST(Lib0, AnyToJson) {
   const std::vector<uint8_t> bad{99};
   EXPECT_THROW(lib0::anyToJson(bad), DecodeError);
 }
+
+#include "yjs/json.h"
+
+TEST(Json, AcceptsWhatJsonParseAccepts) {
+  for (const char* ok : {"1", " -0.5e+3 ", "\"a\\u00e9\\n\"", "null", "true", "[]", "{}", "[1,[2,{\"a\":[]}]]",
+                         "{\"a\":1,\"b\":{\"c\":null}}", "\"\\ud800\""}) {
+    EXPECT_TRUE(isValidJson(ok)) << ok;
+  }
+  for (const char* bad : {"", "undefined", "01", "1.", "[1,]", "{\"a\"}", "{a:1}", "'x'", "[", "\"\x01\"", "NaN",
+                          "[1] 2", "{\"a\":1,}", "\"\\x\""}) {
+    EXPECT_FALSE(isValidJson(bad)) << bad;
+  }
+  std::string deep(100000, '[');
+  deep += std::string(100000, ']');
+  EXPECT_TRUE(isValidJson(deep));
+}

@@ -1,0 +1,110 @@
+'use strict';
+// Yjs relay load: real Y.Doc editors, `editors` per document, each inserting a timestamp token
+// "{<ms since epoch>}" into the shared Y.Text "t" at `rate` edits/s. Every editor records, for each
+// remote update it integrates, the delay since the token was written (edit-to-remote latency).
+//
+// Argument: one JSON object {protocol, url, docs:[names], editors, rate, warmup, duration}.
+// Talks to the harness on stdio: prints {"event":"ready"} when every editor is synced, waits for a
+// "go" line, edits for warmup+duration seconds, checks convergence, prints {"event":"result",...}.
+
+const readline = require('node:readline');
+const { Y, connect, counters, withTimeout, nowMs } = require('./yjs-common');
+
+const cfg = JSON.parse(process.argv[2]);
+const TOKEN = /\{(\d+\.\d+)\}/g;
+
+function out(obj) {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+async function main() {
+  const editors = [];
+  let windowStart = Infinity;
+  let windowEnd = Infinity;
+  let delivered = 0;
+  const samples = [];
+  for (const name of cfg.docs) {
+    for (let i = 0; i < cfg.editors; i++) {
+      const doc = new Y.Doc();
+      const text = doc.getText('t');
+      const conn = connect(cfg.protocol, cfg.url, name, doc);
+      text.observe((event, tr) => {
+        if (tr.local) return;
+        const now = nowMs();
+        if (now < windowStart || now >= windowEnd) return;
+        delivered++;
+        for (const d of event.delta) {
+          if (typeof d.insert !== 'string') continue;
+          for (const m of d.insert.matchAll(TOKEN)) samples.push(now - Number(m[1]));
+        }
+      });
+      editors.push({ name, doc, text, conn, done: 0 });
+    }
+  }
+  await withTimeout(Promise.all(editors.map((e) => e.conn.whenSynced)), 60000, 'editors synced');
+  out({ event: 'ready', editors: editors.length });
+
+  const rl = readline.createInterface({ input: process.stdin });
+  await new Promise((resolve) => rl.on('line', (l) => l.trim() === 'go' && resolve()));
+
+  const t0 = nowMs();
+  windowStart = t0 + cfg.warmup * 1000;
+  windowEnd = windowStart + cfg.duration * 1000;
+  const cpu0 = { at: 0, usage: null };
+  let edits = 0;
+  // One scheduler for all editors: every 5 ms each editor makes the edits its rate says are due.
+  await new Promise((resolve) => {
+    const timer = setInterval(() => {
+      const now = nowMs();
+      if (now >= windowStart && !cpu0.usage) cpu0.usage = process.cpuUsage();
+      if (now >= windowEnd) {
+        clearInterval(timer);
+        resolve();
+        return;
+      }
+      const due = Math.floor(((now - t0) / 1000) * cfg.rate);
+      for (const e of editors) {
+        while (e.done < due) {
+          e.done++;
+          edits++;
+          const len = e.text.length;
+          const pos = len === 0 ? 0 : Math.floor(Math.random() * (len + 1));
+          e.text.insert(pos, `{${nowMs().toFixed(3)}}`);
+        }
+      }
+    }, 5);
+  });
+  const cpu = process.cpuUsage(cpu0.usage || undefined);
+
+  // Convergence: every editor of a document ends with the same text (bounded wait).
+  const t1 = nowMs();
+  let converged = false;
+  while (nowMs() - t1 < 20000) {
+    converged = cfg.docs.every((name) => {
+      const group = editors.filter((e) => e.name === name);
+      const first = group[0].text.toString();
+      return group.every((e) => e.text.toString() === first);
+    });
+    if (converged) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const convergeMs = nowMs() - t1;
+  for (const e of editors) e.conn.destroy();
+  out({
+    event: 'result',
+    edits,
+    delivered,
+    samples: samples.map((s) => Math.round(s * 100) / 100),
+    converged,
+    convergeMs,
+    textLength: editors[0].text.length,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    bytesIn: counters.bytesIn,
+  });
+  setTimeout(() => process.exit(0), 200);
+}
+
+main().catch((err) => {
+  out({ event: 'error', message: String(err && err.stack ? err.stack : err) });
+  process.exit(1);
+});

@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+'use strict';
+// `collabio`: a standalone collaborative-editing server, as `npx y-websocket` users expect.
+//
+//   collabio [--port 1234] [--host 0.0.0.0] [--data ./collabio-data] [--memory] [--threads N]
+//            [--durability full|normal] [--static DIR]
+//
+// PORT and HOST are honoured when the flags are absent. Documents persist into --data unless
+// --memory. SIGINT/SIGTERM close every connection, flush the store and exit 0.
+
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+const { Server } = require('./index');
+
+const USAGE = `Usage: collabio [options]
+
+  --port N             port to listen on (env PORT, default 1234)
+  --host ADDR          address to bind (env HOST, default 0.0.0.0)
+  --data DIR           where documents are stored (default ./collabio-data)
+  --memory             keep documents in memory only (nothing is stored)
+  --durability MODE    full (fsync every commit, default) or normal (survives a process crash,
+                       not a power loss)
+  --threads N          I/O threads (default: number of CPUs)
+  --static DIR         serve files from DIR to plain HTTP GET requests
+  -h, --help           this text
+`;
+
+function main(argv) {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        data: { type: 'string' },
+        memory: { type: 'boolean' },
+        durability: { type: 'string' },
+        threads: { type: 'string' },
+        static: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    process.stderr.write(`collabio: ${err.message}\n\n${USAGE}`);
+    return process.exit(2);
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const port = Number(args.port ?? process.env.PORT ?? 1234);
+  const host = args.host ?? process.env.HOST ?? '0.0.0.0';
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`collabio: invalid port "${args.port ?? process.env.PORT}"\n`);
+    return process.exit(2);
+  }
+  const dataDir = path.resolve(args.data ?? 'collabio-data');
+  const persistence = args.memory ? false : { dir: dataDir, durability: args.durability ?? 'full' };
+  let io;
+  try {
+    io = new Server({
+      threads: args.threads ? Number(args.threads) : undefined,
+      serveStatic: args.static ? path.resolve(args.static) : undefined,
+      documents: { persistence },
+    });
+    io.listen(port, host);
+  } catch (err) {
+    process.stderr.write(`collabio: ${err.message}\n`);
+    return process.exit(1);
+  }
+  const addr = io.address();
+  const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  process.stdout.write(
+    `collabio listening on ws://${shown}:${addr.port} (Socket.IO at /socket.io/, documents at /<name>)\n` +
+      (persistence ? `documents stored in ${io.documents.file}\n` : 'documents kept in memory only (--memory)\n'),
+  );
+  let stopping = false;
+  const stop = (signal) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`collabio: ${signal}, closing\n`);
+    io.close().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`collabio: ${err.message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main(process.argv.slice(2));

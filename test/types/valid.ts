@@ -1,0 +1,133 @@
+// A typed collabio application: must compile with `tsc --noEmit --strict`.
+// Imports the package by name (resolved through package.json "exports"/"types", as users do).
+import * as http from 'node:http';
+import { Server, Socket, BroadcastOperator, metricsHandler, DocumentHandle } from 'collabio';
+
+interface ClientToServer {
+  chat(text: string): void;
+  join(room: string, ack: (ok: boolean, members: number) => void): void;
+}
+interface ServerToClient {
+  chat(from: string, text: string): void;
+  ping(ack: (reply: string) => void): void;
+  binary(data: Uint8Array): void;
+}
+interface InterServer {
+  sync(): void;
+}
+interface SocketData {
+  user: string;
+}
+
+const io = new Server<ClientToServer, ServerToClient, InterServer, SocketData>(0, {
+  pingInterval: 10000,
+  documents: {
+    persistence: { dir: './data', durability: 'normal' },
+    authorize: async (ctx) => (ctx.query.token === 'ro' ? 'read-only' : ctx.name.startsWith('public/')),
+    unloadDelay: 5000,
+  },
+});
+
+io.use((socket, next) => {
+  socket.data.user = String(socket.handshake.auth.name ?? 'anon');
+  next();
+});
+
+io.on('connection', (socket: Socket<ClientToServer, ServerToClient, InterServer, SocketData>) => {
+  const user: string = socket.data.user;
+  socket.on('chat', (text) => {
+    const t: string = text;
+    io.to('lobby').emit('chat', user, t);
+    socket.broadcast.emit('chat', user, t);
+  });
+  socket.on('join', (room, ack) => {
+    socket.join(room);
+    ack(true, socket.rooms.size);
+  });
+  socket.on('disconnect', (reason) => {
+    const r: string = reason;
+    void r;
+  });
+  socket.emit('ping', (reply) => {
+    const s: string = reply;
+    void s;
+  });
+  socket.timeout(1000).emit('ping', (err, reply) => {
+    if (err) return;
+    const s: string = reply;
+    void s;
+  });
+  socket.emit('binary', new Uint8Array([1, 2, 3]));
+});
+
+async function acks(socket: Socket<ClientToServer, ServerToClient, InterServer, SocketData>) {
+  const reply: string = await socket.emitWithAck('ping');
+  const replies: string[] = await io.timeout(500).emitWithAck('ping');
+  io.timeout(500).emit('ping', (err, responses) => {
+    if (err) throw err;
+    const all: string[] = responses;
+    void all;
+  });
+  return [reply, replies];
+}
+void acks;
+
+const op: BroadcastOperator<ServerToClient, SocketData> = io.to(['a', 'b']).except('c').volatile;
+op.emit('chat', 'server', 'hello');
+
+const admin = io.of('/admin');
+admin.on('connection', (socket) => socket.emit('chat', 'admin', 'welcome'));
+
+const stats = io.stats();
+const n: number = stats.connections + stats.messagesIn + stats.messagesOut + stats.bytesQueued + stats.documents;
+void n;
+const text: string = io.metrics();
+void text;
+http.createServer(metricsHandler(io)).listen(0);
+
+io.documents.on('create', (name) => console.log('loaded', name.length));
+const doc: DocumentHandle = io.documents.get('notes');
+doc.on('update', (updates) => {
+  const first: Uint8Array | undefined = updates[0];
+  void first;
+});
+async function docs() {
+  const state: Uint8Array = await doc.encodeState();
+  await doc.applyUpdate(state);
+  const sv: Uint8Array = await doc.encodeStateVector();
+  const conns = await doc.connections();
+  doc.close();
+  return [sv, conns.length];
+}
+void docs;
+
+const address = io.address();
+if (address) console.log(address.port);
+void io.close();
+
+// Engine.IO options and events, dynamic namespaces, application persistence.
+const io2 = new Server({
+  transports: ['websocket'],
+  cors: { origin: [/\.example\.com$/, 'http://localhost:3000'], credentials: true },
+  allowRequest: (req, fn) => fn(null, req.headers.origin !== undefined),
+  documents: {
+    persistence: {
+      load: async (name: string) => (name === 'empty' ? null : new Uint8Array()),
+      store: async (_name: string, state: Uint8Array) => void state.byteLength,
+      debounce: 500,
+    },
+  },
+});
+io2.engine.on('connection_error', (err) => console.log(err.code, err.message, err.req.url));
+io2.engine.on('headers', (headers) => {
+  headers['x-served-by'] = 'collabio';
+});
+const count: number = io2.engine.clientsCount;
+void count;
+const rooms = io2.of(/^\/room-\d+$/, (socket) => {
+  socket.conn.on('upgrade', (transport) => console.log(transport.name));
+});
+const children: number = rooms.children.size;
+void children;
+io2.documents.on('error', (err) => console.error(err.message));
+void io2.documents.flush();
