@@ -175,6 +175,14 @@ export interface ServerOptions {
   maxOutboundBytes?: number;
   /** How long the HTTP/WebSocket handshake may take. */
   handshakeTimeout?: number;
+  /** Most open connections (io.stats().connections); beyond, new TCP connections get HTTP 503. Default 100000; 0 = no cap. */
+  maxConnections?: number;
+  /** New TCP connections per second per client IP (token bucket); beyond, HTTP 429. Default 100; 0 = off. */
+  connectionRate?: number;
+  /** Connections one IP may open at once before connectionRate applies. Default 200. */
+  connectionBurst?: number;
+  /** Apply connectionRate to loopback clients too (off by default: behind a local proxy every client is 127.0.0.1). */
+  rateLimitLoopback?: boolean;
   /** I/O threads of the native core. Default: hardware concurrency. */
   threads?: number;
   /** A folder whose files are served over HTTP for paths that are neither Socket.IO nor documents. */

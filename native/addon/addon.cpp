@@ -61,6 +61,10 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     num("maxAttachments", opts.max_attachments);
     num("maxOutboundBytes", opts.max_outbound_bytes);
     num("handshakeTimeout", opts.handshake_timeout);
+    num("maxConnections", opts.max_connections);
+    num("connectionRate", opts.connection_rate);
+    num("connectionBurst", opts.connection_burst);
+    if (o.Get("rateLimitLoopback").IsBoolean()) opts.rate_limit_loopback = o.Get("rateLimitLoopback").As<Napi::Boolean>();
     if (o.Get("path").IsString()) opts.path = o.Get("path").As<Napi::String>().Utf8Value();
     if (o.Get("serveStatic").IsString()) opts.serve_static = o.Get("serveStatic").As<Napi::String>().Utf8Value();
     if (o.Get("engine").IsObject()) ReadEngineOptions(o.Get("engine").As<Napi::Object>(), opts.engine);

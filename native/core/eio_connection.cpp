@@ -49,7 +49,7 @@ std::string EioConnection::open_packet(bool can_upgrade) const {
 }
 
 void EioConnection::start_websocket(tcp::socket socket, std::string http_response, std::string leftover) {
-  auto t = std::make_shared<EioWsTransport>(server_, std::move(socket), shared_from_this());
+  auto t = std::make_shared<EioWsTransport>(server_, std::move(socket), shared_from_this(), true);
   {
     std::lock_guard lk(mu_);
     mode_ = Mode::WebSocket;
@@ -325,7 +325,7 @@ bool EioConnection::begin_upgrade() {
 }
 
 void EioConnection::attach_probe(tcp::socket socket, std::string http_response, std::string leftover) {
-  auto t = std::make_shared<EioWsTransport>(server_, std::move(socket), shared_from_this());
+  auto t = std::make_shared<EioWsTransport>(server_, std::move(socket), shared_from_this(), false);
   t->start({std::make_shared<const std::string>(std::move(http_response))}, std::move(leftover));
   net::dispatch(strand_, [self = shared_from_this(), t] {
     if (self->closed_) {

@@ -53,6 +53,9 @@ std::string context_json(std::initializer_list<std::pair<const char*, std::strin
 bool origin_allowed(const CorsOptions& c, std::string_view origin) {
   for (const auto& a : c.allowed)
     if (a == origin) return true;
+  // A real origin is a scheme, a host name (<= 253 bytes) and a port. Longer values are refused
+  // before std::regex, whose recursive matcher could exhaust the stack on a long header.
+  if (origin.size() > 300) return false;
   for (const auto& p : c.patterns) {
     try {
       if (std::regex_search(origin.begin(), origin.end(), std::regex(p, std::regex::ECMAScript))) return true;

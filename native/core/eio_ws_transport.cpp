@@ -8,10 +8,11 @@
 namespace collabio::core {
 
 EioWsTransport::EioWsTransport(std::shared_ptr<ServerImpl> server, tcp::socket socket,
-                               std::shared_ptr<EioConnection> session)
+                               std::shared_ptr<EioConnection> session, bool shares_strand)
     // A message may not exceed maxHttpBufferSize (Engine.IO maxPayload), whatever its framing.
     : WsConnection(Kind::EngineIo, server, std::move(socket), server->opts.max_http_buffer_size),
-      session_(std::move(session)) {}
+      session_(std::move(session)),
+      shares_strand_(shares_strand) {}
 
 void EioWsTransport::shut(uint16_t code, std::string reason, bool drop_queue) {
   net::post(executor(), [self = self_as<EioWsTransport>(), code, reason = std::move(reason), drop_queue] {
@@ -21,6 +22,11 @@ void EioWsTransport::shut(uint16_t code, std::string reason, bool drop_queue) {
 
 void EioWsTransport::on_ws_message(bool binary, std::string&& payload) {
   if (!session_) return;
+  if (shares_strand_) {
+    // Already on the session's strand: the common case, without the cost of a dispatch.
+    session_->on_ws_message(this, binary, std::move(payload));
+    return;
+  }
   // Inline when the session lives on this socket's strand (a session opened over WebSocket);
   // otherwise queued to the session's strand, in arrival order.
   net::dispatch(session_->executor(), [s = session_, self = self_as<EioWsTransport>(), binary,

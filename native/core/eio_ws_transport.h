@@ -15,7 +15,10 @@ class EioConnection;
 
 class EioWsTransport final : public WsConnection {
  public:
-  EioWsTransport(std::shared_ptr<ServerImpl> server, tcp::socket socket, std::shared_ptr<EioConnection> session);
+  // `shares_strand`: the session runs on this socket's strand (a session opened over WebSocket), so
+  // messages are handed over by a direct call.
+  EioWsTransport(std::shared_ptr<ServerImpl> server, tcp::socket socket, std::shared_ptr<EioConnection> session,
+                 bool shares_strand);
 
   // Any thread: closes with `code`; `drop_queue` discards what is not yet written.
   void shut(uint16_t code, std::string reason, bool drop_queue);
@@ -27,6 +30,7 @@ class EioWsTransport final : public WsConnection {
   // Owner: this transport's strand. Reset when the transport closes (breaks the reference cycle
   // with the session, which holds its transports).
   std::shared_ptr<EioConnection> session_;
+  const bool shares_strand_;
 };
 
 }  // namespace collabio::core

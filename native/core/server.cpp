@@ -100,7 +100,8 @@ ServerImpl::ServerImpl(Options options, EventSink* sink)
       ioc(),
       sink_(sink),
       acceptor_(ioc),
-      cmd_(net::make_strand(ioc)) {
+      cmd_(net::make_strand(ioc)),
+      rate_limiter_(opts.connection_rate, opts.connection_burst, opts.rate_limit_loopback) {
   if (opts.documents.enabled) docs = std::make_shared<DocumentManager>(*this, opts.documents);
 }
 
@@ -200,6 +201,11 @@ void ServerImpl::on_accept(boost::system::error_code ec, tcp::socket socket) {
   if (!ec) {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    if (const Admission verdict = admit(socket); verdict != Admission::Admit) {
+      refuse_connection(std::move(socket), verdict);
+      do_accept();
+      return;
+    }
     auto exec = socket.get_executor();
     net::post(exec, [self = shared_from_this(), s = std::move(socket)]() mutable {
       start_http_session(self, std::move(s));
@@ -207,6 +213,15 @@ void ServerImpl::on_accept(boost::system::error_code ec, tcp::socket socket) {
   }
   // Errors such as EMFILE affect one accept; keep accepting.
   do_accept();
+}
+
+Admission ServerImpl::admit(const tcp::socket& socket) {
+  if (opts.max_connections && open_connections.load(std::memory_order_relaxed) >= opts.max_connections)
+    return Admission::TooManyConnections;
+  boost::system::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  if (!ec && !rate_limiter_.admit(remote.address())) return Admission::RateLimited;
+  return Admission::Admit;
 }
 
 void ServerImpl::close() {

@@ -79,12 +79,19 @@ struct Options {
   uint32_t max_attachments = 10;        // binary attachments per Socket.IO packet
   uint64_t max_outbound_bytes = 64ull << 20;  // per connection; beyond it the connection is closed
   uint32_t handshake_timeout = 10000;   // ms to receive a complete HTTP request head
+  // Admission at accept (native/core/limits.h, docs/LIMITS.md). At max_connections open connections
+  // (Stats::connections) a new TCP connection is answered 503; over the per-IP token bucket, 429.
+  uint64_t max_connections = 100000;    // 0 = no cap
+  double connection_rate = 100;         // new TCP connections per second per remote IP (0 = off)
+  double connection_burst = 200;        // bucket size: connections one IP may open at once
+  bool rate_limit_loopback = false;     // also limit 127.0.0.0/8 and ::1 (e.g. behind a local proxy: off)
   std::string serve_static;             // directory served to plain GET requests ("" = none)
   DocumentOptions documents;
   EngineOptions engine;                 // Engine.IO transports, CORS, cookie, client bundle
 };
 
-// What a client sent with its WebSocket upgrade; shared by every namespace socket of a connection.
+// The request that opened a connection (the WebSocket upgrade, or the Engine.IO polling handshake);
+// shared by every namespace socket of a connection.
 struct Handshake {
   std::string url;       // request target, e.g. "/socket.io/?EIO=4&transport=websocket&x=1"
   std::string query;     // raw query string without '?'

@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "core/limits.h"
 #include "core/server.h"
 #include "core/ws_frame.h"
 
@@ -105,6 +106,8 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
  private:
   void do_accept();
   void on_accept(boost::system::error_code ec, tcp::socket socket);
+  // Max connections and per-IP rate (native/core/limits.h) for a socket just accepted.
+  Admission admit(const tcp::socket& socket);
   void thread_main();
   static std::vector<ws::Frame> make_frames(const std::string& packet, const std::vector<std::string>& attachments);
 
@@ -115,6 +118,7 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
   tcp::acceptor acceptor_;  // owner: cmd_ after listen()
   Strand cmd_;              // owns rooms_, executes commands in call order
   RoomRegistry rooms_;      // owner: cmd_
+  ConnectionRateLimiter rate_limiter_;  // thread-safe (own mutex); used by on_accept
 
   std::mutex events_mu_;
   std::vector<Event> events_;  // guarded by events_mu_
@@ -134,12 +138,8 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
 // Starts an HTTP session on an accepted socket (native/core/http_session.cpp).
 void start_http_session(const std::shared_ptr<ServerImpl>& server, tcp::socket socket);
 
-// Starts an Engine.IO WebSocket connection on a socket whose upgrade was answered
-// (native/core/eio_connection.cpp). `http_response` (the 101) leaves in the same write as the Engine.IO
-// open packet; `leftover` holds bytes read past the HTTP request.
-void start_eio_connection(const std::shared_ptr<ServerImpl>& server, tcp::socket socket,
-                          std::shared_ptr<const Handshake> handshake, std::string http_response,
-                          std::string leftover);
+// Engine.IO sessions (polling and WebSocket) are created by the HTTP session: see
+// create_eio_session in native/core/eio_connection.h.
 // Starts a y-websocket document connection (native/core/yjs_connection.cpp) for the document named
 // `doc_name` (the raw request path without its leading '/', as the reference server takes it).
 void start_yjs_connection(const std::shared_ptr<ServerImpl>& server, tcp::socket socket,

@@ -1,6 +1,6 @@
 // A server-side WebSocket connection after the upgrade: reading and parsing frames, a bounded
 // outbound queue that leaves in gather writes, and the close handshake. Protocol layers derive
-// from it (EioConnection for Engine.IO/Socket.IO, YjsConnection for y-websocket).
+// from it (EioWsTransport carries an Engine.IO session, YjsConnection speaks y-websocket).
 #pragma once
 
 #include <cstdint>

@@ -101,6 +101,15 @@ TEST(EngineIoErrorJson, CodesAndMessagesOfEngineIo) {
   EXPECT_EQ(eio::error_json(-1), "{\"code\":3,\"message\":\"Bad request\"}");
 }
 
+TEST(EngineIoErrorJson, CustomMessageIsEscaped) {
+  // allowRequest's message goes to the client as the JSON body of the 403.
+  EXPECT_EQ(eio::error_json(4, "no entry"), "{\"code\":4,\"message\":\"no entry\"}");
+  EXPECT_EQ(eio::error_json(4, "say \"hi\"\n"), "{\"code\":4,\"message\":\"say \\\"hi\\\"\\n\"}");
+  EXPECT_EQ(eio::error_json(1, ""), eio::error_json(1));
+  EXPECT_EQ(eio::error_message(5), "Unsupported protocol version");
+  EXPECT_EQ(eio::error_message(9), "Bad request");
+}
+
 TEST(EngineIoBase64, EncodesWithPadding) {
   EXPECT_EQ(eio::base64_encode(""), "");
   EXPECT_EQ(eio::base64_encode("f"), "Zg==");
