@@ -41,7 +41,9 @@ test('8 peers making random concurrent edits converge, and a late joiner gets it
     }
     if (round % 10 === 0) await sleep(5);
   }
-  const snapshot = (d) => JSON.stringify([d.getText('text').toString(), d.getMap('map').toJSON(), d.getArray('arr').toJSON()]);
+  // Map keys compared in sorted order: Y.Map's iteration order follows local insertion, not content.
+  const canon = (o) => JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
+  const snapshot = (d) => JSON.stringify([d.getText('text').toString(), canon(d.getMap('map').toJSON()), d.getArray('arr').toJSON()]);
   const sv = (d) => Buffer.from(Y.encodeStateVector(d)).toString('hex');
   await waitFor(() => peers.every((p) => snapshot(p.doc) === snapshot(peers[0].doc) && sv(p.doc) === sv(peers[0].doc)), 'convergence');
   const late = connect('random');

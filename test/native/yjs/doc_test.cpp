@@ -188,3 +188,34 @@ TEST(Doc, MapKeepsLastWriterAndDeletesOverwrittenValues) {
   doc.applyUpdate(set(1, 1, true, {2, 0}, 3));
   EXPECT_EQ(doc.rootMapToJson("m"), R"({"k":3})");
 }
+
+TEST(Doc, ConcurrentInsertsConvergeInEitherOrder) {
+  const Bytes a = insertText(1, 0, "a");
+  const Bytes b = insertText(2, 0, "b");
+  Doc first;
+  first.applyUpdate(a);
+  first.applyUpdate(b);
+  Doc second;
+  second.applyUpdate(b);
+  second.applyUpdate(a);
+  // Same origins: the lower client id stays left (Item.integrate).
+  EXPECT_EQ(first.rootTextToString("t"), "ab");
+  EXPECT_EQ(second.rootTextToString("t"), "ab");
+  EXPECT_EQ(first.encodeStateAsUpdate(), second.encodeStateAsUpdate());
+}
+
+TEST(Doc, InvalidJsonContentIsRejected) {
+  lib0::Encoder e;
+  e.writeVarUint(1);
+  e.writeVarUint(1);
+  e.writeVarUint(1);
+  e.writeVarUint(0);
+  e.writeUint8(kRefEmbed);
+  e.writeVarUint(1);
+  e.writeVarString("t");
+  e.writeVarString("{not json");
+  e.writeVarUint(0);
+  Doc doc;
+  EXPECT_THROW(doc.applyUpdate(e.buffer()), DecodeError);
+  EXPECT_EQ(doc.encodeStateVector(), (Bytes{0x00}));
+}
