@@ -5,7 +5,7 @@
 // events, and handles to read, write and watch a document.
 //
 //   const io = new Server({ documents: { persistence: { dir: './data' }, authorize: ({ name }) => true } });
-//   io.documents.on('create', (name) => …);
+//   io.documents.on('create', (name) => …);   // also 'idle' (last connection left) and 'unload'
 //   const doc = io.documents.open('notes');
 //   Y.applyUpdate(ydoc, await doc.encodeState());
 //   doc.on('update', (updates) => …);
@@ -24,6 +24,7 @@ const EV_DOC_UNLOAD = 9;
 const EV_DOC_UPDATE = 10;
 const EV_REPLY = 11;
 const EV_DOC_LOAD = 12;
+const EV_DOC_IDLE = 13;
 
 const AUTH_REFUSE = 0;
 const AUTH_READ_WRITE = 1;
@@ -237,6 +238,9 @@ class Documents extends EventEmitter {
       case EV_DOC_CREATE:
         debug('document %s loaded', name);
         this.emit('create', name);
+        return;
+      case EV_DOC_IDLE:
+        this.emit('idle', name);
         return;
       case EV_DOC_UNLOAD:
         debug('document %s unloaded', name);

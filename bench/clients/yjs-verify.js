@@ -18,7 +18,7 @@ async function check({ name, expected }) {
         doc.on('update', chk);
         chk();
       }),
-      20000,
+      10000,
       `document ${name} complete`,
     );
     return 0;

@@ -155,6 +155,7 @@ function generate(res, dir) {
     mdTable(['', ''], [
       ['date', m.date],
       ['command', `\`${m.command}\``],
+      ...(m.earlier ? [['workloads not in this command', `from \`${m.earlier.command}\` at ${m.earlier.date}`]] : []),
       ['machine', `${m.cpu}, ${m.memoryGiB} GiB, Linux ${m.kernel}, ulimit -n ${m.ulimitN}`],
       ['load average (start / end)', `${m.loadavgStart} / ${m.loadavgEnd || 'n/a'} (the machine is shared; see notes)`],
       ['node', m.node],

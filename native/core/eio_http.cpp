@@ -208,11 +208,15 @@ void HttpSession::open_session(const HandshakeDecision& d) {
     std::string response = switching_protocols(accept);
     std::string leftover = take_leftover();
     session->start_websocket(stream_.release_socket(), std::move(response), std::move(leftover));
-    return;
+  } else {
+    // The handshake GET is answered with the open packet alone (engine.io Socket#onOpen).
+    respond(http::status::ok, "text/plain; charset=UTF-8", session->open_packet(eo.websocket), req.keep_alive());
+    session->start_polling();
   }
-  // The handshake GET is answered with the open packet alone (engine.io Socket#onOpen).
-  respond(http::status::ok, "text/plain; charset=UTF-8", session->open_packet(eo.websocket), req.keep_alive());
-  session->start_polling();
+  // A shutdown that began while this request was handled did not see the session (it registered
+  // after the shutdown's snapshot of the table, hence after closing() became true): close it here,
+  // or its timers would hold the I/O threads until they fire.
+  if (server_->closing()) session->close(ws::kGoingAway, "server shutting down");
 }
 
 void HttpSession::poll(const std::shared_ptr<EioConnection>& session, Request&& req) {

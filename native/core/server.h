@@ -115,6 +115,7 @@ struct Event {
     kReply = 11,         // answer to doc_request: ack_id = request id; data = error ("" if none);
                          // attachments = binary result, extra = JSON/text result
     kDocLoad = 12,       // host persistence: load document nsp, answer with doc_loaded()
+    kDocIdle = 13,       // the last connection of document nsp left (it unloads after unload_delay)
     // Documents use 7..19 (lib/documents.js handles them).
     // Engine.IO (20..29)
     kHandshake = 20,     // a new session waits for handshake_reply(conn = request id); nsp = transport,

@@ -1,6 +1,7 @@
 #include "yjs/lib0.h"
 
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -342,9 +343,10 @@ void appendNumber(std::string& out, double v) {
     out += std::to_string(static_cast<int64_t>(v));
     return;
   }
+  // Shortest representation that reads back as the same double, as JavaScript prints numbers.
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  out += buf;
+  const auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, res.ptr);
 }
 
 }  // namespace

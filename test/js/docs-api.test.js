@@ -162,3 +162,57 @@ test('Socket.IO and documents share one port', async (t) => {
   assert.equal(await h.getText('t'), 'x');
   h.close();
 });
+
+test('events tell when a document is created, when its last connection leaves, and when it unloads', async (t) => {
+  const { connect, io } = await docServer(t, { documents: { unloadDelay: 100 } });
+  const events = [];
+  for (const ev of ['create', 'idle', 'unload']) io.documents.on(ev, (name) => events.push(`${ev}:${name}`));
+  const a = connect('life');
+  const b = connect('life');
+  await Promise.all([synced(a), synced(b)]);
+  a.destroy();
+  await sleep(150);
+  assert.deepEqual(events, ['create:life']);
+  b.destroy();
+  await waitFor(() => events.length === 3, 'idle and unload');
+  assert.deepEqual(events, ['create:life', 'idle:life', 'unload:life']);
+});
+
+test('QueryAwareness is answered with the current states', async (t) => {
+  const { connect, url } = await docServer(t);
+  const a = connect('qa');
+  await synced(a);
+  a.awareness.setLocalStateField('user', { name: 'Lin' });
+  await sleep(100);
+  const ws = await rawDocSocket(url, 'qa');
+  await waitFor(() => ws.messages.length >= 2, 'SyncStep1 and awareness on connect');
+  const before = ws.messages.length;
+  ws.send(Buffer.from([3])); // QueryAwareness
+  await waitFor(() => ws.messages.length > before, 'awareness answer');
+  const answer = ws.messages[ws.messages.length - 1];
+  assert.equal(answer[0], 1); // Awareness message
+  assert.ok(answer.includes(Buffer.from('Lin')));
+  ws.close();
+});
+
+test('a document client that stops answering pings is dropped while healthy clients keep working', async (t) => {
+  const { connect, url, io } = await docServer(t, { documents: { keepAlive: 200 } });
+  const a = connect('dead');
+  await synced(a);
+  const ws = await rawDocSocket(url, 'dead');
+  const h = io.documents.open('dead');
+  t.after(() => h.close());
+  await waitFor(async () => (await h.connections()).length === 2, 'two connections');
+  // Freeze the peer: the ws library answers pings by itself, so stop its socket from reading.
+  ws._socket.pause();
+  let count = 2;
+  await waitFor(() => {
+    h.connections().then((c) => (count = c.length));
+    return count === 1;
+  }, 'the frozen peer to be dropped');
+  // The healthy client is still served.
+  a.doc.getText('t').insert(0, 'alive');
+  const late = connect('dead');
+  await synced(late);
+  await waitFor(() => late.doc.getText('t').toString() === 'alive', 'healthy clients unaffected');
+});

@@ -102,6 +102,10 @@ TEST(Lib0, AnyToJson) {
   e.writeVarString("a\"b");
   e.writeUint8(lib0::kAnyTrue);
   EXPECT_EQ(lib0::anyToJson(e.buffer()), R"({"n":-5,"s":["a\"b",true]})");
+  lib0::Encoder f;
+  f.writeUint8(lib0::kAnyFloat64);
+  f.writeFloat64(0.1);
+  EXPECT_EQ(lib0::anyToJson(f.buffer()), "0.1");
   const std::vector<uint8_t> bad{99};
   EXPECT_THROW(lib0::anyToJson(bad), DecodeError);
 }
