@@ -144,7 +144,10 @@ void Document::remove_connection(uint64_t conn) {
   if (!conns_.erase(conn)) return;
   const auto gone = awareness_.remove_connection(conn);
   if (!gone.empty()) send_all(sync::encode_awareness(gone), 0);
-  if (conns_.empty()) manager_.server.push_event(Event{Event::kDocIdle, 0, name_});
+  if (conns_.empty()) {
+    awareness_timer_.cancel();  // nothing to expire; a pending wait would also delay shutdown
+    manager_.server.push_event(Event{Event::kDocIdle, 0, name_});
+  }
   maybe_schedule_unload();
 }
 

@@ -24,60 +24,65 @@ WsConnection::WsConnection(Kind kind, std::shared_ptr<ServerImpl> server, tcp::s
       close_timer_(socket_.get_executor()) {}
 
 void WsConnection::start(std::vector<ws::Frame> first, std::string leftover) {
-  rbuf_.resize(std::max(kReadChunk, leftover.size()));
-  std::copy(leftover.begin(), leftover.end(), rbuf_.begin());
-  rlen_ = leftover.size();
+  // Reads wait for readability and then read into a per-thread buffer, so an idle connection owns
+  // no read buffer at all; only bytes of an incomplete frame are kept per connection (pending_).
+  boost::system::error_code ignored;
+  socket_.non_blocking(true, ignored);
   if (!first.empty()) enqueue(first.data(), first.size(), false);
   on_started();
   if (closing_) return;
-  if (rlen_ > 0) {
-    on_read({}, 0);
-  } else {
-    do_read();
-  }
+  if (!leftover.empty()) consume(reinterpret_cast<const uint8_t*>(leftover.data()), leftover.size());
+  do_read();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Reading
 
 void WsConnection::do_read() {
-  if (rbuf_.size() - rlen_ < kReadChunk / 2) rbuf_.resize(rlen_ + kReadChunk);
-  socket_.async_read_some(net::buffer(rbuf_.data() + rlen_, rbuf_.size() - rlen_),
-                          [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-                            self->on_read(ec, n);
-                          });
+  socket_.async_wait(tcp::socket::wait_read,
+                     [self = shared_from_this()](boost::system::error_code ec) { self->on_readable(ec); });
 }
 
-void WsConnection::on_read(boost::system::error_code ec, size_t n) {
+void WsConnection::on_readable(boost::system::error_code ec) {
+  // One chunk per wake-up keeps a busy connection from starving the others on this thread.
+  thread_local std::vector<uint8_t> chunk(kReadChunk);
+  size_t n = 0;
+  if (!ec) n = socket_.read_some(net::buffer(chunk), ec);
+  if (ec == net::error::would_block || ec == net::error::try_again) {
+    do_read();
+    return;
+  }
   if (ec) {
     // EOF or reset without a close frame: the transport went away.
     if (!closing_) do_close(ws::kGoingAway, ec == net::error::eof ? "transport close" : "transport error", true);
     finish_close();
     return;
   }
-  rlen_ += n;
-  if (closing_) {
-    rlen_ = 0;  // draining until the peer closes; its bytes no longer matter
-    do_read();
-    return;
-  }
-  const size_t used = parser_.feed(rbuf_.data(), rlen_, *this);
-  if (used == ws::Parser::npos) {
-    do_close(parser_.error_code(), "transport error", true);
-    rlen_ = 0;
-    do_read();
-    return;
-  }
-  if (used > 0) {
-    std::memmove(rbuf_.data(), rbuf_.data() + used, rlen_ - used);
-    rlen_ -= used;
-  }
-  // A half-received large frame may grow the buffer up to the message limit; shrink it back after.
-  if (rlen_ == 0 && rbuf_.size() > 4 * kReadChunk) {
-    rbuf_.resize(kReadChunk);
-    rbuf_.shrink_to_fit();
-  }
+  consume(chunk.data(), n);
   do_read();
+}
+
+void WsConnection::consume(const uint8_t* data, size_t n) {
+  if (closing_) {
+    pending_.clear();  // draining until the peer closes; its bytes no longer matter
+    return;
+  }
+  size_t used;
+  if (pending_.empty()) {
+    used = parser_.feed(data, n, *this);
+    if (used != ws::Parser::npos && used < n) pending_.assign(data + used, data + n);
+  } else {
+    pending_.insert(pending_.end(), data, data + n);
+    used = parser_.feed(pending_.data(), pending_.size(), *this);
+    if (used != ws::Parser::npos) pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(used));
+  }
+  if (used == ws::Parser::npos) {
+    pending_.clear();
+    do_close(parser_.error_code(), "transport error", true);
+    return;
+  }
+  // A large frame may have grown the buffer up to the message limit; give the memory back.
+  if (pending_.empty() && pending_.capacity() > kReadChunk) pending_ = {};
 }
 
 void WsConnection::on_message(bool binary, std::string&& payload) {
@@ -161,9 +166,11 @@ void WsConnection::do_write() {
 void WsConnection::on_write(boost::system::error_code ec, size_t n) {
   {
     std::lock_guard lk(mu_);
-    queued_bytes_ -= std::min<uint64_t>(n, queued_bytes_);
+    // finish_close() may already have released everything this connection counted.
+    const uint64_t written = std::min<uint64_t>(n, queued_bytes_);
+    queued_bytes_ -= written;
+    server_->bytes_queued.fetch_sub(static_cast<int64_t>(written), std::memory_order_relaxed);
   }
-  server_->bytes_queued.fetch_sub(static_cast<int64_t>(n), std::memory_order_relaxed);
   inflight_.clear();
   if (ec) {
     if (!closing_) do_close(ws::kGoingAway, "transport error", true);
@@ -190,12 +197,16 @@ void WsConnection::do_close(uint16_t code, const std::string& reason, bool drop_
     std::lock_guard lk(mu_);
     accepting_ = false;
     if (drop_queue) {
-      for (const auto& f : queue_) queued_bytes_ -= f->size();
+      uint64_t dropped = 0;
+      for (const auto& f : queue_) dropped += f->size();
+      queued_bytes_ -= dropped;
+      server_->bytes_queued.fetch_sub(static_cast<int64_t>(dropped), std::memory_order_relaxed);
       queue_.clear();
     }
     // The reason travels in the close frame unless the peer closed first.
     auto frame = std::make_shared<const std::string>(ws::encode_close(code, reason == "transport close" ? "" : reason));
     queued_bytes_ += frame->size();
+    server_->bytes_queued.fetch_add(static_cast<int64_t>(frame->size()), std::memory_order_relaxed);
     queue_.push_back(std::move(frame));
     close_queued_ = true;
     if (!write_scheduled_) {

@@ -67,7 +67,8 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
   void on_close(uint16_t code, std::string_view reason) final;
 
   void do_read();
-  void on_read(boost::system::error_code ec, size_t n);
+  void on_readable(boost::system::error_code ec);
+  void consume(const uint8_t* data, size_t n);
   void do_write();
   void on_write(boost::system::error_code ec, size_t n);
   void finish_close();
@@ -78,8 +79,7 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
 
   // ---- owner: the strand ----
   ws::Parser parser_;
-  std::vector<uint8_t> rbuf_;
-  size_t rlen_ = 0;
+  std::vector<uint8_t> pending_;  // bytes of an incomplete frame (usually empty: idle costs nothing)
   net::steady_timer close_timer_;
   bool closing_ = false;  // close started: reads are no longer processed
   bool socket_closed_ = false;
