@@ -4,8 +4,11 @@
 //  1. builds the addon if needed (scripts/install.js),
 //  2. builds and runs the native GoogleTest suites through CTest (build/native),
 //  3. runs the JavaScript tests with node:test (test/js, then test/browser when Chromium is present).
-// Options: --native-only, --js-only, --sanitize (native tests and the addon under ASan+UBSan),
-//          --filter <regex> (node --test-name-pattern).
+// Options: --native-only, --js-only, --filter <regex> (node --test-name-pattern),
+//          --sanitize: the sanitizer runs instead of the plain ones (docs/SANITIZERS.md):
+//            native tests under ASan+UBSan (build/native-asan), the core's multithreaded tests
+//            under ThreadSanitizer (build/native-tsan, core_tests), and the JS suite against an
+//            ASan+UBSan build of the addon loaded into Node with LD_PRELOAD of libasan.
 // As root on Debian, missing test prerequisites (GoogleTest, Chromium) are installed with apt-get.
 
 const { spawnSync } = require('node:child_process');
@@ -55,10 +58,41 @@ function nativeTests(sanitize) {
   return dir;
 }
 
-function jsTests(toolsDir) {
-  const env = { ...process.env, COLLABIO_TOOLS_DIR: toolsDir };
+// ThreadSanitizer over the core's multithreaded tests (test/native/core: a core::Server on several
+// I/O threads with real TCP clients). Only core_tests: the other suites are single-threaded.
+function tsanTests() {
+  const dir = path.join(root, 'build', 'native-tsan');
+  run('cmake', ['-S', root, '-B', dir, '-DCOLLABIO_TESTS=ON', '-DCMAKE_BUILD_TYPE=RelWithDebInfo', '-DCOLLABIO_SANITIZE=thread'],
+    { stdio: ['inherit', 'ignore', 'inherit'] });
+  run('cmake', ['--build', dir, '-j', jobs, '--target', 'core_tests']);
+  run(path.join(dir, 'core_tests'), [], {
+    env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1 second_deadlock_stack=1 history_size=4' },
+  });
+}
+
+// Environment that loads the ASan+UBSan addon into Node: the ASan runtime must come first in the
+// process (LD_PRELOAD); leak checking is off because Node itself does not free everything at exit.
+function sanitizedAddonEnv() {
+  const r = spawnSync('sh', ['-c', 'gcc -print-file-name=libasan.so'], { encoding: 'utf8' });
+  const libasan = r.stdout.trim();
+  if (r.status !== 0 || !fs.existsSync(libasan)) {
+    console.error('libasan.so not found (gcc -print-file-name=libasan.so)');
+    process.exit(1);
+  }
+  return {
+    LD_PRELOAD: libasan,
+    ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=1:detect_stack_use_after_return=0',
+    UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
+    COLLABIO_ADDON: path.join(root, 'build', 'addon-sanitize', 'RelWithDebInfo', 'collabio.node'),
+  };
+}
+
+function jsTests(toolsDir, extraEnv = {}) {
+  const env = { ...process.env, COLLABIO_TOOLS_DIR: toolsDir, ...extraEnv };
   const files = ['test/js'];
-  if (fs.existsSync(path.join(root, 'test/browser')) && fs.existsSync('/usr/bin/chromium') && !process.env.COLLABIO_SKIP_BROWSER) {
+  // Browser tests are skipped under LD_PRELOAD (Chromium would inherit the ASan runtime).
+  if (fs.existsSync(path.join(root, 'test/browser')) && fs.existsSync('/usr/bin/chromium') && !process.env.COLLABIO_SKIP_BROWSER &&
+      !extraEnv.LD_PRELOAD) {
     files.push('test/browser');
   }
   const args = ['--test', '--test-concurrency=1', '--test-timeout=300000'];
@@ -74,9 +108,28 @@ function jsTests(toolsDir) {
 function main() {
   const sanitize = has('--sanitize');
   ensureTestPrereqs();
+  if (sanitize) {
+    const t = (label, fn) => {
+      const start = Date.now();
+      const out = fn();
+      console.log(`\n[sanitize] ${label}: ${((Date.now() - start) / 1000).toFixed(0)} s`);
+      return out;
+    };
+    let toolsDir = path.join(root, 'build', 'native-asan');
+    if (!has('--js-only')) {
+      toolsDir = t('native tests under ASan+UBSan', () => nativeTests(true));
+      t('core tests under TSan', tsanTests);
+    }
+    if (has('--native-only')) return;
+    t('addon build under ASan+UBSan', () =>
+      run(process.execPath, [path.join(root, 'scripts/install.js'), '--force'], {
+        env: { ...process.env, COLLABIO_SANITIZE: 'address,undefined' },
+      }));
+    t('JS tests against the ASan+UBSan addon', () => jsTests(toolsDir, sanitizedAddonEnv()));
+    return;
+  }
   let toolsDir = path.join(root, 'build', 'native');
   if (!has('--js-only')) toolsDir = nativeTests(false);
-  if (sanitize) nativeTests(true);
   if (has('--native-only')) return;
   // --force: in a checkout the tests must run against the sources, never a stale prebuild.
   run(process.execPath, [path.join(root, 'scripts/install.js'), '--force']);

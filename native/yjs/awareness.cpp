@@ -46,6 +46,28 @@ bool is_valid_json(std::string_view text) {
 
 bool is_null_state(std::string_view json) { return trim_json_ws(json) == kNull; }
 
+size_t json_depth(std::string_view json) {
+  size_t depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character cannot end the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 std::vector<Entry> decode_update(std::span<const uint8_t> update) {
   lib0::Decoder d(update);
   const uint64_t n = d.readVarUint();
@@ -82,7 +104,7 @@ Registry::Applied Registry::apply(ConnectionId conn, std::span<const uint8_t> up
   Applied out;
   for (Entry& e : entries) {
     const bool is_null = is_null_state(e.state);
-    if (!is_null && e.state.size() > kMaxStateBytes) {
+    if (!is_null && (e.state.size() > kMaxStateBytes || json_depth(e.state) > kMaxStateDepth)) {
       ++out.rejected;
       continue;
     }

@@ -19,8 +19,9 @@
 //    revived it after a removal; the reference only tracks the first add, so a revived id would never
 //    be cleaned up). A connection may update ids it does not own (y-websocket providers re-send the
 //    states they receive; the clock rule makes that harmless) without taking them over.
-//  - Limits: kMaxClientsPerConnection ids owned per connection and kMaxStateBytes per state; entries
-//    over a limit are skipped and counted (Applied::rejected), the rest of the update applies.
+//  - Limits: kMaxClientsPerConnection ids owned per connection, kMaxStateBytes and kMaxStateDepth
+//    per state; entries over a limit are skipped and counted (Applied::rejected), the rest of the
+//    update applies.
 //  - Removal when a connection closes: state null at the SAME clock by default, as the reference
 //    server (removeAwarenessStates bumps only the local client's clock). Peers accept it (equal clock,
 //    null, known state), and a client that reconnects becomes visible again at its next renewal
@@ -46,6 +47,10 @@ namespace collabio::yjs::awareness {
 
 inline constexpr size_t kMaxClientsPerConnection = 64;
 inline constexpr size_t kMaxStateBytes = 64 * 1024;
+/// Deepest nesting of arrays/objects in a state. Every peer re-encodes the states it receives
+/// (y-protocols encodeAwarenessUpdate -> JSON.stringify, recursive): a state nested tens of
+/// thousands deep would overflow every other client's stack, so it is skipped like an oversize one.
+inline constexpr size_t kMaxStateDepth = 256;
 inline constexpr size_t kMaxRememberedRemoved = 4096;
 /// y-protocols outdatedTimeout: a state not renewed for this long is removed (expire()).
 inline constexpr int64_t kOutdatedTimeoutMs = 30000;
@@ -67,6 +72,8 @@ std::vector<uint8_t> encode_update(std::span<const Entry> entries);
 bool is_valid_json(std::string_view text);
 /// True when `json` (valid JSON) is the null literal.
 bool is_null_state(std::string_view json);
+/// Deepest array/object nesting of `json` (valid JSON): `1` -> 0, `[{"a":[]}]` -> 3.
+size_t json_depth(std::string_view json);
 
 using ConnectionId = uint64_t;  // opaque to the registry; chosen by the caller, unique per document
 

@@ -78,7 +78,7 @@ Item* Doc::Impl::splitItem(Transaction& t, Item* left, uint64_t diff) {
   left->right = right;
   if (right->right) right->right->left = right;
   t.mergeStructs.push_back(right->id);
-  if (right->parentSub && !right->right) right->parent->map[right->parentSub] = right;
+  if (right->parentSub && !right->right) right->parent->map.set(right->parentSub, right);
   left->length = diff;
   return right;
 }
@@ -201,8 +201,7 @@ void Doc::Impl::integrate(Transaction& t, StructRef& s, uint64_t offset, Resolve
     if (left) {
       o = left->right;
     } else if (item->parentSub) {
-      auto it = parent->map.find(item->parentSub);
-      o = it == parent->map.end() ? nullptr : it->second;
+      o = parent->map.get(item->parentSub);
       while (o && o->left) o = o->left;
     } else {
       o = parent->start;
@@ -238,8 +237,7 @@ void Doc::Impl::integrate(Transaction& t, StructRef& s, uint64_t offset, Resolve
   } else {
     Item* rr;
     if (item->parentSub) {
-      auto it = parent->map.find(item->parentSub);
-      rr = it == parent->map.end() ? nullptr : it->second;
+      rr = parent->map.get(item->parentSub);
       while (rr && rr->left) rr = rr->left;
     } else {
       rr = parent->start;
@@ -250,7 +248,7 @@ void Doc::Impl::integrate(Transaction& t, StructRef& s, uint64_t offset, Resolve
   if (item->right) {
     item->right->left = item;
   } else if (item->parentSub) {
-    parent->map[item->parentSub] = item;
+    parent->map.set(item->parentSub, item);
     if (item->left) deleteItem(t, item->left);  // the previous value of this key
   }
   addStruct(t, item);
@@ -267,22 +265,39 @@ void Doc::Impl::integrate(Transaction& t, StructRef& s, uint64_t offset, Resolve
 }
 
 void Doc::Impl::deleteItem(Transaction& t, Item* first) {
-  std::vector<Item*> stack{first};
-  while (!stack.empty()) {
-    Item* item = stack.back();
-    stack.pop_back();
-    if (item->deleted || item->gc) continue;
+  // Item.delete + ContentType.delete, in yjs's recursion order (children in list order, then map
+  // entries in insertion order) with an explicit stack: nesting depth is untrusted.
+  struct Frame {
+    Type* type;
+    Item* next;        // next child in the list
+    size_t mapIndex;   // next map entry once the list is done
+  };
+  std::vector<Frame> stack;
+  auto deleteOne = [&](Item* item) {
     item->deleted = true;
     t.ds.add(item->id.client, item->id.clock, item->length);
-    if (item->content.ref != kRefType || !item->content.data || !item->content.data->type) continue;
-    // ContentType.delete: delete the children; already deleted old ones get a merge attempt.
-    Type* type = item->content.data->type.get();
-    auto visit = [&](Item* child) {
-      if (!child->deleted) stack.push_back(child);
-      else if (child->id.clock < beforeState(t, child->id.client)) t.mergeStructs.push_back(child->id);
-    };
-    for (Item* c = type->start; c; c = c->right) visit(c);
-    for (auto& [key, c] : type->map) visit(c);
+    if (item->content.ref == kRefType && item->content.data && item->content.data->type) {
+      Type* type = item->content.data->type.get();
+      stack.push_back({type, type->start, 0});
+    }
+  };
+  if (first->deleted || first->gc) return;
+  deleteOne(first);
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    Item* child;
+    if (f.next) {
+      child = f.next;
+      f.next = child->right;
+    } else if (f.mapIndex < f.type->map.size()) {
+      child = f.type->map.entries()[f.mapIndex++].second;
+    } else {
+      stack.pop_back();
+      continue;
+    }
+    if (child->gc) continue;
+    if (!child->deleted) deleteOne(child);  // may push a frame; `f` is not used after this
+    else if (child->id.clock < beforeState(t, child->id.client)) t.mergeStructs.push_back(child->id);
   }
 }
 
@@ -296,7 +311,7 @@ void Doc::Impl::gcItem(Item* first, bool firstParentGCd) {
     if (item->content.ref == kRefType && item->content.data && item->content.data->type) {
       Type* type = item->content.data->type.get();
       for (Item* c = type->start; c; c = c->right) stack.push_back({c, true});
-      for (auto& [key, c] : type->map)
+      for (const auto& [key, c] : type->map.entries())
         for (Item* m = c; m; m = m->left) stack.push_back({m, true});
     }
     if (parentGCd) {
@@ -312,9 +327,9 @@ void Doc::Impl::gcItem(Item* first, bool firstParentGCd) {
   }
 }
 
-DeleteSet Doc::Impl::applyDeleteSet(Transaction& t, const DeleteSet& ds) {
+DeleteSet Doc::Impl::applyDeleteSet(Transaction& t, const DeleteSet::Sequence& ds) {
   DeleteSet unapplied;
-  for (const auto& [client, ranges] : ds.clients) {
+  for (const auto& [client, ranges] : ds) {
     const uint64_t state = getState(client);
     for (const auto& range : ranges) {
       const uint64_t clock = range.clock;
@@ -342,7 +357,6 @@ DeleteSet Doc::Impl::applyDeleteSet(Transaction& t, const DeleteSet& ds) {
       }
     }
   }
-  unapplied.sortAndMerge();
   return unapplied;
 }
 
@@ -434,7 +448,7 @@ std::optional<PendingStructs> Doc::Impl::integrateStructs(Transaction& t, std::m
   return rest;
 }
 
-void Doc::Impl::readUpdate(Transaction& t, std::map<uint64_t, ClientRefs>& refs, const DeleteSet& ds) {
+void Doc::Impl::readUpdate(Transaction& t, std::map<uint64_t, ClientRefs>& refs, const DeleteSet::Sequence& ds) {
   auto rest = integrateStructs(t, refs);
   bool retry = false;
   if (pending) {
@@ -454,11 +468,15 @@ void Doc::Impl::readUpdate(Transaction& t, std::map<uint64_t, ClientRefs>& refs,
   } else {
     pending = std::move(rest);
   }
+  // yjs keeps the unapplied deletes as an update; it merges (sorts) them only when both the new
+  // and the old pending deletes left something.
   DeleteSet dsRest = applyDeleteSet(t, ds);
   if (!pendingDs.empty()) {
-    const DeleteSet old = std::move(pendingDs);
+    const DeleteSet::Sequence old = pendingDs.toSequence();
+    pendingDs = DeleteSet{};
     DeleteSet dsRest2 = applyDeleteSet(t, old);
-    dsRest.merge(dsRest2);
+    if (!dsRest.empty() && !dsRest2.empty()) dsRest.merge(dsRest2);
+    else if (dsRest.empty()) dsRest = std::move(dsRest2);
   }
   pendingDs = std::move(dsRest);
   if (retry) {
@@ -473,7 +491,7 @@ void Doc::Impl::readUpdate(Transaction& t, std::map<uint64_t, ClientRefs>& refs,
       refs.clear();
       for (; i < p.seq.size() && p.seq[i].id.client == client; ++i) refs.push_back(std::move(p.seq[i]));
     }
-    readUpdate(t, again, DeleteSet{});
+    readUpdate(t, again, DeleteSet::Sequence{});
   }
 }
 
@@ -501,8 +519,7 @@ size_t Doc::Impl::tryToMergeWithLefts(std::vector<Item*>& structs, size_t pos) {
     Item* left = structs[i - 1];
     if (left->isDeleted() != right->isDeleted() || left->gc != right->gc || !mergeItems(left, right)) break;
     if (!right->gc && right->parentSub) {
-      auto it = right->parent->map.find(right->parentSub);
-      if (it != right->parent->map.end() && it->second == right) it->second = left;
+      if (right->parent->map.get(right->parentSub) == right) right->parent->map.set(right->parentSub, left);
     }
     --i;
   }
@@ -600,7 +617,7 @@ size_t Doc::memoryUsage() const {
   size_t n = sizeof(Impl) + d.pool.size() * sizeof(Item) + d.freeList.capacity() * sizeof(Item*);
   for (const Item& item : d.pool) {
     n += item.content.heapBytes();
-    if (item.content.data && item.content.data->type) n += sizeof(Type) + item.content.data->type->map.size() * 32;
+    if (item.content.data && item.content.data->type) n += sizeof(Type) + item.content.data->type->map.size() * 48;
   }
   for (const auto& [client, structs] : d.clients) n += 48 + structs.capacity() * sizeof(Item*);
   for (const auto& s : d.strings) n += 48 + s.capacity();

@@ -158,7 +158,7 @@ void renderText(std::string& out, const Type* type) {
 
 void renderMap(std::string& out, const Type* type, int depth) {
   std::vector<std::pair<std::string_view, const Item*>> entries;
-  for (const auto& [key, item] : type->map)
+  for (const auto& [key, item] : type->map.entries())
     if (!item->deleted) entries.emplace_back(*key, item);
   std::sort(entries.begin(), entries.end());
   out.push_back('{');

@@ -18,11 +18,33 @@ namespace collabio::yjs {
 
 struct Item;
 
+/// Map entries of a type (AbstractType._map): key -> rightmost item of the key's chain, iterated in
+/// insertion order like a JavaScript Map (deleting a type visits its entries in that order).
+class KeyMap {
+ public:
+  using Entry = std::pair<const std::string*, Item*>;
+  Item* get(const std::string* key) const {
+    auto it = index_.find(key);
+    return it == index_.end() ? nullptr : entries_[it->second].second;
+  }
+  void set(const std::string* key, Item* item) {
+    auto [it, inserted] = index_.try_emplace(key, entries_.size());
+    if (inserted) entries_.emplace_back(key, item);
+    else entries_[it->second].second = item;
+  }
+  const std::vector<Entry>& entries() const { return entries_; }
+  size_t size() const { return entries_.size(); }
+
+ private:
+  std::unordered_map<const std::string*, size_t> index_;
+  std::vector<Entry> entries_;
+};
+
 /// A shared type as far as integration needs it: the item list (`start`), the current entry per
 /// map key (`map`, the rightmost item of each key's chain) and the item that holds it.
 struct Type {
   Item* start = nullptr;
-  std::unordered_map<const std::string*, Item*> map;  // key: interned parentSub
+  KeyMap map;  // key: interned parentSub
   Item* item = nullptr;                                // null for root types
   const std::string* rootName = nullptr;               // root types only
 };
@@ -72,7 +94,7 @@ struct Doc::Impl {
   std::deque<Item> pool;       // stable storage for items
   std::vector<Item*> freeList;  // items released by merging
   std::optional<PendingStructs> pending;
-  DeleteSet pendingDs;
+  DeleteSet pendingDs;  // ranges per client in the order yjs would hold them (merged only when yjs merges)
   // Scratch sets for Item.integrate's conflict resolution (reused to avoid allocations).
   std::unordered_set<Item*> conflictingItems;
   std::unordered_set<Item*> itemsBeforeOrigin;
@@ -109,13 +131,13 @@ struct Doc::Impl {
     size_t i = 0;
     bool removed = false;
   };
-  void readUpdate(Transaction& t, std::map<uint64_t, ClientRefs>& refs, const DeleteSet& ds);
+  void readUpdate(Transaction& t, std::map<uint64_t, ClientRefs>& refs, const DeleteSet::Sequence& ds);
   std::optional<PendingStructs> integrateStructs(Transaction& t, std::map<uint64_t, ClientRefs>& refs);
   std::optional<uint64_t> getMissing(Transaction& t, const StructRef& s, Resolved& r);
   void integrate(Transaction& t, StructRef& s, uint64_t offset, Resolved r);
   void deleteItem(Transaction& t, Item* item);
   void gcItem(Item* item, bool parentGCd);
-  DeleteSet applyDeleteSet(Transaction& t, const DeleteSet& ds);
+  DeleteSet applyDeleteSet(Transaction& t, const DeleteSet::Sequence& ds);
   void cleanup(Transaction& t);
   size_t tryToMergeWithLefts(std::vector<Item*>& structs, size_t pos);
   static bool mergeItems(Item* left, Item* right);

@@ -176,6 +176,7 @@ std::span<const uint8_t> Decoder::readAnyRaw() {
       case kAnyArray: {
         const uint64_t n = readVarUint();
         if (n > remaining()) fail("any: container length exceeds input");
+        if (stack.size() >= kMaxAnyDepth) fail("any: nested deeper than 256 levels");
         stack.push_back({n, tag == kAnyObject});
         continue;
       }

@@ -72,8 +72,11 @@ class Decoder {
   int64_t readBigInt64();
   std::span<const uint8_t> readBytes(size_t n);
   /// Validates one `any` value and returns its raw encoding (a view into the input). Nesting is
-  /// handled without recursion, so deep input cannot overflow the stack.
+  /// handled without recursion, so deep input cannot overflow the stack. Values nested deeper than
+  /// kMaxAnyDepth are refused (DecodeError): lib0's readAny in every JS client is recursive, and a
+  /// value it cannot decode would make the whole document unloadable for every client that syncs it.
   std::span<const uint8_t> readAnyRaw();
+  static constexpr size_t kMaxAnyDepth = 256;
 
  private:
   std::span<const uint8_t> buf_;

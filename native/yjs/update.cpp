@@ -325,8 +325,10 @@ void DeleteSet::merge(const DeleteSet& other) {
 }
 
 uint64_t DeleteSet::coverage() const {
+  DeleteSet merged = *this;
+  merged.sortAndMerge();
   uint64_t n = 0;
-  for (const auto& [client, dels] : clients)
+  for (const auto& [client, dels] : merged.clients)
     for (const auto& r : dels) n += r.len;
   return n;
 }
@@ -351,26 +353,41 @@ void DeleteSet::write(lib0::Encoder& e) const {
   }
 }
 
-DeleteSet DeleteSet::read(lib0::Decoder& d) {
-  DeleteSet ds;
+DeleteSet::Sequence DeleteSet::readSequence(lib0::Decoder& d) {
+  Sequence seq;
   const uint64_t numClients = d.readVarUint();
   if (numClients > d.remaining()) fail("delete set: client count exceeds input");
   for (uint64_t i = 0; i < numClients; ++i) {
-    const uint64_t client = d.readVarUint();
+    Entry entry{d.readVarUint(), {}};
     const uint64_t n = d.readVarUint();
     if (n > d.remaining()) fail("delete set: range count exceeds input");
-    std::vector<Range>* dels = nullptr;
     for (uint64_t k = 0; k < n; ++k) {
       const uint64_t clock = d.readVarUint();
       const uint64_t len = d.readVarUint();
       if (clock + len > lib0::kMaxSafeInteger) fail("delete set: clock out of range");
-      if (len == 0) continue;
-      if (!dels) dels = &ds.clients[client];
-      dels->push_back({clock, len});
+      if (len > 0) entry.ranges.push_back({clock, len});
     }
+    if (!entry.ranges.empty()) seq.push_back(std::move(entry));
+  }
+  return seq;
+}
+
+DeleteSet DeleteSet::fromSequence(const Sequence& seq) {
+  DeleteSet ds;
+  for (const auto& entry : seq) {
+    auto& dst = ds.clients[entry.client];
+    dst.insert(dst.end(), entry.ranges.begin(), entry.ranges.end());
   }
   return ds;
 }
+
+DeleteSet::Sequence DeleteSet::toSequence() const {
+  Sequence seq;
+  for (auto it = clients.rbegin(); it != clients.rend(); ++it) seq.push_back({it->first, it->second});
+  return seq;
+}
+
+DeleteSet DeleteSet::read(lib0::Decoder& d) { return fromSequence(readSequence(d)); }
 
 DecodedUpdate decodeUpdate(std::span<const uint8_t> update) {
   lib0::Decoder d(update);
@@ -430,7 +447,7 @@ DecodedUpdate decodeUpdate(std::span<const uint8_t> update) {
     }
     out.clients.push_back({client, std::move(refs)});
   }
-  out.ds = DeleteSet::read(d);
+  out.ds = DeleteSet::readSequence(d);
   return out;
 }
 

@@ -143,6 +143,19 @@ struct DeleteSet {
   void write(lib0::Encoder& e) const;
   /// readDeleteSet (ranges kept in input order; zero-length ranges dropped).
   static DeleteSet read(lib0::Decoder& d);
+
+  /// One client entry as it appears on the wire.
+  struct Entry {
+    uint64_t client;
+    std::vector<Range> ranges;
+  };
+  /// The entries in the order readAndApplyDeleteSet applies them (the order matters for which
+  /// items are deleted directly and which through their parent type, hence for merging).
+  using Sequence = std::vector<Entry>;
+  static Sequence readSequence(lib0::Decoder& d);
+  static DeleteSet fromSequence(const Sequence& seq);
+  /// Clients in descending order, as a DeleteSet written by yjs and read back is applied.
+  Sequence toSequence() const;
 };
 
 /// A decoded update: client sections in input order (Skip structs included), and the delete set.
@@ -152,7 +165,7 @@ struct DecodedUpdate {
     std::vector<StructRef> refs;
   };
   std::vector<ClientStructs> clients;
-  DeleteSet ds;
+  DeleteSet::Sequence ds;
 };
 
 /// Decodes a whole v1 update. Throws DecodeError on malformed input, including references that

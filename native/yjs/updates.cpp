@@ -14,7 +14,7 @@ std::vector<uint8_t> mergeUpdates(const std::vector<std::span<const uint8_t>>& u
   DeleteSet ds;
   for (const auto& u : updates) {
     DecodedUpdate d = decodeUpdate(u);
-    for (auto& [client, ranges] : d.ds.clients) {
+    for (auto& [client, ranges] : DeleteSet::fromSequence(d.ds).clients) {
       auto& dst = ds.clients[client];
       dst.insert(dst.end(), ranges.begin(), ranges.end());
     }
@@ -30,7 +30,7 @@ std::vector<uint8_t> mergeUpdates(const std::vector<std::span<const uint8_t>>& u
 std::vector<uint8_t> diffUpdate(std::span<const uint8_t> update, std::span<const uint8_t> stateVector) {
   const StateVector sv = decodeStateVector(stateVector);
   DecodedUpdate d = decodeUpdate(update);
-  DeleteSet ds = std::move(d.ds);
+  const DeleteSet ds = DeleteSet::fromSequence(d.ds);
   lib0::Encoder e;
   writeStructSequence(e, diffStructSequence(flatten(std::move(d)), sv));
   ds.write(e);
