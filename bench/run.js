@@ -258,11 +258,12 @@ async function ackRun(impl, p) {
 
 async function idleRun(impl, p) {
   const s = await startSioServer(impl);
-  const lg = start(path.join(BIN, 'loadgen'), ['--port', String(s.port), '--mode', 'idle', '--clients', String(p.clients),
-    '--connect-concurrency', '50', '--hold', '300', '--server-pid', String(s.pid)], { name: 'loadgen idle' });
+  let lg;
   try {
     await sleep(1000);
-    const base = proc.rssKb(s.pid);
+    const base = proc.rssKb(s.pid); // before the first connection
+    lg = start(path.join(BIN, 'loadgen'), ['--port', String(s.port), '--mode', 'idle', '--clients', String(p.clients),
+      '--connect-concurrency', '50', '--hold', '300', '--server-pid', String(s.pid)], { name: 'loadgen idle' });
     const t0 = Date.now();
     const ready = await lg.next((m) => m.event === 'ready', 240000, 'ready');
     const connectS = (Date.now() - t0) / 1000;
@@ -273,7 +274,7 @@ async function idleRun(impl, p) {
     if (ready.connected < p.clients * 0.99) throw new Error(`only ${ready.connected}/${p.clients} connected`);
     return { connected: ready.connected, base_kb: base, rss_kb: rss, kb_per_conn: (rss - base) / ready.connected, connect_s: connectS };
   } finally {
-    await lg.stop();
+    if (lg) await lg.stop();
     await s.stop();
   }
 }
@@ -477,8 +478,24 @@ function machine() {
   } catch {
     /* not fatal */
   }
+  const git = (args) => {
+    try {
+      return execFileSync('git', args, { cwd: ROOT }).toString().trim();
+    } catch {
+      return '';
+    }
+  };
+  const dirty = git(['status', '--porcelain', '--', 'native', 'lib']).split('\n').filter(Boolean).length;
+  let addon = 'n/a';
+  try {
+    addon = fs.statSync(path.join(ROOT, 'build', 'Release', 'collabio.node')).mtime.toISOString();
+  } catch {
+    /* a prebuilt or other build */
+  }
   return {
     date: new Date().toISOString(),
+    commit: `${git(['rev-parse', '--short', 'HEAD']) || 'n/a'}${dirty ? ` + ${dirty} changed files in native/ lib/` : ''}`,
+    addonBuilt: addon,
     cpu: `${cpuModel} x ${os.cpus().length}`,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     kernel,

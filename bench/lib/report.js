@@ -154,6 +154,7 @@ function generate(res, dir) {
   parts.push(
     mdTable(['', ''], [
       ['date', m.date],
+      ['collabio tree', `${m.commit || 'n/a'}; addon build/Release/collabio.node built ${m.addonBuilt || 'n/a'}`],
       ['command', `\`${m.command}\``],
       ...(m.earlier ? [['workloads not in this command', `from \`${m.earlier.command}\` at ${m.earlier.date}`]] : []),
       ['machine', `${m.cpu}, ${m.memoryGiB} GiB, Linux ${m.kernel}, ulimit -n ${m.ulimitN}`],

@@ -28,7 +28,7 @@ function barChart(title, panels, note = '', subtitle = '') {
   const barH = 22;
   const labelW = 120;
   const maxBars = Math.max(1, ...panels.map((p) => p.bars.length));
-  const panelH = 50 + maxBars * (barH + 8);
+  const panelH = 60 + maxBars * (barH + 8);
   const width = panels.length * panelW + 20;
   const top = subtitle ? 18 : 0;
   const height = panelH + 60 + top + (note ? 18 : 0);
@@ -45,9 +45,10 @@ function barChart(title, panels, note = '', subtitle = '') {
     const y0 = 45 + top;
     const max = Math.max(1e-9, ...p.bars.map((b) => (Number.isFinite(b.value) ? b.value : 0)));
     const scale = (panelW - labelW - 70) / max;
-    parts.push(`<text x="${x0}" y="${y0}" font-weight="bold">${esc(p.title)} (${esc(p.unit)}, ${p.better} is better)</text>`);
+    parts.push(`<text x="${x0}" y="${y0}" font-weight="bold">${esc(p.title)}</text>`);
+    parts.push(`<text x="${x0}" y="${y0 + 14}" fill="#555">${esc(p.unit)}, ${p.better} is better</text>`);
     p.bars.forEach((b, j) => {
-      const y = y0 + 14 + j * (barH + 8);
+      const y = y0 + 24 + j * (barH + 8);
       const w = Number.isFinite(b.value) ? Math.max(1, b.value * scale) : 0;
       parts.push(`<text x="${x0}" y="${y + barH * 0.7}">${esc(b.label)}</text>`);
       parts.push(`<rect x="${x0 + labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${color(b.label)}"/>`);
