@@ -216,7 +216,7 @@ class Engine extends EventEmitter {
         } catch {
           context = undefined;
         }
-        this.emit('connection_error', { req: requestFrom(hs, context && context.method), code: ackId, message: data, context });
+        this.emit('connection_error', { req: requestFrom(hs, nsp), code: ackId, message: data, context });
         return;
       }
       case EV_UPGRADE: {

@@ -50,15 +50,29 @@ function deconstruct(v, out) {
   return o;
 }
 
-// Puts the attachments back (the core already checked every placeholder index).
+function isPlaceholder(v) {
+  return v._placeholder === true && typeof v.num === 'number';
+}
+
+// Puts the attachments back (the core already checked every placeholder index). Iterative: a
+// client may nest its JSON hundreds of thousands of levels deep (JSON.parse copes), and a recursive
+// walk would throw RangeError out of the event dispatch and take the process down.
 function reconstruct(v, buffers) {
   if (v === null || typeof v !== 'object') return v;
-  if (v._placeholder === true && typeof v.num === 'number') return buffers[v.num];
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = reconstruct(v[i], buffers);
-    return v;
+  if (isPlaceholder(v)) return buffers[v.num];
+  const stack = [v];
+  while (stack.length) {
+    const o = stack.pop();
+    const keys = Array.isArray(o) ? null : Object.keys(o);
+    const n = keys ? keys.length : o.length;
+    for (let i = 0; i < n; i++) {
+      const k = keys ? keys[i] : i;
+      const x = o[k];
+      if (x === null || typeof x !== 'object') continue;
+      if (isPlaceholder(x)) o[k] = buffers[x.num];
+      else stack.push(x);
+    }
   }
-  for (const k of Object.keys(v)) v[k] = reconstruct(v[k], buffers);
   return v;
 }
 

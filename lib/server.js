@@ -240,11 +240,19 @@ class Server extends EventEmitter {
       for (const sockets of [...this._conns.values()]) {
         for (const s of [...sockets.values()]) s._onclose('server shutting down');
       }
-      // Application persistence first (it needs the documents), then the native shutdown.
-      this.documents.flush().then(
-        () => this._native.close(),
-        () => this._native.close(),
-      );
+      if (!this._address) {
+        // Never listened (or listen failed): no threads, no sockets, nothing to wait for. The
+        // native notification would not keep the event loop alive, so resolve here.
+        this._native.close();
+        this.documents._closeAll(new Error('server closed'));
+        this._resolveClosed();
+      } else {
+        // Application persistence first (it needs the documents), then the native shutdown.
+        this.documents.flush().then(
+          () => this._native.close(),
+          () => this._native.close(),
+        );
+      }
     }
     if (typeof cb === 'function') this._closed.then(() => cb(), cb);
     return this._closed;

@@ -5,7 +5,9 @@
 // the script stops with one message naming the exact command to run.
 //
 // Flags: --force rebuilds even if an addon is present; --debug builds with symbols;
-// env COLLABIO_SANITIZE=address,undefined builds the addon with sanitizers.
+// env COLLABIO_SANITIZE=address,undefined builds the addon with sanitizers, in its own folder
+// (build/addon-sanitize/RelWithDebInfo/collabio.node, never build/Release), loaded with
+// COLLABIO_ADDON=<that file> and LD_PRELOAD of the sanitizer runtime (docs/SANITIZERS.md).
 
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -64,7 +66,10 @@ function main() {
   }
   ensurePrereqs();
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
-  const cmakeArgs = [cmakeJs, 'compile', '-T', 'collabio_addon', '-d', root, '-O', path.join(root, 'build'), '--parallel', String(Math.min(require('node:os').cpus().length, 4))];
+  // A sanitized build gets its own CMake cache: the sanitizer flags must never leak into the
+  // normal addon that build/Release holds.
+  const outDir = process.env.COLLABIO_SANITIZE ? path.join(root, 'build', 'addon-sanitize') : path.join(root, 'build');
+  const cmakeArgs = [cmakeJs, 'compile', '-T', 'collabio_addon', '-d', root, '-O', outDir, '--parallel', String(Math.min(require('node:os').cpus().length, 4))];
   if (args.has('--debug')) cmakeArgs.push('-B', 'RelWithDebInfo');
   if (process.env.COLLABIO_SANITIZE) cmakeArgs.push(`--CDCOLLABIO_SANITIZE=${process.env.COLLABIO_SANITIZE}`, '-B', 'RelWithDebInfo');
   const r = spawnSync(process.execPath, cmakeArgs, { stdio: 'inherit', cwd: root });

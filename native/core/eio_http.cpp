@@ -3,13 +3,12 @@
 // the headers hooks), long-polling GETs and POSTs handed to their session, WebSocket upgrades of a
 // polling session, CORS (the `cors` package's rules, which engine.io uses) and the socket.io-client
 // bundle (serveClient).
-#include <regex>
-
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "core/cors_origin.h"
 #include "core/http_session.h"
 
 namespace collabio::core {
@@ -53,17 +52,7 @@ std::string context_json(std::initializer_list<std::pair<const char*, std::strin
 bool origin_allowed(const CorsOptions& c, std::string_view origin) {
   for (const auto& a : c.allowed)
     if (a == origin) return true;
-  // A real origin is a scheme, a host name (<= 253 bytes) and a port. Longer values are refused
-  // before std::regex, whose recursive matcher could exhaust the stack on a long header.
-  if (origin.size() > 300) return false;
-  for (const auto& p : c.patterns) {
-    try {
-      if (std::regex_search(origin.begin(), origin.end(), std::regex(p, std::regex::ECMAScript))) return true;
-    } catch (const std::regex_error&) {
-      // A pattern std::regex cannot compile matches nothing.
-    }
-  }
-  return false;
+  return !c.patterns.empty() && origin_matches(c.patterns, origin);
 }
 
 }  // namespace
@@ -295,7 +284,8 @@ void HttpSession::engine_error(const Request& req, engineio::ErrorCode code, std
   const std::string_view target = req.target();
   const size_t q = target.find('?');
   const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
-  Event ev{Event::kConnectionError, 0, {}, std::string(engineio::error_message(static_cast<int>(code))), static_cast<int>(code),
+  Event ev{Event::kConnectionError, 0, std::string(req.method_string()),
+           std::string(engineio::error_message(static_cast<int>(code))), static_cast<int>(code),
            {}, make_handshake(req, query), std::move(context)};
   server_->push_event(std::move(ev));
   respond(code == engineio::ErrorCode::Forbidden ? http::status::forbidden : http::status::bad_request,

@@ -120,8 +120,8 @@ struct Event {
     // Engine.IO (20..29)
     kHandshake = 20,     // a new session waits for handshake_reply(conn = request id); nsp = transport,
                          // data = HTTP method, handshake set
-    kConnectionError = 21,  // a refused Engine.IO request: ack_id = code, data = message,
-                            // extra = context JSON, handshake = the request
+    kConnectionError = 21,  // a refused Engine.IO request: ack_id = code, data = message, nsp = HTTP
+                            // method, extra = context JSON, handshake = the request
     kUpgrade = 22,       // session `conn` now runs over data = "websocket"
   };
   Kind kind = kEvent;

@@ -53,7 +53,15 @@ function exited(child) {
 }
 
 function provider(port, name, doc = new Y.Doc()) {
-  return new WebsocketProvider(`ws://127.0.0.1:${port}`, name, doc, { WebSocketPolyfill: WebSocket, disableBc: true });
+  const p = new WebsocketProvider(`ws://127.0.0.1:${port}`, name, doc, { WebSocketPolyfill: WebSocket, disableBc: true });
+  // The provider leaves its awareness (and that one's interval timer) alive: end it with the doc.
+  const destroy = p.destroy.bind(p);
+  p.destroy = () => {
+    destroy();
+    p.awareness.destroy();
+    doc.destroy();
+  };
+  return p;
 }
 
 test('edits survive a clean restart of the server', async (t) => {

@@ -99,6 +99,7 @@ test('connection_error reports bad requests with code and message', async (t) =>
     ],
   );
   assert.ok(errors[1].req.url.includes('sid=unknown'));
+  assert.equal(errors[1].req.method, 'GET');
 });
 
 test('initial_headers and headers hooks add response headers', async (t) => {
