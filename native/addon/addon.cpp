@@ -18,6 +18,21 @@ using collabio::core::Event;
 // Values per event in the flat array given to JavaScript.
 constexpr uint32_t kEventStride = 8;
 
+// Option readers: each leaves `field` (its default) alone unless `key` holds a value of the type.
+template <class T>
+void ReadNumber(const Napi::Object& o, const char* key, T& field) {
+  const Napi::Value v = o.Get(key);
+  if (v.IsNumber()) field = static_cast<T>(v.As<Napi::Number>().DoubleValue());
+}
+void ReadBool(const Napi::Object& o, const char* key, bool& field) {
+  const Napi::Value v = o.Get(key);
+  if (v.IsBoolean()) field = v.As<Napi::Boolean>();
+}
+void ReadString(const Napi::Object& o, const char* key, std::string& field) {
+  const Napi::Value v = o.Get(key);
+  if (v.IsString()) field = v.As<Napi::String>().Utf8Value();
+}
+
 class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::core::EventSink {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -49,10 +64,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
       throw Napi::TypeError::New(env, "NativeServer(options, onEvents)");
     const Napi::Object o = info[0].As<Napi::Object>();
     collabio::core::Options opts;
-    auto num = [&](const char* key, auto& field) {
-      Napi::Value v = o.Get(key);
-      if (v.IsNumber()) field = static_cast<std::remove_reference_t<decltype(field)>>(v.As<Napi::Number>().DoubleValue());
-    };
+    auto num = [&](const char* key, auto& field) { ReadNumber(o, key, field); };
     num("threads", opts.threads);
     num("pingInterval", opts.ping_interval);
     num("pingTimeout", opts.ping_timeout);
@@ -64,22 +76,21 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     num("maxConnections", opts.max_connections);
     num("connectionRate", opts.connection_rate);
     num("connectionBurst", opts.connection_burst);
-    if (o.Get("rateLimitLoopback").IsBoolean()) opts.rate_limit_loopback = o.Get("rateLimitLoopback").As<Napi::Boolean>();
-    if (o.Get("path").IsString()) opts.path = o.Get("path").As<Napi::String>().Utf8Value();
-    if (o.Get("serveStatic").IsString()) opts.serve_static = o.Get("serveStatic").As<Napi::String>().Utf8Value();
+    ReadBool(o, "rateLimitLoopback", opts.rate_limit_loopback);
+    ReadString(o, "path", opts.path);
+    ReadString(o, "serveStatic", opts.serve_static);
     if (o.Get("engine").IsObject()) ReadEngineOptions(o.Get("engine").As<Napi::Object>(), opts.engine);
     if (o.Get("documents").IsObject()) {
       const Napi::Object d = o.Get("documents").As<Napi::Object>();
       auto& docs = opts.documents;
-      auto dnum = [&](const char* key, auto& field) {
-        Napi::Value v = d.Get(key);
-        if (v.IsNumber()) field = static_cast<std::remove_reference_t<decltype(field)>>(v.As<Napi::Number>().DoubleValue());
-      };
-      if (d.Get("enabled").IsBoolean()) docs.enabled = d.Get("enabled").As<Napi::Boolean>();
-      if (d.Get("authorize").IsBoolean()) docs.authorize = d.Get("authorize").As<Napi::Boolean>();
-      if (d.Get("hostPersistence").IsBoolean()) docs.host_persistence = d.Get("hostPersistence").As<Napi::Boolean>();
-      if (d.Get("path").IsString()) docs.persistence_path = d.Get("path").As<Napi::String>().Utf8Value();
-      if (d.Get("durability").IsString()) docs.durability_full = d.Get("durability").As<Napi::String>().Utf8Value() != "normal";
+      auto dnum = [&](const char* key, auto& field) { ReadNumber(d, key, field); };
+      ReadBool(d, "enabled", docs.enabled);
+      ReadBool(d, "authorize", docs.authorize);
+      ReadBool(d, "hostPersistence", docs.host_persistence);
+      ReadString(d, "path", docs.persistence_path);
+      std::string durability;
+      ReadString(d, "durability", durability);
+      if (!durability.empty()) docs.durability_full = durability != "normal";
       dnum("unloadDelay", docs.unload_delay_ms);
       dnum("maxMessageSize", docs.max_message);
       dnum("keepAlive", docs.keepalive_ms);
@@ -263,16 +274,12 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
 
   // Engine.IO options as lib/server.js normalizes them (socket.io names resolved there).
   static void ReadEngineOptions(const Napi::Object& e, collabio::core::EngineOptions& eo) {
-    auto str = [&](const Napi::Object& o, const char* key, std::string& field) {
-      if (o.Get(key).IsString()) field = o.Get(key).As<Napi::String>().Utf8Value();
-    };
-    auto flag = [&](const Napi::Object& o, const char* key, bool& field) {
-      if (o.Get(key).IsBoolean()) field = o.Get(key).As<Napi::Boolean>();
-    };
+    const auto& str = ReadString;
+    const auto& flag = ReadBool;
     flag(e, "polling", eo.polling);
     flag(e, "websocket", eo.websocket);
     flag(e, "echo", eo.echo);
-    if (e.Get("upgradeTimeout").IsNumber()) eo.upgrade_timeout = e.Get("upgradeTimeout").As<Napi::Number>().Uint32Value();
+    ReadNumber(e, "upgradeTimeout", eo.upgrade_timeout);
     str(e, "cookieName", eo.cookie_name);
     str(e, "cookieAttributes", eo.cookie_attributes);
     str(e, "clientDir", eo.client_dir);
@@ -292,7 +299,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     str(c, "allowedHeaders", cors.allowed_headers);
     str(c, "exposedHeaders", cors.exposed_headers);
     flag(c, "credentials", cors.credentials);
-    if (c.Get("maxAge").IsNumber()) cors.max_age = c.Get("maxAge").As<Napi::Number>().Int64Value();
+    ReadNumber(c, "maxAge", cors.max_age);
   }
   // docLoaded(name, state: Uint8Array|null, error: string)
   void DocLoaded(const Napi::CallbackInfo& info) {
