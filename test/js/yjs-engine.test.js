@@ -24,9 +24,19 @@ const assert = require('node:assert')
 const { test } = require('node:test')
 
 const ROOT = path.resolve(__dirname, '..', '..')
-/** The native driver: env COLLABIO_YJS_TOOL, else build/Release/yjs_tool, else build-yjs/yjs_tool. */
+/**
+ * The native driver: env COLLABIO_YJS_TOOL, else the one `npm test` built with the native tests
+ * (COLLABIO_TOOLS_DIR, build/native), else build/Release/yjs_tool, else build-yjs/yjs_tool.
+ */
 const YJS_TOOL = process.env.COLLABIO_YJS_TOOL ||
-  [path.join(ROOT, 'build', 'Release', 'yjs_tool'), path.join(ROOT, 'build-yjs', 'yjs_tool')].find(p => fs.existsSync(p))
+  [
+    process.env.COLLABIO_TOOLS_DIR && path.join(process.env.COLLABIO_TOOLS_DIR, 'yjs_tool'),
+    path.join(ROOT, 'build', 'native', 'yjs_tool'),
+    path.join(ROOT, 'build', 'Release', 'yjs_tool'),
+    path.join(ROOT, 'build-yjs', 'yjs_tool')
+  ].find(p => p && fs.existsSync(p))
+// In CI a missing tool is a failure, not a skip: the differential tests are the point.
+if (!YJS_TOOL && process.env.CI) throw new Error('yjs_tool not found: build the native tests (npm test builds them)')
 const SOAK = process.env.YJS_SOAK === '1'
 const SESSIONS = Number(process.env.YJS_SESSIONS || (SOAK ? 30000 : 2000))
 
