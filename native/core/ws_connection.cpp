@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include <boost/asio/defer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
@@ -133,7 +134,11 @@ bool WsConnection::enqueue(const ws::Frame* frames, size_t n, bool is_volatile) 
   }
   server_->bytes_queued.fetch_add(static_cast<int64_t>(bytes), std::memory_order_relaxed);
   server_->messages_out.fetch_add(n, std::memory_order_relaxed);
-  if (post) net::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+  // defer, not post: called from a handler (a broadcast's loop, a document strand), the write is
+  // scheduled on this thread after the handler returns, so a fan-out queues to every recipient
+  // first and each write then carries everything queued, without waking another thread per
+  // recipient. From a foreign thread defer behaves like post.
+  if (post) net::defer(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
   return true;
 }
 
