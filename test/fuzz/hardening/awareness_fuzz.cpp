@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "yjs/awareness.h"
+#include "yjs/lib0.h"
 
 using namespace collabio::yjs;
 

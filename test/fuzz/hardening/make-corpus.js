@@ -5,11 +5,10 @@
 //   node test/fuzz/hardening/make-corpus.js
 const fs = require('node:fs');
 const path = require('node:path');
-const root = path.join(__dirname, '..', '..', '..');
-const Y = require(path.join(root, 'node_modules', 'yjs'));
-const syncProtocol = require(path.join(root, 'node_modules', 'y-protocols', 'sync'));
-const awarenessProtocol = require(path.join(root, 'node_modules', 'y-protocols', 'awareness'));
-const encoding = require(path.join(root, 'node_modules', 'lib0', 'encoding'));
+const Y = require('yjs');
+const syncProtocol = require('y-protocols/sync');
+const awarenessProtocol = require('y-protocols/awareness');
+const encoding = require('lib0/encoding');
 
 const corpus = path.join(__dirname, '..', 'corpus');
 function write(target, name, bytes) {
@@ -101,6 +100,23 @@ for (const [name, u] of Object.entries({ set: awUpdate, peer: awBoth, removed: a
   }));
 }
 write('ysync_message', 'query-awareness', [3]);
+// Regression seeds (test/js/hardening-docs.test.js): a map value nested past lib0's depth limit,
+// and an awareness state nested past the awareness depth limit.
+const deepAny = [1, 1, 99, 0, 0x28, 1, 1, 0x6d, 1, 0x6b, 1, ...Array(300).fill([117, 1]).flat(), 126, 0];
+write('ysync_message', 'regression-deep-any', msg((e) => syncProtocol.writeUpdate(e, Uint8Array.from(deepAny))));
+{
+  const inner = encoding.createEncoder();
+  encoding.writeVarUint(inner, 1);
+  encoding.writeVarUint(inner, 4242);
+  encoding.writeVarUint(inner, 1);
+  encoding.writeVarString(inner, '['.repeat(300) + ']'.repeat(300));
+  write('ysync_message', 'regression-deep-awareness', msg((e) => {
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarUint8Array(e, encoding.toUint8Array(inner));
+  }));
+  const u = encoding.toUint8Array(inner);
+  write('awareness', 'regression-deep-state', Buffer.concat([Buffer.from([0, u.length & 0xff, u.length >> 8]), Buffer.from(u)]));
+}
 write('ysync_message', 'auth-denied', msg((e) => {
   encoding.writeVarUint(e, 2);
   encoding.writeVarUint(e, 0);
@@ -112,4 +128,6 @@ const chunk = (conn, u) => Buffer.concat([Buffer.from([conn, u.length & 0xff, u.
 write('awareness', 'set', chunk(0, awUpdate));
 write('awareness', 'set-then-remove', Buffer.concat([chunk(0, awUpdate), chunk(0, awRemoved)]));
 write('awareness', 'two-connections', Buffer.concat([chunk(0, awUpdate), chunk(1, awBoth), chunk(1, awUpdate)]));
+aw.destroy();
+aw2.destroy();
 console.log('corpora written under', corpus);

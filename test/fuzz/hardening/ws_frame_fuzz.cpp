@@ -49,13 +49,10 @@ Sink run(const uint8_t* bytes, size_t size, size_t step, bool& failed) {
     const size_t take = step == 0 ? size - i : std::min(step, size - i);
     pending.insert(pending.end(), bytes + i, bytes + i + take);
     i += take;
-    const size_t before = sink.events.size();
     const size_t used = parser.feed(pending.data(), pending.size(), sink);
     if (used == Parser::npos) {
       if (parser.error_code() == 0 || parser.error().empty()) __builtin_trap();
-      failed = true;
-      // What was delivered before the failing frame is kept; nothing after it.
-      (void)before;
+      failed = true;  // nothing after the failing frame is delivered
       break;
     }
     if (used > pending.size()) __builtin_trap();

@@ -1,0 +1,485 @@
+// The transport core end to end on several I/O threads: a core::Server with a host thread that
+// answers events (a fake EventSink), and real TCP clients that speak Socket.IO over WebSocket
+// frames written by hand. Written to give ThreadSanitizer something to watch (connections on
+// different threads, fan-out from the command strand into per-connection queues, closing while
+// frames are queued), and to prove the admission limits and the slow-consumer bound.
+#include "core/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace collabio::core;
+using namespace std::chrono_literals;
+
+namespace {
+
+// ---- the host: drains events on its own thread and answers them like lib/ would ----
+
+class Host : public EventSink {
+ public:
+  explicit Host(Options opts) : server_(std::move(opts), this) {}
+  ~Host() override { stop(); }
+
+  uint16_t listen() {
+    const auto a = server_.listen("127.0.0.1", 0);
+    thread_ = std::thread([this] { loop(); });
+    return a.port;
+  }
+
+  // Waits until EventSink::closed() after Server::close().
+  void stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    server_.close();
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait_for(lk, 10s, [&] { return closed_; });
+      quit_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  Server& server() { return server_; }
+  int connects() const { return connects_.load(); }
+  int closes() const { return closes_.load(); }
+  std::vector<std::string> close_reasons() {
+    std::lock_guard lk(mu_);
+    return close_reasons_;
+  }
+
+  // ---- EventSink (I/O threads) ----
+  void notify() override {
+    {
+      std::lock_guard lk(mu_);
+      pending_ = true;
+    }
+    cv_.notify_all();
+  }
+  void closed() override {
+    {
+      std::lock_guard lk(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void loop() {
+    std::vector<Event> batch;
+    for (;;) {
+      {
+        std::unique_lock lk(mu_);
+        cv_.wait(lk, [&] { return pending_ || quit_; });
+        if (quit_) return;
+        pending_ = false;
+      }
+      batch.clear();
+      server_.drain_events(batch);
+      for (auto& ev : batch) handle(ev);
+    }
+  }
+
+  void handle(Event& ev) {
+    switch (ev.kind) {
+      case Event::kConnect:
+        connects_.fetch_add(1);
+        server_.connect_reply(ev.conn, ev.nsp, true, "40{\"sid\":\"s" + std::to_string(ev.conn) + "\"}");
+        server_.join(ev.conn, ev.nsp, {"room"});
+        break;
+      case Event::kEvent:
+        // ["echo", x] -> back to the sender; ["fanout", x] -> everyone in "room"; ["big", n] -> n
+        // large packets to the sender (for the slow consumer).
+        if (ev.data.rfind("[\"echo\"", 0) == 0) {
+          server_.send(ev.conn, "42" + ev.data, {});
+        } else if (ev.data.rfind("[\"fanout\"", 0) == 0) {
+          server_.broadcast("/", {"room"}, {}, "42" + ev.data, {}, false);
+        } else if (ev.data.rfind("[\"bin\"", 0) == 0) {
+          server_.broadcast("/", {}, {}, "451-[\"bin\",{\"_placeholder\":true,\"num\":0}]", {std::string(100, 'b')},
+                            false);
+        }
+        break;
+      case Event::kClose: {
+        closes_.fetch_add(1);
+        std::lock_guard lk(mu_);
+        close_reasons_.push_back(ev.data);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  std::thread thread_;
+  std::atomic<int> connects_{0}, closes_{0};
+  bool stopped_ = false;  // owner: the test thread
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool pending_ = false;  // guarded by mu_
+  bool closed_ = false;   // guarded by mu_
+  bool quit_ = false;     // guarded by mu_
+  std::vector<std::string> close_reasons_;  // guarded by mu_
+
+  // Last: destroyed first, so its I/O threads are joined before the sink's members go away (an I/O
+  // thread may still be inside closed() when stop() returns).
+  Server server_;
+};
+
+// ---- a blocking client over a plain socket ----
+
+class RawClient {
+ public:
+  explicit RawClient(uint16_t port, bool small_receive_buffer = false) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (small_receive_buffer) {
+      int sz = 4096;
+      ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+    }
+    timeval tv{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;  // sockaddr_in as sockaddr
+  }
+  ~RawClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  bool connected() const { return connected_; }
+
+  bool send_all(std::string_view s) {
+    while (!s.empty()) {
+      const ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      s.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  // Reads until the end of the HTTP response head; returns it (empty on EOF/timeout).
+  std::string read_head() {
+    while (buf_.find("\r\n\r\n") == std::string::npos) {
+      if (!fill()) return {};
+    }
+    const size_t end = buf_.find("\r\n\r\n") + 4;
+    std::string head = buf_.substr(0, end);
+    buf_.erase(0, end);
+    return head;
+  }
+
+  // Whatever the server sends until it closes (for a refusal's body).
+  std::string read_to_eof() {
+    while (fill()) {
+    }
+    return std::exchange(buf_, {});
+  }
+
+  // Opens an Engine.IO session over WebSocket and CONNECTs "/"; true when both answers arrived.
+  bool open_socketio() {
+    if (!send_all("GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  "Sec-WebSocket-Version: 13\r\n\r\n"))
+      return false;
+    if (read_head().rfind("HTTP/1.1 101", 0) != 0) return false;
+    auto open = read_frame();
+    if (!open || open->rfind("0{", 0) != 0) return false;
+    send_text("40");
+    auto reply = read_frame();
+    return reply && reply->rfind("40{", 0) == 0;
+  }
+
+  void send_text(std::string_view payload) { send_frame(0x81, payload); }
+
+  void send_frame(uint8_t first, std::string_view payload) {
+    std::string f(1, static_cast<char>(first));
+    const size_t n = payload.size();
+    if (n < 126) {
+      f.push_back(static_cast<char>(0x80 | n));
+    } else {
+      f.push_back(static_cast<char>(0x80 | 126));
+      f.push_back(static_cast<char>(n >> 8));
+      f.push_back(static_cast<char>(n & 0xFF));
+    }
+    const char mask[4] = {1, 2, 3, 4};
+    f.append(mask, 4);
+    for (size_t i = 0; i < n; ++i) f.push_back(static_cast<char>(payload[i] ^ mask[i & 3]));
+    send_all(f);
+  }
+
+  // The next data frame's payload, answering Engine.IO pings ("2") on the way; nullopt on close,
+  // EOF or timeout. `opcode` receives the frame's opcode.
+  std::optional<std::string> read_frame(uint8_t* opcode = nullptr) {
+    for (;;) {
+      while (buf_.size() < 2)
+        if (!fill()) return std::nullopt;
+      const uint8_t b0 = static_cast<uint8_t>(buf_[0]);
+      uint64_t len = static_cast<uint8_t>(buf_[1]) & 0x7F;
+      size_t h = 2;
+      if (len == 126) h = 4;
+      if (len == 127) h = 10;
+      while (buf_.size() < h)
+        if (!fill()) return std::nullopt;
+      if (len == 126) len = (uint64_t(uint8_t(buf_[2])) << 8) | uint8_t(buf_[3]);
+      if (len == 127) {
+        len = 0;
+        for (int i = 0; i < 8; ++i) len = (len << 8) | uint8_t(buf_[2 + i]);
+      }
+      while (buf_.size() < h + len)
+        if (!fill()) return std::nullopt;
+      std::string payload = buf_.substr(h, len);
+      buf_.erase(0, h + len);
+      const uint8_t op = b0 & 0x0F;
+      if (op == 0x8) {
+        close_payload_ = payload;
+        return std::nullopt;
+      }
+      if (op == 0x1 && payload == "2") {
+        send_text("3");
+        continue;
+      }
+      if (opcode) *opcode = op;
+      return payload;
+    }
+  }
+
+  const std::string& close_payload() const { return close_payload_; }
+
+ private:
+  bool fill() {
+    char tmp[16384];
+    const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0) return false;
+    buf_.append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buf_;
+  std::string close_payload_;
+};
+
+Options base_options() {
+  Options o;
+  o.threads = 4;
+  o.documents.enabled = false;
+  return o;
+}
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 10s) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return pred();
+}
+
+}  // namespace
+
+TEST(CoreServer, ClientsOnManyThreadsEchoAndFanOut) {
+  Host host(base_options());
+  const uint16_t port = host.listen();
+  constexpr int kClients = 8;
+  constexpr int kMessages = 20;
+  // Every client sends kMessages fan-outs and must receive all kClients * kMessages of them plus
+  // its own echoes, concurrently with the others.
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<RawClient>(port));
+    ASSERT_TRUE(clients.back()->open_socketio()) << "client " << i;
+  }
+  ASSERT_TRUE(eventually([&] { return host.connects() == kClients; }));
+  // Joining "room" happens on the command strand after the CONNECT reply; an echo round trip per
+  // client orders the test after it.
+  for (auto& c : clients) {
+    c->send_text("42[\"echo\",0]");
+    auto m = c->read_frame();
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(*m, "42[\"echo\",0]");
+  }
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&, i] {
+      RawClient& c = *clients[i];
+      std::thread writer([&] {
+        for (int k = 0; k < kMessages; ++k) c.send_text("42[\"fanout\"," + std::to_string(i * 1000 + k) + "]");
+      });
+      int got = 0;
+      while (got < kClients * kMessages) {
+        auto m = c.read_frame();
+        if (!m || m->rfind("42[\"fanout\",", 0) != 0) {
+          failures.fetch_add(1);
+          break;
+        }
+        ++got;
+      }
+      writer.join();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(host.server().stats().connections, static_cast<uint64_t>(kClients));
+  clients.clear();  // abrupt TCP closes
+  EXPECT_TRUE(eventually([&] { return host.server().stats().connections == 0; }));
+  EXPECT_TRUE(eventually([&] { return host.closes() == kClients; }));
+}
+
+TEST(CoreServer, BinaryFanOutWhileClientsLeave) {
+  Host host(base_options());
+  const uint16_t port = host.listen();
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < 6; ++i) {
+    clients.push_back(std::make_unique<RawClient>(port));
+    ASSERT_TRUE(clients.back()->open_socketio());
+  }
+  ASSERT_TRUE(eventually([&] { return host.connects() == 6; }));
+  // Broadcasts race with connections closing on other threads: nothing may crash or leak.
+  std::thread sender([&] {
+    for (int k = 0; k < 50; ++k) clients[0]->send_text("42[\"bin\"]");
+  });
+  std::this_thread::sleep_for(5ms);
+  for (int i = 5; i >= 3; --i) clients[i].reset();
+  sender.join();
+  uint8_t op = 0;
+  int binaries = 0;
+  for (int k = 0; k < 100; ++k) {
+    auto m = clients[1]->read_frame(&op);
+    ASSERT_TRUE(m.has_value());
+    if (op == 2) ++binaries;
+  }
+  EXPECT_EQ(binaries, 50);
+  clients.clear();
+  EXPECT_TRUE(eventually([&] { return host.server().stats().connections == 0; }));
+}
+
+TEST(CoreServer, CloseWithConnectedClientsSendsCloseFrames) {
+  Host host(base_options());
+  const uint16_t port = host.listen();
+  RawClient a(port), b(port);
+  ASSERT_TRUE(a.open_socketio());
+  ASSERT_TRUE(b.open_socketio());
+  ASSERT_TRUE(eventually([&] { return host.connects() == 2; }));
+  host.stop();
+  EXPECT_FALSE(a.read_frame().has_value());
+  EXPECT_FALSE(b.read_frame().has_value());
+  EXPECT_GE(a.close_payload().size(), 2u);  // a close frame with a status code arrived
+  EXPECT_EQ(host.server().stats().connections, 0u);
+}
+
+// ---- limits ----
+
+TEST(CoreLimits, OverMaxConnectionsANewClientGets503) {
+  Options o = base_options();
+  o.max_connections = 2;
+  Host host(o);
+  const uint16_t port = host.listen();
+  RawClient a(port), b(port);
+  ASSERT_TRUE(a.open_socketio());
+  ASSERT_TRUE(b.open_socketio());
+  RawClient c(port);
+  ASSERT_TRUE(c.connected());
+  c.send_all("GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string answer = c.read_to_eof();
+  EXPECT_EQ(answer.rfind("HTTP/1.1 503 ", 0), 0u) << answer;
+  // The admitted clients keep working.
+  a.send_text("42[\"echo\",1]");
+  auto m = a.read_frame();
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(*m, "42[\"echo\",1]");
+  // Below the limit again: admitted.
+  b.send_frame(0x88, std::string("\x03\xe8", 2));
+  ASSERT_TRUE(eventually([&] { return host.server().stats().connections == 1; }));
+  RawClient d(port);
+  EXPECT_TRUE(d.open_socketio());
+}
+
+TEST(CoreLimits, PerIpRateLimitAnswers429AfterTheBurst) {
+  Options o = base_options();
+  o.connection_rate = 0.001;  // effectively no refill during the test
+  o.connection_burst = 3;
+  o.rate_limit_loopback = true;
+  Host host(o);
+  const uint16_t port = host.listen();
+  std::vector<std::unique_ptr<RawClient>> ok;
+  for (int i = 0; i < 3; ++i) {
+    ok.push_back(std::make_unique<RawClient>(port));
+    ASSERT_TRUE(ok.back()->open_socketio()) << i;
+  }
+  RawClient refused(port);
+  refused.send_all("GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string answer = refused.read_to_eof();
+  EXPECT_EQ(answer.rfind("HTTP/1.1 429 ", 0), 0u) << answer;
+  ok[0]->send_text("42[\"echo\",2]");
+  EXPECT_TRUE(ok[0]->read_frame().has_value());
+}
+
+TEST(CoreLimits, LoopbackIsNotRateLimitedByDefault) {
+  Options o = base_options();
+  o.connection_rate = 0.001;
+  o.connection_burst = 1;
+  Host host(o);
+  const uint16_t port = host.listen();
+  RawClient a(port), b(port), c(port);
+  EXPECT_TRUE(a.open_socketio());
+  EXPECT_TRUE(b.open_socketio());
+  EXPECT_TRUE(c.open_socketio());
+}
+
+TEST(CoreLimits, AClientThatNeverReadsIsClosedAsSlowConsumerAndTheQueueStaysBounded) {
+  Options o = base_options();
+  o.max_outbound_bytes = 256 * 1024;
+  Host host(o);
+  const uint16_t port = host.listen();
+  RawClient healthy(port);
+  ASSERT_TRUE(healthy.open_socketio());
+  RawClient slow(port, /*small_receive_buffer=*/true);
+  ASSERT_TRUE(slow.open_socketio());
+  ASSERT_TRUE(eventually([&] { return host.connects() == 2; }));
+  // 64 KiB packets to every socket in the room; `slow` never reads again.
+  const std::string big = "42[\"big\",\"" + std::string(64 * 1024, 'x') + "\"]";
+  uint64_t max_seen = 0;
+  for (int k = 0; k < 200 && host.server().stats().connections == 2; ++k) {
+    host.server().broadcast("/", {"room"}, {}, big, {}, false);
+    // `healthy` keeps reading: only the slow one's queue grows.
+    ASSERT_TRUE(healthy.read_frame().has_value());
+    max_seen = std::max(max_seen, host.server().stats().bytes_queued);
+  }
+  EXPECT_TRUE(eventually([&] { return host.server().stats().connections == 1; }));
+  // Queued bytes never exceed the bound of the slow connection plus what the healthy one has in
+  // flight (one packet), and drop back once the slow one is gone.
+  EXPECT_LE(max_seen, o.max_outbound_bytes + 2 * big.size());
+  EXPECT_TRUE(eventually([&] { return host.server().stats().bytes_queued == 0; }));
+  bool slow_reason = false;
+  for (const auto& r : host.close_reasons()) slow_reason |= r == "slow consumer";
+  EXPECT_TRUE(slow_reason);
+  healthy.send_text("42[\"echo\",3]");
+  auto m = healthy.read_frame();
+  ASSERT_TRUE(m.has_value());
+}
