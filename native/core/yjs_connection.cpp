@@ -29,6 +29,12 @@ YjsConnection::YjsConnection(std::shared_ptr<ServerImpl> server, tcp::socket soc
       keepalive_(executor()) {}
 
 void YjsConnection::on_started() {
+  // Registered (start_yjs_connection) before this check: a connection that missed the shutdown's
+  // snapshot of the table sees closing() here, so none outlives io.close().
+  if (server_->closing()) {
+    do_close(ws::kGoingAway, "server shutting down", false);
+    return;
+  }
   if (!server_->docs || !server_->docs->opts.enabled) {
     do_close(ws::kPolicyViolation, "documents are not enabled on this server", false);
     return;
