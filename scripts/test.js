@@ -8,7 +8,9 @@
 //          --sanitize: the sanitizer runs instead of the plain ones (docs/SANITIZERS.md):
 //            native tests under ASan+UBSan (build/native-asan), the core's multithreaded tests
 //            under ThreadSanitizer (build/native-tsan, core_tests), and the JS suite against an
-//            ASan+UBSan build of the addon loaded into Node with LD_PRELOAD of libasan.
+//            ASan+UBSan build of the addon loaded into Node with LD_PRELOAD of libasan, then every
+//            libFuzzer target for COLLABIO_FUZZ_SECONDS (default 15) each on its seed corpus
+//            (test/fuzz/run-all.sh; needs clang).
 // As root on Debian, missing test prerequisites (GoogleTest, Chromium) are installed with apt-get.
 
 const { spawnSync } = require('node:child_process');
@@ -132,6 +134,9 @@ function main() {
         env: { ...process.env, COLLABIO_SANITIZE: 'address,undefined' },
       }));
     t('JS tests against the ASan+UBSan addon', () => jsTests(toolsDir, sanitizedAddonEnv()));
+    if (has('--js-only')) return;
+    const fuzzSeconds = process.env.COLLABIO_FUZZ_SECONDS || '15';
+    t(`fuzz targets, ${fuzzSeconds} s each`, () => run('sh', [path.join(root, 'test/fuzz/run-all.sh'), fuzzSeconds]));
     return;
   }
   let toolsDir = path.join(root, 'build', 'native');

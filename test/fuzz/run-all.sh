@@ -1,46 +1,36 @@
 #!/bin/sh
-# Builds every libFuzzer target with clang (ASan + UBSan) and runs each for <seconds> (default 30)
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for <seconds> (default 30)
 # on its committed seed corpus:
-#   test/fuzz/run-all.sh 60
+#   test/fuzz/run-all.sh 60                  # every target, 60 s each
+#   test/fuzz/run-all.sh 300 yjs_fuzz        # only the named targets
 # Targets: sio_packet_fuzz, ws_frame_fuzz, ysync_message_fuzz, awareness_fuzz (test/fuzz/hardening)
 # and yjs_fuzz (test/fuzz/yjs_fuzz.cpp, the update decoder + Doc::applyUpdate).
 # The seed corpora (test/fuzz/corpus/<target>/) are only read; new inputs go to
 # build/fuzz/corpus-<target>/, crashes to build/fuzz/artifacts/. Exit status: non-zero when any
 # target found a crash. Environment: CXX_FUZZ / CC_FUZZ override the compilers; JOBS (default 2).
+# `npm test -- --sanitize` runs this with COLLABIO_FUZZ_SECONDS (default 15) per target.
 set -eu
 SECONDS_PER_TARGET="${1:-30}"
+[ $# -gt 0 ] && shift
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 BUILD="$ROOT/build/fuzz"
 JOBS="${JOBS:-2}"
 CXX_BIN="${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++)}"
 CC_BIN="${CC_FUZZ:-$(command -v clang-14 || command -v clang)}"
+TARGETS="${*:-sio_packet_fuzz ws_frame_fuzz ysync_message_fuzz awareness_fuzz yjs_fuzz}"
 
-HARDENING="sio_packet_fuzz ws_frame_fuzz ysync_message_fuzz awareness_fuzz"
-if grep -q 'add_subdirectory(hardening)' "$HERE/CMakeLists.txt"; then
-  # Everything from the top level (also builds yjs_fuzz).
-  cmake -S "$ROOT" -B "$BUILD" -DCOLLABIO_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_COMPILER="$CXX_BIN" -DCMAKE_C_COMPILER="$CC_BIN" >/dev/null
-  cmake --build "$BUILD" -j"$JOBS" --target $HARDENING yjs_fuzz
-  BIN_HARDENING="$BUILD/test/fuzz/hardening"
-  BIN_YJS="$BUILD/test/fuzz"
-  TARGETS="$HARDENING yjs_fuzz"
-else
-  # test/fuzz/CMakeLists.txt does not include the hardening folder (yet): build it on its own.
-  cmake -S "$HERE/hardening" -B "$BUILD/hardening" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_COMPILER="$CXX_BIN" >/dev/null
-  cmake --build "$BUILD/hardening" -j"$JOBS"
-  BIN_HARDENING="$BUILD/hardening"
-  BIN_YJS=""
-  TARGETS="$HARDENING"
-fi
+cmake -S "$ROOT" -B "$BUILD" -DCOLLABIO_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER="$CXX_BIN" -DCMAKE_C_COMPILER="$CC_BIN" >/dev/null
+# shellcheck disable=SC2086 # TARGETS is a word list
+cmake --build "$BUILD" -j"$JOBS" --target $TARGETS
 
 mkdir -p "$BUILD/artifacts"
 failed=""
 for t in $TARGETS; do
   case "$t" in
-    yjs_fuzz) bin="$BIN_YJS/yjs_fuzz"; seeds="$HERE/corpus/yjs" ;;
-    *) bin="$BIN_HARDENING/$t"; seeds="$HERE/corpus/${t%_fuzz}" ;;
+    yjs_fuzz) bin="$BUILD/test/fuzz/yjs_fuzz"; seeds="$HERE/corpus/yjs" ;;
+    *) bin="$BUILD/test/fuzz/hardening/$t"; seeds="$HERE/corpus/${t%_fuzz}" ;;
   esac
   mkdir -p "$BUILD/corpus-$t"
   echo "=== $t: ${SECONDS_PER_TARGET}s"
@@ -56,4 +46,4 @@ if [ -n "$failed" ]; then
   echo "CRASHES in:$failed (inputs in $BUILD/artifacts/)"
   exit 1
 fi
-echo "all fuzz targets ran ${SECONDS_PER_TARGET}s without a finding"
+echo "fuzz targets ran ${SECONDS_PER_TARGET}s each without a finding: $TARGETS"
