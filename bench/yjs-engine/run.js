@@ -11,16 +11,14 @@
 //   memory  - bytes held by the final document (yjs: V8 heap growth after gc; C++: memoryUsage())
 //
 //   node bench/yjs-engine/run.js [--ops 260000] [--json]
-// The native tool: env COLLABIO_YJS_TOOL, else build/Release/yjs_tool, else build-yjs/yjs_tool.
+const { findYjsTool, frames, mulberry32 } = require('../../test/tools/yjs-tool')
 const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const Y = require('yjs')
 
-const ROOT = path.resolve(__dirname, '..', '..')
-const TOOL = process.env.COLLABIO_YJS_TOOL ||
-  [path.join(ROOT, 'build', 'Release', 'yjs_tool'), path.join(ROOT, 'build-yjs', 'yjs_tool')].find(p => fs.existsSync(p))
+const TOOL = findYjsTool()
 
 const args = process.argv.slice(2)
 const OPS = Number(args[args.indexOf('--ops') + 1] || 0) || 260000
@@ -32,16 +30,6 @@ if (typeof global.gc !== 'function') {
   process.exit(status === null ? 1 : status)
 }
 const gc = () => global.gc()
-
-function mulberry32 (a) {
-  return function () {
-    a |= 0
-    a = (a + 0x6D2B79F5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function editingTrace (numOps, seed = 42) {
   const rnd = mulberry32(seed)
@@ -125,13 +113,7 @@ function main () {
   const genMs = now() - t0
   const expected = Buffer.from(Y.encodeStateAsUpdate(source))
   const traceFile = path.join(os.tmpdir(), `collabio-yjs-trace-${process.pid}.bin`)
-  const parts = []
-  for (const u of updates) {
-    const len = Buffer.alloc(4)
-    len.writeUInt32LE(u.length)
-    parts.push(len, Buffer.from(u))
-  }
-  fs.writeFileSync(traceFile, Buffer.concat(parts))
+  fs.writeFileSync(traceFile, frames(updates))
   let native
   let js
   try {

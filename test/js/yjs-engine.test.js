@@ -16,35 +16,18 @@
 // edit of the receiving document that a pure CRDT store (and its root types) does not do.
 
 const { spawn } = require('node:child_process')
-const fs = require('node:fs')
-const path = require('node:path')
 const Y = require('yjs')
 
 const assert = require('node:assert')
 const { test } = require('node:test')
 
-const ROOT = path.resolve(__dirname, '..', '..')
-/**
- * The native driver: env COLLABIO_YJS_TOOL, else the one `npm test` built with the native tests
- * (COLLABIO_TOOLS_DIR, build/native), else build/Release/yjs_tool, else build-yjs/yjs_tool.
- */
-const YJS_TOOL = process.env.COLLABIO_YJS_TOOL ||
-  [
-    process.env.COLLABIO_TOOLS_DIR && path.join(process.env.COLLABIO_TOOLS_DIR, 'yjs_tool'),
-    path.join(ROOT, 'build', 'native', 'yjs_tool'),
-    path.join(ROOT, 'build', 'Release', 'yjs_tool'),
-    path.join(ROOT, 'build-yjs', 'yjs_tool')
-  ].find(p => p && fs.existsSync(p))
+const { findYjsTool, le32, frames, mulberry32 } = require('../tools/yjs-tool')
+
+const YJS_TOOL = findYjsTool()
 // In CI a missing tool is a failure, not a skip: the differential tests are the point.
 if (!YJS_TOOL && process.env.CI) throw new Error('yjs_tool not found: build the native tests (npm test builds them)')
 const SOAK = process.env.YJS_SOAK === '1'
 const SESSIONS = Number(process.env.YJS_SESSIONS || (SOAK ? 30000 : 2000))
-
-function le32 (n) {
-  const b = Buffer.alloc(4)
-  b.writeUInt32LE(n >>> 0)
-  return b
-}
 
 /** Talks to `yjs_tool serve`; requests are pipelined, answers come back in order. */
 class NativeTool {
@@ -93,19 +76,8 @@ class NativeTool {
   }
 }
 
-const frames = list => Buffer.concat(list.flatMap(u => [le32(u.length), Buffer.from(u)]))
-
 // ---- deterministic random sessions ----
 
-function mulberry32 (a) {
-  return function () {
-    a |= 0
-    a = (a + 0x6D2B79F5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const REMOTE = Symbol('remote')
 const STRINGS = ['a', 'b', 'xy', 'hello', ' ', '😀', '👍🏽', 'é', '中文', 'z😀z', '\n', 'abc🎉def', '𝄞', 'ok']
