@@ -6,6 +6,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include "core/handler_memory.h"
+
 namespace collabio::core {
 
 namespace {
@@ -40,8 +42,11 @@ void WsConnection::start(std::vector<ws::Frame> first, std::string leftover) {
 // Reading
 
 void WsConnection::do_read() {
-  socket_.async_wait(tcp::socket::wait_read,
-                     [self = shared_from_this()](boost::system::error_code ec) { self->on_readable(ec); });
+  // An idle connection spends its life in this wait: its operation gets memory of its own size
+  // (core/handler_memory.h).
+  socket_.async_wait(tcp::socket::wait_read, exact_memory([self = shared_from_this()](boost::system::error_code ec) {
+                       self->on_readable(ec);
+                     }));
 }
 
 void WsConnection::on_readable(boost::system::error_code ec) {
@@ -143,39 +148,81 @@ bool WsConnection::enqueue(const ws::Frame* frames, size_t n, bool is_volatile) 
 }
 
 void WsConnection::do_write() {
-  if (socket_closed_) return;
-  {
-    std::lock_guard lk(mu_);
-    if (queue_.empty()) {
-      write_scheduled_ = false;
-      if (close_queued_) {
-        // The close frame went out: half-close and wait for the peer (bounded by close_timer_).
-        boost::system::error_code ignored;
-        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  // The socket is non-blocking: each batch is first written right here; only what the kernel does
+  // not take at once (a full send buffer: a slow reader) goes to an async_write. A delivery that
+  // fits therefore costs one sendmsg and no completion handler on the strand.
+  thread_local std::vector<net::const_buffer> bufs;
+  size_t done = 0;  // bytes of the previous batch, accounted under the next lock
+  while (!socket_closed_) {
+    {
+      std::lock_guard lk(mu_);
+      account_written(done);
+      if (queue_.empty()) {
+        write_scheduled_ = false;
+        if (close_queued_) {
+          // The close frame went out: half-close and wait for the peer (bounded by close_timer_).
+          boost::system::error_code ignored;
+          socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        }
+        return;
       }
+      const size_t k = std::min(queue_.size(), kMaxFramesPerWrite);
+      inflight_.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + k));
+      queue_.erase(queue_.begin(), queue_.begin() + k);
+    }
+    bufs.clear();
+    size_t total = 0;
+    for (const auto& f : inflight_) {
+      bufs.emplace_back(f->data(), f->size());
+      total += f->size();
+    }
+    boost::system::error_code ec;
+    const size_t n = socket_.write_some(bufs, ec);
+    if (ec && ec != net::error::would_block && ec != net::error::try_again) {
+      on_write(ec, 0);
       return;
     }
-    const size_t k = std::min(queue_.size(), kMaxFramesPerWrite);
-    inflight_.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + k));
-    queue_.erase(queue_.begin(), queue_.begin() + k);
+    if (n < total) {
+      written(n);
+      write_rest(n);
+      return;
+    }
+    done = n;
+    inflight_.clear();
   }
-  std::vector<net::const_buffer> bufs;
-  bufs.reserve(inflight_.size());
-  for (const auto& f : inflight_) bufs.emplace_back(f->data(), f->size());
-  // One gather write for everything queued: the corking that keeps syscalls per delivery low.
-  net::async_write(socket_, bufs, [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+}
+
+void WsConnection::write_rest(size_t done) {
+  // One gather write for what is left of the batch after `done` bytes; on_write() continues with
+  // the queue.
+  auto rest = std::make_shared<std::vector<net::const_buffer>>();
+  for (const auto& f : inflight_) {
+    if (done >= f->size()) {
+      done -= f->size();
+      continue;
+    }
+    rest->emplace_back(f->data() + done, f->size() - done);
+    done = 0;
+  }
+  net::async_write(socket_, *rest, [self = shared_from_this(), rest](boost::system::error_code ec, size_t n) {
     self->on_write(ec, n);
   });
 }
 
+void WsConnection::written(size_t n) {
+  std::lock_guard lk(mu_);
+  account_written(n);
+}
+
+void WsConnection::account_written(size_t n) {
+  // finish_close() may already have released everything this connection counted.
+  const uint64_t w = std::min<uint64_t>(n, queued_bytes_);
+  queued_bytes_ -= w;
+  server_->bytes_queued.fetch_sub(static_cast<int64_t>(w), std::memory_order_relaxed);
+}
+
 void WsConnection::on_write(boost::system::error_code ec, size_t n) {
-  {
-    std::lock_guard lk(mu_);
-    // finish_close() may already have released everything this connection counted.
-    const uint64_t written = std::min<uint64_t>(n, queued_bytes_);
-    queued_bytes_ -= written;
-    server_->bytes_queued.fetch_sub(static_cast<int64_t>(written), std::memory_order_relaxed);
-  }
+  written(n);
   inflight_.clear();
   if (ec) {
     if (!closing_) do_close(ws::kGoingAway, "transport error", true);

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -70,6 +69,9 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
   void on_readable(boost::system::error_code ec);
   void consume(const uint8_t* data, size_t n);
   void do_write();
+  void write_rest(size_t done);
+  void written(size_t n);
+  void account_written(size_t n);  // mu_ held
   void on_write(boost::system::error_code ec, size_t n);
   void finish_close();
 
@@ -87,7 +89,7 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
 
   // ---- guarded by mu_ ----
   std::mutex mu_;
-  std::deque<ws::Frame> queue_;
+  std::vector<ws::Frame> queue_;  // empty until something is queued (a deque allocates ~600 bytes up front)
   uint64_t queued_bytes_ = 0;
   bool write_scheduled_ = false;  // a do_write is posted or a write is in flight
   bool accepting_ = true;         // false once closing: enqueue refuses
