@@ -1,5 +1,7 @@
 #include "core/yjs_connection.h"
 
+#include <malloc.h>
+
 #include <boost/asio/post.hpp>
 
 #include "core/documents.h"
@@ -10,6 +12,8 @@ namespace collabio::core {
 namespace {
 // Messages a client may send before its document is attached (authorization or loading pending).
 constexpr size_t kMaxEarlyMessages = 256;
+// Messages from this size on are followed by malloc_trim once freed (glibc; about a millisecond).
+constexpr size_t kTrimAfterBytes = 256 * 1024;
 }  // namespace
 
 void start_yjs_connection(const std::shared_ptr<ServerImpl>& server, tcp::socket socket,
@@ -95,7 +99,15 @@ void YjsConnection::on_ws_message(bool, std::string&& payload) {
     return;
   }
   // Text or binary alike: the bytes are a y-websocket message; the document's strand decodes it.
-  net::post(doc_->strand(), [doc = doc_, id = id(), msg = std::move(payload)] { doc->on_message(id, msg); });
+  net::post(doc_->strand(), [doc = doc_, id = id(), msg = std::move(payload)]() mutable {
+    doc->on_message(id, msg);
+    // A large message (a document pushed in one update) leaves its copies in malloc's free lists;
+    // give them back to the system once it is freed, or every such load keeps megabytes of RSS.
+    if (msg.size() >= kTrimAfterBytes) {
+      std::string().swap(msg);
+      malloc_trim(0);
+    }
+  });
 }
 
 void YjsConnection::on_closed(const std::string&) {

@@ -8,75 +8,97 @@
 namespace collabio::yjs {
 
 void Doc::Impl::writeItem(lib0::Encoder& e, const Item* item, uint64_t offset) const {
-  if (item->gc) {
+  if (item->gc()) {
     e.writeUint8(kRefGC);
-    e.writeVarUint(item->length - offset);
+    e.writeVarUint(item->length() - offset);
     return;
   }
-  const bool hasOrigin = offset > 0 || item->hasOrigin;
-  const ID origin = offset > 0 ? ID{item->id.client, item->id.clock + offset - 1} : item->origin;
-  const bool withParent = !hasOrigin && !item->hasRightOrigin;
+  const bool hasOrigin = offset > 0 || item->hasOrigin();
+  const bool withParent = !hasOrigin && !item->hasRightOrigin();
+  const std::string* sub = parentSub(item);
   // Item.write sets the parentSub bit whenever there is one; the key goes with the parent info.
-  const bool subBit = item->parentSub != nullptr;
-  e.writeUint8(static_cast<uint8_t>(item->content.ref | (hasOrigin ? 0x80 : 0) | (item->hasRightOrigin ? 0x40 : 0) |
-                                    (subBit ? 0x20 : 0)));
-  if (hasOrigin) {
-    e.writeVarUint(origin.client);
-    e.writeVarUint(origin.clock);
+  e.writeUint8(static_cast<uint8_t>(item->ref() | (hasOrigin ? 0x80 : 0) | (item->hasRightOrigin() ? 0x40 : 0) |
+                                    (sub ? 0x20 : 0)));
+  if (offset > 0) {
+    e.writeVarUint(clientId(item->client));
+    e.writeVarUint(item->clock() + offset - 1);
+  } else if (hasOrigin) {
+    e.writeVarUint(clientId(item->originClient));
+    e.writeVarUint(item->originClock);
   }
-  if (item->hasRightOrigin) {
-    e.writeVarUint(item->rightOrigin.client);
-    e.writeVarUint(item->rightOrigin.clock);
+  if (item->hasRightOrigin()) {
+    e.writeVarUint(clientId(item->rightOriginClient));
+    e.writeVarUint(item->rightOriginClock);
   }
   if (withParent) {
-    if (item->parent->item) {
+    const Type* parent = parentType(item);
+    if (parent->item) {
       e.writeVarUint(0);
-      e.writeVarUint(item->parent->item->id.client);
-      e.writeVarUint(item->parent->item->id.clock);
+      e.writeVarUint(clientId(parent->item->client));
+      e.writeVarUint(parent->item->clock());
     } else {
       e.writeVarUint(1);
-      e.writeVarString(*item->parent->rootName);
+      e.writeVarString(*parent->rootName);
     }
-    if (item->parentSub) e.writeVarString(*item->parentSub);
+    if (sub) e.writeVarString(*sub);
   }
-  item->content.write(e, offset, item->length);
+  switch (item->ref()) {
+    case kRefDeleted: e.writeVarUint(item->length() - offset); break;
+    case kRefString: text.write(e, run(item), item->length(), offset); break;
+    default: data(item).write(e, item->ref(), offset); break;
+  }
 }
 
 DeleteSet Doc::Impl::deleteSetFromStore() const {
   DeleteSet ds;
-  for (const auto& [client, structs] : clients) {
+  for (const ClientStructs& c : clients) {
+    const auto& structs = c.structs;
     std::vector<DeleteSet::Range>* ranges = nullptr;
     for (size_t i = 0; i < structs.size(); ++i) {
       if (!structs[i]->isDeleted()) continue;
-      const uint64_t clock = structs[i]->id.clock;
-      uint64_t len = structs[i]->length;
-      while (i + 1 < structs.size() && structs[i + 1]->isDeleted()) len += structs[++i]->length;
-      if (!ranges) ranges = &ds.clients[client];
+      const uint64_t clock = structs[i]->clock();
+      uint64_t len = structs[i]->length();
+      while (i + 1 < structs.size() && structs[i + 1]->isDeleted()) len += structs[++i]->length();
+      if (!ranges) ranges = &ds.clients[c.client];
       ranges->push_back({clock, len});
     }
   }
   return ds;
 }
 
+size_t Doc::Impl::estimateSize(const std::vector<std::pair<const ClientStructs*, uint64_t>>& todo) const {
+  // Item headers and ids take ~10 bytes in documents written by yjs; text its UTF-8 size, taken in
+  // proportion to the structs written. Small outputs are left to grow on their own.
+  constexpr size_t kPerStruct = 16;
+  size_t structs = 0;
+  for (const auto& [c, from] : todo) structs += c->structs.size() - findIndexSS(c->structs, from);
+  if (structs < 1024) return 0;
+  size_t all = 0;
+  for (const ClientStructs& c : clients) all += c.structs.size();
+  const double share = static_cast<double>(structs) / static_cast<double>(all);
+  return structs * kPerStruct + static_cast<size_t>(static_cast<double>(text.utf8Bound()) * share);
+}
+
 std::vector<uint8_t> Doc::Impl::encodeStateAsUpdate(const StateVector& sv) const {
   // writeClientsStructs: clients with something new, highest first; the first struct of each is
   // written from the peer's clock.
-  std::vector<std::pair<uint64_t, uint64_t>> todo;  // client, from clock
-  for (const auto& [client, structs] : clients) {
-    auto it = sv.find(client);
+  std::vector<std::pair<const ClientStructs*, uint64_t>> todo;  // client, from clock
+  for (const ClientStructs& c : clients) {
+    auto it = sv.find(c.client);
     const uint64_t from = it == sv.end() ? 0 : it->second;
-    if (!structs.empty() && structs.back()->end() > from) todo.emplace_back(client, from);
+    if (c.state() > from) todo.emplace_back(&c, from);
   }
-  std::sort(todo.begin(), todo.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::sort(todo.begin(), todo.end(), [](const auto& a, const auto& b) { return a.first->client > b.first->client; });
   lib0::Encoder e;
+  e.reserve(estimateSize(todo));
   e.writeVarUint(todo.size());
-  for (const auto& [client, from] : todo) {
-    const auto& structs = clients.at(client);
+  for (const auto& [c, from] : todo) {
+    const auto& structs = c->structs;
     const size_t start = findIndexSS(structs, from);
     e.writeVarUint(structs.size() - start);
-    e.writeVarUint(client);
+    e.writeVarUint(c->client);
     e.writeVarUint(from);
-    writeItem(e, structs[start], from - structs[start]->id.clock);
+    writeItem(e, structs[start], from - structs[start]->clock());
     for (size_t i = start + 1; i < structs.size(); ++i) writeItem(e, structs[i], 0);
   }
   deleteSetFromStore().write(e);
@@ -104,8 +126,8 @@ std::vector<uint8_t> Doc::Impl::encodeStateAsUpdate(const StateVector& sv) const
 
 std::vector<uint8_t> Doc::encodeStateVector() const {
   StateVector sv;
-  for (const auto& [client, structs] : impl_->clients)
-    if (!structs.empty()) sv[client] = structs.back()->end();
+  for (const ClientStructs& c : impl_->clients)
+    if (!c.structs.empty()) sv[c.client] = c.state();
   return yjs::encodeStateVector(sv);
 }
 
@@ -116,50 +138,53 @@ std::vector<uint8_t> Doc::encodeStateAsUpdate(std::span<const uint8_t> stateVect
 // ---- Readable content ----
 
 namespace {
-
 constexpr int kMaxRenderDepth = 64;
+}  // namespace
 
-void appendUtf16(std::string& out, const std::u16string& s) { out += lib0::utf16ToUtf8(s); }
+void Doc::Impl::appendText(std::string& out, const Type* type) const {
+  for (const Item* i = type->start; i; i = i->right)
+    if (!i->deleted() && i->ref() == kRefString) text.appendUtf8(out, run(i), 0, i->length());
+}
 
-void renderType(std::string& out, const Type* type, uint8_t typeRef, int depth);
-
-void renderValue(std::string& out, const Item* item, size_t index, int depth) {
-  const Content& c = item->content;
-  switch (c.ref) {
-    case kRefAny: out += lib0::anyToJson({reinterpret_cast<const uint8_t*>(c.data->elems[index].data()), c.data->elems[index].size()}); break;
-    case kRefJSON: out += c.data->elems[index] == "undefined" ? "null" : c.data->elems[index]; break;
-    case kRefString: {
-      std::u16string one(1, c.str[index]);
-      lib0::appendJsonString(out, lib0::utf16ToUtf8(one));
+void Doc::Impl::renderValue(std::string& out, const Item* item, size_t index, int depth) const {
+  switch (item->ref()) {
+    case kRefAny: {
+      const std::string& raw = data(item).elems[index];
+      out += lib0::anyToJson({reinterpret_cast<const uint8_t*>(raw.data()), raw.size()});
       break;
     }
-    case kRefEmbed: out += c.data->a; break;
+    case kRefJSON: out += data(item).elems[index] == "undefined" ? "null" : data(item).elems[index]; break;
+    case kRefString: {
+      std::string one;
+      text.appendUtf8(one, run(item), index, 1);
+      lib0::appendJsonString(out, one);
+      break;
+    }
+    case kRefEmbed: out += data(item).a; break;
     case kRefBinary: {
+      const std::string& bytes = data(item).a;
       out.push_back('[');
-      for (size_t i = 0; i < c.data->a.size(); ++i) {
+      for (size_t i = 0; i < bytes.size(); ++i) {
         if (i) out.push_back(',');
-        out += std::to_string(static_cast<uint8_t>(c.data->a[i]));
+        out += std::to_string(static_cast<uint8_t>(bytes[i]));
       }
       out.push_back(']');
       break;
     }
-    case kRefType: renderType(out, c.data->type.get(), c.data->typeRef, depth + 1); break;
-    case kRefDoc: out += "{\"guid\":"; lib0::appendJsonString(out, c.data->a); out += "}"; break;
+    case kRefType: renderType(out, data(item).type.get(), data(item).typeRef, depth + 1); break;
+    case kRefDoc:
+      out += "{\"guid\":";
+      lib0::appendJsonString(out, data(item).a);
+      out += "}";
+      break;
     default: out += "null";
   }
 }
 
-void renderText(std::string& out, const Type* type) {
-  std::string text;
-  for (const Item* i = type->start; i; i = i->right)
-    if (!i->deleted && i->content.ref == kRefString) appendUtf16(text, i->content.str);
-  lib0::appendJsonString(out, text);
-}
-
-void renderMap(std::string& out, const Type* type, int depth) {
+void Doc::Impl::renderMap(std::string& out, const Type* type, int depth) const {
   std::vector<std::pair<std::string_view, const Item*>> entries;
   for (const auto& [key, item] : type->map.entries())
-    if (!item->deleted) entries.emplace_back(*key, item);
+    if (!item->deleted()) entries.emplace_back(*key, item);
   std::sort(entries.begin(), entries.end());
   out.push_back('{');
   bool first = true;
@@ -168,17 +193,17 @@ void renderMap(std::string& out, const Type* type, int depth) {
     first = false;
     lib0::appendJsonString(out, key);
     out.push_back(':');
-    renderValue(out, item, item->length - 1, depth);
+    renderValue(out, item, item->length() - 1, depth);
   }
   out.push_back('}');
 }
 
-void renderArray(std::string& out, const Type* type, int depth) {
+void Doc::Impl::renderArray(std::string& out, const Type* type, int depth) const {
   out.push_back('[');
   bool first = true;
   for (const Item* i = type->start; i; i = i->right) {
-    if (i->deleted || !i->content.countable()) continue;
-    for (size_t k = 0; k < i->length; ++k) {
+    if (i->deleted() || i->ref() == kRefDeleted || i->ref() == kRefFormat) continue;
+    for (size_t k = 0; k < i->length(); ++k) {
       if (!first) out.push_back(',');
       first = false;
       renderValue(out, i, k, depth);
@@ -187,7 +212,7 @@ void renderArray(std::string& out, const Type* type, int depth) {
   out.push_back(']');
 }
 
-void renderType(std::string& out, const Type* type, uint8_t typeRef, int depth) {
+void Doc::Impl::renderType(std::string& out, const Type* type, uint8_t typeRef, int depth) const {
   if (!type || depth > kMaxRenderDepth) {
     out += "null";
     return;
@@ -195,41 +220,42 @@ void renderType(std::string& out, const Type* type, uint8_t typeRef, int depth) 
   switch (typeRef) {
     case kTypeMap: renderMap(out, type, depth); break;
     case kTypeText:
-    case kTypeXmlText: renderText(out, type); break;
+    case kTypeXmlText: {
+      std::string s;
+      appendText(s, type);
+      lib0::appendJsonString(out, s);
+      break;
+    }
     default: renderArray(out, type, depth); break;
   }
 }
 
-}  // namespace
+const Type* Doc::Impl::findRoot(std::string_view name) const {
+  auto sit = strings.find(std::string(name));
+  if (sit == strings.end()) return nullptr;
+  auto it = roots.find(&*sit);
+  return it == roots.end() ? nullptr : it->second.get();
+}
 
 std::string Doc::rootTextToString(std::string_view name) const {
-  auto sit = impl_->strings.find(std::string(name));
-  if (sit == impl_->strings.end()) return {};
-  auto it = impl_->roots.find(&*sit);
-  if (it == impl_->roots.end()) return {};
   std::string text;
-  for (const Item* i = it->second->start; i; i = i->right)
-    if (!i->deleted && i->content.ref == kRefString) appendUtf16(text, i->content.str);
+  if (const Type* type = impl_->findRoot(name)) impl_->appendText(text, type);
   return text;
 }
 
 std::string Doc::rootMapToJson(std::string_view name) const {
-  auto sit = impl_->strings.find(std::string(name));
-  if (sit == impl_->strings.end()) return "{}";
-  auto it = impl_->roots.find(&*sit);
-  if (it == impl_->roots.end()) return "{}";
+  const Type* type = impl_->findRoot(name);
+  if (!type) return "{}";
   std::string out;
-  renderMap(out, it->second.get(), 0);
+  impl_->renderMap(out, type, 0);
   return out;
 }
 
 std::string Doc::rootArrayToJson(std::string_view name) const {
-  auto sit = impl_->strings.find(std::string(name));
-  if (sit == impl_->strings.end()) return "[]";
-  auto it = impl_->roots.find(&*sit);
-  if (it == impl_->roots.end()) return "[]";
+  const Type* type = impl_->findRoot(name);
+  if (!type) return "[]";
   std::string out;
-  renderArray(out, it->second.get(), 0);
+  impl_->renderArray(out, type, 0);
   return out;
 }
 

@@ -237,6 +237,25 @@ void Encoder::writeVarStringUtf16(std::u16string_view s) {
   }
 }
 
+void Encoder::writeVarStringLatin1(std::string_view s) {
+  size_t high = 0;
+  for (const char c : s) high += static_cast<uint8_t>(c) >> 7;
+  writeVarUint(s.size() + high);
+  if (high == 0) {
+    writeBytes(s);
+    return;
+  }
+  for (const char ch : s) {
+    const auto c = static_cast<uint8_t>(ch);
+    if (c < 0x80) {
+      buf_.push_back(c);
+    } else {
+      buf_.push_back(static_cast<uint8_t>(0xC0 | (c >> 6)));
+      buf_.push_back(static_cast<uint8_t>(0x80 | (c & 0x3F)));
+    }
+  }
+}
+
 void Encoder::writeFloat32(float v) {
   const auto u = std::bit_cast<uint32_t>(v);
   for (int i = 3; i >= 0; --i) buf_.push_back(static_cast<uint8_t>(u >> (i * 8)));
@@ -306,6 +325,21 @@ std::string utf16ToUtf8(std::u16string_view s) {
   e.writeVarStringUtf16(s);
   Decoder d(e.buffer());
   return std::string(d.readVarStringView());
+}
+
+std::string latin1ToUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (const char ch : s) {
+    const auto c = static_cast<uint8_t>(ch);
+    if (c < 0x80) {
+      out.push_back(ch);
+    } else {
+      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+  }
+  return out;
 }
 
 void appendJsonString(std::string& out, std::string_view s) {

@@ -88,6 +88,8 @@ class Encoder {
  public:
   Encoder() = default;
 
+  /// Room for `n` bytes in all (a large output then grows by one allocation, not by doubling).
+  void reserve(size_t n) { buf_.reserve(n); }
   void writeUint8(uint8_t v) { buf_.push_back(v); }
   void writeVarUint(uint64_t v);
   void writeVarInt(int64_t v, bool negativeZero = false);
@@ -104,6 +106,8 @@ class Encoder {
   }
   /// UTF-16 to UTF-8 like TextEncoder: a lone surrogate becomes U+FFFD.
   void writeVarStringUtf16(std::u16string_view s);
+  /// `s` holds Latin-1 (one byte per code point below U+0100), written as UTF-8.
+  void writeVarStringLatin1(std::string_view s);
   void writeFloat32(float v);
   void writeFloat64(double v);
   void writeBigInt64(int64_t v);
@@ -124,6 +128,8 @@ std::u16string utf8ToUtf16(std::string_view s);
 std::string utf16ToUtf8(std::u16string_view s);
 /// Number of UTF-8 bytes utf16ToUtf8 would produce.
 size_t utf8Length(std::u16string_view s);
+/// Converts Latin-1 (code points below U+0100, one byte each) to UTF-8.
+std::string latin1ToUtf8(std::string_view s);
 
 /// Renders one raw `any` encoding as JSON text (undefined -> null, Uint8Array -> array of numbers,
 /// bigint -> number). Throws DecodeError if `raw` is not a valid `any`.

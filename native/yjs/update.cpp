@@ -111,14 +111,7 @@ Content Content::splice(uint64_t offset, uint64_t length) {
       break;
     }
     case kRefJSON:
-    case kRefAny: {
-      right.data = std::make_unique<ContentData>();
-      auto& elems = data->elems;
-      right.data->elems.assign(std::make_move_iterator(elems.begin() + static_cast<ptrdiff_t>(offset)),
-                               std::make_move_iterator(elems.end()));
-      elems.resize(offset);
-      break;
-    }
+    case kRefAny: right.data = data->splitElems(offset); break;
     default:  // Deleted: the length lives on the struct. Other kinds have length 1.
       (void)length;
       break;
@@ -132,12 +125,7 @@ bool Content::mergeWith(Content& right) {
     case kRefString: str += right.str; return true;
     case kRefDeleted: return true;
     case kRefJSON:
-    case kRefAny: {
-      auto& dst = data->elems;
-      auto& src = right.data->elems;
-      dst.insert(dst.end(), std::make_move_iterator(src.begin()), std::make_move_iterator(src.end()));
-      return true;
-    }
+    case kRefAny: data->appendElems(*right.data); return true;
     default: return false;
   }
 }
@@ -145,41 +133,61 @@ bool Content::mergeWith(Content& right) {
 void Content::write(lib0::Encoder& e, uint64_t offset, uint64_t length) const {
   switch (ref) {
     case kRefDeleted: e.writeVarUint(length - offset); break;
-    case kRefJSON:
-      e.writeVarUint(data->elems.size() - offset);
-      for (size_t i = offset; i < data->elems.size(); ++i) e.writeVarString(data->elems[i]);
-      break;
-    case kRefBinary: e.writeVarUint8Array(asBytes(data->a)); break;
     case kRefString: e.writeVarStringUtf16(std::u16string_view(str).substr(offset)); break;
-    case kRefEmbed: e.writeVarString(data->a); break;
+    default: data->write(e, ref, offset); break;
+  }
+}
+
+std::unique_ptr<ContentData> ContentData::splitElems(uint64_t offset) {
+  auto right = std::make_unique<ContentData>();
+  right->elems.assign(std::make_move_iterator(elems.begin() + static_cast<ptrdiff_t>(offset)),
+                      std::make_move_iterator(elems.end()));
+  elems.resize(offset);
+  return right;
+}
+
+void ContentData::appendElems(ContentData& right) {
+  elems.insert(elems.end(), std::make_move_iterator(right.elems.begin()), std::make_move_iterator(right.elems.end()));
+}
+
+size_t ContentData::heapBytes() const {
+  auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };  // beyond SSO
+  size_t n = sizeof(ContentData) + heap(a) + heap(b);
+  n += elems.capacity() * sizeof(std::string);
+  for (const auto& s : elems) n += heap(s);
+  return n;
+}
+
+void ContentData::write(lib0::Encoder& e, uint8_t ref, uint64_t offset) const {
+  switch (ref) {
+    case kRefJSON:
+      e.writeVarUint(elems.size() - offset);
+      for (size_t i = offset; i < elems.size(); ++i) e.writeVarString(elems[i]);
+      break;
+    case kRefBinary: e.writeVarUint8Array(asBytes(a)); break;
+    case kRefEmbed: e.writeVarString(a); break;
     case kRefFormat:
-      e.writeVarString(data->a);
-      e.writeVarString(data->b);
+      e.writeVarString(a);
+      e.writeVarString(b);
       break;
     case kRefType:
-      e.writeVarUint(data->typeRef);
-      if (data->typeRef == kTypeXmlElement || data->typeRef == kTypeXmlHook) e.writeVarString(data->a);
+      e.writeVarUint(typeRef);
+      if (typeRef == kTypeXmlElement || typeRef == kTypeXmlHook) e.writeVarString(a);
       break;
     case kRefAny:
-      e.writeVarUint(data->elems.size() - offset);
-      for (size_t i = offset; i < data->elems.size(); ++i) e.writeBytes(data->elems[i]);
+      e.writeVarUint(elems.size() - offset);
+      for (size_t i = offset; i < elems.size(); ++i) e.writeBytes(elems[i]);
       break;
     case kRefDoc:
-      e.writeVarString(data->a);
-      e.writeBytes(data->b);
+      e.writeVarString(a);
+      e.writeBytes(b);
       break;
     default: break;
   }
 }
 
 size_t Content::heapBytes() const {
-  size_t n = str.capacity() > 7 ? str.capacity() * 2 + 2 : 0;
-  if (data) {
-    n += sizeof(ContentData) + data->a.capacity() + data->b.capacity();
-    n += data->elems.capacity() * sizeof(std::string);
-    for (const auto& s : data->elems) n += s.capacity() > 15 ? s.capacity() + 1 : 0;
-  }
-  return n;
+  return (str.capacity() > 7 ? str.capacity() * 2 + 2 : 0) + (data ? data->heapBytes() : 0);
 }
 
 uint64_t readContent(lib0::Decoder& d, uint8_t ref, Content& out) {

@@ -66,6 +66,15 @@ struct ContentData {
   std::string b;                   // Format JSON value | Doc options (raw `any`, normalized like yjs)
   uint8_t typeRef = 0;             // Type content
   std::unique_ptr<Type> type;      // Type content once integrated into a Doc (never copied)
+
+  /// Writes content of kind `ref` (not String or Deleted) from `offset` (ContentX.write).
+  void write(lib0::Encoder& e, uint8_t ref, uint64_t offset) const;
+  /// JSON / Any: moves the elements from `offset` on into a new ContentData (ContentX.splice).
+  std::unique_ptr<ContentData> splitElems(uint64_t offset);
+  /// JSON / Any: appends the elements of `right` (moved out).
+  void appendElems(ContentData& right);
+  /// Approximate heap bytes held (the object included, an integrated Type excluded).
+  size_t heapBytes() const;
 };
 
 /// Item content. String text is UTF-16 (yjs lengths and split offsets are UTF-16 code units).
@@ -99,18 +108,19 @@ uint64_t readContent(lib0::Decoder& d, uint8_t ref, Content& out);
 
 /// A struct as decoded from an update, before integration (GC, Skip or Item).
 struct StructRef {
+  // (Flags first: a large update decodes into one StructRef per struct, so padding counts.)
   uint8_t kind = kRefGC;  // kRefGC, kRefSkip, or the item's content ref
-  ID id;
-  uint64_t length = 0;
   bool hasOrigin = false;
   bool hasRightOrigin = false;
-  ID origin;
-  ID rightOrigin;
   // Parent info, present only when neither origin is (otherwise copied from the neighbours).
   enum ParentKind : uint8_t { kNoParent, kRootParent, kIdParent } parentKind = kNoParent;
-  std::string parentName;  // kRootParent
-  ID parentId;             // kIdParent
   bool hasParentSub = false;
+  ID id;
+  uint64_t length = 0;
+  ID origin;
+  ID rightOrigin;
+  ID parentId;             // kIdParent
+  std::string parentName;  // kRootParent
   std::string parentSub;
   Content content;
 

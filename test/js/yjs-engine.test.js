@@ -524,3 +524,76 @@ test('readable content matches yjs (root text, map and array)', async (t) => {
     await tool.close()
   }
 })
+
+test('long concurrent typing, big pastes and deletes stay byte-identical (text storage: joins, widening, compaction)', async (t) => {
+  if (!YJS_TOOL) return t.skip('yjs_tool not built')
+  // Three authors type at their own cursors and see each other's keystrokes at once, so an author's
+  // growing run is rarely adjacent to its previous text in the C++ text arena; Latin-1, CJK and
+  // emoji runs mix one-byte and two-byte storage; pasted blocks deleted again leave enough garbage
+  // for the arena to be compacted several times.
+  const rnd = mulberry32(4242)
+  const int = n => Math.floor(rnd() * n)
+  const docs = [11, 22, 33].map(id => { const d = new Y.Doc(); d.clientID = id; return d })
+  const ref = new Y.Doc()
+  const updates = []
+  docs.forEach(d => d.on('update', (u, origin) => {
+    if (origin === REMOTE) return
+    updates.push(u)
+    for (const o of docs) if (o !== d) Y.applyUpdate(o, u, REMOTE)
+  }))
+  const cursors = [0, 0, 0]
+  const alphabet = ['a', 'b', 'c', ' ', 'é', 'ü', '中', '文', '😀', '\n']
+  const tool = new NativeTool(YJS_TOOL)
+  try {
+    await tool.call('N')
+    const flush = async () => {
+      const list = updates.splice(0)
+      const answers = await tool.batch(list.map(u => ['A', u]))
+      for (const a of answers) assert.ok(a.ok, 'apply failed: ' + a.data.toString())
+      for (const u of list) Y.applyUpdate(ref, u)
+    }
+    const check = async (what) => {
+      const [e, tx] = await tool.batch([['E'], ['T', Buffer.from('t')]])
+      assert.strictEqual(hex(e.data), hex(Y.encodeStateAsUpdate(ref)), `${what}: encoding differs`)
+      assert.strictEqual(tx.data.toString(), ref.getText('t').toString(), `${what}: text differs`)
+    }
+    for (let round = 0; round < 2500; round++) {
+      const i = round % 3
+      const text = docs[i].getText('t')
+      cursors[i] = Math.min(cursors[i], text.length)
+      const r = rnd()
+      if (r < 0.004) {
+        // Paste a block (mostly ASCII, sometimes Latin-1 or wide) at the cursor.
+        const unit = ['lorem ipsum ', 'größe ', '漢字かな '][int(3)]
+        const block = unit.repeat(500 + int(2000))
+        text.insert(cursors[i], block)
+        cursors[i] += block.length
+      } else if (r < 0.02 && text.length > 0) {
+        // Delete a large range around a random place.
+        const pos = int(text.length)
+        text.delete(pos, Math.min(text.length - pos, 1 + int(20000)))
+        cursors[i] = Math.min(cursors[i], text.length)
+      } else if (r < 0.06) {
+        cursors[i] = int(text.length + 1) // jump
+      } else if (r < 0.15 && cursors[i] > 0) {
+        text.delete(cursors[i] - 1, 1) // backspace
+        cursors[i]--
+      } else {
+        const s = alphabet[int(alphabet.length)]
+        text.insert(cursors[i], s)
+        cursors[i] += s.length
+      }
+      if (round % 50 === 49) await flush()
+      if (round % 500 === 499) await check(`round ${round + 1}`)
+    }
+    await flush()
+    await check('end')
+    // The whole state loaded in one update (one large reservation) encodes the same.
+    const full = Y.encodeStateAsUpdate(ref)
+    await tool.call('N')
+    assert.ok((await tool.call('A', full)).ok)
+    await check('reloaded')
+  } finally {
+    await tool.close()
+  }
+})
