@@ -3,10 +3,11 @@
 // `collabio`: a standalone collaborative-editing server, as `npx y-websocket` users expect.
 //
 //   collabio [--port 1234] [--host 0.0.0.0] [--data ./collabio-data] [--memory] [--threads N]
-//            [--durability full|normal] [--static DIR]
+//            [--durability full|normal] [--static DIR] [--close-timeout MS]
 //
 // PORT and HOST are honoured when the flags are absent. Documents persist into --data unless
-// --memory. SIGINT/SIGTERM close every connection, flush the store and exit 0.
+// --memory. SIGINT/SIGTERM close every connection (each gets --close-timeout to take what is queued
+// for it and to answer the close), flush the store and exit 0.
 
 const path = require('node:path');
 const { parseArgs } = require('node:util');
@@ -22,6 +23,8 @@ const USAGE = `Usage: collabio [options]
                        not a power loss)
   --threads N          I/O threads (default: number of CPUs)
   --static DIR         serve files from DIR to plain HTTP GET requests
+  --close-timeout MS   on SIGINT/SIGTERM, how long a client may take to receive what is queued for
+                       it and to answer the close before it is dropped (default 5000)
   -h, --help           this text
 `;
 
@@ -38,6 +41,7 @@ function main(argv) {
         durability: { type: 'string' },
         threads: { type: 'string' },
         static: { type: 'string' },
+        'close-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -55,6 +59,11 @@ function main(argv) {
     process.stderr.write(`collabio: invalid port "${args.port ?? process.env.PORT}"\n`);
     return process.exit(2);
   }
+  const closeTimeout = args['close-timeout'] === undefined ? undefined : Number(args['close-timeout']);
+  if (closeTimeout !== undefined && !(Number.isInteger(closeTimeout) && closeTimeout >= 0)) {
+    process.stderr.write(`collabio: invalid --close-timeout "${args['close-timeout']}"\n`);
+    return process.exit(2);
+  }
   const dataDir = path.resolve(args.data ?? 'collabio-data');
   const persistence = args.memory ? false : { dir: dataDir, durability: args.durability ?? 'full' };
   let io;
@@ -62,6 +71,7 @@ function main(argv) {
     io = new Server({
       threads: args.threads ? Number(args.threads) : undefined,
       serveStatic: args.static ? path.resolve(args.static) : undefined,
+      ...(closeTimeout !== undefined && { closeTimeout }),
       documents: { persistence },
     });
     io.listen(port, host);

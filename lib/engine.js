@@ -151,8 +151,7 @@ class EngineConnection extends EventEmitter {
   }
 
   close() {
-    const sockets = this._engine._server._conns.get(this._conn);
-    const first = sockets && sockets.values().next().value;
+    const first = this._engine._server._connSockets(this._conn)[0];
     if (first) first.disconnect(true);
     return this;
   }

@@ -175,6 +175,11 @@ export interface ServerOptions {
   maxOutboundBytes?: number;
   /** How long the HTTP/WebSocket handshake may take. */
   handshakeTimeout?: number;
+  /**
+   * io.close(): how long each connection may take to receive what is queued for it and to answer
+   * the close before its socket is dropped (also bounds application persistence's flush). Default 5000.
+   */
+  closeTimeout?: number;
   /** Most open connections (io.stats().connections); beyond, new TCP connections get HTTP 503. Default 100000; 0 = no cap. */
   maxConnections?: number;
   /** New TCP connections per second per client IP (token bucket); beyond, HTTP 429. Default 100; 0 = off. */
@@ -195,7 +200,10 @@ export interface ServerOptions {
   addTrailingSlash?: boolean;
   /** Serve the socket.io-client bundle at <path>/socket.io.js when socket.io-client is installed. Default true. */
   serveClient?: boolean;
-  /** CORS for the Engine.IO endpoint (functions as origin are not supported). */
+  /**
+   * CORS for the Engine.IO endpoint (functions as origin are not supported). With a string or a
+   * list as `origin`, WebSocket upgrades (Socket.IO and documents) from other origins get HTTP 403.
+   */
   cors?: boolean | CorsOptions;
   /** Send an Engine.IO sid cookie with the handshake (engine.io's `cookie` option). */
   cookie?: boolean | CookieOptions;
@@ -283,6 +291,8 @@ export interface ServerStats {
   documents: number;
   /** Open Engine.IO sessions (Socket.IO clients, all transports). */
   engineClients: number;
+  /** Failed accepts of new TCP connections since start (e.g. out of file descriptors). */
+  acceptErrors: number;
 }
 
 /** `{ address, family, port }` of the listening socket. */

@@ -24,6 +24,7 @@ const METRICS = {
   messagesIn: { name: 'collabio_messages_in_total', type: 'counter', help: 'Messages received from clients.' },
   messagesOut: { name: 'collabio_messages_out_total', type: 'counter', help: 'Messages queued to clients.' },
   bytesQueued: { name: 'collabio_bytes_queued', type: 'gauge', help: 'Bytes waiting in outbound queues.' },
+  acceptErrors: { name: 'collabio_accept_errors_total', type: 'counter', help: 'Failed accepts of new TCP connections (e.g. out of file descriptors).' },
 };
 
 function snakeCase(key) {

@@ -36,11 +36,33 @@ const DEFAULTS = {
   connectTimeout: 45000,
   maxHttpBufferSize: 1e6,
   upgradeTimeout: 10000,
+  closeTimeout: 5000,
 };
 
+// Socket ids: 20 url-safe characters (15 random bytes), like socket.io's base64id, cut from a pool
+// refilled once per 256 ids: no Buffer and no crypto job per socket.
+const ID_BYTES = 15;
+const idPool = Buffer.allocUnsafeSlow(ID_BYTES * 256);
+let idOffset = idPool.length;
+
 function socketId() {
-  // 20 url-safe characters, like socket.io's base64id.
-  return crypto.randomBytes(15).toString('base64url');
+  if (idOffset === idPool.length) {
+    crypto.randomFillSync(idPool);
+    idOffset = 0;
+  }
+  const id = idPool.toString('base64url', idOffset, idOffset + ID_BYTES);
+  idOffset += ID_BYTES;
+  return id;
+}
+
+/** handshake.auth from the CONNECT packet's JSON text: {} when there is none or it is not JSON. */
+function parseAuth(json) {
+  if (!json) return {};
+  try {
+    return JSON.parse(json);
+  } catch {
+    return {};
+  }
 }
 
 class Server extends EventEmitter {
@@ -67,7 +89,12 @@ class Server extends EventEmitter {
     this._nsps = new Map();
     /** @type {Map<Function, ParentNamespace>} dynamic namespaces: io.of(/regexp/ or fn) */
     this._parentNsps = new Map();
-    /** @type {Map<number, Map<string, Socket>>} native connection id -> its namespace sockets */
+    /**
+     * Native connection id -> its namespace sockets: the Socket itself while it is the only one
+     * (the usual case, without a Map per connection), a Map<namespace name, Socket> beyond.
+     * Go through _socket/_connSockets/_addSocket/_removeSocket.
+     * @type {Map<number, Socket | Map<string, Socket>>}
+     */
     this._conns = new Map();
     this._address = null;
     this._closed = null;
@@ -84,6 +111,7 @@ class Server extends EventEmitter {
         maxAttachments: this.opts.maxAttachments,
         maxOutboundBytes: this.opts.maxOutboundBytes,
         handshakeTimeout: this.opts.handshakeTimeout,
+        closeTimeout: this.opts.closeTimeout,
         maxConnections: this.opts.maxConnections,
         connectionRate: this.opts.connectionRate,
         connectionBurst: this.opts.connectionBurst,
@@ -237,8 +265,8 @@ class Server extends EventEmitter {
         this._resolveClosed = resolve;
       });
       this._closing = true;
-      for (const sockets of [...this._conns.values()]) {
-        for (const s of [...sockets.values()]) s._onclose('server shutting down');
+      for (const conn of [...this._conns.keys()]) {
+        for (const s of this._connSockets(conn)) s._onclose('server shutting down');
       }
       if (!this._address) {
         // Never listened (or listen failed): no threads, no sockets, nothing to wait for. The
@@ -247,10 +275,24 @@ class Server extends EventEmitter {
         this.documents._closeAll(new Error('server closed'));
         this._resolveClosed();
       } else {
-        // Application persistence first (it needs the documents), then the native shutdown.
-        this.documents.flush().then(
-          () => this._native.close(),
-          () => this._native.close(),
+        // Application persistence first (it needs the documents), then the native shutdown. A
+        // persistence.store that does not settle within closeTimeout does not hold the shutdown.
+        let timer;
+        const bound = new Promise((resolve) => {
+          timer = setTimeout(() => {
+            debug('documents.flush() still running after closeTimeout: closing anyway');
+            resolve();
+          }, Number.isFinite(this.opts.closeTimeout) ? this.opts.closeTimeout : DEFAULTS.closeTimeout);
+        });
+        Promise.race([this.documents.flush(), bound]).then(
+          () => {
+            clearTimeout(timer);
+            this._native.close();
+          },
+          () => {
+            clearTimeout(timer);
+            this._native.close();
+          },
         );
       }
     }
@@ -287,10 +329,10 @@ class Server extends EventEmitter {
     }
   }
 
-  _onEvent(kind, conn, nspName, data, ackId, attachments, handshake) {
+  _onEvent(kind, conn, nspName, data, ackId, attachments) {
     switch (kind) {
       case EV_CONNECT:
-        this._onConnect(conn, nspName, data, handshake);
+        this._onConnect(conn, nspName, data);
         return;
       case EV_EVENT:
       case EV_ACK: {
@@ -309,17 +351,13 @@ class Server extends EventEmitter {
       }
       case EV_CLOSE: {
         this._engine._closed(conn, data);
-        const sockets = this._conns.get(conn);
-        if (!sockets) return;
-        for (const s of [...sockets.values()]) s._onclose(data);
+        for (const s of this._connSockets(conn)) s._onclose(data);
         this._conns.delete(conn);
         return;
       }
       case EV_ERROR: {
         // A bad packet from this client: its sockets hear about it before the close (socket.io).
-        const sockets = this._conns.get(conn);
-        if (!sockets) return;
-        for (const s of [...sockets.values()]) s._onerror(new Error(data));
+        for (const s of this._connSockets(conn)) s._onerror(new Error(data));
         return;
       }
       default:
@@ -327,12 +365,65 @@ class Server extends EventEmitter {
     }
   }
 
+  /** The socket of connection `conn` in namespace `nsp`, or undefined. */
   _socket(conn, nsp) {
-    const sockets = this._conns.get(conn);
-    return sockets ? sockets.get(nsp) : undefined;
+    const e = this._conns.get(conn);
+    if (e === undefined) return undefined;
+    if (e instanceof Map) return e.get(nsp);
+    return e.nsp.name === nsp ? e : undefined;
   }
 
-  _onConnect(conn, nspName, authJson, hs) {
+  /** Every namespace socket of connection `conn` (a new array). */
+  _connSockets(conn) {
+    const e = this._conns.get(conn);
+    if (e === undefined) return [];
+    return e instanceof Map ? [...e.values()] : [e];
+  }
+
+  _addSocket(conn, nsp, socket) {
+    const e = this._conns.get(conn);
+    if (e === undefined) {
+      this._conns.set(conn, socket);
+    } else if (e instanceof Map) {
+      e.set(nsp, socket);
+    } else {
+      this._conns.set(conn, new Map([[e.nsp.name, e], [nsp, socket]]));
+    }
+  }
+
+  /** Forgets the socket of connection `conn` in namespace `nsp`. */
+  _removeSocket(conn, nsp) {
+    const e = this._conns.get(conn);
+    if (e === undefined) return;
+    if (e instanceof Map) {
+      e.delete(nsp);
+      if (e.size === 0) this._conns.delete(conn);
+    } else if (e.nsp.name === nsp) {
+      this._conns.delete(conn);
+    }
+  }
+
+  /**
+   * socket.handshake for a socket of connection `conn` (Socket#handshake builds it when first
+   * read). The native side keeps the request of every open connection; `auth` is the socket's
+   * CONNECT payload (JSON text, or already parsed).
+   */
+  _handshake(conn, auth) {
+    const hs = this._native.handshake(conn) || { url: '', query: '', headers: {}, address: '', time: Date.now() };
+    return {
+      headers: hs.headers,
+      time: new Date(hs.time).toString(),
+      address: hs.address,
+      xdomain: !!hs.headers.origin,
+      secure: false,
+      issued: hs.time,
+      url: hs.url,
+      query: querystring.parse(hs.query),
+      auth: typeof auth === 'string' ? parseAuth(auth) : auth,
+    };
+  }
+
+  _onConnect(conn, nspName, authJson) {
     if (this._closing) return;
     const nsp = this._nsps.get(nspName);
     if (!nsp && this._parentNsps.size) {
@@ -342,7 +433,7 @@ class Server extends EventEmitter {
         auth = authJson ? JSON.parse(authJson) : {};
       } catch {}
       matchParentNamespace(this, nspName, auth, (child) => {
-        if (child) this._onConnect(conn, nspName, authJson, hs);
+        if (child) this._onConnect(conn, nspName, authJson);
         else this._native.connectReply(conn, nspName, false, encodeSimple(TYPES.CONNECT_ERROR, nspName, '{"message":"Invalid namespace"}'));
       });
       return;
@@ -352,39 +443,14 @@ class Server extends EventEmitter {
       return;
     }
     if (this._socket(conn, nspName)) return; // already connected to this namespace
-    let auth = {};
-    if (authJson) {
-      try {
-        auth = JSON.parse(authJson);
-      } catch {
-        auth = {};
-      }
-    }
-    const query = querystring.parse(hs.query);
-    const handshake = {
-      headers: hs.headers,
-      time: new Date(hs.time).toString(),
-      address: hs.address,
-      xdomain: !!hs.headers.origin,
-      secure: false,
-      issued: hs.time,
-      url: hs.url,
-      query,
-      auth,
-    };
-    const socket = new Socket(nsp, conn, socketId(), handshake);
-    let sockets = this._conns.get(conn);
-    if (!sockets) {
-      sockets = new Map();
-      this._conns.set(conn, sockets);
-    }
+    const socket = new Socket(nsp, conn, socketId(), authJson || '');
     // Registered before the middlewares run so that a close during them is seen.
-    sockets.set(nspName, socket);
+    this._addSocket(conn, nspName, socket);
     nsp._run(socket, (err) => {
       if (this._socket(conn, nspName) !== socket) return; // the connection closed meanwhile
       if (err) {
-        sockets.delete(nspName);
-        if (sockets.size === 0) this._conns.delete(conn);
+        socket._keepHandshake(); // the middleware has seen the socket and may keep it
+        this._removeSocket(conn, nspName);
         const payload = { message: err && err.message !== undefined ? err.message : String(err) };
         if (err && err.data !== undefined) payload.data = err.data;
         this._native.connectReply(conn, nspName, false, encodeSimple(TYPES.CONNECT_ERROR, nspName, JSON.stringify(payload)));

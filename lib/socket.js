@@ -9,31 +9,62 @@ const debug = require('./debug')('collabio:socket');
 
 const emitLocal = EventEmitter.prototype.emit;
 
+// Listener and middleware lists are replaced, never changed in place: a socket that never adds
+// one keeps sharing this empty list (an idle connection's socket owns no lists).
+const NONE = Object.freeze([]);
+const NO_FLAGS = Object.freeze({});
+
 class Socket extends EventEmitter {
   /**
+   * Per-socket state is created on first use (handshake, data, acks, flags, listener lists): a
+   * server holds many idle sockets, and socket.io's API does not depend on when it is created.
    * @param {import('./namespace').Namespace} nsp
    * @param {number} conn native connection id
    * @param {string} id
-   * @param {object} handshake
+   * @param {string | object} auth the CONNECT packet's auth payload: JSON text, or already parsed
    */
-  constructor(nsp, conn, id, handshake) {
+  constructor(nsp, conn, id, auth) {
     super();
     this.nsp = nsp;
     this.server = nsp.server;
     this.id = id;
-    this.handshake = handshake;
-    /** Free-form application data, as socket.io's `socket.data`. */
-    this.data = {};
     this.connected = false;
     /** @type {Set<string>} */
     this.rooms = new Set();
     this._conn = conn;
-    this._acks = new Map();
+    this._auth = auth;
+    this._handshake = undefined;
+    this._data = undefined;
+    /** @type {Map<number, Function> | undefined} */
+    this._acks = undefined;
     this._ackId = 0;
-    this._fns = [];
-    this._anyListeners = [];
-    this._anyOutgoingListeners = [];
-    this._flags = {};
+    this._fns = NONE;
+    this._anyListeners = NONE;
+    this._anyOutgoingListeners = NONE;
+    this._flags = undefined;
+  }
+
+  /**
+   * The request that opened the connection, as socket.io's `socket.handshake`: headers, time,
+   * address, xdomain, secure, issued, url, query, auth. A plain object, built when first read.
+   */
+  get handshake() {
+    if (this._handshake === undefined) this._handshake = this.server._handshake(this._conn, this._auth);
+    return this._handshake;
+  }
+
+  set handshake(value) {
+    this._handshake = value;
+  }
+
+  /** Free-form application data, as socket.io's `socket.data`. */
+  get data() {
+    if (this._data === undefined) this._data = {};
+    return this._data;
+  }
+
+  set data(value) {
+    this._data = value;
   }
 
   get disconnected() {
@@ -51,8 +82,8 @@ class Socket extends EventEmitter {
    */
   emit(ev, ...args) {
     if (RESERVED_EVENTS.has(ev)) throw new Error(`"${String(ev)}" is a reserved event name`);
-    const flags = this._flags;
-    this._flags = {};
+    const flags = this._flags || NO_FLAGS;
+    this._flags = undefined;
     if (typeof args[args.length - 1] === 'function') {
       let cb = args.pop();
       if (flags.timeout !== undefined) {
@@ -86,6 +117,7 @@ class Socket extends EventEmitter {
 
   _emitWithAckId(ev, args, isVolatile, cb) {
     const id = this._ackId++;
+    if (this._acks === undefined) this._acks = new Map();
     this._acks.set(id, cb);
     if (!this.connected) return id;
     this._notifyOutgoing(ev, args);
@@ -100,7 +132,7 @@ class Socket extends EventEmitter {
 
   /** Promise form of emit with an ack: resolves with the client's answer, rejects on timeout. */
   emitWithAck(ev, ...args) {
-    const timeout = this._flags.timeout;
+    const timeout = this._flags && this._flags.timeout;
     return new Promise((resolve, reject) => {
       if (timeout !== undefined) {
         args.push((err, value) => (err ? reject(err) : resolve(value)));
@@ -113,12 +145,14 @@ class Socket extends EventEmitter {
 
   /** Sets an ack timeout for the next emit: `socket.timeout(1000).emit('q', (err, a) => …)`. */
   timeout(ms) {
+    if (this._flags === undefined) this._flags = {};
     this._flags.timeout = ms;
     return this;
   }
 
   /** The next emit is dropped if the client is not ready to receive it. */
   get volatile() {
+    if (this._flags === undefined) this._flags = {};
     this._flags.volatile = true;
     return this;
   }
@@ -176,10 +210,7 @@ class Socket extends EventEmitter {
     const packet = encodeSimple(TYPES.DISCONNECT, this.nsp.name);
     if (close) {
       // socket.io: every namespace of the client is disconnected, then the connection closes.
-      const sockets = this.server._conns.get(this._conn);
-      if (sockets) {
-        for (const s of [...sockets.values()]) if (s !== this) s.disconnect(false);
-      }
+      for (const s of this.server._connSockets(this._conn)) if (s !== this) s.disconnect(false);
     }
     this.server._native.disconnect(this._conn, this.nsp.name, packet, close);
     this._onclose('server namespace disconnect');
@@ -190,22 +221,22 @@ class Socket extends EventEmitter {
 
   /** Per-packet middleware: `socket.use(([event, ...args], next) => next())`. */
   use(fn) {
-    this._fns.push(fn);
+    this._fns = [...this._fns, fn];
     return this;
   }
 
   onAny(fn) {
-    this._anyListeners.push(fn);
+    this._anyListeners = [...this._anyListeners, fn];
     return this;
   }
 
   prependAny(fn) {
-    this._anyListeners.unshift(fn);
+    this._anyListeners = [fn, ...this._anyListeners];
     return this;
   }
 
   offAny(fn) {
-    if (!fn) this._anyListeners = [];
+    if (!fn) this._anyListeners = NONE;
     else this._anyListeners = this._anyListeners.filter((f) => f !== fn);
     return this;
   }
@@ -216,19 +247,19 @@ class Socket extends EventEmitter {
 
   onAnyOutgoing(fn) {
     if (!this._anyOutgoingListeners.length) this.nsp._anyOutgoing++;
-    this._anyOutgoingListeners.push(fn);
+    this._anyOutgoingListeners = [...this._anyOutgoingListeners, fn];
     return this;
   }
 
   prependAnyOutgoing(fn) {
     if (!this._anyOutgoingListeners.length) this.nsp._anyOutgoing++;
-    this._anyOutgoingListeners.unshift(fn);
+    this._anyOutgoingListeners = [fn, ...this._anyOutgoingListeners];
     return this;
   }
 
   offAnyOutgoing(fn) {
     const had = this._anyOutgoingListeners.length > 0;
-    if (!fn) this._anyOutgoingListeners = [];
+    if (!fn) this._anyOutgoingListeners = NONE;
     else this._anyOutgoingListeners = this._anyOutgoingListeners.filter((f) => f !== fn);
     if (had && !this._anyOutgoingListeners.length) this.nsp._anyOutgoing--;
     return this;
@@ -285,7 +316,7 @@ class Socket extends EventEmitter {
   }
 
   _onack(id, args) {
-    const cb = this._acks.get(id);
+    const cb = this._acks && this._acks.get(id);
     if (!cb) {
       debug('bad ack %d', id);
       return;
@@ -298,19 +329,24 @@ class Socket extends EventEmitter {
     if (this.listenerCount('error')) emitLocal.call(this, 'error', err);
   }
 
+  /**
+   * The native side forgets the handshake when the connection closes: a socket that may outlive
+   * its connection (closing, refused by a middleware) builds its copy first.
+   */
+  _keepHandshake() {
+    if (this._handshake === undefined) this._handshake = this.server._handshake(this._conn, this._auth);
+  }
+
   _onclose(reason) {
+    this._keepHandshake();
     if (!this.connected) return;
     debug('socket %s closing: %s', this.id, reason);
     emitLocal.call(this, 'disconnecting', reason);
     this.connected = false;
     this.nsp._remove(this);
-    const sockets = this.server._conns.get(this._conn);
-    if (sockets) {
-      sockets.delete(this.nsp.name);
-      if (sockets.size === 0) this.server._conns.delete(this._conn);
-    }
+    this.server._removeSocket(this._conn, this.nsp.name);
     this.rooms.clear();
-    this._acks.clear();
+    if (this._acks !== undefined) this._acks.clear();
     emitLocal.call(this, 'disconnect', reason);
   }
 }

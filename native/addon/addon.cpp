@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <memory>
+#include <unordered_map>
 
 #include "core/server.h"
 
@@ -53,6 +54,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
                            InstanceMethod<&NativeServer::HandshakeReply>("handshakeReply"),
                            InstanceMethod<&NativeServer::SetHandshakeHook>("setHandshakeHook"),
                            InstanceMethod<&NativeServer::DocLoaded>("docLoaded"),
+                           InstanceMethod<&NativeServer::GetHandshake>("handshake"),
                        });
   }
 
@@ -73,6 +75,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     num("maxAttachments", opts.max_attachments);
     num("maxOutboundBytes", opts.max_outbound_bytes);
     num("handshakeTimeout", opts.handshake_timeout);
+    num("closeTimeout", opts.close_timeout);
     num("maxConnections", opts.max_connections);
     num("connectionRate", opts.connection_rate);
     num("connectionBurst", opts.connection_burst);
@@ -127,7 +130,16 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     if (!self->batch_.empty()) {
       Napi::Array arr = Napi::Array::New(env, self->batch_.size() * kEventStride);
       uint32_t i = 0;
+      std::vector<uint64_t> closed;  // connections whose handshake is forgotten after this batch
       for (auto& ev : self->batch_) {
+        if (ev.kind == Event::kConnect) {
+          // Socket.IO connects: JavaScript builds socket.handshake only when it is read
+          // (NativeServer::GetHandshake), so the request stays here until the connection closes.
+          if (ev.handshake) self->handshakes_.try_emplace(ev.conn, std::move(ev.handshake));
+          ev.handshake = nullptr;
+        } else if (ev.kind == Event::kClose) {
+          closed.push_back(ev.conn);
+        }
         arr.Set(i++, Napi::Number::New(env, ev.kind));
         arr.Set(i++, Napi::Number::New(env, static_cast<double>(ev.conn)));
         arr.Set(i++, Napi::String::New(env, ev.nsp));
@@ -146,6 +158,8 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
       }
       self->batch_.clear();
       js.Call({arr});
+      // JavaScript has handled the closes (a closing socket keeps a copy of its handshake).
+      for (uint64_t conn : closed) self->handshakes_.erase(conn);
     }
     if (self->closed_.load(std::memory_order_acquire) && !self->released_) {
       self->released_ = true;
@@ -156,21 +170,32 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
 
   static Napi::Value HandshakeToJs(Napi::Env env, const collabio::core::Handshake& hs) {
     Napi::Object o = Napi::Object::New(env);
+    const std::string_view query = hs.query();
     o.Set("url", hs.url);
-    o.Set("query", hs.query);
+    o.Set("query", Napi::String::New(env, query.data(), query.size()));
     o.Set("address", hs.address);
     o.Set("time", Napi::Number::New(env, static_cast<double>(hs.time_ms)));
     Napi::Object headers = Napi::Object::New(env);
-    for (const auto& [k, v] : hs.headers) {
+    std::string key;
+    hs.for_each_header([&](std::string_view k, std::string_view v) {
+      key.assign(k);
       // Repeated headers are joined like Node's http module does for most fields.
-      if (headers.Has(k)) {
-        headers.Set(k, headers.Get(k).As<Napi::String>().Utf8Value() + ", " + v);
+      if (headers.Has(key)) {
+        headers.Set(key, headers.Get(key).As<Napi::String>().Utf8Value() + ", " + std::string(v));
       } else {
-        headers.Set(k, v);
+        headers.Set(key, Napi::String::New(env, v.data(), v.size()));
       }
-    }
+    });
     o.Set("headers", headers);
     return o;
+  }
+
+  // handshake(conn): the request that opened Socket.IO connection `conn` (as HandshakeToJs), or
+  // undefined once the connection's close has been delivered.
+  Napi::Value GetHandshake(const Napi::CallbackInfo& info) {
+    const auto it = handshakes_.find(Id(info[0]));
+    if (it == handshakes_.end()) return info.Env().Undefined();
+    return HandshakeToJs(info.Env(), *it->second);
   }
 
   static std::string Str(const Napi::Value& v) { return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string(); }
@@ -245,6 +270,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     o.Set("bytesQueued", Napi::Number::New(info.Env(), static_cast<double>(s.bytes_queued)));
     o.Set("documents", Napi::Number::New(info.Env(), static_cast<double>(server_->documents_loaded())));
     o.Set("engineClients", Napi::Number::New(info.Env(), static_cast<double>(s.engine_clients)));
+    o.Set("acceptErrors", Napi::Number::New(info.Env(), static_cast<double>(s.accept_errors)));
     return o;
   }
 
@@ -314,6 +340,8 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
   Napi::ThreadSafeFunction tsfn_;
   std::unique_ptr<collabio::core::Server> server_;
   std::vector<Event> batch_;           // main thread
+  // Handshakes of the open Socket.IO connections, by connection id (main thread).
+  std::unordered_map<uint64_t, std::shared_ptr<const collabio::core::Handshake>> handshakes_;
   bool released_ = false;              // main thread
   std::atomic<bool> closed_{false};    // set by an I/O thread, read on the main thread
 };

@@ -525,6 +525,12 @@ size_t DocumentManager::loaded() const {
   return docs_.size();
 }
 
+void DocumentManager::shutdown() {
+  std::lock_guard lk(mu_);
+  // server.closing() is already true: check_idle() schedules the unload with no delay.
+  for (const auto& [name, doc] : docs_) net::post(doc->strand(), [doc] { doc->check_idle(); });
+}
+
 std::vector<std::string> DocumentManager::names() const {
   std::lock_guard lk(mu_);
   std::vector<std::string> out;

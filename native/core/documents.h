@@ -130,6 +130,9 @@ class DocumentManager : public std::enable_shared_from_this<DocumentManager> {
   bool try_unload(const std::shared_ptr<Document>& doc);
 
   size_t loaded() const;
+  // Any thread, at shutdown: documents no connection uses unload now instead of after their
+  // unload_delay (a pending unload timer would otherwise hold close() that long).
+  void shutdown();
   std::vector<std::string> names() const;
 
   ServerImpl& server;

@@ -2,10 +2,13 @@
 // heartbeat, connectTimeout, the upgrade from polling to WebSocket, and closing.
 #include "core/eio_connection.h"
 
+#include <algorithm>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
 #include "core/eio_ws_transport.h"
+#include "core/handler_memory.h"
 #include "engineio/packet.h"
 #include "socketio/packet.h"
 
@@ -14,7 +17,7 @@ namespace collabio::core {
 namespace {
 // How long a closed polling session keeps its sid so that the client's next GET can still collect
 // what was queued before the close and the close packet.
-constexpr int kPollCloseGraceMs = 2000;
+constexpr std::chrono::milliseconds kPollCloseGrace{2000};
 }  // namespace
 
 std::shared_ptr<EioConnection> create_eio_session(const std::shared_ptr<ServerImpl>& server,
@@ -36,10 +39,7 @@ EioConnection::EioConnection(std::shared_ptr<ServerImpl> server, Executor strand
       sid_(std::move(sid)),
       handshake_(std::move(hs)),
       response_headers_(std::move(response_headers)),
-      ping_timer_(strand_),
-      connect_timer_(strand_),
-      upgrade_timer_(strand_),
-      close_timer_(strand_) {}
+      timer_(strand_) {}
 
 EioConnection::~EioConnection() = default;
 
@@ -68,18 +68,76 @@ void EioConnection::start_polling() {
 
 void EioConnection::start_timers() {
   const auto& o = server_->opts;
-  schedule_ping(o.ping_interval, false);
-  connect_timer_.expires_after(std::chrono::milliseconds(o.connect_timeout));
-  connect_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (ec || self->closed_) return;
+  const auto now = Clock::now();
+  awaiting_pong_ = false;
+  heartbeat_at_ = now + std::chrono::milliseconds(o.ping_interval);
+  connect_at_ = now + std::chrono::milliseconds(o.connect_timeout);
+  arm_timer();
+}
+
+void EioConnection::arm_timer() {
+  const auto next = std::min({heartbeat_at_, connect_at_, upgrade_at_, close_at_});
+  if (next == timer_at_) return;
+  if (next == kNever) {
+    // Nothing left to wait for: the pending wait goes (it holds the session).
+    timer_at_ = kNever;
+    ++timer_generation_;
+    timer_.cancel();
+    return;
+  }
+  // A pending wait that fires first stays; on_timer() then arms the next one. (Replacing it would
+  // cost a completion too: a cancelled wait still runs its handler.)
+  if (timer_at_ <= next) return;
+  timer_at_ = next;
+  const uint64_t gen = ++timer_generation_;
+  timer_.expires_at(next);  // cancels the pending wait, whose completion is then stale
+  timer_.async_wait(exact_memory([self = shared_from_this(), gen](boost::system::error_code) {
+    if (gen != self->timer_generation_) return;
+    self->timer_at_ = kNever;
+    self->on_timer();
+  }));
+}
+
+void EioConnection::on_timer() {
+  const auto now = Clock::now();
+  if (close_at_ <= now) {
+    close_at_ = kNever;
+    after_close();
+  }
+  if (upgrade_at_ <= now) {
+    upgrade_at_ = kNever;
+    drop_probe("upgrade timeout");
+  }
+  if (connect_at_ <= now) {
+    connect_at_ = kNever;
     bool any;
     {
-      std::lock_guard lk(self->ns_mu_);
-      any = self->any_namespace_;
+      std::lock_guard lk(ns_mu_);
+      any = any_namespace_;
     }
     // socket.io closes a client that joined no namespace in time (Client#setup, connectTimeout).
-    if (!any) self->do_close("forced close", true);
-  });
+    if (!any) do_close("forced close", true);
+  }
+  // Engine.IO v4 heartbeat: the server pings every pingInterval; no pong within pingTimeout
+  // closes the session with "ping timeout".
+  if (heartbeat_at_ <= now) {
+    if (awaiting_pong_) {
+      do_close("ping timeout", false);
+    } else {
+      static const ws::Frame ping = ws::make_frame(ws::Opcode::Text, "2");
+      enqueue(&ping, 1, false);
+      awaiting_pong_ = true;
+      heartbeat_at_ = now + std::chrono::milliseconds(server_->opts.ping_timeout);
+    }
+  }
+  arm_timer();
+}
+
+void EioConnection::end_close_grace() {
+  if (close_at_ == kNever) return;
+  close_at_ = kNever;
+  arm_timer();
+  net::post(strand_, [self = shared_from_this()] { self->after_close(); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -99,12 +157,15 @@ bool EioConnection::enqueue(const ws::Frame* frames, size_t n, bool is_volatile)
     if (is_volatile && (!get_ || !pq_.empty())) return false;
     size_t bytes = 0;
     for (size_t i = 0; i < n; ++i) bytes += frames[i]->size();
-    if (pq_bytes_ + bytes > server_->opts.max_outbound_bytes) {
+    // As for a WebSocket, the bound covers what is queued and what a response still carries.
+    if (pq_bytes_ + poll_inflight_ + bytes > server_->opts.max_outbound_bytes) {
       overflow = true;
       accepting_ = false;
+      slow_consumer_ = true;
     } else {
       for (size_t i = 0; i < n; ++i) pq_.push_back(frames[i]);
       pq_bytes_ += bytes;
+      server_->bytes_queued.fetch_add(static_cast<int64_t>(bytes), std::memory_order_relaxed);
       if (get_) schedule_flush_locked();
     }
   }
@@ -120,7 +181,7 @@ void EioConnection::close(uint16_t code, std::string reason) {
   net::dispatch(strand_, [self = shared_from_this(), code, reason = std::move(reason)] {
     if (self->closed_) {
       // Shutdown: a closed polling session stops waiting for its last GET.
-      if (code == ws::kGoingAway) self->close_timer_.cancel();
+      if (code == ws::kGoingAway) self->end_close_grace();
       return;
     }
     if (code == ws::kGoingAway) {
@@ -154,7 +215,7 @@ void EioConnection::on_ws_closed(EioWsTransport* t, const std::string& reason) {
   if (probe_ && t == probe_.get()) {
     // The probe went away before the upgrade completed: the session stays on polling.
     probe_.reset();
-    upgrade_timer_.cancel();
+    upgrade_at_ = kNever;
     std::lock_guard lk(mu_);
     upgrading_ = false;
     return;
@@ -193,7 +254,11 @@ void EioConnection::on_packet_text(std::string_view text) {
   if (!engineio::parse_text_packet(text, type, data)) return fail("parse error");
   switch (type) {
     case engineio::PacketType::Pong:
-      if (awaiting_pong_) schedule_ping(server_->opts.ping_interval, false);
+      if (awaiting_pong_) {
+        awaiting_pong_ = false;
+        heartbeat_at_ = Clock::now() + std::chrono::milliseconds(server_->opts.ping_interval);
+        arm_timer();
+      }
       return;
     case engineio::PacketType::Message:
       if (server_->opts.engine.echo) {
@@ -257,7 +322,7 @@ void EioConnection::on_socketio_packet(std::string_view text) {
       Event ev{is_event ? Event::kEvent : Event::kAck, id_, std::move(p.nsp), std::string(p.data), ack, {}, nullptr, {}};
       if (p.attachments > 0) {
         ev.attachments.reserve(p.attachments);
-        pending_ = PendingBinary{std::move(ev), p.attachments};
+        pending_ = std::make_unique<PendingBinary>(PendingBinary{std::move(ev), p.attachments});
         return;
       }
       server_->push_event(std::move(ev));
@@ -283,35 +348,18 @@ void EioConnection::fail_packet(std::string error) {
 
 bool EioConnection::namespace_connected(const std::string& nsp) {
   std::lock_guard lk(ns_mu_);
-  return namespaces_.count(nsp) != 0;
+  return std::find(namespaces_.begin(), namespaces_.end(), nsp) != namespaces_.end();
 }
 
 void EioConnection::set_namespace(const std::string& nsp, bool connected) {
   std::lock_guard lk(ns_mu_);
+  const auto it = std::find(namespaces_.begin(), namespaces_.end(), nsp);
   if (connected) {
-    namespaces_.insert(nsp);
+    if (it == namespaces_.end()) namespaces_.push_back(nsp);
     any_namespace_ = true;
-  } else {
-    namespaces_.erase(nsp);
+  } else if (it != namespaces_.end()) {
+    namespaces_.erase(it);
   }
-}
-
-// Engine.IO v4 heartbeat: the server pings every pingInterval; no pong within pingTimeout closes
-// the session with "ping timeout".
-void EioConnection::schedule_ping(uint32_t delay_ms, bool expect_pong) {
-  awaiting_pong_ = expect_pong;
-  const uint64_t gen = ++ping_generation_;
-  ping_timer_.expires_after(std::chrono::milliseconds(delay_ms));
-  ping_timer_.async_wait([self = shared_from_this(), gen](boost::system::error_code ec) {
-    if (ec || self->closed_ || gen != self->ping_generation_) return;
-    if (self->awaiting_pong_) {
-      self->do_close("ping timeout", false);
-      return;
-    }
-    static const ws::Frame ping = ws::make_frame(ws::Opcode::Text, "2");
-    self->enqueue(&ping, 1, false);
-    self->schedule_ping(self->server_->opts.ping_timeout, true);
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -334,11 +382,8 @@ void EioConnection::attach_probe(tcp::socket socket, std::string http_response, 
     }
     self->probe_ = t;
     self->probe_seen_ = false;
-    self->upgrade_timer_.expires_after(std::chrono::milliseconds(self->server_->opts.engine.upgrade_timeout));
-    self->upgrade_timer_.async_wait([self, t](boost::system::error_code ec) {
-      if (ec || self->probe_ != t) return;
-      self->drop_probe("upgrade timeout");
-    });
+    self->upgrade_at_ = Clock::now() + std::chrono::milliseconds(self->server_->opts.engine.upgrade_timeout);
+    self->arm_timer();
   });
 }
 
@@ -358,16 +403,15 @@ void EioConnection::on_probe_message(bool binary, std::string&& payload) {
 }
 
 void EioConnection::finish_upgrade() {
-  upgrade_timer_.cancel();
+  upgrade_at_ = kNever;
   auto t = std::move(probe_);
   std::shared_ptr<PollingExchange> get;
   {
     std::lock_guard lk(mu_);
     // Everything queued for polling leaves first, in order, on the new transport; enqueue() takes
     // the WebSocket path only after this block (same mutex).
-    std::vector<ws::Frame> moved(std::make_move_iterator(pq_.begin()), std::make_move_iterator(pq_.end()));
-    pq_.clear();
-    pq_bytes_ = 0;
+    std::vector<ws::Frame> moved = std::move(pq_);
+    drop_queue_locked();  // the WebSocket counts them from here
     if (!moved.empty()) t->enqueue(moved.data(), moved.size(), false);
     ws_ = t;
     mode_ = Mode::WebSocket;
@@ -380,7 +424,7 @@ void EioConnection::finish_upgrade() {
 
 void EioConnection::drop_probe(const char* why) {
   if (!probe_) return;
-  upgrade_timer_.cancel();
+  upgrade_at_ = kNever;
   probe_->shut(ws::kNormal, why, false);
   probe_.reset();
   std::lock_guard lk(mu_);
@@ -394,9 +438,7 @@ void EioConnection::do_close(const std::string& reason, bool graceful) {
   if (closed_) return;
   closed_ = true;
   pending_.reset();
-  ping_timer_.cancel();
-  connect_timer_.cancel();
-  upgrade_timer_.cancel();
+  heartbeat_at_ = connect_at_ = upgrade_at_ = kNever;
   if (probe_) {
     probe_->shut(ws::kNormal, "transport close", true);
     probe_.reset();
@@ -414,15 +456,15 @@ void EioConnection::do_close(const std::string& reason, bool graceful) {
     if (mode_ == Mode::WebSocket) {
       ws = std::move(ws_);
     } else {
-      if (!graceful) {
-        pq_.clear();
-        pq_bytes_ = 0;
-      }
+      if (!graceful) drop_queue_locked();
       get = std::move(get_);
       // A server-side close: what is queued leaves first, and the close packet in a payload of its
       // own (socket.io-client handles Socket.IO packets on the next tick but an Engine.IO close at
       // once: a DISCONNECT sharing the payload would be overtaken). The next GET collects the rest.
       keep_for_get = graceful && !close_noop_ && (!get || !pq_.empty());
+      // A slow consumer's queue is dropped, but a client that polls again soon still gets the
+      // close packet (as a WebSocket gets close code 1008), not "Session ID unknown".
+      if (slow_consumer_ && !get) keep_for_get = true;
       closing_poll_ = keep_for_get;
     }
   }
@@ -432,35 +474,35 @@ void EioConnection::do_close(const std::string& reason, bool graceful) {
   }
   if (get) {
     std::string body;
+    std::shared_ptr<void> hold;
     {
       std::lock_guard lk(mu_);
       if (close_noop_) {
         body.push_back('6');
       } else if (keep_for_get) {
-        body = take_payload_locked(SIZE_MAX);
+        body = take_payload_locked(SIZE_MAX, hold);
       } else {
         body.push_back('1');
       }
     }
-    get->reply(200, "text/plain; charset=UTF-8", std::move(body));
+    get->reply(200, "text/plain; charset=UTF-8", std::move(body), std::move(hold));
   }
   server_->push_event(Event{Event::kClose, id_, {}, reason, -1, {}, nullptr, {}});
   server_->connection_closed(id_);
   server_->eio->clients.fetch_sub(1, std::memory_order_relaxed);
   if (keep_for_get) {
-    close_timer_.expires_after(std::chrono::milliseconds(kPollCloseGraceMs));
-    close_timer_.async_wait([self = shared_from_this()](boost::system::error_code) { self->after_close(); });
+    close_at_ = Clock::now() + kPollCloseGrace;
   } else {
     after_close();
   }
+  arm_timer();  // with nothing left to wait for, this releases the session
 }
 
 void EioConnection::after_close() {
   {
     std::lock_guard lk(mu_);
     closing_poll_ = false;
-    pq_.clear();
-    pq_bytes_ = 0;
+    drop_queue_locked();
   }
   server_->eio->remove(sid_, this);
 }

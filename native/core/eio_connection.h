@@ -13,13 +13,11 @@
 //   the switch leave first, on the new WebSocket.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -37,8 +35,10 @@ class PollingExchange {
  public:
   virtual ~PollingExchange() = default;
   // Sends the HTTP response: 200 with `body` ("ok" for a POST, a payload for a GET) or an error
-  // status with an Engine.IO error JSON. Called at most once.
-  virtual void reply(unsigned status, std::string content_type, std::string body) = 0;
+  // status with an Engine.IO error JSON. Called at most once. `hold` is kept until the response
+  // has been written or dropped: it keeps the session's queued bytes that `body` carries counted.
+  virtual void reply(unsigned status, std::string content_type, std::string body,
+                     std::shared_ptr<void> hold = nullptr) = 0;
 };
 
 class EioConnection final : public Connection, public std::enable_shared_from_this<EioConnection> {
@@ -80,6 +80,8 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   void poll_post(std::shared_ptr<PollingExchange> x, std::string body);
   // The POST `x` was answered (its response written).
   void poll_post_done(const PollingExchange* x);
+  // `n` queued bytes that left in a GET response have been written (or dropped).
+  void poll_written(uint64_t n);
   // False when polling requests are no longer valid for this session (upgraded or closed).
   bool polling_active();
 
@@ -107,8 +109,12 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   bool namespace_connected(const std::string& nsp);
   void fail(const char* reason) { do_close(reason, false); }
   void fail_packet(std::string error);
-  void schedule_ping(uint32_t delay_ms, bool expect_pong);
   void start_timers();
+  // (Re)starts the one wait for the earliest deadline, or cancels it when none is set.
+  void arm_timer();
+  void on_timer();
+  // A closed polling session stops waiting for its last GET: after_close() runs now (once).
+  void end_close_grace();
 
   // Closes the session on the strand. `graceful`: what is queued is still delivered (server-side
   // close); otherwise it is dropped.
@@ -118,7 +124,11 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   // Polling output, on the strand: answers the held GET with what is queued.
   void flush_poll();
   void schedule_flush_locked();
-  std::string take_payload_locked(size_t max_bytes);
+  // Takes queued messages into a payload; `hold` keeps their bytes counted (in flight) until the
+  // response carrying them is written.
+  std::string take_payload_locked(size_t max_bytes, std::shared_ptr<void>& hold);
+  // Drops what waits for a GET (and its bytes from Stats::bytes_queued).
+  void drop_queue_locked();
 
   const std::shared_ptr<ServerImpl> server_;
   const uint64_t id_;
@@ -128,11 +138,19 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   const HeaderList response_headers_;
 
   // ---- owner: strand_ ----
-  net::steady_timer ping_timer_;
-  net::steady_timer connect_timer_;
-  net::steady_timer upgrade_timer_;
-  net::steady_timer close_timer_;  // a closing polling session waits for its last GET
-  uint64_t ping_generation_ = 0;
+  // One timer serves every deadline of the session, so an idle session has one timer and one
+  // pending wait: the heartbeat (the next ping, or the pong deadline while awaiting_pong_),
+  // connectTimeout, the upgrade probe's timeout, and the grace a closed polling session keeps
+  // for its last GET. kNever: not set.
+  using Clock = std::chrono::steady_clock;
+  static constexpr Clock::time_point kNever = Clock::time_point::max();
+  net::steady_timer timer_;
+  Clock::time_point timer_at_ = kNever;  // expiry of the pending wait (kNever: none)
+  uint64_t timer_generation_ = 0;        // numbers the waits: a replaced wait's completion is stale
+  Clock::time_point heartbeat_at_ = kNever;
+  Clock::time_point connect_at_ = kNever;
+  Clock::time_point upgrade_at_ = kNever;
+  Clock::time_point close_at_ = kNever;
   bool awaiting_pong_ = false;
   bool closed_ = false;            // do_close ran
   bool probe_seen_ = false;        // the probe answered "2probe"
@@ -142,7 +160,7 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
     Event ev;
     uint32_t remaining = 0;
   };
-  std::optional<PendingBinary> pending_;  // a BINARY_EVENT/ACK waiting for its attachments
+  std::unique_ptr<PendingBinary> pending_;  // a BINARY_EVENT/ACK waiting for its attachments
 
   // ---- guarded by mu_ (enqueue from any thread, transport switch on the strand) ----
   std::mutex mu_;
@@ -152,14 +170,18 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   bool closing_poll_ = false;              // closed: the next GET gets what is left and "1"
   bool close_noop_ = false;                // closed by the client: a held GET gets "6"
   std::shared_ptr<EioWsTransport> ws_;     // the WebSocket carrying the session (mode_ WebSocket)
-  std::deque<ws::Frame> pq_;               // polling: messages waiting for a GET
+  std::vector<ws::Frame> pq_;              // polling: messages waiting for a GET
   uint64_t pq_bytes_ = 0;
+  // Bytes taken from pq_ into GET responses not yet written. pq_bytes_ + poll_inflight_ is what
+  // max_outbound_bytes bounds and what the session adds to Stats::bytes_queued.
+  uint64_t poll_inflight_ = 0;
+  bool slow_consumer_ = false;             // closed for overflow: the next GET still gets "1"
   std::shared_ptr<PollingExchange> get_;   // polling: the held GET
   bool flush_scheduled_ = false;
 
   // ---- guarded by ns_mu_ (written by commands, read by the strand) ----
   std::mutex ns_mu_;
-  std::unordered_set<std::string> namespaces_;
+  std::vector<std::string> namespaces_;  // connected namespaces (a client rarely has more than one)
   bool any_namespace_ = false;
 };
 

@@ -19,11 +19,11 @@ namespace {
 class EioExchange final : public PollingExchange {
  public:
   EioExchange(std::shared_ptr<HttpSession> http, uint64_t seq) : http_(std::move(http)), seq_(seq) {}
-  void reply(unsigned status, std::string content_type, std::string body) override {
+  void reply(unsigned status, std::string content_type, std::string body, std::shared_ptr<void> hold) override {
     // Called at most once (PollingExchange contract); letting go of the HTTP session here breaks
     // the cycle session -> exchange -> HTTP session -> exchange.
     auto http = std::move(http_);
-    if (http) http->exchange_reply(seq_, status, std::move(content_type), std::move(body));
+    if (http) http->exchange_reply(seq_, status, std::move(content_type), std::move(body), std::move(hold));
   }
 
  private:
@@ -49,12 +49,6 @@ std::string context_json(std::initializer_list<std::pair<const char*, std::strin
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-bool origin_allowed(const CorsOptions& c, std::string_view origin) {
-  for (const auto& a : c.allowed)
-    if (a == origin) return true;
-  return !c.patterns.empty() && origin_matches(c.patterns, origin);
-}
-
 }  // namespace
 
 void HttpSession::add_cors_headers(const Request& req, bool preflight) {
@@ -72,7 +66,7 @@ void HttpSession::add_cors_headers(const Request& req, bool preflight) {
       break;
     case CorsOptions::Origin::Reflect:
     case CorsOptions::Origin::List:
-      if (!origin.empty() && (c.origin == CorsOptions::Origin::Reflect || origin_allowed(c, origin)))
+      if (!origin.empty() && (c.origin == CorsOptions::Origin::Reflect || origin_listed(c, origin)))
         extra_headers_.emplace_back("Access-Control-Allow-Origin", std::string(origin));
       vary = "Origin";
       break;
@@ -94,6 +88,13 @@ void HttpSession::add_cors_headers(const Request& req, bool preflight) {
 
 void HttpSession::handle_engineio(Request&& req, std::string_view query, bool upgrade) {
   const auto& eo = server_->opts.engine;
+  if (upgrade && !upgrade_origin_allowed(eo.cors, req[http::field::origin], req[http::field::host])) {
+    // Browsers do not apply CORS to WebSockets: a page from an origin the `cors` option does not
+    // allow is refused here (403 with engine.io's Forbidden error, and 'connection_error').
+    engine_error(req, engineio::ErrorCode::Forbidden, "Origin not allowed",
+                 context_json({{"origin", std::string_view(req[http::field::origin])}}));
+    return;
+  }
   if (!upgrade) {
     const bool preflight = req.method() == http::verb::options;
     add_cors_headers(req, preflight);
@@ -150,11 +151,8 @@ void HttpSession::handshake(Request&& req, bool upgrade) {
   const uint64_t id = server_->eio->add_pending([self = shared_from_this()](HandshakeDecision d) {
     net::post(self->stream_.get_executor(), [self, d = std::move(d)] { self->open_session(d); });
   });
-  const std::string_view target = held_->target();
-  const size_t q = target.find('?');
-  const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
   Event ev{Event::kHandshake, id, std::string(upgrade ? "websocket" : "polling"),
-           std::string(held_->method_string()), -1, {}, make_handshake(*held_, query), {}};
+           std::string(held_->method_string()), -1, {}, make_handshake(*held_), {}};
   server_->push_event(std::move(ev));
 }
 
@@ -184,7 +182,7 @@ void HttpSession::open_session(const HandshakeDecision& d) {
       return;
     }
   }
-  auto hs = make_handshake(req, query);
+  auto hs = make_handshake(req);
   auto session = create_eio_session(server_,
                                     upgrade ? EioConnection::Executor(stream_.get_executor())
                                             : EioConnection::Executor(net::make_strand(server_->ioc)),
@@ -243,15 +241,14 @@ void HttpSession::watch_for_abort() {
     if (self->exchange_session_) self->exchange_session_->poll_aborted(self->exchange_.get());
     self->exchange_session_.reset();
     self->exchange_.reset();
-    boost::system::error_code ignored;
-    self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    self->stream_.close();
+    self->close_now();
   });
 }
 
-void HttpSession::exchange_reply(uint64_t seq, unsigned status, std::string content_type, std::string body) {
+void HttpSession::exchange_reply(uint64_t seq, unsigned status, std::string content_type, std::string body,
+                                 std::shared_ptr<void> hold) {
   net::post(stream_.get_executor(), [self = shared_from_this(), seq, status, content_type = std::move(content_type),
-                                     body = std::move(body)]() mutable {
+                                     body = std::move(body), hold = std::move(hold)]() mutable {
     if (!self->exchange_open_ || self->exchange_seq_ != seq) return;
     self->exchange_open_ = false;
     if (self->exchange_is_get_) {
@@ -259,7 +256,7 @@ void HttpSession::exchange_reply(uint64_t seq, unsigned status, std::string cont
       self->stream_.socket().cancel(ignored);  // ends watch_for_abort
     }
     self->respond(static_cast<http::status>(status), content_type, std::move(body),
-                  self->exchange_keep_alive_ && status == 200);
+                  self->exchange_keep_alive_ && status == 200, std::move(hold));
   });
 }
 
@@ -281,12 +278,9 @@ void HttpSession::upgrade_session(const std::shared_ptr<EioConnection>& session,
 }
 
 void HttpSession::engine_error(const Request& req, engineio::ErrorCode code, std::string message, std::string context) {
-  const std::string_view target = req.target();
-  const size_t q = target.find('?');
-  const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
   Event ev{Event::kConnectionError, 0, std::string(req.method_string()),
            std::string(engineio::error_message(static_cast<int>(code))), static_cast<int>(code),
-           {}, make_handshake(req, query), std::move(context)};
+           {}, make_handshake(req), std::move(context)};
   server_->push_event(std::move(ev));
   respond(code == engineio::ErrorCode::Forbidden ? http::status::forbidden : http::status::bad_request,
           "application/json", engineio::error_json(static_cast<int>(code), message), false);

@@ -29,14 +29,41 @@ bool frame_payload(const std::string& frame, bool& binary, std::string_view& pay
 
 std::string bad_request() { return engineio::error_json(engineio::ErrorCode::BadRequest); }
 
+// The queued bytes a GET response carries: counted until the HTTP session has written the
+// response or dropped it (the response keeps this object), like a WebSocket's write in flight.
+class PollBytes {
+ public:
+  PollBytes(std::shared_ptr<EioConnection> session, uint64_t n) : session_(std::move(session)), n_(n) {}
+  ~PollBytes() { session_->poll_written(n_); }
+  PollBytes(const PollBytes&) = delete;
+  PollBytes& operator=(const PollBytes&) = delete;
+
+ private:
+  const std::shared_ptr<EioConnection> session_;
+  const uint64_t n_;
+};
+
 }  // namespace
 
-std::string EioConnection::take_payload_locked(size_t max_bytes) {
+void EioConnection::poll_written(uint64_t n) {
+  std::lock_guard lk(mu_);
+  poll_inflight_ -= std::min(n, poll_inflight_);
+  server_->bytes_queued.fetch_sub(static_cast<int64_t>(n), std::memory_order_relaxed);
+}
+
+void EioConnection::drop_queue_locked() {
+  server_->bytes_queued.fetch_sub(static_cast<int64_t>(pq_bytes_), std::memory_order_relaxed);
+  pq_ = {};
+  pq_bytes_ = 0;
+}
+
+std::string EioConnection::take_payload_locked(size_t max_bytes, std::shared_ptr<void>& hold) {
+  const uint64_t before = pq_bytes_;
   std::string body;
   size_t taken = 0;
-  while (!pq_.empty() && (taken == 0 || body.size() < max_bytes)) {
-    const ws::Frame f = std::move(pq_.front());
-    pq_.pop_front();
+  size_t used = 0;  // frames of pq_ consumed
+  while (used < pq_.size() && (taken == 0 || body.size() < max_bytes)) {
+    const ws::Frame f = std::move(pq_[used++]);
     pq_bytes_ -= std::min<uint64_t>(pq_bytes_, f->size());
     bool binary = false;
     std::string_view payload;
@@ -49,6 +76,11 @@ std::string EioConnection::take_payload_locked(size_t max_bytes) {
       body.append(payload);
     }
   }
+  if (const uint64_t moved = before - pq_bytes_; moved > 0) {
+    poll_inflight_ += moved;
+    hold = std::make_shared<PollBytes>(shared_from_this(), moved);
+  }
+  pq_.erase(pq_.begin(), pq_.begin() + static_cast<std::ptrdiff_t>(used));
   return body;
 }
 
@@ -62,6 +94,7 @@ void EioConnection::schedule_flush_locked() {
 void EioConnection::flush_poll() {
   std::shared_ptr<PollingExchange> get;
   std::string body;
+  std::shared_ptr<void> hold;
   {
     std::lock_guard lk(mu_);
     flush_scheduled_ = false;
@@ -71,11 +104,11 @@ void EioConnection::flush_poll() {
       if (!(upgrading_ && probe_seen_)) return;
       body.push_back('6');  // (not operator=: GCC 12 warns falsely, -Wrestrict)
     } else {
-      body = take_payload_locked(SIZE_MAX);
+      body = take_payload_locked(SIZE_MAX, hold);
     }
     get = std::move(get_);
   }
-  get->reply(200, std::string(kGetType), std::move(body));
+  get->reply(200, std::string(kGetType), std::move(body), std::move(hold));
 }
 
 bool EioConnection::polling_active() {
@@ -89,14 +122,15 @@ void EioConnection::poll_get(std::shared_ptr<PollingExchange> x) {
     if (self->closing_poll_) {
       // Closed by the server: deliver what is left, then (in a payload of its own) the close packet.
       if (!self->pq_.empty()) {
-        std::string body = self->take_payload_locked(SIZE_MAX);
+        std::shared_ptr<void> hold;
+        std::string body = self->take_payload_locked(SIZE_MAX, hold);
         lk.unlock();
-        x->reply(200, std::string(kGetType), std::move(body));
+        x->reply(200, std::string(kGetType), std::move(body), std::move(hold));
         return;
       }
       self->closing_poll_ = false;
       lk.unlock();
-      self->close_timer_.cancel();
+      self->end_close_grace();
       x->reply(200, std::string(kGetType), "1");
       return;
     }

@@ -12,6 +12,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "core/cors_origin.h"
+
 namespace collabio::core {
 
 std::string_view query_param(std::string_view query, std::string_view key) {
@@ -68,10 +70,26 @@ std::string percent_decode(std::string_view in, bool& ok) {
 
 void HttpSession::cancel() {
   net::post(stream_.get_executor(), [self = shared_from_this()] {
-    boost::system::error_code ignored;
-    self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    self->stream_.close();
+    if (!self->exchange_open_ && !self->writing_) {
+      self->close_now();
+      return;
+    }
+    // A held GET is answered by its Engine.IO session, which the shutdown closes too (the client
+    // gets the close packet); a response being written is finished. after_write() then closes,
+    // and this timer makes sure a client that does not read cannot hold the shutdown.
+    self->shutdown_timer_ = std::make_unique<net::steady_timer>(self->stream_.get_executor());
+    self->shutdown_timer_->expires_after(std::chrono::milliseconds(self->server_->opts.close_timeout));
+    self->shutdown_timer_->async_wait([self](boost::system::error_code ec) {
+      if (!ec) self->close_now();
+    });
   });
+}
+
+void HttpSession::close_now() {
+  if (shutdown_timer_) shutdown_timer_->cancel();
+  boost::system::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.close();
 }
 
 void HttpSession::do_read() {
@@ -126,12 +144,17 @@ void HttpSession::handle(Request&& req) {
   }
   if (upgrade) {
     // Any other WebSocket upgrade is a Yjs document connection (y-websocket): ws://host/<name>.
+    // The `cors` allow-list applies as to Engine.IO upgrades (native/core/cors_origin.h).
+    if (!upgrade_origin_allowed(server_->opts.engine.cors, req[http::field::origin], req[http::field::host])) {
+      respond(http::status::forbidden, "text/plain", "Origin not allowed", false);
+      return;
+    }
     const std::string accept = websocket_accept(req);
     if (accept.empty()) {
       respond(http::status::bad_request, "text/plain", "Bad WebSocket handshake", false);
       return;
     }
-    auto hs = make_handshake(req, query);
+    auto hs = make_handshake(req);
     std::string name(path.substr(1));
     std::string leftover = take_leftover();
     start_yjs_connection(server_, stream_.release_socket(), std::move(hs), std::move(name),
@@ -167,15 +190,16 @@ std::string HttpSession::switching_protocols(const std::string& accept) {
   return out;
 }
 
-std::shared_ptr<Handshake> HttpSession::make_handshake(const Request& req, std::string_view query) {
+std::shared_ptr<Handshake> HttpSession::make_handshake(const Request& req) {
   auto hs = std::make_shared<Handshake>();
   hs->url = std::string(req.target());
-  hs->query = std::string(query);
+  std::string name;
   for (const auto& field : req) {
-    std::string name(field.name_string());
+    name.assign(field.name_string());
     for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    hs->headers.emplace_back(std::move(name), std::string(field.value()));
+    hs->add_header(name, field.value());
   }
+  hs->shrink();
   boost::system::error_code ec;
   const auto remote = stream_.socket().remote_endpoint(ec);
   if (!ec) hs->address = remote.address().to_string();
@@ -243,7 +267,8 @@ void HttpSession::serve_file(const Request& req, std::string_view raw_path) {
   });
 }
 
-void HttpSession::respond(http::status status, std::string_view content_type, std::string body, bool keep_alive) {
+void HttpSession::respond(http::status status, std::string_view content_type, std::string body, bool keep_alive,
+                          std::shared_ptr<void> hold) {
   auto res = std::make_shared<http::response<http::string_body>>(status, 11);
   res->set(http::field::server, "collabio");
   if (!content_type.empty()) res->set(http::field::content_type, content_type);
@@ -257,7 +282,8 @@ void HttpSession::respond(http::status status, std::string_view content_type, st
   res->prepare_payload();
   res->keep_alive(keep_alive);
   stream_.expires_after(std::chrono::milliseconds(server_->opts.handshake_timeout));
-  http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+  writing_ = true;
+  http::async_write(stream_, *res, [self = shared_from_this(), res, hold = std::move(hold)](beast::error_code ec, size_t) {
     self->after_write(ec, res->keep_alive());
   });
 }
@@ -271,10 +297,12 @@ void HttpSession::write_raw_and_close(std::string bytes) {
 }
 
 void HttpSession::after_write(beast::error_code ec, bool keep_alive) {
+  writing_ = false;
   if (exchange_session_ && !exchange_is_get_) exchange_session_->poll_post_done(exchange_.get());
   exchange_session_.reset();
   exchange_.reset();
   if (ec || !keep_alive || server_->closing()) {
+    if (shutdown_timer_) shutdown_timer_->cancel();
     boost::system::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.close();

@@ -37,11 +37,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void run() { do_read(); }
 
-  // Any thread: ends the session during shutdown.
+  // Any thread: ends the session during shutdown. A held long-polling request first gets its
+  // session's answer (the close packet) and a response being written is finished, within
+  // Options::close_timeout.
   void cancel();
 
-  // Any thread: the answer to the polling request `seq` (see EioExchange in eio_http.cpp).
-  void exchange_reply(uint64_t seq, unsigned status, std::string content_type, std::string body);
+  // Any thread: the answer to the polling request `seq` (see EioExchange in eio_http.cpp); `hold`
+  // is released once the response is written or dropped.
+  void exchange_reply(uint64_t seq, unsigned status, std::string content_type, std::string body,
+                      std::shared_ptr<void> hold);
 
  private:
   void do_read();
@@ -64,13 +68,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // ---- generic (http_session.cpp) ----
   static std::string websocket_accept(const Request& req);
   std::string switching_protocols(const std::string& accept);
-  std::shared_ptr<Handshake> make_handshake(const Request& req, std::string_view query);
+  std::shared_ptr<Handshake> make_handshake(const Request& req);
   std::string take_leftover();
   void serve_file(const Request& req, std::string_view raw_path);
   // Writes a response with extra_headers_ (then cleared) and reads the next request if keep_alive.
-  void respond(http::status status, std::string_view content_type, std::string body, bool keep_alive);
+  // `hold` is released when the write completes (or fails).
+  void respond(http::status status, std::string_view content_type, std::string body, bool keep_alive,
+               std::shared_ptr<void> hold = nullptr);
   void write_raw_and_close(std::string bytes);
   void after_write(beast::error_code ec, bool keep_alive);
+  // Closes the socket (and stops shutdown_timer_).
+  void close_now();
 
   const std::shared_ptr<ServerImpl> server_;
 
@@ -87,6 +95,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool exchange_keep_alive_ = false;
   std::shared_ptr<EioConnection> exchange_session_;
   std::shared_ptr<PollingExchange> exchange_;
+  bool writing_ = false;              // respond()'s write is in progress
+  // Shutdown only: bounds the wait for a held poll's answer and its write (see cancel()).
+  std::unique_ptr<net::steady_timer> shutdown_timer_;
 };
 
 }  // namespace collabio::core

@@ -10,89 +10,6 @@
 namespace collabio::core {
 
 // ---------------------------------------------------------------------------------------------
-// RoomRegistry
-
-void RoomRegistry::add_member(const std::string& nsp, uint64_t conn) { nsps_[nsp].members.insert(conn); }
-
-void RoomRegistry::remove_member(const std::string& nsp, uint64_t conn) {
-  auto it = nsps_.find(nsp);
-  if (it == nsps_.end()) return;
-  Namespace& n = it->second;
-  n.members.erase(conn);
-  if (auto r = n.rooms_of.find(conn); r != n.rooms_of.end()) {
-    for (const auto& room : r->second) {
-      auto m = n.rooms.find(room);
-      if (m == n.rooms.end()) continue;
-      m->second.erase(conn);
-      if (m->second.empty()) n.rooms.erase(m);
-    }
-    n.rooms_of.erase(r);
-  }
-  if (n.members.empty() && n.rooms.empty()) nsps_.erase(it);
-}
-
-void RoomRegistry::remove_connection(uint64_t conn) {
-  std::vector<std::string> names;
-  for (const auto& [name, n] : nsps_)
-    if (n.members.count(conn) || n.rooms_of.count(conn)) names.push_back(name);
-  for (const auto& name : names) remove_member(name, conn);
-}
-
-void RoomRegistry::join(const std::string& nsp, uint64_t conn, const std::string& room) {
-  Namespace& n = nsps_[nsp];
-  if (n.rooms_of[conn].insert(room).second) n.rooms[room].insert(conn);
-}
-
-void RoomRegistry::leave(const std::string& nsp, uint64_t conn, const std::string& room) {
-  auto it = nsps_.find(nsp);
-  if (it == nsps_.end()) return;
-  Namespace& n = it->second;
-  auto r = n.rooms_of.find(conn);
-  if (r == n.rooms_of.end() || !r->second.erase(room)) return;
-  auto m = n.rooms.find(room);
-  if (m != n.rooms.end()) {
-    m->second.erase(conn);
-    if (m->second.empty()) n.rooms.erase(m);
-  }
-}
-
-void RoomRegistry::recipients(const std::string& nsp, const std::vector<std::string>& rooms,
-                              const std::vector<std::string>& except, std::vector<uint64_t>& out) const {
-  auto it = nsps_.find(nsp);
-  if (it == nsps_.end()) return;
-  const Namespace& n = it->second;
-  auto excluded = [&](uint64_t c) {
-    if (except.empty()) return false;
-    auto r = n.rooms_of.find(c);
-    if (r == n.rooms_of.end()) return false;
-    for (const auto& e : except)
-      if (r->second.count(e)) return true;
-    return false;
-  };
-  if (rooms.empty()) {
-    out.reserve(n.members.size());
-    for (uint64_t c : n.members)
-      if (!excluded(c)) out.push_back(c);
-    return;
-  }
-  if (rooms.size() == 1) {
-    auto m = n.rooms.find(rooms[0]);
-    if (m == n.rooms.end()) return;
-    out.reserve(m->second.size());
-    for (uint64_t c : m->second)
-      if (n.members.count(c) && !excluded(c)) out.push_back(c);
-    return;
-  }
-  std::unordered_set<uint64_t> seen;
-  for (const auto& room : rooms) {
-    auto m = n.rooms.find(room);
-    if (m == n.rooms.end()) continue;
-    for (uint64_t c : m->second)
-      if (n.members.count(c) && !excluded(c) && seen.insert(c).second) out.push_back(c);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // ServerImpl
 
 ServerImpl::ServerImpl(Options options, EventSink* sink)
@@ -101,6 +18,7 @@ ServerImpl::ServerImpl(Options options, EventSink* sink)
       sink_(sink),
       acceptor_(ioc),
       cmd_(net::make_strand(ioc)),
+      accept_timer_(cmd_),
       rate_limiter_(opts.connection_rate, opts.connection_burst, opts.rate_limit_loopback) {
   if (opts.documents.enabled) docs = std::make_shared<DocumentManager>(*this, opts.documents);
 }
@@ -198,21 +116,46 @@ void ServerImpl::do_accept() {
 
 void ServerImpl::on_accept(boost::system::error_code ec, tcp::socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open() || closing()) return;
-  if (!ec) {
-    boost::system::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    if (const Admission verdict = admit(socket); verdict != Admission::Admit) {
-      refuse_connection(std::move(socket), verdict);
+  if (ec) {
+    accept_errors.fetch_add(1, std::memory_order_relaxed);
+    // A connection reset before it was accepted concerns that connection only.
+    if (ec == net::error::connection_aborted) {
       do_accept();
       return;
     }
-    auto exec = socket.get_executor();
-    net::post(exec, [self = shared_from_this(), s = std::move(socket)]() mutable {
-      start_http_session(self, std::move(s));
-    });
+    // EMFILE, ENFILE, ENOBUFS, ENOMEM: the pending connection stays in the backlog and the
+    // listener stays readable, so accepting again at once would spin a core until a descriptor
+    // is freed. Wait a little, longer each time in a row.
+    net::post(cmd_, [self = shared_from_this()] { self->accept_later(); });
+    return;
   }
-  // Errors such as EMFILE affect one accept; keep accepting.
+  accept_backoff_ms_ = 0;
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  if (const Admission verdict = admit(socket); verdict != Admission::Admit) {
+    refuse_connection(std::move(socket), verdict);
+    do_accept();
+    return;
+  }
+  auto exec = socket.get_executor();
+  net::post(exec, [self = shared_from_this(), s = std::move(socket)]() mutable {
+    start_http_session(self, std::move(s));
+  });
   do_accept();
+}
+
+void ServerImpl::accept_later() {
+  // On cmd_, like close(): a shutdown that ran first has closed the acceptor, one that runs later
+  // cancels the timer.
+  if (closing()) return;
+  constexpr uint32_t kFirstMs = 10;
+  constexpr uint32_t kMaxMs = 500;
+  accept_backoff_ms_ = accept_backoff_ms_ == 0 ? kFirstMs : std::min(kMaxMs, accept_backoff_ms_ * 2);
+  accept_timer_.expires_after(std::chrono::milliseconds(accept_backoff_ms_));
+  accept_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->closing()) return;
+    self->do_accept();
+  });
 }
 
 Admission ServerImpl::admit(const tcp::socket& socket) {
@@ -233,6 +176,7 @@ void ServerImpl::close() {
   net::post(cmd_, [self = shared_from_this()] {
     boost::system::error_code ignored;
     self->acceptor_.close(ignored);
+    self->accept_timer_.cancel();
     std::vector<std::shared_ptr<Connection>> conns;
     std::vector<std::shared_ptr<HttpSession>> https;
     {
@@ -244,6 +188,7 @@ void ServerImpl::close() {
     }
     for (auto& c : conns) c->close(ws::kGoingAway, "server shutting down");
     for (auto& s : https) cancel_http_session(s);
+    if (self->docs) self->docs->shutdown();
     self->eio->take_all_pending();  // handshakes waiting for the host: their sockets are closed above
     for (auto& s : self->eio->all()) s->close(ws::kGoingAway, "server shutting down");  // incl. closing ones
     self->work_.reset();
@@ -464,6 +409,7 @@ Server::Stats Server::stats() const {
   const int64_t q = impl_->bytes_queued.load(std::memory_order_relaxed);
   s.bytes_queued = q > 0 ? static_cast<uint64_t>(q) : 0;
   s.engine_clients = impl_->eio->clients.load(std::memory_order_relaxed);
+  s.accept_errors = impl_->accept_errors.load(std::memory_order_relaxed);
   return s;
 }
 

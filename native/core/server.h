@@ -14,10 +14,12 @@
 //   queue goes from empty to non-empty, and the host drains the whole batch with drain_events().
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -79,6 +81,10 @@ struct Options {
   uint32_t max_attachments = 10;        // binary attachments per Socket.IO packet
   uint64_t max_outbound_bytes = 64ull << 20;  // per connection; beyond it the connection is closed
   uint32_t handshake_timeout = 10000;   // ms to receive a complete HTTP request head
+  // Shutdown (close()): how long a connection may take to receive what is queued for it and to
+  // answer the close handshake before its socket is dropped. Bounds close() against peers that
+  // never read.
+  uint32_t close_timeout = 5000;
   // Admission at accept (native/core/limits.h, docs/LIMITS.md). At max_connections open connections
   // (Stats::connections) a new TCP connection is answered 503; over the per-IP token bucket, 429.
   uint64_t max_connections = 100000;    // 0 = no cap
@@ -91,13 +97,54 @@ struct Options {
 };
 
 // The request that opened a connection (the WebSocket upgrade, or the Engine.IO polling handshake);
-// shared by every namespace socket of a connection.
+// shared by every namespace socket of a connection. Every open connection keeps one, so the
+// headers are packed into one string rather than a vector of string pairs (~650 bytes -> ~300 for
+// five headers).
 struct Handshake {
   std::string url;       // request target, e.g. "/socket.io/?EIO=4&transport=websocket&x=1"
-  std::string query;     // raw query string without '?'
-  std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
   std::string address;   // remote IP address
   int64_t time_ms = 0;   // when the connection was accepted (Unix ms)
+
+  // Raw query string without '?'.
+  std::string_view query() const {
+    const size_t q = url.find('?');
+    return q == std::string::npos ? std::string_view{} : std::string_view(url).substr(q + 1);
+  }
+
+  // Adds a header (name lower-cased by the caller), in request order. Each part is stored with a
+  // 16-bit length, so a part longer than 65535 bytes is cut there (request heads are far smaller).
+  void add_header(std::string_view name, std::string_view value) {
+    put(name);
+    put(value);
+  }
+  // Calls f(name, value) for every header in request order.
+  template <class F>
+  void for_each_header(F&& f) const {
+    size_t at = 0;
+    while (at < headers_.size()) {
+      const std::string_view name = take(at);
+      const std::string_view value = take(at);
+      f(name, value);
+    }
+  }
+  // Returns the spare capacity once every header is added.
+  void shrink() { headers_.shrink_to_fit(); }
+
+ private:
+  void put(std::string_view part) {
+    const size_t n = std::min<size_t>(part.size(), 0xffff);
+    headers_.push_back(static_cast<char>(n & 0xff));
+    headers_.push_back(static_cast<char>(n >> 8));
+    headers_.append(part.data(), n);
+  }
+  std::string_view take(size_t& at) const {
+    const size_t n = static_cast<uint8_t>(headers_[at]) | static_cast<size_t>(static_cast<uint8_t>(headers_[at + 1])) << 8;
+    const std::string_view part = std::string_view(headers_).substr(at + 2, n);
+    at += 2 + n;
+    return part;
+  }
+
+  std::string headers_;  // per header: 2-byte length (little endian), name, 2-byte length, value
 };
 
 struct Event {
@@ -218,6 +265,7 @@ class Server {
     uint64_t messages_out = 0;
     uint64_t bytes_queued = 0;
     uint64_t engine_clients = 0;  // open Engine.IO sessions (io.engine.clientsCount)
+    uint64_t accept_errors = 0;   // failed accepts (EMFILE, ENFILE, ENOBUFS, ...) since start
   };
   Stats stats() const;
 

@@ -20,6 +20,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "core/limits.h"
+#include "core/room_registry.h"
 #include "core/server.h"
 #include "core/ws_frame.h"
 
@@ -35,28 +36,6 @@ class EioRegistry;
 class WsConnection;
 class DocumentManager;
 class HttpSession;
-
-// Room membership for every namespace. Owner: the command strand (ServerImpl::cmd_), no lock.
-// Rooms know connections only as ids; the fan-out looks the ids up in the connection table.
-class RoomRegistry {
- public:
-  void add_member(const std::string& nsp, uint64_t conn);
-  void remove_member(const std::string& nsp, uint64_t conn);  // leaves all its rooms too
-  void remove_connection(uint64_t conn);                      // from every namespace
-  void join(const std::string& nsp, uint64_t conn, const std::string& room);
-  void leave(const std::string& nsp, uint64_t conn, const std::string& room);
-  // Connections of `nsp` in any of `rooms` (all members if empty) and in none of `except`.
-  void recipients(const std::string& nsp, const std::vector<std::string>& rooms,
-                  const std::vector<std::string>& except, std::vector<uint64_t>& out) const;
-
- private:
-  struct Namespace {
-    std::unordered_set<uint64_t> members;
-    std::unordered_map<std::string, std::unordered_set<uint64_t>> rooms;
-    std::unordered_map<uint64_t, std::unordered_set<std::string>> rooms_of;
-  };
-  std::unordered_map<std::string, Namespace> nsps_;
-};
 
 // Defined in native/core/eio_registry.cpp (keeps that header out of this one).
 std::shared_ptr<EioRegistry> make_eio_registry();
@@ -102,10 +81,13 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
   std::atomic<uint64_t> messages_out{0};
   std::atomic<int64_t> bytes_queued{0};
   std::atomic<uint64_t> open_connections{0};
+  std::atomic<uint64_t> accept_errors{0};
 
  private:
   void do_accept();
   void on_accept(boost::system::error_code ec, tcp::socket socket);
+  // After a failed accept: the next one waits accept_backoff_ms_ (runs on cmd_).
+  void accept_later();
   // Max connections and per-IP rate (native/core/limits.h) for a socket just accepted.
   Admission admit(const tcp::socket& socket);
   void thread_main();
@@ -117,6 +99,11 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
   std::atomic<unsigned> running_threads_{0};
   tcp::acceptor acceptor_;  // owner: cmd_ after listen()
   Strand cmd_;              // owns rooms_, executes commands in call order
+  // Back-off after accept errors (descriptors exhausted: the listener stays readable, so an
+  // immediate retry would spin). Owner: cmd_ (the timer); the delay is touched only by the one
+  // accept in flight and by accept_later() on cmd_, never at the same time.
+  net::steady_timer accept_timer_;
+  uint32_t accept_backoff_ms_ = 0;  // 0: the last accept succeeded
   RoomRegistry rooms_;      // owner: cmd_
   ConnectionRateLimiter rate_limiter_;  // thread-safe (own mutex); used by on_accept
 

@@ -88,7 +88,7 @@ void WsConnection::consume(const uint8_t* data, size_t n) {
     return;
   }
   // A large frame may have grown the buffer up to the message limit; give the memory back.
-  if (pending_.empty() && pending_.capacity() > kReadChunk) pending_ = {};
+  if (pending_.empty() && pending_.capacity() > kReadChunk) std::vector<uint8_t>().swap(pending_);
 }
 
 void WsConnection::on_message(bool binary, std::string&& payload) {
@@ -267,7 +267,10 @@ void WsConnection::do_close(uint16_t code, const std::string& reason, bool drop_
     }
   }
   if (post) net::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
-  close_timer_.expires_after(std::chrono::milliseconds(kCloseGraceMs));
+  // During a shutdown the peer gets Options::close_timeout to take what is queued and to answer:
+  // this is what bounds close() however slowly (or not at all) a peer reads.
+  const int64_t grace_ms = server_->closing() ? int64_t{server_->opts.close_timeout} : int64_t{kCloseGraceMs};
+  close_timer_.expires_after(std::chrono::milliseconds(grace_ms));
   close_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (!ec) self->finish_close();
   });

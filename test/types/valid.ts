@@ -21,6 +21,8 @@ interface SocketData {
 
 const io = new Server<ClientToServer, ServerToClient, InterServer, SocketData>(0, {
   pingInterval: 10000,
+  closeTimeout: 2000,
+  cors: { origin: ['https://app.example', /\.example\.org$/] },
   documents: {
     persistence: { dir: './data', durability: 'normal' },
     authorize: async (ctx) => (ctx.query.token === 'ro' ? 'read-only' : ctx.name.startsWith('public/')),
@@ -79,7 +81,8 @@ const admin = io.of('/admin');
 admin.on('connection', (socket) => socket.emit('chat', 'admin', 'welcome'));
 
 const stats = io.stats();
-const n: number = stats.connections + stats.messagesIn + stats.messagesOut + stats.bytesQueued + stats.documents;
+const n: number =
+  stats.connections + stats.messagesIn + stats.messagesOut + stats.bytesQueued + stats.documents + stats.acceptErrors;
 void n;
 const text: string = io.metrics();
 void text;

@@ -380,7 +380,11 @@ TEST(CoreServer, BinaryFanOutWhileClientsLeave) {
 }
 
 TEST(CoreServer, CloseWithConnectedClientsSendsCloseFrames) {
-  Host host(base_options());
+  // The clients read only after stop() returns, so neither answers the close: stop() waits
+  // close_timeout for them (and no longer).
+  Options o = base_options();
+  o.close_timeout = 300;
+  Host host(o);
   const uint16_t port = host.listen();
   RawClient a(port), b(port);
   ASSERT_TRUE(a.open_socketio());
