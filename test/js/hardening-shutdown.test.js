@@ -101,6 +101,19 @@ async function neverReader(port) {
   return { raw, sid };
 }
 
+/** Every raw WebSocket client got a close frame with code 1001 (going away). */
+async function assertRawClosed(raws) {
+  for (const c of raws) assert.equal((await withTimeout(c.closed, 10000, 'raw client close')).code, 1001);
+}
+
+/** Every editor saw its connection close with 1001, and every update relayed to it is stored. */
+async function assertEditorsClosedAndStored(editors, dir) {
+  await waitFor(() => editors.every((e) => e.closeCode !== undefined), 'every editor saw its connection close');
+  for (const e of editors) assert.equal(e.closeCode, 1001, `${e.name}: close code`);
+  const stored = await storedStates(dir);
+  for (const e of editors) assertRelayedStored(e, stored[e.name]);
+}
+
 test('io.close() under load: bounded by closeTimeout, 1001 close frames, relayed edits stored', { timeout: 90000 }, async (t) => {
   const dir = tmpdir(t);
   const io = new Server({ closeTimeout: CLOSE_TIMEOUT, documents: { persistence: { dir }, unloadDelay: 200 } });
@@ -163,16 +176,12 @@ test('io.close() under load: bounded by closeTimeout, 1001 close frames, relayed
 
   // Every reading client saw a close frame with 1001 (going away), not a reset; the polling
   // clients got the Engine.IO close packet ("transport close", not "transport error").
-  for (const c of raws) assert.equal((await withTimeout(c.closed, 10000, 'raw client close')).code, 1001);
+  await assertRawClosed(raws);
   for (const s of sios) {
     const reason = await withTimeout(s.reason, 10000, 'socket.io-client disconnect');
     assert.equal(reason, 'transport close', `socket.io-client over ${s.io.opts.transports[0]}`);
   }
-  await waitFor(() => editors.every((e) => e.closeCode !== undefined), 'every editor saw its connection close');
-  for (const e of editors) assert.equal(e.closeCode, 1001, `${e.name}: close code`);
-
-  const stored = await storedStates(dir);
-  for (const e of editors) assertRelayedStored(e, stored[e.name]);
+  await assertEditorsClosedAndStored(editors, dir);
 });
 
 test('SIGTERM to the collabio CLI under load: exits 0 within closeTimeout, edits stored, clients closed with 1001', { timeout: 90000 }, async (t) => {
@@ -223,12 +232,8 @@ test('SIGTERM to the collabio CLI under load: exits 0 within closeTimeout, edits
   assert.equal(code, 0);
   assert.ok(elapsed < CLOSE_TIMEOUT + MARGIN);
 
-  for (const c of raws) assert.equal((await withTimeout(c.closed, 10000, 'raw client close')).code, 1001);
-  await waitFor(() => editors.every((e) => e.closeCode !== undefined), 'every editor saw its connection close');
-  for (const e of editors) assert.equal(e.closeCode, 1001, `${e.name}: close code`);
-
-  const stored = await storedStates(dir);
-  for (const e of editors) assertRelayedStored(e, stored[e.name]);
+  await assertRawClosed(raws);
+  await assertEditorsClosedAndStored(editors, dir);
 });
 
 test("io.close() does not wait for an idle document's unloadDelay", { timeout: 60000 }, async (t) => {
