@@ -42,6 +42,21 @@ int32_t decodeUtf8At(std::string_view s, size_t& i) {
   return static_cast<int32_t>(cp);
 }
 
+// Latin-1 bytes (code points below U+0100) as UTF-8: one byte below 0x80, two from there on.
+template <class Out>
+void appendLatin1AsUtf8(Out& out, std::string_view s) {
+  using Byte = typename Out::value_type;
+  for (const char ch : s) {
+    const auto c = static_cast<uint8_t>(ch);
+    if (c < 0x80) {
+      out.push_back(static_cast<Byte>(c));
+    } else {
+      out.push_back(static_cast<Byte>(0xC0 | (c >> 6)));
+      out.push_back(static_cast<Byte>(0x80 | (c & 0x3F)));
+    }
+  }
+}
+
 }  // namespace
 
 uint8_t Decoder::readUint8() {
@@ -245,15 +260,7 @@ void Encoder::writeVarStringLatin1(std::string_view s) {
     writeBytes(s);
     return;
   }
-  for (const char ch : s) {
-    const auto c = static_cast<uint8_t>(ch);
-    if (c < 0x80) {
-      buf_.push_back(c);
-    } else {
-      buf_.push_back(static_cast<uint8_t>(0xC0 | (c >> 6)));
-      buf_.push_back(static_cast<uint8_t>(0x80 | (c & 0x3F)));
-    }
-  }
+  appendLatin1AsUtf8(buf_, s);
 }
 
 void Encoder::writeFloat32(float v) {
@@ -330,15 +337,7 @@ std::string utf16ToUtf8(std::u16string_view s) {
 std::string latin1ToUtf8(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (const char ch : s) {
-    const auto c = static_cast<uint8_t>(ch);
-    if (c < 0x80) {
-      out.push_back(ch);
-    } else {
-      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    }
-  }
+  appendLatin1AsUtf8(out, s);
   return out;
 }
 
