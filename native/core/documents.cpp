@@ -50,7 +50,8 @@ void Document::start_loading() {
   }
   store::Store* st = manager_.store();
   if (!st) {
-    state_ = State::Ready;
+    // Nothing to read, but connections may already be waiting (see DocumentManager::acquire).
+    on_loaded(store::StoredDoc{});
     return;
   }
   st->load(name_, [self = shared_from_this()](std::variant<store::StoredDoc, std::string> result) {
@@ -441,13 +442,13 @@ std::shared_ptr<Document> DocumentManager::acquire(const std::string& name) {
       doc = std::make_shared<Document>(*this, name);
       docs_.emplace(name, doc);
       created = true;
+      // Queued before the lock is released: whoever finds the document next queues its work
+      // behind the load, so start_loading is always the first handler on the new strand.
+      net::post(doc->strand(), [doc] { doc->start_loading(); });
     }
     doc->holders++;
   }
-  if (created) {
-    net::post(doc->strand(), [doc] { doc->start_loading(); });
-    server.push_event(Event{Event::kDocCreate, 0, name, {}, -1, {}, nullptr});
-  }
+  if (created) server.push_event(Event{Event::kDocCreate, 0, name, {}, -1, {}, nullptr});
   return doc;
 }
 

@@ -53,6 +53,17 @@ test('8 peers making random concurrent edits converge, and a late joiner gets it
   assert.ok(peers[0].doc.getText('text').length > 0);
 });
 
+test('providers racing onto many new documents at once all sync', async (t) => {
+  // The first connection creates and loads a document while the second already queues on it; a
+  // connection queued ahead of the load used to wait forever (a few of 300 fresh documents).
+  const { connect } = await docServer(t);
+  const pairs = [];
+  for (let i = 0; i < 300; i++) pairs.push([connect(`race-${i}`), connect(`race-${i}`)]);
+  await Promise.all(pairs.flat().map(synced));
+  pairs[299][0].doc.getText('t').insert(0, 'last');
+  await waitFor(() => pairs[299][1].doc.getText('t').toString() === 'last', 'the last pair to share an edit');
+});
+
 test('awareness appears and disappears when a peer leaves', async (t) => {
   const { connect } = await docServer(t);
   const a = connect('aw');
