@@ -140,24 +140,29 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
         } else if (ev.kind == Event::kClose) {
           closed.push_back(ev.conn);
         }
-        arr.Set(i++, Napi::Number::New(env, ev.kind));
-        arr.Set(i++, Napi::Number::New(env, static_cast<double>(ev.conn)));
-        arr.Set(i++, Napi::String::New(env, ev.nsp));
-        arr.Set(i++, Napi::String::New(env, ev.data));
-        arr.Set(i++, Napi::Number::New(env, static_cast<double>(ev.ack_id)));
-        if (ev.attachments.empty()) {
-          arr.Set(i++, env.Undefined());
-        } else {
+        // Fields left unset read as undefined in JavaScript (the array starts with holes): most
+        // events carry no attachments, handshake or extra, and each Set is a call into V8.
+        arr.Set(i, Napi::Number::New(env, ev.kind));
+        arr.Set(i + 1, Napi::Number::New(env, static_cast<double>(ev.conn)));
+        arr.Set(i + 2, Napi::String::New(env, ev.nsp));
+        arr.Set(i + 3, Napi::String::New(env, ev.data));
+        arr.Set(i + 4, Napi::Number::New(env, static_cast<double>(ev.ack_id)));
+        if (!ev.attachments.empty()) {
           Napi::Array atts = Napi::Array::New(env, ev.attachments.size());
           for (uint32_t k = 0; k < ev.attachments.size(); ++k)
             atts.Set(k, Napi::Buffer<char>::Copy(env, ev.attachments[k].data(), ev.attachments[k].size()));
-          arr.Set(i++, atts);
+          arr.Set(i + 5, atts);
         }
-        arr.Set(i++, ev.handshake ? HandshakeToJs(env, *ev.handshake) : env.Undefined());
-        arr.Set(i++, ev.extra.empty() ? env.Undefined() : Napi::String::New(env, ev.extra));
+        if (ev.handshake) arr.Set(i + 6, HandshakeToJs(env, *ev.handshake));
+        if (!ev.extra.empty()) arr.Set(i + 7, Napi::String::New(env, ev.extra));
+        i += kEventStride;
       }
       self->batch_.clear();
-      js.Call({arr});
+      {
+        // Whatever the handlers send while this batch runs leaves in one hand-off to the I/O threads.
+        collabio::core::Server::CommandBatch commands(*self->server_);
+        js.Call({arr});
+      }
       // JavaScript has handled the closes (a closing socket keeps a copy of its handshake).
       for (uint64_t conn : closed) self->handshakes_.erase(conn);
     }

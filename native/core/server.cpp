@@ -173,7 +173,7 @@ void ServerImpl::close() {
     if (!closed_notified_.exchange(true)) sink_->closed();
     return;
   }
-  net::post(cmd_, [self = shared_from_this()] {
+  command([self = shared_from_this()] {
     boost::system::error_code ignored;
     self->acceptor_.close(ignored);
     self->accept_timer_.cancel();
@@ -252,7 +252,7 @@ std::vector<ws::Frame> ServerImpl::make_frames(const std::string& packet, const 
 // ---- commands ----
 
 void ServerImpl::connect_reply(uint64_t conn, std::string nsp, bool accepted, std::string packet) {
-  net::post(cmd_, [self = shared_from_this(), conn, nsp = std::move(nsp), accepted, packet = std::move(packet)] {
+  command([self = shared_from_this(), conn, nsp = std::move(nsp), accepted, packet = std::move(packet)] {
     auto c = self->find_eio(conn);
     if (!c) return;
     if (accepted) {
@@ -266,7 +266,7 @@ void ServerImpl::connect_reply(uint64_t conn, std::string nsp, bool accepted, st
 }
 
 void ServerImpl::send(uint64_t conn, std::string packet, std::vector<std::string> attachments) {
-  net::post(cmd_, [self = shared_from_this(), conn, packet = std::move(packet), attachments = std::move(attachments)] {
+  command([self = shared_from_this(), conn, packet = std::move(packet), attachments = std::move(attachments)] {
     auto c = self->find_eio(conn);
     if (!c) return;
     const auto frames = make_frames(packet, attachments);
@@ -276,7 +276,7 @@ void ServerImpl::send(uint64_t conn, std::string packet, std::vector<std::string
 
 void ServerImpl::broadcast(std::string nsp, std::vector<std::string> rooms, std::vector<std::string> except,
                            std::string packet, std::vector<std::string> attachments, bool is_volatile) {
-  net::post(cmd_, [self = shared_from_this(), nsp = std::move(nsp), rooms = std::move(rooms),
+  command([self = shared_from_this(), nsp = std::move(nsp), rooms = std::move(rooms),
                    except = std::move(except), packet = std::move(packet), attachments = std::move(attachments),
                    is_volatile] {
     std::vector<uint64_t> ids;
@@ -293,20 +293,20 @@ void ServerImpl::broadcast(std::string nsp, std::vector<std::string> rooms, std:
 }
 
 void ServerImpl::join(uint64_t conn, std::string nsp, std::vector<std::string> rooms) {
-  net::post(cmd_, [self = shared_from_this(), conn, nsp = std::move(nsp), rooms = std::move(rooms)] {
+  command([self = shared_from_this(), conn, nsp = std::move(nsp), rooms = std::move(rooms)] {
     if (!self->find(conn)) return;
     for (const auto& r : rooms) self->rooms_.join(nsp, conn, r);
   });
 }
 
 void ServerImpl::leave(uint64_t conn, std::string nsp, std::string room) {
-  net::post(cmd_, [self = shared_from_this(), conn, nsp = std::move(nsp), room = std::move(room)] {
+  command([self = shared_from_this(), conn, nsp = std::move(nsp), room = std::move(room)] {
     self->rooms_.leave(nsp, conn, room);
   });
 }
 
 void ServerImpl::disconnect(uint64_t conn, std::string nsp, std::string packet, bool close_connection) {
-  net::post(cmd_, [self = shared_from_this(), conn, nsp = std::move(nsp), packet = std::move(packet), close_connection] {
+  command([self = shared_from_this(), conn, nsp = std::move(nsp), packet = std::move(packet), close_connection] {
     self->rooms_.remove_member(nsp, conn);
     auto c = self->find_eio(conn);
     if (!c) return;
@@ -316,6 +316,19 @@ void ServerImpl::disconnect(uint64_t conn, std::string nsp, std::string packet, 
       c->enqueue(&f, 1, false);
     }
     if (close_connection) c->close(ws::kNormal, "forced close");
+  });
+}
+
+thread_local ServerImpl::Batch* ServerImpl::t_batch_ = nullptr;
+
+void ServerImpl::begin_batch() { t_batch_ = new Batch{this, {}}; }
+
+void ServerImpl::end_batch() {
+  std::unique_ptr<Batch> b(t_batch_);
+  t_batch_ = nullptr;
+  if (b->commands.empty()) return;
+  net::post(cmd_, [commands = std::move(b->commands)] {
+    for (const auto& fn : commands) fn();
   });
 }
 
@@ -362,6 +375,14 @@ void Server::disconnect(uint64_t conn, std::string nsp, std::string packet, bool
   impl_->disconnect(conn, std::move(nsp), std::move(packet), close_connection);
 }
 void Server::close() { impl_->close(); }
+
+Server::CommandBatch::CommandBatch(Server& server) : impl_(ServerImpl::t_batch_ ? nullptr : server.impl_.get()) {
+  if (impl_) impl_->begin_batch();
+}
+
+Server::CommandBatch::~CommandBatch() {
+  if (impl_) impl_->end_batch();
+}
 
 void Server::doc_auth(uint64_t conn, int mode, std::string reason) {
   auto c = impl_->find(conn);

@@ -255,8 +255,24 @@ class Server {
   size_t documents_loaded() const;
 
   // Starts a graceful shutdown: stop accepting, close every connection; EventSink::closed() follows.
-  // Idempotent.
+  // Idempotent. A command like the others: what was issued before it is still sent.
   void close();
+
+  // While a CommandBatch lives, the commands this thread issues (connect_reply ... disconnect,
+  // close) are kept and handed to the I/O threads as one handler, in call order, when it ends.
+  // The host opens one around each event batch it delivers: a batch of replies then costs one
+  // wake-up of an I/O thread instead of one per reply. Commands from other threads are not held.
+  // Batches on one thread nest (the outermost one submits).
+  class CommandBatch {
+   public:
+    explicit CommandBatch(Server& server);
+    ~CommandBatch();
+    CommandBatch(const CommandBatch&) = delete;
+    CommandBatch& operator=(const CommandBatch&) = delete;
+
+   private:
+    ServerImpl* impl_;  // null when nested in an outer batch of this thread
+  };
 
   // Counters, readable from any thread.
   struct Stats {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,6 +16,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -62,6 +64,18 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
   bool closing() const { return closing_.load(std::memory_order_acquire); }
 
   // ---- commands (see Server); run on cmd_ ----
+  // Runs `fn` on cmd_: appended to this thread's open Server::CommandBatch for this server, if
+  // any, else posted now.
+  template <class F>
+  void command(F&& fn) {
+    if (t_batch_ && t_batch_->server == this) {
+      t_batch_->commands.emplace_back(std::forward<F>(fn));
+    } else {
+      net::post(cmd_, std::forward<F>(fn));
+    }
+  }
+  void begin_batch();
+  void end_batch();
   void connect_reply(uint64_t conn, std::string nsp, bool accepted, std::string packet);
   void send(uint64_t conn, std::string packet, std::vector<std::string> attachments);
   void broadcast(std::string nsp, std::vector<std::string> rooms, std::vector<std::string> except,
@@ -113,6 +127,14 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
   std::mutex conns_mu_;
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> conns_;  // guarded by conns_mu_
   std::vector<std::weak_ptr<HttpSession>> http_sessions_;              // guarded by conns_mu_
+
+  // The commands held by the Server::CommandBatch open on this thread (one at a time per thread;
+  // each thread owns its own, so no lock).
+  struct Batch {
+    ServerImpl* server = nullptr;
+    std::vector<std::function<void()>> commands;
+  };
+  static thread_local Batch* t_batch_;
 
   std::atomic<uint64_t> next_id_{1};
   std::atomic<bool> closing_{false};

@@ -93,6 +93,8 @@ class Host : public EventSink {
       }
       batch.clear();
       server_.drain_events(batch);
+      // As the addon does: the commands of a whole batch reach the I/O threads in one hand-off.
+      Server::CommandBatch commands(server_);
       for (auto& ev : batch) handle(ev);
     }
   }
@@ -111,6 +113,15 @@ class Host : public EventSink {
           server_.send(ev.conn, "42" + ev.data, {});
         } else if (ev.data.rfind("[\"fanout\"", 0) == 0) {
           server_.broadcast("/", {"room"}, {}, "42" + ev.data, {}, false);
+        } else if (ev.data.rfind("[\"order\"", 0) == 0) {
+          // Five commands in one batch; only call order makes the client see exactly a, b.
+          Server::CommandBatch nested(server_);  // nests in loop()'s batch: submits nothing itself
+          server_.join(ev.conn, "/", {"order"});
+          server_.broadcast("/", {"order"}, {}, "42[\"a\"]", {}, false);
+          server_.send(ev.conn, "42[\"b\"]", {});
+          server_.leave(ev.conn, "/", "order");
+          server_.broadcast("/", {"order"}, {}, "42[\"c\"]", {}, false);
+          server_.send(ev.conn, "42[\"d\"]", {});
         } else if (ev.data.rfind("[\"bin\"", 0) == 0) {
           server_.broadcast("/", {}, {}, "451-[\"bin\",{\"_placeholder\":true,\"num\":0}]", {std::string(100, 'b')},
                             false);
@@ -349,6 +360,23 @@ TEST(CoreServer, ClientsOnManyThreadsEchoAndFanOut) {
   clients.clear();  // abrupt TCP closes
   EXPECT_TRUE(eventually([&] { return host.server().stats().connections == 0; }));
   EXPECT_TRUE(eventually([&] { return host.closes() == kClients; }));
+}
+
+TEST(CoreServer, CommandsOfOneBatchRunInCallOrder) {
+  Host host(base_options());
+  const uint16_t port = host.listen();
+  RawClient c(port);
+  ASSERT_TRUE(c.open_socketio());
+  for (int i = 0; i < 20; ++i) {
+    c.send_text("42[\"order\"]");
+    std::vector<std::string> got;
+    for (int k = 0; k < 3; ++k) {
+      auto m = c.read_frame();
+      ASSERT_TRUE(m.has_value()) << "round " << i << ", frame " << k;
+      got.push_back(*m);
+    }
+    EXPECT_EQ(got, (std::vector<std::string>{"42[\"a\"]", "42[\"b\"]", "42[\"d\"]"})) << "round " << i;
+  }
 }
 
 TEST(CoreServer, BinaryFanOutWhileClientsLeave) {
