@@ -291,7 +291,9 @@ class Socket extends EventEmitter {
       });
     }
     const dispatch = () => {
-      for (const fn of this._anyListeners.slice()) fn.apply(this, args);
+      // onAny/offAny replace the array, never change it: iterating it needs no copy.
+      const any = this._anyListeners;
+      for (let i = 0; i < any.length; i++) any[i].apply(this, args);
       emitLocal.apply(this, args);
     };
     if (!this._fns.length) {
