@@ -208,7 +208,7 @@ void Document::on_message(uint64_t conn, const std::string& frame) {
           self->close_connection(conn, ws::kInvalidPayload, std::string("invalid state vector: ") + e.what());
           return;
         }
-        self->send_to(conn, sync::encode_sync_step2(diff));
+        self->send_to(conn, sync::encode_sync_step2(std::move(diff)));
       });
       return;
     }

@@ -1,3 +1,5 @@
+#include <malloc.h>
+
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 
@@ -19,6 +21,7 @@ ServerImpl::ServerImpl(Options options, EventSink* sink)
       acceptor_(ioc),
       cmd_(net::make_strand(ioc)),
       accept_timer_(cmd_),
+      trim_timer_(cmd_),
       rate_limiter_(opts.connection_rate, opts.connection_burst, opts.rate_limit_loopback) {
   if (opts.documents.enabled) docs = std::make_shared<DocumentManager>(*this, opts.documents);
 }
@@ -177,6 +180,7 @@ void ServerImpl::close() {
     boost::system::error_code ignored;
     self->acceptor_.close(ignored);
     self->accept_timer_.cancel();
+    self->trim_timer_.cancel();
     std::vector<std::shared_ptr<Connection>> conns;
     std::vector<std::shared_ptr<HttpSession>> https;
     {
@@ -203,6 +207,34 @@ void ServerImpl::push_event(Event&& ev) {
     events_.push_back(std::move(ev));
   }
   if (was_empty) sink_->notify();
+}
+
+namespace {
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+void ServerImpl::large_buffer_freed() {
+  last_large_free_ms_.store(steady_ms(), std::memory_order_relaxed);
+  if (closing() || trim_pending_.exchange(true)) return;
+  net::post(cmd_, [self = shared_from_this()] { self->trim_when_quiet(); });
+}
+
+void ServerImpl::trim_when_quiet() {
+  const int64_t quiet_for = steady_ms() - last_large_free_ms_.load(std::memory_order_relaxed);
+  if (closing()) return;  // trim_pending_ stays set: nothing is armed after close()
+  if (quiet_for < kTrimQuietMs) {
+    trim_timer_.expires_after(std::chrono::milliseconds(kTrimQuietMs - quiet_for));
+    trim_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->trim_when_quiet();
+    });
+    return;
+  }
+  // Cleared first: a buffer freed while the trim runs arms the next one.
+  trim_pending_.store(false);
+  malloc_trim(0);
 }
 
 void ServerImpl::register_connection(const std::shared_ptr<Connection>& c) {

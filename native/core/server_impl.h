@@ -53,6 +53,12 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
 
   // ---- used by connections (any thread) ----
   void push_event(Event&& ev);
+  // A buffer of kTrimAfterBytes or more (ws_connection.h) was just freed. Its pages stay resident
+  // in malloc's arenas, which is what the next large buffer reuses; once no large buffer has been
+  // freed for kTrimQuietMs, malloc_trim gives them all back to the system. A burst of newcomers
+  // thus pays no page faults, and a quiet server keeps no megabytes it does not use.
+  void large_buffer_freed();
+  static constexpr int64_t kTrimQuietMs = 1000;
   void register_connection(const std::shared_ptr<Connection>& c);
   // Called once by a connection when it has closed: drops it from the table and from every room.
   void connection_closed(uint64_t id);
@@ -118,6 +124,11 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
   // accept in flight and by accept_later() on cmd_, never at the same time.
   net::steady_timer accept_timer_;
   uint32_t accept_backoff_ms_ = 0;  // 0: the last accept succeeded
+  // large_buffer_freed(): the timer is owned by cmd_; the flag says it is armed (or being armed).
+  void trim_when_quiet();
+  net::steady_timer trim_timer_;
+  std::atomic<bool> trim_pending_{false};
+  std::atomic<int64_t> last_large_free_ms_{0};  // steady clock
   RoomRegistry rooms_;      // owner: cmd_
   ConnectionRateLimiter rate_limiter_;  // thread-safe (own mutex); used by on_accept
 

@@ -188,7 +188,7 @@ void WsConnection::do_write() {
       return;
     }
     done = n;
-    inflight_.clear();
+    release_inflight();
   }
 }
 
@@ -214,6 +214,15 @@ void WsConnection::written(size_t n) {
   account_written(n);
 }
 
+void WsConnection::release_inflight() {
+  // A megabyte frame (a newcomer's copy of a document) freed here leaves its pages in malloc's
+  // arenas: the server gives them back once such frames stop coming (large_buffer_freed).
+  bool large = false;
+  for (const auto& f : inflight_) large = large || (f->size() >= kTrimAfterBytes && f.use_count() == 1);
+  inflight_.clear();
+  if (large) server_->large_buffer_freed();
+}
+
 void WsConnection::account_written(size_t n) {
   // finish_close() may already have released everything this connection counted.
   const uint64_t w = std::min<uint64_t>(n, queued_bytes_);
@@ -223,7 +232,7 @@ void WsConnection::account_written(size_t n) {
 
 void WsConnection::on_write(boost::system::error_code ec, size_t n) {
   written(n);
-  inflight_.clear();
+  release_inflight();
   if (ec) {
     if (!closing_) do_close(ws::kGoingAway, "transport error", true);
     finish_close();

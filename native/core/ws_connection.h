@@ -15,6 +15,10 @@
 
 namespace collabio::core {
 
+// Buffers from this size on are followed by malloc_trim once freed (glibc; about a millisecond):
+// otherwise their pages stay resident in malloc's arenas.
+constexpr size_t kTrimAfterBytes = 256 * 1024;
+
 class WsConnection : public Connection, public std::enable_shared_from_this<WsConnection>, private ws::Parser::Handler {
  public:
   WsConnection(Kind kind, std::shared_ptr<ServerImpl> server, tcp::socket socket, uint64_t max_message);
@@ -72,6 +76,7 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
   void write_rest(size_t done);
   void written(size_t n);
   void account_written(size_t n);  // mu_ held
+  void release_inflight();         // drops the frames of a finished write
   void on_write(boost::system::error_code ec, size_t n);
   void finish_close();
 

@@ -1,7 +1,5 @@
 #include "core/yjs_connection.h"
 
-#include <malloc.h>
-
 #include <boost/asio/post.hpp>
 
 #include "core/documents.h"
@@ -12,8 +10,6 @@ namespace collabio::core {
 namespace {
 // Messages a client may send before its document is attached (authorization or loading pending).
 constexpr size_t kMaxEarlyMessages = 256;
-// Messages from this size on are followed by malloc_trim once freed (glibc; about a millisecond).
-constexpr size_t kTrimAfterBytes = 256 * 1024;
 }  // namespace
 
 void start_yjs_connection(const std::shared_ptr<ServerImpl>& server, tcp::socket socket,
@@ -99,13 +95,13 @@ void YjsConnection::on_ws_message(bool, std::string&& payload) {
     return;
   }
   // Text or binary alike: the bytes are a y-websocket message; the document's strand decodes it.
-  net::post(doc_->strand(), [doc = doc_, id = id(), msg = std::move(payload)]() mutable {
+  net::post(doc_->strand(), [doc = doc_, server = server_, id = id(), msg = std::move(payload)]() mutable {
     doc->on_message(id, msg);
     // A large message (a document pushed in one update) leaves its copies in malloc's free lists;
-    // give them back to the system once it is freed, or every such load keeps megabytes of RSS.
+    // they go back to the system when such messages stop coming.
     if (msg.size() >= kTrimAfterBytes) {
       std::string().swap(msg);
-      malloc_trim(0);
+      server->large_buffer_freed();
     }
   });
 }

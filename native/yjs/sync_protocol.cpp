@@ -71,6 +71,16 @@ std::vector<uint8_t> encode_sync_step1(std::span<const uint8_t> state_vector) {
 std::vector<uint8_t> encode_sync_step2(std::span<const uint8_t> update) {
   return sync_frame(SyncType::SyncStep2, update);
 }
+std::vector<uint8_t> encode_sync_step2(std::vector<uint8_t>&& update) {
+  lib0::Encoder header;
+  header.writeVarUint(static_cast<uint64_t>(MessageType::Sync));
+  header.writeVarUint(static_cast<uint64_t>(SyncType::SyncStep2));
+  header.writeVarUint(update.size());
+  const auto& h = header.buffer();
+  if (update.capacity() - update.size() < h.size()) return encode_sync_step2(std::span<const uint8_t>(update));
+  update.insert(update.begin(), h.begin(), h.end());  // moves the bytes within the buffer
+  return std::move(update);
+}
 std::vector<uint8_t> encode_update(std::span<const uint8_t> update) { return sync_frame(SyncType::Update, update); }
 std::vector<uint8_t> encode_awareness(std::span<const uint8_t> awareness_update) {
   return frame(MessageType::Awareness, awareness_update);

@@ -83,6 +83,9 @@ bool is_document_write(const Message& m);
 // Encoders: each returns one complete frame.
 std::vector<uint8_t> encode_sync_step1(std::span<const uint8_t> state_vector);
 std::vector<uint8_t> encode_sync_step2(std::span<const uint8_t> update);
+/// Same, built in `update`'s own buffer when it has room for the few header bytes (a large
+/// Doc::encodeStateAsUpdate has): a newcomer's megabyte answer then needs no second buffer.
+std::vector<uint8_t> encode_sync_step2(std::vector<uint8_t>&& update);
 std::vector<uint8_t> encode_update(std::span<const uint8_t> update);
 std::vector<uint8_t> encode_awareness(std::span<const uint8_t> awareness_update);
 std::vector<uint8_t> encode_query_awareness();
