@@ -36,6 +36,18 @@ function tmpdir(t) {
  * update it received from the server (relayed edits of the others, and the initial sync), and
  * `closeCode` the close code of its live connection (it does not reconnect afterwards).
  */
+/** `n` raw Engine.IO WebSocket clients in the main namespace (they report the close code). */
+async function rawSockets(port, n) {
+  const raws = [];
+  for (let i = 0; i < n; i++) {
+    const c = new RawEioClient(`http://127.0.0.1:${port}`, { autoPong: true });
+    await c.opened;
+    await c.connectNamespace();
+    raws.push(c);
+  }
+  return raws;
+}
+
 function editor(url, name, label) {
   const doc = new Y.Doc();
   const p = new WebsocketProvider(url, name, doc, { WebSocketPolyfill: WebSocket, disableBc: true });
@@ -124,13 +136,7 @@ test('io.close() under load: bounded by closeTimeout, 1001 close frames, relayed
   t.after(() => (closed ? undefined : io.close()));
 
   // Socket.IO: raw WebSocket clients (they report the close code) and socket.io-client sockets.
-  const raws = [];
-  for (let i = 0; i < 4; i++) {
-    const c = new RawEioClient(`http://127.0.0.1:${port}`, { autoPong: true });
-    await c.opened;
-    await c.connectNamespace();
-    raws.push(c);
-  }
+  const raws = await rawSockets(port, 4);
   // socket.io-client over WebSocket, and idle ones over long-polling (a GET is held at any time:
   // the shutdown answers it with the close packet).
   io.of('/quiet');
@@ -200,13 +206,7 @@ test('SIGTERM to the collabio CLI under load: exits 0 within closeTimeout, edits
   const port = Number(/listening on ws:\/\/[^ ]+:(\d+)/.exec(out)[1]);
   const url = `ws://127.0.0.1:${port}`;
 
-  const raws = [];
-  for (let i = 0; i < 3; i++) {
-    const c = new RawEioClient(`http://127.0.0.1:${port}`, { autoPong: true });
-    await c.opened;
-    await c.connectNamespace();
-    raws.push(c);
-  }
+  const raws = await rawSockets(port, 3);
   t.after(() => raws.forEach((c) => c.terminate()));
   const editors = [];
   DOCS.forEach((name, i) => {
