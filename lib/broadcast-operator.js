@@ -1,9 +1,9 @@
 'use strict';
 // An immutable builder for broadcasts, as socket.io's BroadcastOperator: every modifier returns a
-// new operator. The packet is encoded once here and fanned out by the native core.
+// new operator. What it selects goes to the namespace's adapter (lib/adapter.js), which encodes the
+// packet once and has the native core fan it out.
 
-const { TYPES, RESERVED_EVENTS, encode } = require('./parser');
-const debug = require('./debug')('collabio:broadcast');
+const { TYPES, RESERVED_EVENTS } = require('./parser');
 
 class BroadcastOperator {
   /**
@@ -48,7 +48,7 @@ class BroadcastOperator {
     return new BroadcastOperator(this.nsp, this.rooms, this.exceptRooms, { ...this.flags, volatile: true });
   }
 
-  /** Only this server (there is no multi-server adapter yet, so this changes nothing). */
+  /** Only this server's sockets: a cluster adapter does not forward the broadcast. */
   get local() {
     return new BroadcastOperator(this.nsp, this.rooms, this.exceptRooms, { ...this.flags, local: true });
   }
@@ -69,19 +69,8 @@ class BroadcastOperator {
       this._emitWithAcks(ev, args, cb);
       return true;
     }
-    const [packet, attachments] = encode(TYPES.EVENT, this.nsp.name, undefined, [ev, ...args]);
-    if (debug.enabled) {
-      debug('%s: emit %j to %j except %j%s (%d bytes)', this.nsp.name, ev, [...this.rooms], [...this.exceptRooms], this.flags.volatile ? ' volatile' : '', packet.length);
-    }
     this.nsp._notifyOutgoing(this, ev, args);
-    this.nsp.server._native.broadcast(
-      this.nsp.name,
-      [...this.rooms],
-      [...this.exceptRooms],
-      packet,
-      attachments,
-      !!this.flags.volatile,
-    );
+    this.nsp.adapter.broadcast({ type: TYPES.EVENT, nsp: this.nsp.name, data: [ev, ...args] }, this._opts());
     return true;
   }
 
@@ -93,11 +82,20 @@ class BroadcastOperator {
     });
   }
 
+  /** What the adapter selects by: { rooms, except, flags }, as socket.io passes it. */
+  _opts() {
+    return { rooms: this.rooms, except: this.exceptRooms, flags: this.flags };
+  }
+
+  // As socket.io's BroadcastOperator: done when every server has said how many of its clients
+  // were asked and that many answers are in (or at the timeout, with the answers so far).
   _emitWithAcks(ev, args, cb) {
-    const targets = this._localSockets();
+    const adapter = this.nsp.adapter;
     const timeout = this.flags.timeout;
     const responses = [];
-    let pending = targets.length;
+    let expectedServers = -1;
+    let servers = 0;
+    let expectedClients = 0;
     let done = false;
     let timer;
     const finish = (err) => {
@@ -106,52 +104,58 @@ class BroadcastOperator {
       clearTimeout(timer);
       cb(err, responses);
     };
+    const check = () => {
+      if (expectedServers === servers && responses.length === expectedClients) finish(null);
+    };
     if (timeout !== undefined) {
       timer = setTimeout(() => finish(new Error('operation has timed out')), timeout);
     }
-    for (const socket of targets) {
-      socket._emitWithAckId(ev, args, !!this.flags.volatile, (...resp) => {
+    // Each local recipient tells its onAnyOutgoing listeners itself (Socket#_emitWithAckId).
+    adapter.broadcastWithAck(
+      { type: TYPES.EVENT, nsp: this.nsp.name, data: [ev, ...args] },
+      this._opts(),
+      (clients) => {
+        expectedClients += clients;
+        servers++;
+        check();
+      },
+      (response) => {
         if (done) return;
-        responses.push(resp[0]);
-        if (--pending === 0) finish(null);
-      });
-    }
-    if (pending === 0) Promise.resolve().then(() => finish(null));
+        responses.push(response);
+        check();
+      },
+    );
+    adapter.serverCount().then((n) => {
+      expectedServers = n;
+      check();
+    });
   }
 
+  /** The connected sockets of this server that match (for onAnyOutgoing listeners). */
   _localSockets() {
     const out = [];
-    for (const socket of this.nsp.sockets.values()) {
-      if (this.rooms.size) {
-        let inRoom = false;
-        for (const r of this.rooms) if (socket.rooms.has(r)) inRoom = true;
-        if (!inRoom) continue;
-      }
-      let excluded = false;
-      for (const r of this.exceptRooms) if (socket.rooms.has(r)) excluded = true;
-      if (!excluded) out.push(socket);
-    }
+    this.nsp.adapter._apply(this._opts(), (socket) => out.push(socket));
     return out;
   }
 
-  /** Resolves with the matching sockets (all are local to this server). */
+  /** Resolves with the matching sockets (with a cluster adapter, those of every server). */
   fetchSockets() {
-    return Promise.resolve(this._localSockets());
+    return this.nsp.adapter.fetchSockets(this._opts());
   }
 
   /** Makes the matching sockets join `room`. */
   socketsJoin(room) {
-    for (const s of this._localSockets()) s.join(room);
+    this.nsp.adapter.addSockets(this._opts(), Array.isArray(room) ? room : [room]);
   }
 
   /** Makes the matching sockets leave `room`. */
   socketsLeave(room) {
-    for (const r of Array.isArray(room) ? room : [room]) for (const s of this._localSockets()) s.leave(r);
+    this.nsp.adapter.delSockets(this._opts(), Array.isArray(room) ? room : [room]);
   }
 
   /** Disconnects the matching sockets; `close` also closes their connections. */
   disconnectSockets(close = false) {
-    for (const s of this._localSockets()) s.disconnect(close);
+    this.nsp.adapter.disconnectSockets(this._opts(), close);
   }
 }
 

@@ -159,6 +159,8 @@ export type DisconnectReason =
 export interface ServerOptions {
   /** Path of the Socket.IO endpoint. Default '/socket.io'. */
   path?: string;
+  /** The adapter class every namespace gets (rooms and broadcast). Default: collabio's Adapter. */
+  adapter?: AdapterConstructor;
   /** Host to listen on when a port is given to the constructor. Default: all interfaces. */
   host?: string;
   /** Engine.IO ping interval. Default 25000. */
@@ -366,6 +368,12 @@ export declare class Server<
     name: RegExp | ParentNspNameMatchFn,
     fn?: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
   ): ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  /**
+   * Sets the adapter class of every namespace (existing ones get a new adapter, with their rooms):
+   * `io.adapter(createRedisAdapter({ url }))`. Without an argument, returns the current one.
+   */
+  adapter(): AdapterConstructor;
+  adapter(v: AdapterConstructor): this;
   /** Adds a connection middleware to the main namespace. */
   use(
     fn: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, next: (err?: ExtendedError) => void) => void,
@@ -454,6 +462,69 @@ export declare class EngineConnection extends StrictEventEmitter<
 }
 
 // ---------------------------------------------------------------------------------------------
+// Adapter
+
+/** How an adapter selects sockets: any of `rooms` (every socket when empty), none of `except`. */
+export interface BroadcastOptions {
+  rooms: Set<Room>;
+  except?: Set<Room>;
+  flags?: { volatile?: boolean; local?: boolean; timeout?: number; compress?: boolean };
+}
+
+/** A packet as adapters see it: `data` is `[event, ...args]`. */
+export interface AdapterPacket {
+  type: number;
+  nsp: string;
+  data: any[];
+  id?: number;
+}
+
+/**
+ * A namespace's rooms and broadcast, as socket.io-adapter's in-memory Adapter: `socket.rooms` is a
+ * view of `sids`. Extend it (calling `super`) for a custom adapter and pass the class to
+ * `io.adapter()` or the `adapter` server option.
+ */
+export interface AdapterEventsMap {
+  'create-room': (room: Room) => void;
+  'delete-room': (room: Room) => void;
+  'join-room': (room: Room, id: string) => void;
+  'leave-room': (room: Room, id: string) => void;
+}
+
+export declare class Adapter extends StrictEventEmitter<AdapterEventsMap, {}> {
+  constructor(nsp: Namespace);
+  readonly nsp: Namespace;
+  /** Room -> ids of the sockets in it. */
+  rooms: Map<Room, Set<string>>;
+  /** Socket id -> its rooms. */
+  sids: Map<string, Set<Room>>;
+  init(): Promise<void> | void;
+  close(): Promise<void> | void;
+  serverCount(): Promise<number>;
+  addAll(id: string, rooms: Iterable<Room>): void;
+  del(id: string, room: Room): void;
+  delAll(id: string): void;
+  socketRooms(id: string): Set<Room> | undefined;
+  sockets(rooms: Set<Room>): Promise<Set<string>>;
+  /** Every room name (of every server, with a cluster adapter). */
+  allRooms(): Promise<Set<Room>>;
+  broadcast(packet: AdapterPacket, opts: BroadcastOptions): void;
+  broadcastWithAck(
+    packet: AdapterPacket,
+    opts: BroadcastOptions,
+    clientCountCallback: (clientCount: number) => void,
+    ack: (...args: any[]) => void,
+  ): void;
+  fetchSockets(opts: BroadcastOptions): Promise<any[]>;
+  addSockets(opts: BroadcastOptions, rooms: Room[]): void;
+  delSockets(opts: BroadcastOptions, rooms: Room[]): void;
+  disconnectSockets(opts: BroadcastOptions, close: boolean): void;
+  serverSideEmit(packet: any[]): void;
+}
+
+export type AdapterConstructor = typeof Adapter | ((nsp: Namespace) => Adapter);
+
+// ---------------------------------------------------------------------------------------------
 // Namespace
 
 /** A Socket.IO namespace: its sockets, middlewares and broadcast entry points. */
@@ -470,6 +541,8 @@ export declare class Namespace<
   readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   /** Connected sockets by id. */
   readonly sockets: Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>;
+  /** This namespace's rooms and broadcast. */
+  readonly adapter: Adapter;
 
   /** Adds a connection middleware: `nsp.use((socket, next) => next(err?))`. */
   use(

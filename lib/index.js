@@ -7,8 +7,8 @@
  *   const io = new Server(3000);
  *   io.on('connection', (socket) => socket.on('chat', (msg) => io.emit('chat', msg)));
  */
-const { Server, Namespace, Socket } = require('./server');
+const { Server, Namespace, Socket, Adapter } = require('./server');
 const { BroadcastOperator } = require('./broadcast-operator');
 const { metricsHandler, formatMetrics } = require('./metrics');
 
-module.exports = { Server, Namespace, Socket, BroadcastOperator, metricsHandler, formatMetrics };
+module.exports = { Server, Namespace, Socket, Adapter, BroadcastOperator, metricsHandler, formatMetrics };

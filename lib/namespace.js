@@ -20,6 +20,26 @@ class Namespace extends EventEmitter {
     this.sockets = new Map();
     this._fns = [];
     this._anyOutgoing = 0; // sockets with onAnyOutgoing listeners: broadcasts skip the scan when 0
+    /** Rooms and broadcast (lib/adapter.js, or the server's `adapter`). @type {import('./adapter').Adapter} */
+    this.adapter = undefined;
+    this._initAdapter();
+  }
+
+  /** Creates this namespace's adapter from the server's adapter constructor (socket.io's _initAdapter). */
+  _initAdapter() {
+    const previous = this.adapter;
+    // socket.io calls it with `new` (a function returning an object gives that object); an arrow
+    // function, which cannot be called with `new`, is called plainly.
+    const Ctor = this.server._adapter;
+    this.adapter = Ctor.prototype !== undefined ? new Ctor(this) : Ctor(this);
+    if (previous !== undefined) {
+      for (const [id, rooms] of previous.sids) this.adapter.addAll(id, rooms);
+      previous.close();
+    }
+    const ready = this.adapter.init();
+    if (ready && typeof ready.catch === 'function') {
+      ready.catch((err) => debug('%s: adapter init failed: %s', this.name, err && err.message));
+    }
   }
 
   /** Adds a connection middleware: `nsp.use((socket, next) => next(err?))`. */
@@ -107,8 +127,12 @@ class Namespace extends EventEmitter {
     step(0);
   }
 
-  _add(socket) {
+  /** The socket is connected: broadcasts and the adapter's selections see it from now on. */
+  _attach(socket) {
     this.sockets.set(socket.id, socket);
+  }
+
+  _add(socket) {
     debug('%s: socket %s connected (%d sockets)', this.name, socket.id, this.sockets.size);
     emitLocal.call(this, 'connection', socket);
     emitLocal.call(this, 'connect', socket);

@@ -12,6 +12,7 @@ const { NativeServer } = require('./native');
 const { Namespace, ParentNamespace, matchParentNamespace } = require('./namespace');
 const { Engine, nativeEngineOptions } = require('./engine');
 const { Socket } = require('./socket');
+const { Adapter } = require('./adapter');
 const { Documents } = require('./documents');
 const { TYPES, encodeSimple, reconstruct } = require('./parser');
 const { formatMetrics } = require('./metrics');
@@ -87,6 +88,8 @@ class Server extends EventEmitter {
     this._path = path;
     /** @type {Map<string, Namespace>} */
     this._nsps = new Map();
+    /** Builds each namespace's adapter: `new this._adapter(nsp)` (see adapter()). */
+    this._adapter = this.opts.adapter || Adapter;
     /** @type {Map<Function, ParentNamespace>} dynamic namespaces: io.of(/regexp/ or fn) */
     this._parentNsps = new Map();
     /**
@@ -169,6 +172,19 @@ class Server extends EventEmitter {
     }
     if (typeof fn === 'function') nsp.on('connection', fn);
     return nsp;
+  }
+
+  /**
+   * The adapter every namespace uses for rooms and broadcast: `io.adapter(createRedisAdapter(…))`
+   * sets it (existing namespaces get a new one, with their rooms); `io.adapter()` returns it.
+   * An adapter is a class extending collabio's Adapter, built once per namespace with `new`.
+   */
+  adapter(v) {
+    if (v === undefined) return this._adapter;
+    if (typeof v !== 'function') throw new TypeError('collabio: io.adapter() takes an adapter class');
+    this._adapter = v;
+    for (const nsp of this._nsps.values()) nsp._initAdapter();
+    return this;
   }
 
   use(fn) {
@@ -268,6 +284,7 @@ class Server extends EventEmitter {
       for (const conn of [...this._conns.keys()]) {
         for (const s of this._connSockets(conn)) s._onclose('server shutting down');
       }
+      for (const nsp of this._nsps.values()) nsp.adapter.close();
       if (!this._address) {
         // Never listened (or listen failed): no threads, no sockets, nothing to wait for. The
         // native notification would not keep the event loop alive, so resolve here.
@@ -451,6 +468,7 @@ class Server extends EventEmitter {
       if (err) {
         socket._keepHandshake(); // the middleware has seen the socket and may keep it
         this._removeSocket(conn, nspName);
+        nsp.adapter.delAll(socket.id); // rooms joined by the middlewares that let it pass
         const payload = { message: err && err.message !== undefined ? err.message : String(err) };
         if (err && err.data !== undefined) payload.data = err.data;
         this._native.connectReply(conn, nspName, false, encodeSimple(TYPES.CONNECT_ERROR, nspName, JSON.stringify(payload)));
@@ -463,4 +481,4 @@ class Server extends EventEmitter {
   }
 }
 
-module.exports = { Server, Namespace, Socket };
+module.exports = { Server, Namespace, Socket, Adapter };

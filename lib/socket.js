@@ -29,8 +29,6 @@ class Socket extends EventEmitter {
     this.server = nsp.server;
     this.id = id;
     this.connected = false;
-    /** @type {Set<string>} */
-    this.rooms = new Set();
     this._conn = conn;
     this._auth = auth;
     this._handshake = undefined;
@@ -65,6 +63,15 @@ class Socket extends EventEmitter {
 
   set data(value) {
     this._data = value;
+  }
+
+  /**
+   * The rooms this socket is in: a view of the namespace's adapter (socket.io derives it the same
+   * way), so a join from a middleware, a handler or `io.socketsJoin()` shows here at once.
+   * @type {Set<string>}
+   */
+  get rooms() {
+    return this.nsp.adapter.socketRooms(this.id) || new Set();
   }
 
   get disconnected() {
@@ -172,18 +179,17 @@ class Socket extends EventEmitter {
     return this.send(...args);
   }
 
-  /** Joins one room or several: `socket.join(['a', 'b'])`. */
+  /**
+   * Joins one room or several: `socket.join(['a', 'b'])`. Works before the socket is connected
+   * too (in a middleware): broadcasts reach it from the moment it connects.
+   */
   join(rooms) {
-    const list = (Array.isArray(rooms) ? rooms : [rooms]).filter((r) => !this.rooms.has(r));
-    if (!list.length) return;
-    for (const r of list) this.rooms.add(r);
-    if (this.connected) this.server._native.join(this._conn, this.nsp.name, list);
+    this.nsp.adapter.addAll(this.id, Array.isArray(rooms) ? rooms : [rooms]);
   }
 
   /** Leaves a room. */
   leave(room) {
-    if (!this.rooms.delete(room)) return;
-    if (this.connected) this.server._native.leave(this._conn, this.nsp.name, room);
+    this.nsp.adapter.del(this.id, room);
   }
 
   /** Broadcast to a room, excluding this socket: `socket.to('room').emit(…)`. */
@@ -275,9 +281,16 @@ class Socket extends EventEmitter {
 
   // ---- called by the server ----
 
+  /**
+   * After the CONNECT reply was issued: the socket joins the room named after its id, and the
+   * native core indexes it with every room it joined before (in a middleware), in one command.
+   */
   _onconnect() {
     this.connected = true;
-    this.join(this.id);
+    const adapter = this.nsp.adapter;
+    adapter.addAll(this.id, [this.id]);
+    this.nsp._attach(this);
+    this.server._native.join(this._conn, this.nsp.name, [...adapter.socketRooms(this.id)]);
   }
 
   _onevent(args, ackId) {
@@ -341,13 +354,17 @@ class Socket extends EventEmitter {
 
   _onclose(reason) {
     this._keepHandshake();
-    if (!this.connected) return;
+    if (!this.connected) {
+      // Closed or refused before it connected: rooms it joined in a middleware go too.
+      this.nsp.adapter.delAll(this.id);
+      return;
+    }
     debug('socket %s closing: %s', this.id, reason);
     emitLocal.call(this, 'disconnecting', reason);
     this.connected = false;
     this.nsp._remove(this);
     this.server._removeSocket(this._conn, this.nsp.name);
-    this.rooms.clear();
+    this.nsp.adapter.delAll(this.id);
     if (this._acks !== undefined) this._acks.clear();
     emitLocal.call(this, 'disconnect', reason);
   }

@@ -1,7 +1,7 @@
 // A typed collabio application: must compile with `tsc --noEmit --strict`.
 // Imports the package by name (resolved through package.json "exports"/"types", as users do).
 import * as http from 'node:http';
-import { Server, Socket, BroadcastOperator, metricsHandler, DocumentHandle } from 'collabio';
+import { Server, Socket, BroadcastOperator, metricsHandler, DocumentHandle, Adapter } from 'collabio';
 
 interface ClientToServer {
   chat(text: string): void;
@@ -134,3 +134,21 @@ const children: number = rooms.children.size;
 void children;
 io2.documents.on('error', (err) => console.error(err.message));
 void io2.documents.flush();
+
+// Rooms live in the namespace's adapter; a custom adapter extends collabio's.
+class CountingAdapter extends Adapter {
+  joins = 0;
+  addAll(id: string, rooms: Iterable<string>): void {
+    this.joins++;
+    super.addAll(id, rooms);
+  }
+}
+io.adapter(CountingAdapter);
+const adapterClass = io.adapter();
+void adapterClass;
+io.of('/').adapter.on('join-room', (room: string, id: string) => console.log(room, id));
+io.of('/').adapter.on('delete-room', (room: string) => console.log(room));
+const members: Set<string> | undefined = io.of('/').adapter.rooms.get('lobby');
+void members;
+io.of('/').adapter.allRooms().then((rooms: Set<string>) => console.log(rooms.size));
+new Server(0, { adapter: CountingAdapter });
