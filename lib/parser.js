@@ -77,7 +77,8 @@ function reconstruct(v, buffers) {
 }
 
 /**
- * Encodes an EVENT or ACK as an Engine.IO text packet plus attachments.
+ * Encodes an EVENT or ACK as a Socket.IO text packet plus attachments (the native core's Engine.IO
+ * layer adds the message prefix).
  * @returns {[string, Buffer[]|undefined]}
  */
 function encode(type, nsp, id, data) {
@@ -87,7 +88,7 @@ function encode(type, nsp, id, data) {
     data = deconstruct(data, attachments);
     type = type === TYPES.EVENT ? TYPES.BINARY_EVENT : TYPES.BINARY_ACK;
   }
-  let s = '4' + type;
+  let s = String(type);
   if (attachments) s += attachments.length + '-';
   if (nsp !== '/') s += nsp + ',';
   if (id !== undefined && id !== null) s += id;
@@ -96,7 +97,7 @@ function encode(type, nsp, id, data) {
 }
 
 function encodeSimple(type, nsp, json) {
-  return '4' + type + (nsp !== '/' ? nsp + ',' : '') + (json === undefined ? '' : json);
+  return type + (nsp !== '/' ? nsp + ',' : '') + (json === undefined ? '' : json);
 }
 
 module.exports = { TYPES, RESERVED_EVENTS, encode, encodeSimple, reconstruct, hasBinary };

@@ -1,5 +1,5 @@
-// The Engine.IO session: Engine.IO packets from any transport, Socket.IO packets inside them,
-// heartbeat, connectTimeout, the upgrade from polling to WebSocket, and closing.
+// The Engine.IO session: Engine.IO packets from any transport (their messages go to the upper
+// layer), heartbeat, connectTimeout, the upgrade from polling to WebSocket, and closing.
 #include "core/eio_connection.h"
 
 #include <algorithm>
@@ -10,7 +10,6 @@
 #include "core/eio_ws_transport.h"
 #include "core/handler_memory.h"
 #include "engineio/packet.h"
-#include "socketio/packet.h"
 
 namespace collabio::core {
 
@@ -18,6 +17,22 @@ namespace {
 // How long a closed polling session keeps its sid so that the client's next GET can still collect
 // what was queued before the close and the close packet.
 constexpr std::chrono::milliseconds kPollCloseGrace{2000};
+
+// EngineOptions::echo (the Engine.IO conformance suite): every message goes back as it came.
+class Echo final : public EioUpper {
+ public:
+  explicit Echo(EioConnection& session) : session_(session) {}
+  void on_message(std::string_view text) override { session_.send_message(text, {}, false); }
+  void on_binary(std::string&& data) override {
+    const ws::Frame f = ws::make_frame(ws::Opcode::Binary, data);
+    session_.enqueue(&f, 1, false);
+  }
+  bool established() const override { return false; }  // as before: connectTimeout applies
+  void on_close() override {}
+
+ private:
+  EioConnection& session_;
+};
 }  // namespace
 
 std::shared_ptr<EioConnection> create_eio_session(const std::shared_ptr<ServerImpl>& server,
@@ -39,7 +54,9 @@ EioConnection::EioConnection(std::shared_ptr<ServerImpl> server, Executor strand
       sid_(std::move(sid)),
       handshake_(std::move(hs)),
       response_headers_(std::move(response_headers)),
-      timer_(strand_) {}
+      timer_(strand_),
+      upper_(server_->opts.engine.echo ? std::unique_ptr<EioUpper>(std::make_unique<Echo>(*this))
+                                       : server_->make_client(*this)) {}
 
 EioConnection::~EioConnection() = default;
 
@@ -110,13 +127,8 @@ void EioConnection::on_timer() {
   }
   if (connect_at_ <= now) {
     connect_at_ = kNever;
-    bool any;
-    {
-      std::lock_guard lk(ns_mu_);
-      any = any_namespace_;
-    }
     // socket.io closes a client that joined no namespace in time (Client#setup, connectTimeout).
-    if (!any) do_close("forced close", true);
+    if (!upper_->established()) do_close("forced close", true);
   }
   // Engine.IO v4 heartbeat: the server pings every pingInterval; no pong within pingTimeout
   // closes the session with "ping timeout".
@@ -177,6 +189,24 @@ bool EioConnection::enqueue(const ws::Frame* frames, size_t n, bool is_volatile)
   return true;
 }
 
+std::vector<ws::Frame> EioConnection::message_frames(std::string_view text, const std::vector<std::string>& attachments) {
+  std::vector<ws::Frame> frames;
+  frames.reserve(1 + attachments.size());
+  std::string message;
+  message.reserve(1 + text.size());
+  message.push_back('4');  // Engine.IO "message"
+  message.append(text);
+  frames.push_back(ws::make_frame(ws::Opcode::Text, message));
+  for (const auto& a : attachments) frames.push_back(ws::make_frame(ws::Opcode::Binary, a));
+  return frames;
+}
+
+bool EioConnection::send_message(std::string_view text, const std::vector<std::string>& attachments,
+                                 bool is_volatile) {
+  const auto frames = message_frames(text, attachments);
+  return enqueue(frames.data(), frames.size(), is_volatile);
+}
+
 void EioConnection::close(uint16_t code, std::string reason) {
   net::dispatch(strand_, [self = shared_from_this(), code, reason = std::move(reason)] {
     if (self->closed_) {
@@ -227,26 +257,7 @@ void EioConnection::on_ws_closed(EioWsTransport* t, const std::string& reason) {
   do_close(reason, false);
 }
 
-void EioConnection::on_packet_binary(std::string&& payload) {
-  if (server_->opts.engine.echo) {
-    const ws::Frame f = ws::make_frame(ws::Opcode::Binary, payload);
-    enqueue(&f, 1, false);
-    return;
-  }
-  // A binary Engine.IO message is a Socket.IO attachment; one is expected only while a
-  // BINARY_EVENT/BINARY_ACK is being reassembled (socket.io-parser: "got binary data when not
-  // reconstructing a packet").
-  if (!pending_) return fail_packet("got binary data when not reconstructing a packet");
-  pending_->ev.attachments.push_back(std::move(payload));
-  if (--pending_->remaining > 0) return;
-  Event ev = std::move(pending_->ev);
-  pending_.reset();
-  std::string err;
-  if (!socketio::check_placeholders(ev.data, static_cast<uint32_t>(ev.attachments.size()), err)) {
-    return fail_packet(err);
-  }
-  server_->push_event(std::move(ev));
-}
+void EioConnection::on_packet_binary(std::string&& payload) { upper_->on_binary(std::move(payload)); }
 
 void EioConnection::on_packet_text(std::string_view text) {
   engineio::PacketType type;
@@ -261,14 +272,7 @@ void EioConnection::on_packet_text(std::string_view text) {
       }
       return;
     case engineio::PacketType::Message:
-      if (server_->opts.engine.echo) {
-        const ws::Frame f = ws::make_frame(ws::Opcode::Text, text);
-        enqueue(&f, 1, false);
-        return;
-      }
-      // A text packet while attachments are awaited breaks the reassembly.
-      if (pending_) return fail_packet("got plaintext data when reconstructing a packet");
-      on_socketio_packet(data);
+      upper_->on_message(data);
       return;
     case engineio::PacketType::Close:
       {
@@ -294,48 +298,8 @@ void EioConnection::on_packet_text(std::string_view text) {
   }
 }
 
-void EioConnection::on_socketio_packet(std::string_view text) {
-  socketio::Packet p;
-  std::string err;
-  if (!socketio::parse_packet(text, p, err, server_->opts.max_attachments)) return fail_packet(err);
-  using T = socketio::PacketType;
-  switch (p.type) {
-    case T::Connect:
-      server_->push_event(Event{Event::kConnect, id_, std::move(p.nsp), std::string(p.data), -1, {}, handshake_, {}});
-      return;
-    case T::Disconnect:
-      if (!namespace_connected(p.nsp)) return;
-      set_namespace(p.nsp, false);
-      server_->push_event(Event{Event::kNspDisconnect, id_, p.nsp, {}, -1, {}, nullptr, {}});
-      server_->disconnect(id_, std::move(p.nsp), {}, false);
-      return;
-    case T::Event:
-    case T::BinaryEvent:
-    case T::Ack:
-    case T::BinaryAck: {
-      // socket.io ignores packets for a namespace the client has not joined.
-      if (!namespace_connected(p.nsp)) return;
-      const bool is_event = p.type == T::Event || p.type == T::BinaryEvent;
-      if (!is_event && !p.id) return fail_packet("invalid payload");
-      // Ack ids reach JavaScript as numbers: keep them within 2^53.
-      const int64_t ack = p.id ? static_cast<int64_t>(*p.id & 0x1FFFFFFFFFFFFFull) : -1;
-      Event ev{is_event ? Event::kEvent : Event::kAck, id_, std::move(p.nsp), std::string(p.data), ack, {}, nullptr, {}};
-      if (p.attachments > 0) {
-        ev.attachments.reserve(p.attachments);
-        pending_ = std::make_unique<PendingBinary>(PendingBinary{std::move(ev), p.attachments});
-        return;
-      }
-      server_->push_event(std::move(ev));
-      return;
-    }
-    case T::ConnectError:
-      return;  // only servers send CONNECT_ERROR; socket.io ignores one from a client
-  }
-}
-
-void EioConnection::fail_packet(std::string error) {
+void EioConnection::protocol_error() {
   if (closed_) return;
-  server_->push_event(Event{Event::kError, id_, {}, std::move(error), -1, {}, nullptr, {}});
   // socket.io drops the client with an empty close frame (no status) and the reason "forced close".
   std::shared_ptr<EioWsTransport> ws;
   {
@@ -344,22 +308,6 @@ void EioConnection::fail_packet(std::string error) {
   }
   if (ws) ws->shut(0, "forced close", true);
   do_close("forced close", false);
-}
-
-bool EioConnection::namespace_connected(const std::string& nsp) {
-  std::lock_guard lk(ns_mu_);
-  return std::find(namespaces_.begin(), namespaces_.end(), nsp) != namespaces_.end();
-}
-
-void EioConnection::set_namespace(const std::string& nsp, bool connected) {
-  std::lock_guard lk(ns_mu_);
-  const auto it = std::find(namespaces_.begin(), namespaces_.end(), nsp);
-  if (connected) {
-    if (it == namespaces_.end()) namespaces_.push_back(nsp);
-    any_namespace_ = true;
-  } else if (it != namespaces_.end()) {
-    namespaces_.erase(it);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -437,15 +385,11 @@ void EioConnection::drop_probe(const char* why) {
 void EioConnection::do_close(const std::string& reason, bool graceful) {
   if (closed_) return;
   closed_ = true;
-  pending_.reset();
+  upper_->on_close();
   heartbeat_at_ = connect_at_ = upgrade_at_ = kNever;
   if (probe_) {
     probe_->shut(ws::kNormal, "transport close", true);
     probe_.reset();
-  }
-  {
-    std::lock_guard lk(ns_mu_);
-    namespaces_.clear();
   }
   std::shared_ptr<EioWsTransport> ws;
   std::shared_ptr<PollingExchange> get;

@@ -1,7 +1,8 @@
-// One Engine.IO v4 session carrying Socket.IO v5 packets, whatever its transport: HTTP long-polling
-// (native/core/eio_polling.cpp), WebSocket (native/core/eio_ws_transport.cpp), or polling first and
-// then WebSocket after the upgrade. The session is what the connection table holds: its id stays
-// the same across the upgrade, and so do its namespaces, rooms, heartbeat and pending packets.
+// One Engine.IO v4 session, whatever its transport: HTTP long-polling (native/core/eio_polling.cpp),
+// WebSocket (native/core/eio_ws_transport.cpp), or polling first and then WebSocket after the
+// upgrade. The session is what the connection table holds: its id stays the same across the
+// upgrade, and so do its heartbeat, pending packets and what it carries. It parses Engine.IO
+// packets only: message payloads go to its upper layer (core/eio_upper.h; the Socket.IO client).
 //
 // Threads and ownership
 // - The session's logic (packets from the client, heartbeat, upgrade, closing) runs on its
@@ -24,6 +25,7 @@
 
 #include "core/connection.h"
 #include "core/eio_registry.h"
+#include "core/eio_upper.h"
 #include "core/server_impl.h"
 
 namespace collabio::core {
@@ -58,9 +60,23 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   bool enqueue(const ws::Frame* frames, size_t n, bool is_volatile) override;
   void close(uint16_t code, std::string reason) override;
 
-  // Namespace membership as seen by the reader (any thread): packets for a namespace the client has
-  // not joined are ignored, as socket.io does.
-  void set_namespace(const std::string& nsp, bool connected);
+  // The request that opened the session.
+  const std::shared_ptr<const Handshake>& handshake() const { return handshake_; }
+  // What the session carries (created with the session, destroyed with it).
+  EioUpper& upper() { return *upper_; }
+
+  // Engine.IO message packets: `text` as one text message ('4' + text), then every attachment as a
+  // binary message. Framed once; a broadcast queues the same frames to every recipient.
+  static std::vector<ws::Frame> message_frames(std::string_view text, const std::vector<std::string>& attachments);
+  // Queues message_frames(text, attachments) (any thread).
+  bool send_message(std::string_view text, const std::vector<std::string>& attachments, bool is_volatile);
+
+  // ---- for the upper layer, on the session's strand ----
+  // False once the session has closed.
+  bool open() const { return !closed_; }
+  // The carried protocol broke (a bad Socket.IO packet): the client is dropped as socket.io drops
+  // it, an empty close frame on WebSocket and the reason "forced close".
+  void protocol_error();
 
   // ---- opening (the HTTP session calls these once, after registering the session) ----
   // A session opened over WebSocket: `http_response` (the 101) and the open packet leave together.
@@ -102,13 +118,10 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
 
   void on_packet_text(std::string_view text);
   void on_packet_binary(std::string&& payload);
-  void on_socketio_packet(std::string_view text);
   void on_probe_message(bool binary, std::string&& payload);
   void finish_upgrade();
   void drop_probe(const char* why);
-  bool namespace_connected(const std::string& nsp);
   void fail(const char* reason) { do_close(reason, false); }
-  void fail_packet(std::string error);
   void start_timers();
   // (Re)starts the one wait for the earliest deadline, or cancels it when none is set.
   void arm_timer();
@@ -156,11 +169,8 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   bool probe_seen_ = false;        // the probe answered "2probe"
   std::shared_ptr<EioWsTransport> probe_;  // WebSocket being probed (not yet carrying the session)
   std::shared_ptr<PollingExchange> post_;  // POST being answered
-  struct PendingBinary {
-    Event ev;
-    uint32_t remaining = 0;
-  };
-  std::unique_ptr<PendingBinary> pending_;  // a BINARY_EVENT/ACK waiting for its attachments
+  // Message payloads go here; its reading side runs on the strand too (core/eio_upper.h).
+  const std::unique_ptr<EioUpper> upper_;
 
   // ---- guarded by mu_ (enqueue from any thread, transport switch on the strand) ----
   std::mutex mu_;
@@ -178,11 +188,6 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   bool slow_consumer_ = false;             // closed for overflow: the next GET still gets "1"
   std::shared_ptr<PollingExchange> get_;   // polling: the held GET
   bool flush_scheduled_ = false;
-
-  // ---- guarded by ns_mu_ (written by commands, read by the strand) ----
-  std::mutex ns_mu_;
-  std::vector<std::string> namespaces_;  // connected namespaces (a client rarely has more than one)
-  bool any_namespace_ = false;
 };
 
 // Creates, registers and returns a new session (sid generated here). `strand` as above.

@@ -8,6 +8,7 @@
 #include "core/eio_connection.h"
 #include "core/yjs_connection.h"
 #include "core/server_impl.h"
+#include "sio/socket_io_server.h"
 
 namespace collabio::core {
 
@@ -22,7 +23,8 @@ ServerImpl::ServerImpl(Options options, EventSink* sink)
       cmd_(net::make_strand(ioc)),
       accept_timer_(cmd_),
       trim_timer_(cmd_),
-      rate_limiter_(opts.connection_rate, opts.connection_burst, opts.rate_limit_loopback) {
+      rate_limiter_(opts.connection_rate, opts.connection_burst, opts.rate_limit_loopback),
+      sio_(std::make_unique<sio::SocketIoServer>(*this, *this)) {
   if (opts.documents.enabled) docs = std::make_shared<DocumentManager>(*this, opts.documents);
 }
 
@@ -249,7 +251,7 @@ void ServerImpl::connection_closed(uint64_t id) {
     if (!conns_.erase(id)) return;
   }
   open_connections.fetch_sub(1, std::memory_order_relaxed);
-  net::post(cmd_, [self = shared_from_this(), id] { self->rooms_.remove_connection(id); });
+  net::post(cmd_, [self = shared_from_this(), id] { self->sio_->connection_closed(id); });
 }
 
 void ServerImpl::track_http(const std::shared_ptr<HttpSession>& s) {
@@ -273,81 +275,55 @@ std::shared_ptr<EioConnection> ServerImpl::find_eio(uint64_t id) {
   return std::static_pointer_cast<EioConnection>(c);
 }
 
-std::vector<ws::Frame> ServerImpl::make_frames(const std::string& packet, const std::vector<std::string>& attachments) {
-  std::vector<ws::Frame> frames;
-  frames.reserve(1 + attachments.size());
-  frames.push_back(ws::make_frame(ws::Opcode::Text, packet));
-  for (const auto& a : attachments) frames.push_back(ws::make_frame(ws::Opcode::Binary, a));
-  return frames;
+std::unique_ptr<EioUpper> ServerImpl::make_client(EioConnection& session) { return sio_->make_client(session); }
+
+void ServerImpl::deliver(const std::vector<uint64_t>& conns, const std::string& packet,
+                         const std::vector<std::string>& attachments, bool is_volatile) {
+  // Framed once; every recipient's queue holds the same immutable buffers.
+  const auto frames = EioConnection::message_frames(packet, attachments);
+  std::lock_guard lk(conns_mu_);
+  for (uint64_t id : conns) {
+    auto it = conns_.find(id);
+    if (it != conns_.end()) it->second->enqueue(frames.data(), frames.size(), is_volatile);
+  }
 }
 
-// ---- commands ----
+// ---- commands: the transport runs them on cmd_, in call order; Socket.IO's go to sio_ ----
 
 void ServerImpl::connect_reply(uint64_t conn, std::string nsp, bool accepted, std::string packet) {
   command([self = shared_from_this(), conn, nsp = std::move(nsp), accepted, packet = std::move(packet)] {
-    auto c = self->find_eio(conn);
-    if (!c) return;
-    if (accepted) {
-      // Membership first, so that the client's first event after the reply is not ignored.
-      c->set_namespace(nsp, true);
-      self->rooms_.add_member(nsp, conn);
-    }
-    const ws::Frame f = ws::make_frame(ws::Opcode::Text, packet);
-    c->enqueue(&f, 1, false);
+    self->sio_->connect_reply(conn, nsp, accepted, packet);
   });
 }
 
 void ServerImpl::send(uint64_t conn, std::string packet, std::vector<std::string> attachments) {
   command([self = shared_from_this(), conn, packet = std::move(packet), attachments = std::move(attachments)] {
-    auto c = self->find_eio(conn);
-    if (!c) return;
-    const auto frames = make_frames(packet, attachments);
-    c->enqueue(frames.data(), frames.size(), false);
+    self->sio_->send(conn, packet, attachments);
   });
 }
 
 void ServerImpl::broadcast(std::string nsp, std::vector<std::string> rooms, std::vector<std::string> except,
                            std::string packet, std::vector<std::string> attachments, bool is_volatile) {
-  command([self = shared_from_this(), nsp = std::move(nsp), rooms = std::move(rooms),
-                   except = std::move(except), packet = std::move(packet), attachments = std::move(attachments),
-                   is_volatile] {
-    std::vector<uint64_t> ids;
-    self->rooms_.recipients(nsp, rooms, except, ids);
-    if (ids.empty()) return;
-    // Encoded and framed once; every recipient's queue holds the same immutable buffers.
-    const auto frames = make_frames(packet, attachments);
-    std::lock_guard lk(self->conns_mu_);
-    for (uint64_t id : ids) {
-      auto it = self->conns_.find(id);
-      if (it != self->conns_.end()) it->second->enqueue(frames.data(), frames.size(), is_volatile);
-    }
-  });
+  command([self = shared_from_this(),
+           b = sio::Broadcast{std::move(nsp), std::move(rooms), std::move(except), std::move(packet),
+                              std::move(attachments), is_volatile, false}] { self->sio_->broadcast(b); });
 }
 
 void ServerImpl::join(uint64_t conn, std::string nsp, std::vector<std::string> rooms) {
   command([self = shared_from_this(), conn, nsp = std::move(nsp), rooms = std::move(rooms)] {
-    if (!self->find(conn)) return;
-    for (const auto& r : rooms) self->rooms_.join(nsp, conn, r);
+    self->sio_->join(conn, nsp, rooms);
   });
 }
 
 void ServerImpl::leave(uint64_t conn, std::string nsp, std::string room) {
   command([self = shared_from_this(), conn, nsp = std::move(nsp), room = std::move(room)] {
-    self->rooms_.leave(nsp, conn, room);
+    self->sio_->leave(conn, nsp, room);
   });
 }
 
 void ServerImpl::disconnect(uint64_t conn, std::string nsp, std::string packet, bool close_connection) {
   command([self = shared_from_this(), conn, nsp = std::move(nsp), packet = std::move(packet), close_connection] {
-    self->rooms_.remove_member(nsp, conn);
-    auto c = self->find_eio(conn);
-    if (!c) return;
-    c->set_namespace(nsp, false);
-    if (!packet.empty()) {
-      const ws::Frame f = ws::make_frame(ws::Opcode::Text, packet);
-      c->enqueue(&f, 1, false);
-    }
-    if (close_connection) c->close(ws::kNormal, "forced close");
+    self->sio_->disconnect(conn, nsp, packet, close_connection);
   });
 }
 

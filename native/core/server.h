@@ -217,8 +217,9 @@ class Server {
   // Moves every waiting event into `out` (appends). Any thread; normally the host's main thread.
   void drain_events(std::vector<Event>& out);
 
-  // ---- Commands: any thread, executed in call order. `packet` is an Engine.IO text packet
-  // ("42[...]"); `attachments` follow it as binary frames. Unknown connection ids are ignored. ----
+  // ---- Commands: any thread, executed in call order. `packet` is a Socket.IO packet in its text
+  // encoding ("2[...]"; the Engine.IO layer adds its message prefix); `attachments` follow it as
+  // binary messages. Unknown connection ids are ignored. ----
 
   // Accepts (socket_id non-empty) or refuses a namespace CONNECT and sends `packet` as the reply.
   void connect_reply(uint64_t conn, std::string nsp, bool accepted, std::string packet);

@@ -21,10 +21,15 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "core/eio_upper.h"
 #include "core/limits.h"
-#include "core/room_registry.h"
 #include "core/server.h"
 #include "core/ws_frame.h"
+#include "sio/adapter.h"
+
+namespace collabio::sio {
+class SocketIoServer;
+}
 
 namespace collabio::core {
 
@@ -42,7 +47,10 @@ class HttpSession;
 // Defined in native/core/eio_registry.cpp (keeps that header out of this one).
 std::shared_ptr<EioRegistry> make_eio_registry();
 
-class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
+// The transport: threads, listener, HTTP and the connection table, the command strand and the event
+// queue. Socket.IO (clients, namespaces, rooms, adapters) is the module in native/sio, which
+// reaches connections through this class as its sio::Delivery.
+class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::Delivery {
  public:
   ServerImpl(Options options, EventSink* sink);
   ~ServerImpl();
@@ -66,6 +74,11 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
   std::shared_ptr<Connection> find(uint64_t id);
   // The Engine.IO connection `id`, or null (unknown id or another kind of connection).
   std::shared_ptr<EioConnection> find_eio(uint64_t id);
+  // The Socket.IO client of a new Engine.IO session (native/sio).
+  std::unique_ptr<EioUpper> make_client(EioConnection& session);
+  // sio::Delivery: frames once, queues the same buffers to every connection of `conns`.
+  void deliver(const std::vector<uint64_t>& conns, const std::string& packet,
+               const std::vector<std::string>& attachments, bool is_volatile) override;
   uint64_t next_connection_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
   bool closing() const { return closing_.load(std::memory_order_acquire); }
 
@@ -111,14 +124,13 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
   // Max connections and per-IP rate (native/core/limits.h) for a socket just accepted.
   Admission admit(const tcp::socket& socket);
   void thread_main();
-  static std::vector<ws::Frame> make_frames(const std::string& packet, const std::vector<std::string>& attachments);
 
   EventSink* sink_;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::atomic<unsigned> running_threads_{0};
   tcp::acceptor acceptor_;  // owner: cmd_ after listen()
-  Strand cmd_;              // owns rooms_, executes commands in call order
+  Strand cmd_;              // runs commands in call order; owns what sio_ keeps (rooms)
   // Back-off after accept errors (descriptors exhausted: the listener stays readable, so an
   // immediate retry would spin). Owner: cmd_ (the timer); the delay is touched only by the one
   // accept in flight and by accept_later() on cmd_, never at the same time.
@@ -129,8 +141,9 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl> {
   net::steady_timer trim_timer_;
   std::atomic<bool> trim_pending_{false};
   std::atomic<int64_t> last_large_free_ms_{0};  // steady clock
-  RoomRegistry rooms_;      // owner: cmd_
   ConnectionRateLimiter rate_limiter_;  // thread-safe (own mutex); used by on_accept
+  // Socket.IO: clients, rooms and adapters. Commands run on cmd_; make_client anywhere.
+  std::unique_ptr<sio::SocketIoServer> sio_;
 
   std::mutex events_mu_;
   std::vector<Event> events_;  // guarded by events_mu_

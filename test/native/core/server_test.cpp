@@ -103,27 +103,27 @@ class Host : public EventSink {
     switch (ev.kind) {
       case Event::kConnect:
         connects_.fetch_add(1);
-        server_.connect_reply(ev.conn, ev.nsp, true, "40{\"sid\":\"s" + std::to_string(ev.conn) + "\"}");
+        server_.connect_reply(ev.conn, ev.nsp, true, "0{\"sid\":\"s" + std::to_string(ev.conn) + "\"}");
         server_.join(ev.conn, ev.nsp, {"room"});
         break;
       case Event::kEvent:
         // ["echo", x] -> back to the sender; ["fanout", x] -> everyone in "room"; ["big", n] -> n
         // large packets to the sender (for the slow consumer).
         if (ev.data.rfind("[\"echo\"", 0) == 0) {
-          server_.send(ev.conn, "42" + ev.data, {});
+          server_.send(ev.conn, "2" + ev.data, {});
         } else if (ev.data.rfind("[\"fanout\"", 0) == 0) {
-          server_.broadcast("/", {"room"}, {}, "42" + ev.data, {}, false);
+          server_.broadcast("/", {"room"}, {}, "2" + ev.data, {}, false);
         } else if (ev.data.rfind("[\"order\"", 0) == 0) {
           // Five commands in one batch; only call order makes the client see exactly a, b.
           Server::CommandBatch nested(server_);  // nests in loop()'s batch: submits nothing itself
           server_.join(ev.conn, "/", {"order"});
-          server_.broadcast("/", {"order"}, {}, "42[\"a\"]", {}, false);
-          server_.send(ev.conn, "42[\"b\"]", {});
+          server_.broadcast("/", {"order"}, {}, "2[\"a\"]", {}, false);
+          server_.send(ev.conn, "2[\"b\"]", {});
           server_.leave(ev.conn, "/", "order");
-          server_.broadcast("/", {"order"}, {}, "42[\"c\"]", {}, false);
-          server_.send(ev.conn, "42[\"d\"]", {});
+          server_.broadcast("/", {"order"}, {}, "2[\"c\"]", {}, false);
+          server_.send(ev.conn, "2[\"d\"]", {});
         } else if (ev.data.rfind("[\"bin\"", 0) == 0) {
-          server_.broadcast("/", {}, {}, "451-[\"bin\",{\"_placeholder\":true,\"num\":0}]", {std::string(100, 'b')},
+          server_.broadcast("/", {}, {}, "51-[\"bin\",{\"_placeholder\":true,\"num\":0}]", {std::string(100, 'b')},
                             false);
         }
         break;
@@ -498,7 +498,7 @@ TEST(CoreLimits, AClientThatNeverReadsIsClosedAsSlowConsumerAndTheQueueStaysBoun
   const std::string big = "42[\"big\",\"" + std::string(64 * 1024, 'x') + "\"]";
   uint64_t max_seen = 0;
   for (int k = 0; k < 200 && host.server().stats().connections == 2; ++k) {
-    host.server().broadcast("/", {"room"}, {}, big, {}, false);
+    host.server().broadcast("/", {"room"}, {}, big.substr(1), {}, false);
     // `healthy` keeps reading: only the slow one's queue grows.
     ASSERT_TRUE(healthy.read_frame().has_value());
     max_seen = std::max(max_seen, host.server().stats().bytes_queued);

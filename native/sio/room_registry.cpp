@@ -1,6 +1,6 @@
-#include "core/room_registry.h"
+#include "sio/room_registry.h"
 
-namespace collabio::core {
+namespace collabio::sio {
 
 void RoomRegistry::add_member(const std::string& nsp, uint64_t conn) { nsps_[nsp].members.insert(conn); }
 
@@ -82,4 +82,4 @@ void RoomRegistry::recipients(const std::string& nsp, const std::vector<std::str
   }
 }
 
-}  // namespace collabio::core
+}  // namespace collabio::sio

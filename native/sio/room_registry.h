@@ -8,7 +8,7 @@
 // instead of copying their names. A socket in two rooms costs ~300 bytes here instead of ~700 with
 // hash sets of ids and of names.
 //
-// Owner: the command strand (ServerImpl::cmd_), no lock.
+// Owner: the local adapter (native/sio/local_adapter.h), on the command strand; no lock.
 #pragma once
 
 #include <algorithm>
@@ -20,7 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
-namespace collabio::core {
+namespace collabio::sio {
 
 // A set that is an unsorted vector while it has at most kSmall elements and a hash set beyond.
 // Order is unspecified.
@@ -104,4 +104,4 @@ class RoomRegistry {
   std::unordered_map<std::string, Namespace> nsps_;
 };
 
-}  // namespace collabio::core
+}  // namespace collabio::sio

@@ -1,12 +1,12 @@
-// Room membership (native/core/room_registry.h): joins, leaves, disconnects and the recipients of
+// Room membership (native/sio/room_registry.h): joins, leaves, disconnects and the recipients of
 // a broadcast, across the small (vector) and large (hash set) forms of its sets.
-#include "core/room_registry.h"
+#include "sio/room_registry.h"
 
 #include <algorithm>
 
 #include <gtest/gtest.h>
 
-using namespace collabio::core;
+using namespace collabio::sio;
 
 namespace {
 

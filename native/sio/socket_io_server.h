@@ -1,0 +1,50 @@
+// The Socket.IO module of the core: it gives every Engine.IO session its Socket.IO client
+// (client.h) and runs the host's Socket.IO commands: namespace CONNECT replies, sends, and rooms
+// and broadcasts through the adapter (adapter.h). The transport (ServerImpl) owns the sockets,
+// the connection table and the command strand; this module owns what Socket.IO adds on top.
+//
+// Threads: make_client runs where a session is created; every other method runs on the command
+// strand, in command order. Owner of `adapter_`: the command strand.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/eio_upper.h"
+#include "sio/adapter.h"
+
+namespace collabio::core {
+class EioConnection;
+class ServerImpl;
+}  // namespace collabio::core
+
+namespace collabio::sio {
+
+class SocketIoServer {
+ public:
+  // `server` and `delivery` outlive the module. Starts with the local adapter.
+  SocketIoServer(core::ServerImpl& server, Delivery& delivery);
+  ~SocketIoServer();
+
+  // The Socket.IO client of a new Engine.IO session (owned by the session).
+  std::unique_ptr<core::EioUpper> make_client(core::EioConnection& session);
+
+  // ---- commands (the command strand). Packets are Socket.IO text without the Engine.IO
+  // prefix; attachments follow as binary messages. Unknown connection ids are ignored. ----
+  void connect_reply(uint64_t conn, const std::string& nsp, bool accepted, const std::string& packet);
+  void send(uint64_t conn, const std::string& packet, const std::vector<std::string>& attachments);
+  void broadcast(const Broadcast& b) { adapter_->broadcast(b); }
+  void join(uint64_t conn, const std::string& nsp, const std::vector<std::string>& rooms);
+  void leave(uint64_t conn, const std::string& nsp, const std::string& room) { adapter_->leave(nsp, conn, room); }
+  void disconnect(uint64_t conn, const std::string& nsp, const std::string& packet, bool close_connection);
+  // The connection closed (it has already left the connection table).
+  void connection_closed(uint64_t conn) { adapter_->remove_connection(conn); }
+
+ private:
+  core::ServerImpl& server_;
+  std::unique_ptr<Adapter> adapter_;
+};
+
+}  // namespace collabio::sio
