@@ -72,6 +72,9 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
   void do_read();
   void on_readable(boost::system::error_code ec);
   void consume(const uint8_t* data, size_t n);
+  // Starts do_write() on the strand soon: batched with the other writes this I/O thread schedules
+  // in the same handler (ws_connection.cpp), or posted from a foreign thread.
+  void schedule_write();
   void do_write();
   void write_rest(size_t done);
   void written(size_t n);

@@ -1,5 +1,6 @@
 #include "core/yjs_connection.h"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
 #include "core/documents.h"
@@ -95,7 +96,11 @@ void YjsConnection::on_ws_message(bool, std::string&& payload) {
     return;
   }
   // Text or binary alike: the bytes are a y-websocket message; the document's strand decodes it.
-  net::post(doc_->strand(), [doc = doc_, server = server_, id = id(), msg = std::move(payload)]() mutable {
+  // dispatch, not post: when the document's strand is idle (the common case) the message is handled
+  // right here, on this I/O thread, inside the document's strand; a post would hand every update
+  // to another thread (a wake-up through the scheduler) before the relay starts. When the strand
+  // is busy on another thread the message is queued behind its work, in order, as a post would.
+  net::dispatch(doc_->strand(), [doc = doc_, server = server_, id = id(), msg = std::move(payload)]() mutable {
     doc->on_message(id, msg);
     // A large message (a document pushed in one update) leaves its copies in malloc's free lists;
     // they go back to the system when such messages stop coming.
