@@ -3,7 +3,7 @@
 // `collabio`: a standalone collaborative-editing server, as `npx y-websocket` users expect.
 //
 //   collabio [--port 1234] [--host 0.0.0.0] [--data ./collabio-data] [--memory] [--threads N]
-//            [--durability full|normal] [--static DIR] [--close-timeout MS]
+//            [--durability full|normal] [--static DIR] [--close-timeout MS] [--hocuspocus-path /collab]
 //
 // PORT and HOST are honoured when the flags are absent. Documents persist into --data unless
 // --memory. SIGINT/SIGTERM close every connection (each gets --close-timeout to take what is queued
@@ -23,6 +23,8 @@ const USAGE = `Usage: collabio [options]
                        not a power loss)
   --threads N          I/O threads (default: number of CPUs)
   --static DIR         serve files from DIR to plain HTTP GET requests
+  --hocuspocus-path P  also serve Hocuspocus providers (Tiptap) at ws://host:port/P (e.g. /collab),
+                       on the same documents as y-websocket clients
   --close-timeout MS   on SIGINT/SIGTERM, how long a client may take to receive what is queued for
                        it and to answer the close before it is dropped (default 5000)
   -h, --help           this text
@@ -41,6 +43,7 @@ function main(argv) {
         durability: { type: 'string' },
         threads: { type: 'string' },
         static: { type: 'string' },
+        'hocuspocus-path': { type: 'string' },
         'close-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -72,7 +75,7 @@ function main(argv) {
       threads: args.threads ? Number(args.threads) : undefined,
       serveStatic: args.static ? path.resolve(args.static) : undefined,
       ...(closeTimeout !== undefined && { closeTimeout }),
-      documents: { persistence },
+      documents: { persistence, ...(args['hocuspocus-path'] && { hocuspocus: { path: args['hocuspocus-path'] } }) },
     });
     io.listen(port, host);
   } catch (err) {
@@ -83,6 +86,7 @@ function main(argv) {
   const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   process.stdout.write(
     `collabio listening on ws://${shown}:${addr.port} (Socket.IO at /socket.io/, documents at /<name>)\n` +
+      (args['hocuspocus-path'] ? `Hocuspocus providers at ws://${shown}:${addr.port}${args['hocuspocus-path']}\n` : '') +
       (persistence ? `documents stored in ${io.documents.file}\n` : 'documents kept in memory only (--memory)\n'),
   );
   let stopping = false;

@@ -1,8 +1,10 @@
 'use strict';
 // Collaborative documents from JavaScript. The documents live in the native core (one C++ Yjs
-// document per name, owned by its own strand); y-websocket clients are served without entering
-// JavaScript. This module is the application's window onto them: authorization, lifecycle
-// events, and handles to read, write and watch a document.
+// document per name, owned by its own strand); y-websocket clients (ws://host/<name>) and
+// Hocuspocus providers (Tiptap; ws://host<documents.hocuspocus.path>, many documents per socket)
+// are served from the same documents without entering JavaScript. This module is the
+// application's window onto them: authorization, lifecycle events, stateless messages, and
+// handles to read, write and watch a document.
 //
 //   const io = new Server({ documents: { persistence: { dir: './data' }, authorize: ({ name }) => true } });
 //   io.documents.on('create', (name) => …);   // also 'idle' (last connection left) and 'unload'
@@ -11,6 +13,11 @@
 //   doc.on('update', (updates) => …);
 //   await doc.applyUpdate(update);   // relayed to every client, durable when it resolves
 //   doc.close();
+//
+// Hocuspocus providers: `documents: { hocuspocus: { path: '/collab' } }`. Their token reaches
+// authorize({ name, token, protocol: 'hocuspocus', ... }); their stateless messages arrive as
+// io.documents.on('stateless', ({ name, connection, payload, reply }) => …), and
+// io.documents.broadcastStateless(name, payload) / sendStateless(name, connection, payload) answer.
 
 const { EventEmitter } = require('node:events');
 const fs = require('node:fs');
@@ -25,6 +32,7 @@ const EV_DOC_UPDATE = 10;
 const EV_REPLY = 11;
 const EV_DOC_LOAD = 12;
 const EV_DOC_IDLE = 13;
+const EV_DOC_STATELESS = 14;
 
 const AUTH_REFUSE = 0;
 const AUTH_READ_WRITE = 1;
@@ -82,7 +90,7 @@ class DocumentHandle extends EventEmitter {
     return JSON.parse((await this._call('array', name, true)) || '[]');
   }
 
-  /** The y-websocket connections of this document: `[{ id, readOnly }]`. */
+  /** The connections of this document: `[{ id, readOnly, protocol: 'y-websocket' | 'hocuspocus' }]`. */
   async connections() {
     return JSON.parse((await this._call('connections', undefined, true)) || '[]');
   }
@@ -95,6 +103,16 @@ class DocumentHandle extends EventEmitter {
   /** Approximate bytes the native document holds. */
   async memoryUsage() {
     return Number(await this._call('memory', undefined, true));
+  }
+
+  /** Sends a stateless message to every Hocuspocus connection of the document. */
+  broadcastStateless(payload) {
+    this._documents.broadcastStateless(this.name, payload);
+  }
+
+  /** Sends a stateless message to one Hocuspocus connection (`id` from connections() or an event). */
+  sendStateless(connection, payload) {
+    this._documents.sendStateless(this.name, connection, payload);
   }
 
   /** Releases the handle: the document may be unloaded once no connection uses it. */
@@ -162,6 +180,15 @@ class Documents extends EventEmitter {
     for (const k of ['unloadDelay', 'maxMessageSize', 'keepAlive', 'updateDebounce', 'compactAfterEntries', 'compactAfterBytes', 'maxDocuments']) {
       if (o[k] !== undefined) out[k] = Number(o[k]);
     }
+    const hp = o.hocuspocus;
+    if (hp !== undefined && hp !== false) {
+      if (!hp || typeof hp !== 'object' || typeof hp.path !== 'string' || !hp.path.startsWith('/')) {
+        throw new TypeError("documents.hocuspocus needs { path: '/...' }");
+      }
+      out.hocuspocusPath = hp.path;
+      if (hp.maxDocumentsPerConnection !== undefined) out.maxDocumentsPerConnection = Number(hp.maxDocumentsPerConnection);
+      if (hp.maxNameLength !== undefined) out.maxNameLength = Number(hp.maxNameLength);
+    }
     return out;
   }
 
@@ -183,6 +210,20 @@ class Documents extends EventEmitter {
   /** Alias of open(). */
   get(name) {
     return this.open(name);
+  }
+
+  /**
+   * Sends a Hocuspocus stateless message to every Hocuspocus connection of document `name`
+   * (nothing happens when the document is not loaded: nobody is connected).
+   */
+  broadcastStateless(name, payload) {
+    this.sendStateless(name, 0, payload);
+  }
+
+  /** Sends a Hocuspocus stateless message to one connection (0: all) of document `name`. */
+  sendStateless(name, connection, payload) {
+    if (typeof payload !== 'string') throw new TypeError('stateless payloads are strings');
+    this.server._native.docStateless(String(name), Number(connection) || 0, payload);
   }
 
   /** Number of documents loaded in memory. */
@@ -247,22 +288,37 @@ class Documents extends EventEmitter {
         this.emit('unload', name);
         return;
       case EV_DOC_AUTH:
-        this._authorize(conn, name, handshake);
+        this._authorize(conn, name, handshake, reqId > 0 ? { token: data, address: extra || '', peer: reqId } : null);
+        return;
+      case EV_DOC_STATELESS:
+        this.emit('stateless', {
+          name,
+          connection: conn,
+          payload: data,
+          reply: (payload) => this.sendStateless(name, conn, payload),
+        });
         return;
       default:
         debug('unknown document event %d', kind);
     }
   }
 
-  _authorize(conn, name, hs) {
+  // `hp` is set for a Hocuspocus document: { token, address (the document as the provider names
+  // it), peer (the connection id its stateless events will carry) }.
+  _authorize(conn, name, hs, hp) {
     const ctx = {
       name,
+      protocol: hp ? 'hocuspocus' : 'y-websocket',
       query: querystring.parse(hs.query),
       headers: hs.headers,
       address: hs.address,
       url: hs.url,
     };
-    const answer = (mode, reason = '') => this.server._native.docAuth(conn, mode, reason);
+    if (hp) {
+      ctx.token = hp.token;
+      ctx.connection = hp.peer;
+    }
+    const answer = (mode, reason = '') => this.server._native.docAuth(conn, mode, reason, hp ? hp.address : undefined);
     let result;
     try {
       result = this.opts.authorize(ctx);

@@ -735,6 +735,20 @@ export interface DocumentsOptions {
   compactAfterBytes?: number;
   /** Most documents loaded at once. */
   maxDocuments?: number;
+  /**
+   * Also serve Hocuspocus providers (@hocuspocus/provider, Tiptap) at `ws://host:port<path>`, on
+   * the same documents (and awareness) as y-websocket clients. One socket carries many documents.
+   */
+  hocuspocus?: HocuspocusOptions | false;
+}
+
+export interface HocuspocusOptions {
+  /** The WebSocket path providers connect to, e.g. '/collab'. */
+  path: string;
+  /** Most documents one socket may open (default 100); one more closes the socket with 1008. */
+  maxDocumentsPerConnection?: number;
+  /** Longest document address in bytes (default 1024); longer closes the socket with 1008. */
+  maxNameLength?: number;
 }
 
 export type PersistenceOptions =
@@ -756,10 +770,16 @@ export interface HostPersistence {
 /** What `authorize` may answer. */
 export type AuthorizeResult = boolean | 'read-only' | 'read-write' | { readOnly?: boolean } | null | undefined;
 
-/** The request a y-websocket client opened a document with. */
+/** The request a client opened a document with. */
 export interface DocumentAuthContext {
-  /** Document name (the URL path without the leading '/'). */
+  /** Document name (y-websocket: the URL path without the leading '/'). */
   name: string;
+  /** Which protocol the client speaks. */
+  protocol: 'y-websocket' | 'hocuspocus';
+  /** Hocuspocus: the token of the provider's Auth message ('' when it set none). */
+  token?: string;
+  /** Hocuspocus: the id this document connection will have (stateless events, connections()). */
+  connection?: number;
   query: Record<string, string | string[] | undefined>;
   headers: Record<string, string | string[] | undefined>;
   address: string;
@@ -773,6 +793,20 @@ export interface DocumentsEventsMap {
   unload: (name: string) => void;
   /** A HostPersistence.store call failed (the error's `cause` is what it threw). */
   error: (err: Error) => void;
+  /** The last connection of a document left (it unloads after `unloadDelay`). */
+  idle: (name: string) => void;
+  /** A Hocuspocus provider sent a stateless message (provider.sendStateless). */
+  stateless: (event: StatelessEvent) => void;
+}
+
+export interface StatelessEvent {
+  /** Document name. */
+  name: string;
+  /** The document connection that sent it. */
+  connection: number;
+  payload: string;
+  /** Sends a stateless message back to that connection only. */
+  reply(payload: string): void;
 }
 
 export interface DocumentHandleEventsMap {
@@ -792,6 +826,10 @@ export declare class Documents extends StrictEventEmitter<DocumentsEventsMap, {}
   get(name: string): DocumentHandle;
   /** HostPersistence: stores every document with pending changes now (io.close() does this). */
   flush(): Promise<void>;
+  /** Sends a stateless message to every Hocuspocus connection of document `name`. */
+  broadcastStateless(name: string, payload: string): void;
+  /** Sends a stateless message to one Hocuspocus connection of document `name`. */
+  sendStateless(name: string, connection: number, payload: string): void;
 }
 
 /** A handle on one document. */
@@ -809,8 +847,12 @@ export declare class DocumentHandle extends StrictEventEmitter<DocumentHandleEve
   getMap(name: string): Promise<Record<string, unknown>>;
   /** Root type `name` read as Y.Array, as JSON. */
   getArray(name: string): Promise<unknown[]>;
-  /** The document's y-websocket connections. */
-  connections(): Promise<{ id: number; readOnly: boolean }[]>;
+  /** The document's client connections (a Hocuspocus socket counts once per document it opened). */
+  connections(): Promise<{ id: number; readOnly: boolean; protocol: 'y-websocket' | 'hocuspocus' }[]>;
+  /** Sends a stateless message to every Hocuspocus connection of the document. */
+  broadcastStateless(payload: string): void;
+  /** Sends a stateless message to one Hocuspocus connection of the document. */
+  sendStateless(connection: number, payload: string): void;
   /** Closes every client connection of the document (clients may reconnect). */
   disconnectAll(): Promise<void>;
   /** Approximate bytes the native document holds. */

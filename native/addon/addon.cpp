@@ -51,6 +51,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
                            InstanceMethod<&NativeServer::DocAuth>("docAuth"),
                            InstanceMethod<&NativeServer::DocRequest>("docRequest"),
                            InstanceMethod<&NativeServer::DocRelease>("docRelease"),
+                           InstanceMethod<&NativeServer::DocStateless>("docStateless"),
                            InstanceMethod<&NativeServer::HandshakeReply>("handshakeReply"),
                            InstanceMethod<&NativeServer::SetHandshakeHook>("setHandshakeHook"),
                            InstanceMethod<&NativeServer::DocLoaded>("docLoaded"),
@@ -101,6 +102,9 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
       dnum("compactAfterEntries", docs.compact_after_entries);
       dnum("compactAfterBytes", docs.compact_after_bytes);
       dnum("maxDocuments", docs.max_documents);
+      ReadString(d, "hocuspocusPath", docs.hocuspocus_path);
+      dnum("maxDocumentsPerConnection", docs.max_documents_per_connection);
+      dnum("maxNameLength", docs.max_name_bytes);
     }
 
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "collabio:events", 0, 1);
@@ -279,8 +283,14 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     return o;
   }
 
+  // docAuth(conn, mode, reason, address?)
   void DocAuth(const Napi::CallbackInfo& info) {
-    server_->doc_auth(Id(info[0]), info[1].As<Napi::Number>().Int32Value(), Str(info[2]));
+    server_->doc_auth(Id(info[0]), info[1].As<Napi::Number>().Int32Value(), Str(info[2]),
+                      info[3].IsString() ? Str(info[3]) : std::string());
+  }
+  // docStateless(name, peer (0 = every peer), payload)
+  void DocStateless(const Napi::CallbackInfo& info) {
+    server_->doc_stateless(Str(info[0]), Id(info[1]), Str(info[2]));
   }
   // docRequest(name, op, arg: string|Uint8Array|undefined, reqId, hold)
   void DocRequest(const Napi::CallbackInfo& info) {

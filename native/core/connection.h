@@ -13,7 +13,7 @@ namespace collabio::core {
 
 class Connection {
  public:
-  enum class Kind { EngineIo, YjsDocument };
+  enum class Kind { EngineIo, YjsDocument, HocuspocusDocuments };
 
   virtual ~Connection() = default;
 

@@ -2,19 +2,12 @@
 
 #include <boost/asio/post.hpp>
 
-#include "core/yjs_connection.h"
-#include "yjs/sync_protocol.h"
+#include "core/ws_connection.h"
+
 
 namespace collabio::core {
 
-namespace sync = yjs::sync;
-
 namespace {
-
-ws::Frame binary_frame(const std::vector<uint8_t>& message) {
-  return ws::make_frame(ws::Opcode::Binary,
-                        std::string_view(reinterpret_cast<const char*>(message.data()), message.size()));
-}
 
 std::string to_string(const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); }
 
@@ -97,8 +90,9 @@ void Document::fail(const std::string& reason) {
   auto waiting = std::move(waiting_ready_);
   waiting_ready_.clear();
   for (auto& fn : waiting) fn();  // each sees Failed and reports it
-  for (auto& [id, conn] : conns_) conn.c->close(ws::kInternalError, reason);
-  conns_.clear();
+  auto peers = std::move(peers_);
+  peers_.clear();
+  for (auto& [id, peer] : peers) peer.p->close_peer(ws::kInternalError, reason);
   // Forget the failed instance so that a later connection tries to load again.
   maybe_schedule_unload();
 }
@@ -119,21 +113,15 @@ void Document::when_durable(std::function<void()> fn) {
   }
 }
 
-void Document::add_connection(const std::shared_ptr<YjsConnection>& c, bool read_only) {
+void Document::add_peer(std::shared_ptr<DocPeer> peer, bool read_only) {
   unload_generation_++;  // cancels a scheduled unload
-  when_ready([self = shared_from_this(), c, read_only] {
+  when_ready([self = shared_from_this(), peer = std::move(peer), read_only] {
     if (self->state_ == State::Failed) {
-      c->close(ws::kInternalError, self->failure_);
+      peer->close_peer(ws::kInternalError, self->failure_);
       return;
     }
-    self->conns_[c->id()] = Conn{c, read_only};
-    // The server speaks first: its state vector, then who is here.
-    const auto step1 = sync::encode_sync_step1(self->doc_.encodeStateVector());
-    ws::Frame frames[2] = {binary_frame(step1), nullptr};
-    size_t n = 1;
-    const auto states = self->awareness_.encode_all();
-    if (!states.empty()) frames[n++] = binary_frame(sync::encode_awareness(states));
-    c->enqueue(frames, n, false);
+    self->peers_[peer->peer_id()] = Peer{peer, read_only};
+    peer->joined(self->doc_.encodeStateVector(), self->awareness_.encode_all());
     if (!self->awareness_timer_running_) {
       self->awareness_timer_running_ = true;
       self->expire_awareness();
@@ -141,100 +129,126 @@ void Document::add_connection(const std::shared_ptr<YjsConnection>& c, bool read
   });
 }
 
-void Document::remove_connection(uint64_t conn) {
-  if (!conns_.erase(conn)) return;
-  const auto gone = awareness_.remove_connection(conn);
-  if (!gone.empty()) send_all(sync::encode_awareness(gone), 0);
-  if (conns_.empty()) {
+void Document::remove_peer(uint64_t peer) {
+  if (!peers_.erase(peer)) return;
+  auto gone = awareness_.remove_connection(peer);
+  if (!gone.empty()) send_awareness_to_all(std::move(gone));
+  if (peers_.empty()) {
     awareness_timer_.cancel();  // nothing to expire; a pending wait would also delay shutdown
     manager_.server.push_event(Event{Event::kDocIdle, 0, name_});
   }
   maybe_schedule_unload();
 }
 
-void Document::close_connection(uint64_t conn, uint16_t code, const std::string& reason) {
-  auto it = conns_.find(conn);
-  if (it == conns_.end()) return;
-  it->second.c->close(code, reason);
-  remove_connection(conn);
+void Document::close_peer(uint64_t peer, uint16_t code, const std::string& reason) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  auto p = it->second.p;
+  remove_peer(peer);
+  p->close_peer(code, reason);
 }
 
-void Document::send_to(uint64_t conn, std::vector<uint8_t> message) {
-  auto it = conns_.find(conn);
-  if (it != conns_.end()) it->second.c->enqueue(binary_frame(message));
+void Document::send_update_to_all(std::vector<uint8_t> update, uint64_t except) {
+  if (peers_.empty()) return;
+  const SharedMessage m(std::move(update));
+  for (auto& [id, peer] : peers_)
+    if (id != except) peer.p->deliver_update(m);
 }
 
-void Document::send_all(const std::vector<uint8_t>& message, uint64_t except) {
-  if (conns_.empty()) return;
-  // Framed once; every connection queues the same immutable buffer.
-  const ws::Frame f = binary_frame(message);
-  for (auto& [id, conn] : conns_)
-    if (id != except) conn.c->enqueue(f);
+// Echoed to everyone, the sender included, as the reference server does: it keeps idle clients'
+// 30 s timeout from firing.
+void Document::send_awareness_to_all(std::vector<uint8_t> update) {
+  if (peers_.empty()) return;
+  const SharedMessage m(std::move(update));
+  for (auto& [id, peer] : peers_) peer.p->deliver_awareness(m);
 }
 
-void Document::on_message(uint64_t conn, const std::string& frame) {
+void Document::acknowledge_when_durable(uint64_t peer, bool saved) {
+  when_durable([self = shared_from_this(), peer, saved] {
+    auto it = self->peers_.find(peer);
+    if (it != self->peers_.end()) it->second.p->write_acknowledged(saved);
+  });
+}
+
+void Document::on_message(uint64_t peer, std::string message, size_t offset, Decode decode) {
   if (state_ == State::Loading) {
-    // Kept in arrival order behind the connection's own add_connection (queued the same way).
-    waiting_ready_.push_back([self = shared_from_this(), conn, frame] { self->on_message(conn, frame); });
-    return;
-  }
-  if (state_ != State::Ready) return;  // a failed document has no connections
-  auto it = conns_.find(conn);
-  if (it == conns_.end()) return;
-  const bool read_only = it->second.read_only;
-  sync::ParsedMessage parsed;
-  try {
-    parsed = sync::parse_message(bytes(frame));
-  } catch (const sync::ProtocolError& e) {
-    // Unknown message types are ignored for forward compatibility (as the reference server);
-    // anything malformed closes only this connection.
-    if (e.kind() == sync::ProtocolError::Kind::UnknownMessageType) return;
-    close_connection(conn, ws::kInvalidPayload, std::string("invalid message: ") + e.what());
-    return;
-  } catch (const std::exception& e) {
-    close_connection(conn, ws::kInvalidPayload, std::string("invalid message: ") + e.what());
-    return;
-  }
-
-  if (auto* s = std::get_if<sync::SyncMessage>(&parsed.message)) {
-    if (s->type == sync::SyncType::SyncStep1) {
-      std::vector<uint8_t> sv(s->data.begin(), s->data.end());
-      // Answer from durable state only: wait for earlier updates to be committed.
-      when_durable([self = shared_from_this(), conn, sv = std::move(sv)] {
-        std::vector<uint8_t> diff;
-        try {
-          diff = self->doc_.encodeStateAsUpdate(sv);
-        } catch (const std::exception& e) {
-          self->close_connection(conn, ws::kInvalidPayload, std::string("invalid state vector: ") + e.what());
-          return;
-        }
-        self->send_to(conn, sync::encode_sync_step2(std::move(diff)));
-      });
-      return;
-    }
-    if (read_only) return;  // read-only connections may not write (SyncStep2 and Update dropped)
-    integrate(conn, s->data, [self = shared_from_this(), conn](const std::string& error) {
-      self->close_connection(conn, ws::kInvalidPayload, "invalid update: " + error);
+    // Kept in arrival order behind the peer's own add_peer (queued the same way).
+    waiting_ready_.push_back([self = shared_from_this(), peer, message = std::move(message), offset, decode]() mutable {
+      self->on_message(peer, std::move(message), offset, decode);
     });
     return;
   }
-  if (auto* a = std::get_if<sync::AwarenessMessage>(&parsed.message)) {
+  if (state_ != State::Ready) return;  // a failed document has no peers
+  if (!peers_.count(peer)) return;
+  decode(*this, peer, bytes(message).subspan(std::min(offset, message.size())));
+  // A large message (a document pushed in one update) leaves its copies in malloc's free lists;
+  // they go back to the system when such messages stop coming.
+  if (message.size() >= kTrimAfterBytes) {
+    std::string().swap(message);
+    manager_.server.large_buffer_freed();
+  }
+}
+
+void Document::sync_step1(uint64_t peer, std::span<const uint8_t> state_vector) {
+  std::vector<uint8_t> sv(state_vector.begin(), state_vector.end());
+  // Answer from durable state only: wait for earlier updates to be committed.
+  when_durable([self = shared_from_this(), peer, sv = std::move(sv)] {
+    auto it = self->peers_.find(peer);
+    if (it == self->peers_.end()) return;
+    std::vector<uint8_t> diff;
     try {
-      auto applied = awareness_.apply(conn, a->update, now_ms());
-      // Echoed to everyone, the sender included, as the reference server does: it keeps idle
-      // clients' 30 s timeout from firing.
-      if (!applied.broadcast.empty()) send_all(sync::encode_awareness(applied.broadcast), 0);
+      diff = self->doc_.encodeStateAsUpdate(sv);
     } catch (const std::exception& e) {
-      close_connection(conn, ws::kInvalidPayload, std::string("invalid awareness update: ") + e.what());
+      self->close_peer(peer, ws::kInvalidPayload, std::string("invalid state vector: ") + e.what());
+      return;
     }
+    it->second.p->answer_sync_step1(self->doc_.encodeStateVector(), std::move(diff));
+  });
+}
+
+void Document::write(uint64_t peer, std::span<const uint8_t> update) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  if (it->second.read_only) {
+    // Read-only peers may not write; Hocuspocus tells its client the write was not saved.
+    it->second.p->write_acknowledged(false);
     return;
   }
-  if (std::holds_alternative<sync::QueryAwarenessMessage>(parsed.message)) {
-    const auto states = awareness_.encode_all();
-    if (!states.empty()) send_to(conn, sync::encode_awareness(states));
+  bool failed = false;
+  integrate(peer, update, [this, peer, &failed](const std::string& error) {
+    failed = true;
+    close_peer(peer, ws::kInvalidPayload, "invalid update: " + error);
+  });
+  if (!failed) acknowledge_when_durable(peer, true);
+}
+
+void Document::awareness(uint64_t peer, std::span<const uint8_t> update) {
+  try {
+    auto applied = awareness_.apply(peer, update, now_ms());
+    if (!applied.broadcast.empty()) send_awareness_to_all(std::move(applied.broadcast));
+  } catch (const std::exception& e) {
+    close_peer(peer, ws::kInvalidPayload, std::string("invalid awareness update: ") + e.what());
+  }
+}
+
+void Document::query_awareness(uint64_t peer) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  const auto states = awareness_.encode_all();
+  if (!states.empty()) it->second.p->answer_query_awareness(states);
+}
+
+void Document::stateless(uint64_t peer, std::string_view payload) {
+  manager_.server.push_event(Event{Event::kDocStateless, peer, name_, std::string(payload)});
+}
+
+void Document::send_stateless(uint64_t peer, const std::string& payload) {
+  if (peer != 0) {
+    auto it = peers_.find(peer);
+    if (it != peers_.end()) it->second.p->deliver_stateless(payload);
     return;
   }
-  // Auth messages from a client mean nothing to the server.
+  for (auto& [id, p] : peers_) p.p->deliver_stateless(payload);
 }
 
 // Integrates `update` (from connection `from`, or 0 for JavaScript). On a decode error the
@@ -254,11 +268,11 @@ void Document::integrate(uint64_t from, std::span<const uint8_t> update, std::fu
 void Document::relay(uint64_t from, std::vector<uint8_t> update) {
   store::Store* st = manager_.store();
   if (!st) {
-    send_all(sync::encode_update(update), from);
     if (subscribed_ || manager_.opts.host_persistence) {  // the host stores what changes
       js_updates_.push_back(to_string(update));
       flush_js_updates();
     }
+    send_update_to_all(std::move(update), from);
     return;
   }
   // Durable before relayed: the store commits (group commit), then the strand relays, in order.
@@ -272,13 +286,13 @@ void Document::relay(uint64_t from, std::vector<uint8_t> update) {
                  --self->pending_durable_;
                  if (err) {
                    // Not durable: do not relay what could be lost; the sender is told by a close.
-                   self->close_connection(from, ws::kInternalError, "could not store the update: " + *err);
+                   self->close_peer(from, ws::kInternalError, "could not store the update: " + *err);
                  } else {
-                   self->send_all(sync::encode_update(update), from);
                    if (self->subscribed_ || self->manager_.opts.host_persistence) {
                      self->js_updates_.push_back(to_string(update));
                      self->flush_js_updates();
                    }
+                   self->send_update_to_all(std::move(update), from);
                  }
                  if (self->pending_durable_ == 0) {
                    auto waiting = std::move(self->waiting_durable_);
@@ -315,7 +329,7 @@ void Document::flush_js_updates() {
 }
 
 void Document::expire_awareness() {
-  if (conns_.empty()) {
+  if (peers_.empty()) {
     awareness_timer_running_ = false;
     return;
   }
@@ -325,19 +339,19 @@ void Document::expire_awareness() {
       self->awareness_timer_running_ = false;
       return;
     }
-    const auto gone = self->awareness_.expire(now_ms());
-    if (!gone.empty()) self->send_all(sync::encode_awareness(gone), 0);
+    auto gone = self->awareness_.expire(now_ms());
+    if (!gone.empty()) self->send_awareness_to_all(std::move(gone));
     self->expire_awareness();
   });
 }
 
 void Document::maybe_schedule_unload() {
-  if (!conns_.empty()) return;
+  if (!peers_.empty()) return;
   const uint64_t gen = ++unload_generation_;
   const bool now = manager_.server.closing() || state_ == State::Failed;
   unload_timer_.expires_after(std::chrono::milliseconds(now ? 0 : manager_.opts.unload_delay_ms));
   unload_timer_.async_wait([self = shared_from_this(), gen](boost::system::error_code ec) {
-    if (ec || gen != self->unload_generation_ || !self->conns_.empty()) return;
+    if (ec || gen != self->unload_generation_ || !self->peers_.empty()) return;
     // Leave a compact state behind so the next load is quick.
     if (self->state_ == State::Ready) self->maybe_compact(true);
     if (self->manager_.try_unload(self)) {
@@ -370,18 +384,18 @@ void Document::request(const std::string& op, std::string arg, Reply reply) {
       return;
     }
     if (op == "close") {
-      for (auto& [id, conn] : self->conns_) conn.c->close(ws::kGoingAway, "document closed by the server");
       std::vector<uint64_t> ids;
-      for (auto& [id, conn] : self->conns_) ids.push_back(id);
-      for (auto id : ids) self->remove_connection(id);
+      for (auto& [id, peer] : self->peers_) ids.push_back(id);
+      for (auto id : ids) self->close_peer(id, ws::kGoingAway, "document closed by the server");
       reply({}, {}, {});
       return;
     }
     if (op == "connections") {
       std::string json = "[";
-      for (auto& [id, conn] : self->conns_) {
+      for (auto& [id, peer] : self->peers_) {
         if (json.size() > 1) json += ',';
-        json += "{\"id\":" + std::to_string(id) + ",\"readOnly\":" + (conn.read_only ? "true" : "false") + "}";
+        json += "{\"id\":" + std::to_string(id) + ",\"readOnly\":" + (peer.read_only ? "true" : "false") +
+                ",\"protocol\":\"" + peer.p->protocol() + "\"}";
       }
       json += "]";
       reply({}, {}, json);
@@ -506,6 +520,17 @@ void DocumentManager::release_handle(const std::string& name) {
     doc = it->second;
   }
   release(doc);
+}
+
+void DocumentManager::send_stateless(const std::string& name, uint64_t peer, std::string payload) {
+  std::shared_ptr<Document> doc;
+  {
+    std::lock_guard lk(mu_);
+    auto it = docs_.find(name);
+    if (it == docs_.end()) return;
+    doc = it->second;
+  }
+  net::post(doc->strand(), [doc, peer, payload = std::move(payload)] { doc->send_stateless(peer, payload); });
 }
 
 void DocumentManager::host_loaded(const std::string& name, std::string state, std::string error) {

@@ -1,5 +1,7 @@
-// Collaborative documents served over the y-websocket protocol: one C++ Yjs document per name,
-// created on first use, loaded from the store before it answers anyone, owned by its own strand.
+// Collaborative documents: one C++ Yjs document per name, created on first use, loaded from the
+// store before it answers anyone, owned by its own strand. A document speaks no protocol: it holds
+// protocol-neutral peers (doc_peer.h), and each protocol (y-websocket, Hocuspocus) decodes its
+// messages and calls the document's input methods below, and frames what the document sends.
 //
 // Ownership
 // - DocumentManager::docs_ (name -> Document) is guarded by DocumentManager::mu_.
@@ -22,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/doc_peer.h"
 #include "core/server_impl.h"
 #include "store/store.h"
 #include "yjs/awareness.h"
@@ -29,7 +32,6 @@
 
 namespace collabio::core {
 
-class YjsConnection;
 class DocumentManager;
 
 class Document : public std::enable_shared_from_this<Document> {
@@ -43,9 +45,30 @@ class Document : public std::enable_shared_from_this<Document> {
   void start_loading();
   // Host persistence answer (strand).
   void host_loaded(std::string state, std::string error);
-  void add_connection(const std::shared_ptr<YjsConnection>& c, bool read_only);
-  void remove_connection(uint64_t conn);
-  void on_message(uint64_t conn, const std::string& frame);
+  void add_peer(std::shared_ptr<DocPeer> peer, bool read_only);
+  void remove_peer(uint64_t peer);
+
+  // A message from `peer`, decoded by its protocol's `decode` on this strand once the document
+  // is loaded (kept in arrival order until then; dropped if the peer is gone). `decode` receives
+  // `message` from `offset` on and calls the input methods below.
+  using Decode = void (*)(Document& doc, uint64_t peer, std::span<const uint8_t> body);
+  void on_message(uint64_t peer, std::string message, size_t offset, Decode decode);
+
+  // ---- input, strand only: what a peer's protocol decoded ----
+  // SyncStep1: answered (DocPeer::answer_sync_step1) from durable state.
+  void sync_step1(uint64_t peer, std::span<const uint8_t> state_vector);
+  // SyncStep2 or Update: integrated (dropped for read-only peers), persisted, relayed, then
+  // acknowledged to the peer (DocPeer::write_acknowledged). A corrupt update closes the peer.
+  void write(uint64_t peer, std::span<const uint8_t> update);
+  void awareness(uint64_t peer, std::span<const uint8_t> update);
+  void query_awareness(uint64_t peer);
+  // A stateless message for the application (Hocuspocus): Event::kDocStateless.
+  void stateless(uint64_t peer, std::string_view payload);
+  // A stateless message from the application to `peer`, or to every peer when 0 (peers whose
+  // protocol has no stateless messages ignore it).
+  void send_stateless(uint64_t peer, const std::string& payload);
+  // Closes `peer` (bad input) and forgets it.
+  void close_peer(uint64_t peer, uint16_t code, const std::string& reason);
   // Requests from JavaScript (DocumentManager::request). `reply(error, payload)`.
   using Reply = std::function<void(std::string error, std::vector<std::string> payload, std::string json)>;
   void request(const std::string& op, std::string arg, Reply reply);
@@ -58,8 +81,8 @@ class Document : public std::enable_shared_from_this<Document> {
 
  private:
   enum class State { Loading, Ready, Failed };
-  struct Conn {
-    std::shared_ptr<YjsConnection> c;
+  struct Peer {
+    std::shared_ptr<DocPeer> p;
     bool read_only;
   };
 
@@ -69,9 +92,9 @@ class Document : public std::enable_shared_from_this<Document> {
   void when_durable(std::function<void()> fn);
   void integrate(uint64_t from, std::span<const uint8_t> update, std::function<void(std::string)> done);
   void relay(uint64_t from, std::vector<uint8_t> update);
-  void send_to(uint64_t conn, std::vector<uint8_t> message);
-  void send_all(const std::vector<uint8_t>& message, uint64_t except);
-  void close_connection(uint64_t conn, uint16_t code, const std::string& reason);
+  void send_update_to_all(std::vector<uint8_t> update, uint64_t except);
+  void send_awareness_to_all(std::vector<uint8_t> update);
+  void acknowledge_when_durable(uint64_t peer, bool saved);
   void maybe_schedule_unload();
   void maybe_compact(bool force);
   void flush_js_updates();
@@ -86,7 +109,7 @@ class Document : public std::enable_shared_from_this<Document> {
   std::string failure_;
   yjs::Doc doc_;
   yjs::awareness::Registry awareness_;
-  std::map<uint64_t, Conn> conns_;  // ordered: deterministic fan-out order
+  std::map<uint64_t, Peer> peers_;  // by peer id; ordered: deterministic fan-out order
   std::vector<std::function<void()>> waiting_ready_;
   std::vector<std::function<void()>> waiting_durable_;
   uint64_t pending_durable_ = 0;  // appends sent to the store and not yet committed
@@ -123,6 +146,9 @@ class DocumentManager : public std::enable_shared_from_this<DocumentManager> {
   void request(std::string name, std::string op, std::string arg, int64_t req_id, bool hold);
   // Any thread: JS released a handle obtained with request(..., hold = true).
   void release_handle(const std::string& name);
+  // Any thread: a stateless message for peer `peer` of document `name` (0: every peer). Dropped
+  // when the document is not loaded (it has no peers then).
+  void send_stateless(const std::string& name, uint64_t peer, std::string payload);
   // Any thread: host persistence delivered a document's stored state.
   void host_loaded(const std::string& name, std::string state, std::string error);
 

@@ -143,7 +143,8 @@ void HttpSession::handle(Request&& req) {
     return;
   }
   if (upgrade) {
-    // Any other WebSocket upgrade is a Yjs document connection (y-websocket): ws://host/<name>.
+    // Any other WebSocket upgrade is a Yjs document connection: Hocuspocus on its path, else
+    // y-websocket at ws://host/<name>.
     // The `cors` allow-list applies as to Engine.IO upgrades (native/core/cors_origin.h).
     if (!upgrade_origin_allowed(server_->opts.engine.cors, req[http::field::origin], req[http::field::host])) {
       respond(http::status::forbidden, "text/plain", "Origin not allowed", false);
@@ -155,8 +156,15 @@ void HttpSession::handle(Request&& req) {
       return;
     }
     auto hs = make_handshake(req);
-    std::string name(path.substr(1));
     std::string leftover = take_leftover();
+    // Hocuspocus providers on their own path (one socket, many documents named in each message).
+    const auto& docs = server_->opts.documents;
+    if (docs.enabled && !docs.hocuspocus_path.empty() && path == docs.hocuspocus_path) {
+      start_hocuspocus_connection(server_, stream_.release_socket(), std::move(hs), switching_protocols(accept),
+                                  std::move(leftover));
+      return;
+    }
+    std::string name(path.substr(1));
     start_yjs_connection(server_, stream_.release_socket(), std::move(hs), std::move(name),
                          switching_protocols(accept), std::move(leftover));
     return;

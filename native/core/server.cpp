@@ -6,6 +6,7 @@
 #include "core/documents.h"
 #include "core/eio_registry.h"
 #include "core/eio_connection.h"
+#include "core/hocuspocus_connection.h"
 #include "core/yjs_connection.h"
 #include "core/server_impl.h"
 #include "sio/socket_io_server.h"
@@ -392,10 +393,18 @@ Server::CommandBatch::~CommandBatch() {
   if (impl_) impl_->end_batch();
 }
 
-void Server::doc_auth(uint64_t conn, int mode, std::string reason) {
+void Server::doc_auth(uint64_t conn, int mode, std::string reason, std::string address) {
   auto c = impl_->find(conn);
-  if (!c || c->kind() != WsConnection::Kind::YjsDocument) return;
-  std::static_pointer_cast<YjsConnection>(c)->authorized(mode, std::move(reason));
+  if (!c) return;
+  if (c->kind() == WsConnection::Kind::YjsDocument) {
+    std::static_pointer_cast<YjsConnection>(c)->authorized(mode, std::move(reason));
+  } else if (c->kind() == WsConnection::Kind::HocuspocusDocuments) {
+    std::static_pointer_cast<HocuspocusConnection>(c)->authorized(address, mode, std::move(reason));
+  }
+}
+
+void Server::doc_stateless(std::string name, uint64_t peer, std::string payload) {
+  if (impl_->docs) impl_->docs->send_stateless(name, peer, std::move(payload));
 }
 
 void Server::doc_request(std::string name, std::string op, std::string arg, int64_t req_id, bool hold) {

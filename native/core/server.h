@@ -36,6 +36,9 @@ struct DocumentOptions {
   size_t compact_after_entries = 500;     // store log entries that trigger a compaction
   uint64_t compact_after_bytes = 8ull << 20;
   size_t max_documents = 100000;          // loaded at once; more are refused (close 1013)
+  std::string hocuspocus_path;            // Hocuspocus providers connect here ("" = not served)
+  size_t max_documents_per_connection = 100;  // Hocuspocus documents on one socket; more close 1008
+  size_t max_name_bytes = 1024;           // a Hocuspocus document address longer than this closes 1008
   std::string persistence_path;           // SQLite file; "" = in memory only
   bool durability_full = true;            // PRAGMA synchronous FULL (else NORMAL)
   bool host_persistence = false;          // the host loads documents (Event::kDocLoad) and watches
@@ -155,7 +158,8 @@ struct Event {
     kNspDisconnect = 4,  // the client left `nsp` (DISCONNECT packet)
     kClose = 5,          // the connection closed; data = socket.io reason ("transport close", ...)
     kError = 6,          // a bad Socket.IO packet; data = the parser's message; a kClose follows
-    kDocAuth = 7,        // a document connection asks to be served: nsp = document name, handshake set
+    kDocAuth = 7,        // a document connection asks to be served: nsp = document name, handshake set;
+                         // Hocuspocus: data = token, extra = document address, ack_id = peer id
     kDocCreate = 8,      // nsp = document name, now loaded (or loading)
     kDocUnload = 9,      // nsp = document name, unloaded from memory
     kDocUpdate = 10,     // nsp = document name; attachments = updates (batched)
@@ -163,6 +167,8 @@ struct Event {
                          // attachments = binary result, extra = JSON/text result
     kDocLoad = 12,       // host persistence: load document nsp, answer with doc_loaded()
     kDocIdle = 13,       // the last connection of document nsp left (it unloads after unload_delay)
+    kDocStateless = 14,  // a Hocuspocus stateless message: conn = peer id, nsp = document name,
+                         // data = payload
     // Documents use 7..19 (lib/documents.js handles them).
     // Engine.IO (20..29)
     kHandshake = 20,     // a new session waits for handshake_reply(conn = request id); nsp = transport,
@@ -235,8 +241,12 @@ class Server {
   void disconnect(uint64_t conn, std::string nsp, std::string packet, bool close_connection);
 
   // ---- Documents ----
-  // Answers a kDocAuth: mode 0 refuse (reason sent), 1 read-write, 2 read-only.
-  void doc_auth(uint64_t conn, int mode, std::string reason);
+  // Answers a kDocAuth: mode 0 refuse (reason sent), 1 read-write, 2 read-only. `address` is the
+  // event's `extra` (a Hocuspocus connection's document address; "" for y-websocket).
+  void doc_auth(uint64_t conn, int mode, std::string reason, std::string address = {});
+  // Sends a Hocuspocus stateless message to peer `peer` of document `name`, or to all its peers
+  // when 0 (y-websocket peers have no such message and ignore it).
+  void doc_stateless(std::string name, uint64_t peer, std::string payload);
   // Runs `op` on document `name` (loading it if needed); the answer is an Event::kReply with
   // ack_id = req_id. With `hold`, the document stays loaded until doc_release(name).
   void doc_request(std::string name, std::string op, std::string arg, int64_t req_id, bool hold);

@@ -178,6 +178,11 @@ void start_http_session(const std::shared_ptr<ServerImpl>& server, tcp::socket s
 void start_yjs_connection(const std::shared_ptr<ServerImpl>& server, tcp::socket socket,
                           std::shared_ptr<const Handshake> handshake, std::string doc_name,
                           std::string http_response, std::string leftover);
+// Starts a Hocuspocus connection (native/core/hocuspocus_connection.cpp) on
+// DocumentOptions::hocuspocus_path.
+void start_hocuspocus_connection(const std::shared_ptr<ServerImpl>& server, tcp::socket socket,
+                                 std::shared_ptr<const Handshake> handshake, std::string http_response,
+                                 std::string leftover);
 // Ends an HTTP session early (shutdown).
 void cancel_http_session(const std::shared_ptr<HttpSession>& session);
 

@@ -8,9 +8,19 @@
 
 namespace collabio::core {
 
+namespace sync = yjs::sync;
+
 namespace {
 // Messages a client may send before its document is attached (authorization or loading pending).
 constexpr size_t kMaxEarlyMessages = 256;
+
+// Tags SharedMessage frames as y-websocket's.
+constexpr char kProtocolTag = 0;
+
+ws::Frame binary_frame(const std::vector<uint8_t>& message) {
+  return ws::make_frame(ws::Opcode::Binary,
+                        std::string_view(reinterpret_cast<const char*>(message.data()), message.size()));
+}
 }  // namespace
 
 void start_yjs_connection(const std::shared_ptr<ServerImpl>& server, tcp::socket socket,
@@ -25,6 +35,7 @@ YjsConnection::YjsConnection(std::shared_ptr<ServerImpl> server, tcp::socket soc
                              std::shared_ptr<const Handshake> hs, std::string doc_name)
     : WsConnection(Kind::YjsDocument, server, std::move(socket),
                    server->docs ? server->docs->opts.max_message : (1u << 20)),
+      DocPeer(WsConnection::id()),
       doc_name_(std::move(doc_name)),
       handshake_(std::move(hs)),
       keepalive_(executor()) {}
@@ -56,7 +67,7 @@ void YjsConnection::authorized(int mode, std::string reason) {
     self->decided_ = true;
     if (mode == 0) {
       const std::string why = reason.empty() ? "permission denied" : reason;
-      const auto msg = yjs::sync::encode_permission_denied(why);
+      const auto msg = sync::encode_permission_denied(why);
       self->enqueue(ws::make_frame(ws::Opcode::Binary,
                                    std::string_view(reinterpret_cast<const char*>(msg.data()), msg.size())));
       self->do_close(kForbidden, why, false);
@@ -77,9 +88,9 @@ void YjsConnection::attach(bool read_only) {
   auto early = std::move(early_);
   early_.clear();
   early_bytes_ = 0;
-  net::post(doc->strand(), [doc, self, read_only, early = std::move(early)] {
-    doc->add_connection(self, read_only);
-    for (const auto& m : early) doc->on_message(self->id(), m);
+  net::post(doc->strand(), [doc, self, read_only, early = std::move(early)]() mutable {
+    doc->add_peer(self, read_only);
+    for (auto& m : early) doc->on_message(self->peer_id(), std::move(m), 0, &YjsConnection::decode);
     self->server_->docs->release(doc);
   });
 }
@@ -100,21 +111,15 @@ void YjsConnection::on_ws_message(bool, std::string&& payload) {
   // right here, on this I/O thread, inside the document's strand; a post would hand every update
   // to another thread (a wake-up through the scheduler) before the relay starts. When the strand
   // is busy on another thread the message is queued behind its work, in order, as a post would.
-  net::dispatch(doc_->strand(), [doc = doc_, server = server_, id = id(), msg = std::move(payload)]() mutable {
-    doc->on_message(id, msg);
-    // A large message (a document pushed in one update) leaves its copies in malloc's free lists;
-    // they go back to the system when such messages stop coming.
-    if (msg.size() >= kTrimAfterBytes) {
-      std::string().swap(msg);
-      server->large_buffer_freed();
-    }
+  net::dispatch(doc_->strand(), [doc = doc_, id = peer_id(), msg = std::move(payload)]() mutable {
+    doc->on_message(id, std::move(msg), 0, &YjsConnection::decode);
   });
 }
 
 void YjsConnection::on_closed(const std::string&) {
   keepalive_.cancel();
   early_.clear();
-  if (doc_) net::post(doc_->strand(), [doc = doc_, id = id()] { doc->remove_connection(id); });
+  if (doc_) net::post(doc_->strand(), [doc = doc_, id = peer_id()] { doc->remove_peer(id); });
 }
 
 // The y-websocket provider reconnects after 30 s without a message; WebSocket pings from us keep
@@ -131,6 +136,65 @@ void YjsConnection::schedule_keepalive() {
     self->enqueue(ws::make_frame(ws::Opcode::Ping, {}));
     self->schedule_keepalive();
   });
+}
+
+// ---- DocPeer ----
+
+// The server speaks first: its state vector, then who is here.
+void YjsConnection::joined(std::span<const uint8_t> state_vector, std::span<const uint8_t> awareness) {
+  ws::Frame frames[2] = {binary_frame(sync::encode_sync_step1(state_vector)), nullptr};
+  size_t n = 1;
+  if (!awareness.empty()) frames[n++] = binary_frame(sync::encode_awareness(awareness));
+  enqueue(frames, n, false);
+}
+
+void YjsConnection::answer_sync_step1(std::span<const uint8_t>, std::vector<uint8_t>&& diff) {
+  enqueue(binary_frame(sync::encode_sync_step2(std::move(diff))));
+}
+
+void YjsConnection::answer_query_awareness(std::span<const uint8_t> awareness) {
+  enqueue(binary_frame(sync::encode_awareness(awareness)));
+}
+
+void YjsConnection::deliver_update(const SharedMessage& update) {
+  enqueue(update.frame(&kProtocolTag, {}, [&] { return binary_frame(sync::encode_update(update.payload())); }));
+}
+
+void YjsConnection::deliver_awareness(const SharedMessage& awareness) {
+  enqueue(awareness.frame(&kProtocolTag, {}, [&] { return binary_frame(sync::encode_awareness(awareness.payload())); }));
+}
+
+void YjsConnection::decode(Document& doc, uint64_t peer, std::span<const uint8_t> message) {
+  sync::ParsedMessage parsed;
+  try {
+    parsed = sync::parse_message(message);
+  } catch (const sync::ProtocolError& e) {
+    // Unknown message types are ignored for forward compatibility (as the reference server);
+    // anything malformed closes only this connection.
+    if (e.kind() == sync::ProtocolError::Kind::UnknownMessageType) return;
+    doc.close_peer(peer, ws::kInvalidPayload, std::string("invalid message: ") + e.what());
+    return;
+  } catch (const std::exception& e) {
+    doc.close_peer(peer, ws::kInvalidPayload, std::string("invalid message: ") + e.what());
+    return;
+  }
+  if (auto* s = std::get_if<sync::SyncMessage>(&parsed.message)) {
+    if (s->type == sync::SyncType::SyncStep1) {
+      doc.sync_step1(peer, s->data);
+    } else {
+      doc.write(peer, s->data);
+    }
+    return;
+  }
+  if (auto* a = std::get_if<sync::AwarenessMessage>(&parsed.message)) {
+    doc.awareness(peer, a->update);
+    return;
+  }
+  if (std::holds_alternative<sync::QueryAwarenessMessage>(parsed.message)) {
+    doc.query_awareness(peer);
+    return;
+  }
+  // Auth messages from a client mean nothing to the server.
 }
 
 }  // namespace collabio::core

@@ -1,17 +1,20 @@
-// A y-websocket connection to one document: ws://host:port/<document name>.
+// A y-websocket connection to one document: ws://host:port/<document name>. The socket is the
+// document's peer (doc_peer.h): its peer id is its connection id, and it frames what the document
+// sends as y-websocket messages (yjs/sync_protocol.h).
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/doc_peer.h"
 #include "core/ws_connection.h"
 
 namespace collabio::core {
 
 class Document;
 
-class YjsConnection final : public WsConnection {
+class YjsConnection final : public WsConnection, public DocPeer {
  public:
   YjsConnection(std::shared_ptr<ServerImpl> server, tcp::socket socket, std::shared_ptr<const Handshake> hs,
                 std::string doc_name);
@@ -25,6 +28,18 @@ class YjsConnection final : public WsConnection {
 
   // Close codes (y-websocket 3.x does not reconnect after 4400-4499).
   static constexpr uint16_t kForbidden = 4403;
+
+  // ---- DocPeer: the document's strand ----
+  const char* protocol() const override { return "y-websocket"; }
+  void joined(std::span<const uint8_t> state_vector, std::span<const uint8_t> awareness) override;
+  void answer_sync_step1(std::span<const uint8_t> state_vector, std::vector<uint8_t>&& diff) override;
+  void answer_query_awareness(std::span<const uint8_t> awareness) override;
+  void deliver_update(const SharedMessage& update) override;
+  void deliver_awareness(const SharedMessage& awareness) override;
+  void close_peer(uint16_t code, const std::string& reason) override { close(code, reason); }
+
+  // Decodes one y-websocket message for `doc` (Document::Decode, on the document's strand).
+  static void decode(Document& doc, uint64_t peer, std::span<const uint8_t> message);
 
  private:
   void on_started() override;
