@@ -3,7 +3,8 @@
 # on its committed seed corpus:
 #   test/fuzz/run-all.sh 60                  # every target, 60 s each
 #   test/fuzz/run-all.sh 300 yjs_fuzz        # only the named targets
-# Targets: sio_packet_fuzz, ws_frame_fuzz, ysync_message_fuzz, awareness_fuzz (test/fuzz/hardening)
+# Targets: sio_packet_fuzz, ws_frame_fuzz, ysync_message_fuzz, awareness_fuzz,
+# hocuspocus_message_fuzz (test/fuzz/hardening)
 # and yjs_fuzz (test/fuzz/yjs_fuzz.cpp, the update decoder + Doc::applyUpdate).
 # The seed corpora (test/fuzz/corpus/<target>/) are only read; new inputs go to
 # build/fuzz/corpus-<target>/, crashes to build/fuzz/artifacts/. Exit status: non-zero when any
@@ -18,7 +19,7 @@ BUILD="$ROOT/build/fuzz"
 JOBS="${JOBS:-2}"
 CXX_BIN="${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++)}"
 CC_BIN="${CC_FUZZ:-$(command -v clang-14 || command -v clang)}"
-TARGETS="${*:-sio_packet_fuzz ws_frame_fuzz ysync_message_fuzz awareness_fuzz yjs_fuzz}"
+TARGETS="${*:-sio_packet_fuzz ws_frame_fuzz ysync_message_fuzz awareness_fuzz hocuspocus_message_fuzz yjs_fuzz}"
 
 cmake -S "$ROOT" -B "$BUILD" -DCOLLABIO_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER="$CXX_BIN" -DCMAKE_C_COMPILER="$CC_BIN" >/dev/null

@@ -152,3 +152,18 @@ const members: Set<string> | undefined = io.of('/').adapter.rooms.get('lobby');
 void members;
 io.of('/').adapter.allRooms().then((rooms: Set<string>) => console.log(rooms.size));
 new Server(0, { adapter: CountingAdapter });
+
+// Hocuspocus providers on the same documents: token authorization and stateless messages.
+const io3 = new Server({
+  documents: {
+    hocuspocus: { path: '/collab', maxDocumentsPerConnection: 50 },
+    authorize: ({ protocol, token, name }) => (protocol === 'hocuspocus' && token === 'secret' ? true : name === 'public' ? 'read-only' : false),
+  },
+});
+io3.documents.on('stateless', ({ name, connection, payload, reply }) => {
+  reply(`${name}:${connection}:${payload.length}`);
+  io3.documents.broadcastStateless(name, 'someone said something');
+});
+const hdoc = io3.documents.open('notes');
+void hdoc.connections().then((conns) => conns.filter((c) => c.protocol === 'hocuspocus').forEach((c) => hdoc.sendStateless(c.id, 'hi')));
+hdoc.broadcastStateless('to all');
