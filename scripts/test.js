@@ -3,7 +3,7 @@
 // `npm test`: the whole suite.
 //  1. builds the addon if needed (scripts/install.js),
 //  2. builds and runs the native GoogleTest suites through CTest (build/native),
-//  3. runs the JavaScript tests with node:test (test/js, then test/browser when Chromium is present).
+//  3. runs the JavaScript tests with node:test (test/js, then test/browser).
 // Options: --native-only, --js-only, --filter <regex> (node --test-name-pattern),
 //          --sanitize: the sanitizer runs instead of the plain ones (docs/SANITIZERS.md):
 //            native tests under ASan+UBSan (build/native-asan), the core's multithreaded tests
@@ -11,6 +11,10 @@
 //            ASan+UBSan build of the addon loaded into Node with LD_PRELOAD of libasan, then every
 //            libFuzzer target for COLLABIO_FUZZ_SECONDS (default 15) each on its seed corpus
 //            (test/fuzz/run-all.sh; needs clang).
+//          --sanitize --ci-subset: the same, but the sanitized JS suite runs only SANITIZED_CI_FILES,
+//            so that the pass fits CI's budget (.ci/run).
+// Chromium (CHROMIUM_PATH, default /usr/bin/chromium) is required: without it the run fails before
+// testing anything, unless COLLABIO_SKIP_BROWSER=1 asks to skip the browser tests (printed loudly).
 // As root on Debian, missing test prerequisites (GoogleTest, Chromium) are installed with apt-get.
 
 const { spawnSync } = require('node:child_process');
@@ -22,6 +26,23 @@ const root = path.resolve(__dirname, '..');
 const argv = process.argv.slice(2);
 const has = (f) => argv.includes(f);
 const jobs = String(Math.min(os.cpus().length, 4));
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const SKIP_BROWSER = process.env.COLLABIO_SKIP_BROWSER === '1';
+const SKIP_BROWSER_NOTICE =
+  '\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n' +
+  '!!! COLLABIO_SKIP_BROWSER=1: the browser tests (test/browser and the Chromium test of\n' +
+  '!!! test/js/sio-client-bundle.test.js) are NOT run. This run proves nothing about browsers.\n' +
+  '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n';
+
+// The JS files the CI sanitizer pass runs against the ASan+UBSan addon (--ci-subset): those whose
+// clients send what the native parsers and the threading are most exposed to (hostile and
+// malformed input, binary, long-polling, disconnects and shutdown, documents and their store).
+// The rest exercise the same code paths with well-formed traffic; run them all with --sanitize.
+const SANITIZED_CI_FILES = [
+  'hardening-accept.test.js', 'hardening-docs.test.js', 'hardening-origin.test.js', 'hardening-polling.test.js',
+  'hardening-shutdown.test.js', 'hardening-ws.test.js', 'sio-bad-input.test.js', 'sio-binary.test.js',
+  'sio-polling.test.js', 'sio-disconnect.test.js', 'docs-sync.test.js', 'persistence.test.js',
+];
 
 function run(cmd, args, opts = {}) {
   console.log(`\n$ ${cmd} ${args.join(' ')}`);
@@ -39,14 +60,21 @@ function aptInstall(pkgs) {
   return true;
 }
 
-function ensureTestPrereqs() {
+// Chromium is needed when the plain JS suite runs (the sanitized one leaves the browser out).
+function ensureTestPrereqs(needBrowser) {
   const missing = [];
   if (!fs.existsSync('/usr/include/gtest/gtest.h')) missing.push('libgtest-dev');
   if (!fs.existsSync('/usr/bin/sqlite3')) missing.push('sqlite3'); // persistence tests inspect the store
-  if (!fs.existsSync('/usr/bin/chromium') && !process.env.COLLABIO_SKIP_BROWSER) missing.push('chromium');
+  // Debian's package provides /usr/bin/chromium; a CHROMIUM_PATH elsewhere is the user's to install.
+  if (needBrowser && !fs.existsSync(CHROMIUM) && CHROMIUM === '/usr/bin/chromium') missing.push('chromium');
   if (missing.length && !aptInstall(missing)) {
     console.error(`collabio tests need: ${missing.join(' ')} (sudo apt-get install -y ${missing.join(' ')})`);
     if (missing.includes('libgtest-dev')) process.exit(1);
+  }
+  if (needBrowser && !fs.existsSync(CHROMIUM)) {
+    console.error(`\nFAILED: Chromium not found at ${CHROMIUM}. The browser tests need it: apt-get install chromium, ` +
+      'or point CHROMIUM_PATH at a Chromium binary, or skip them explicitly with COLLABIO_SKIP_BROWSER=1.');
+    process.exit(1);
   }
 }
 
@@ -94,11 +122,8 @@ function sanitizedAddonEnv() {
 function jsTests(toolsDir, extraEnv = {}) {
   const env = { ...process.env, COLLABIO_TOOLS_DIR: toolsDir, ...extraEnv };
   const files = ['test/js'];
-  // Browser tests are skipped under LD_PRELOAD (Chromium would inherit the ASan runtime).
-  if (fs.existsSync(path.join(root, 'test/browser')) && fs.existsSync('/usr/bin/chromium') && !process.env.COLLABIO_SKIP_BROWSER &&
-      !extraEnv.LD_PRELOAD) {
-    files.push('test/browser');
-  }
+  // Browser tests are left out under LD_PRELOAD (Chromium would inherit the ASan runtime).
+  if (!SKIP_BROWSER && !extraEnv.LD_PRELOAD) files.push('test/browser');
   const args = ['--test', '--test-concurrency=1', '--test-timeout=300000'];
   const i = argv.indexOf('--filter');
   if (i >= 0) args.push(`--test-name-pattern=${argv[i + 1]}`);
@@ -107,15 +132,27 @@ function jsTests(toolsDir, extraEnv = {}) {
   // its own (unsanitized) addon, which COLLABIO_ADDON would override; the client-bundle test starts
   // Chromium, which would inherit LD_PRELOAD of the ASan runtime and hang.
   const skip = extraEnv.COLLABIO_ADDON ? new Set(['package.test.js', 'sio-client-bundle.test.js']) : new Set();
+  const only = extraEnv.COLLABIO_ADDON && has('--ci-subset') ? new Set(SANITIZED_CI_FILES) : null;
   for (const d of files) {
-    for (const f of fs.readdirSync(path.join(root, d)).sort()) if (f.endsWith('.test.js') && !skip.has(f)) found.push(path.join(d, f));
+    for (const f of fs.readdirSync(path.join(root, d)).sort()) {
+      if (f.endsWith('.test.js') && !skip.has(f) && (!only || only.has(f))) found.push(path.join(d, f));
+    }
+  }
+  if (only && found.length !== only.size) {
+    console.error(`SANITIZED_CI_FILES names files that do not exist: ${[...only].filter((f) => !found.includes(path.join('test/js', f))).join(', ')}`);
+    process.exit(1);
   }
   run(process.execPath, [...args, ...found], { env });
 }
 
 function main() {
   const sanitize = has('--sanitize');
-  ensureTestPrereqs();
+  const browser = !sanitize && !has('--native-only') && !SKIP_BROWSER;
+  if (SKIP_BROWSER && !sanitize && !has('--native-only')) {
+    console.log(SKIP_BROWSER_NOTICE);
+    process.on('exit', () => console.log(SKIP_BROWSER_NOTICE));
+  }
+  ensureTestPrereqs(browser);
   if (sanitize) {
     const t = (label, fn) => {
       const start = Date.now();

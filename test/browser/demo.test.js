@@ -3,7 +3,8 @@
 // two people on one document, presence, chat with acks, reload, persistence across a server
 // restart, and isolation between documents. Saves test-artifacts/demo.png.
 //
-// Needs /usr/bin/chromium (`apt-get install chromium`); skipped without it unless CI is set.
+// Needs Chromium (`apt-get install chromium`, or CHROMIUM_PATH); fails without it unless
+// COLLABIO_SKIP_BROWSER=1.
 // See helpers.js for CHROMIUM_PATH and DEMO_SERVER_NODE_ARGS.
 
 const { describe, it, before, after } = require('node:test');

@@ -2,8 +2,9 @@
 // Shared by the browser tests: Debian's Chromium through playwright-core (never a downloaded
 // browser) and the example servers started as child processes on a free loopback port.
 //
-// Environment: CHROMIUM_PATH (default /usr/bin/chromium); DEMO_SERVER_NODE_ARGS adds node options
-// for the example server processes (e.g. a --require preload).
+// Environment: CHROMIUM_PATH (default /usr/bin/chromium); COLLABIO_SKIP_BROWSER=1 skips the browser
+// tests (the only way to skip them: a missing Chromium fails them, saying why); DEMO_SERVER_NODE_ARGS
+// adds node options for the example server processes (e.g. a --require preload).
 
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -23,10 +24,15 @@ const CHROMIUM_ARGS = [
 ];
 const TIMEOUT = 15000;
 
-/** Skip reason for node:test when Chromium is missing; on CI a missing Chromium fails instead. */
-const skip = !fs.existsSync(CHROMIUM) && !process.env.CI ? `${CHROMIUM} not found (apt-get install chromium)` : false;
+/** Skip reason for node:test: only when the user asked, with COLLABIO_SKIP_BROWSER=1. */
+const skip = process.env.COLLABIO_SKIP_BROWSER === '1' ? 'COLLABIO_SKIP_BROWSER=1' : false;
 
+/** Chromium through playwright-core; a missing Chromium is an error that says what to do. */
 function launchBrowser() {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium, set CHROMIUM_PATH, ` +
+      'or skip the browser tests with COLLABIO_SKIP_BROWSER=1');
+  }
   const { chromium } = require('playwright-core');
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
@@ -85,4 +91,4 @@ async function startExample(script, env = {}) {
   };
 }
 
-module.exports = { ROOT, ARTIFACTS, TIMEOUT, skip, launchBrowser, startExample };
+module.exports = { ROOT, ARTIFACTS, TIMEOUT, CHROMIUM, skip, launchBrowser, startExample };

@@ -3,7 +3,9 @@
 // (bench/yjs-engine/run.js) share: where the native driver `yjs_tool` is, its framing, and the
 // seeded PRNG that makes their editing sessions reproducible.
 
+const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 
 const ROOT = path.resolve(__dirname, '..', '..')
@@ -21,6 +23,30 @@ function findYjsTool () {
       path.join(ROOT, 'build', 'Release', 'yjs_tool'),
       path.join(ROOT, 'build-yjs', 'yjs_tool')
     ].find(p => p && fs.existsSync(p))
+}
+
+/**
+ * Builds `yjs_tool` in build/native (the folder `npm test` builds the native tests in) and returns
+ * its path; throws, with CMake's output, when it cannot. For tests that need the tool: a missing
+ * tool is built or the test fails, never skipped.
+ */
+function buildYjsTool () {
+  const dir = path.join(ROOT, 'build', 'native')
+  const jobs = String(Math.min(os.cpus().length, 4))
+  const steps = [
+    ['-S', ROOT, '-B', dir, '-DCOLLABIO_TESTS=ON', '-DCMAKE_BUILD_TYPE=Release'],
+    ['--build', dir, '-j', jobs, '--target', 'yjs_tool']
+  ]
+  for (const args of steps) {
+    const r = spawnSync('cmake', args, { encoding: 'utf8', maxBuffer: 64 << 20 })
+    if (r.status !== 0) {
+      const why = r.error ? r.error.message : `exit ${r.status}`
+      throw new Error(`yjs_tool not found and building it failed (cmake ${args.join(' ')}: ${why}):\n${r.stdout}${r.stderr}`)
+    }
+  }
+  const tool = path.join(dir, 'yjs_tool')
+  if (!fs.existsSync(tool)) throw new Error(`yjs_tool not found: the build finished but ${tool} does not exist`)
+  return tool
 }
 
 /** A 4-byte little-endian length, the prefix of every frame yjs_tool reads. */
@@ -44,4 +70,4 @@ function mulberry32 (a) {
   }
 }
 
-module.exports = { findYjsTool, le32, frames, mulberry32 }
+module.exports = { findYjsTool, buildYjsTool, le32, frames, mulberry32 }
