@@ -295,6 +295,12 @@ export interface ServerStats {
   engineClients: number;
   /** Failed accepts of new TCP connections since start (e.g. out of file descriptors). */
   acceptErrors: number;
+  /** Failed compactions of a stored document's log since start (each logged as a CollabioWarning). */
+  compactionErrors: number;
+  /** Exceptions that escaped a native I/O handler since start (a bug; each logged as a CollabioWarning). */
+  handlerExceptions: number;
+  /** CONNECT auth payloads the core accepted but JSON.parse refused (handshake.auth is {}; logged). */
+  authParseErrors: number;
 }
 
 /** `{ address, family, port }` of the listening socket. */

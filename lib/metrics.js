@@ -25,6 +25,9 @@ const METRICS = {
   messagesOut: { name: 'collabio_messages_out_total', type: 'counter', help: 'Messages queued to clients.' },
   bytesQueued: { name: 'collabio_bytes_queued', type: 'gauge', help: 'Bytes waiting in outbound queues.' },
   acceptErrors: { name: 'collabio_accept_errors_total', type: 'counter', help: 'Failed accepts of new TCP connections (e.g. out of file descriptors).' },
+  compactionErrors: { name: 'collabio_compaction_errors_total', type: 'counter', help: 'Failed compactions of a stored document log (each also logged as a CollabioWarning).' },
+  handlerExceptions: { name: 'collabio_handler_exceptions_total', type: 'counter', help: 'Exceptions that escaped a native I/O handler (a bug; each also logged as a CollabioWarning).' },
+  authParseErrors: { name: 'collabio_auth_parse_errors_total', type: 'counter', help: 'CONNECT auth payloads the core accepted but JSON.parse refused (handshake.auth is {}; logged).' },
 };
 
 function snakeCase(key) {

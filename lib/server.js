@@ -16,6 +16,7 @@ const { Adapter } = require('./adapter');
 const { Documents } = require('./documents');
 const { TYPES, encodeSimple, reconstruct } = require('./parser');
 const { formatMetrics } = require('./metrics');
+const { Warnings } = require('./warnings');
 const debug = require('./debug')('collabio:server');
 
 const EV_CONNECT = 1;
@@ -28,6 +29,7 @@ const EV_DOC_FIRST = 7; // document events (7..19) are handled by lib/documents.
 const EV_DOC_LAST = 19;
 const EV_ENGINE_FIRST = 20; // Engine.IO events (20..29) are handled by lib/engine.js
 const EV_ENGINE_LAST = 29;
+const EV_WARNING = 30;
 const STRIDE = 8;
 
 const DEFAULTS = {
@@ -56,12 +58,18 @@ function socketId() {
   return id;
 }
 
-/** handshake.auth from the CONNECT packet's JSON text: {} when there is none or it is not JSON. */
-function parseAuth(json) {
+/**
+ * handshake.auth from the CONNECT packet's JSON text: {} when there is none. The core has already
+ * checked that the text is a JSON object (native/socketio/packet.cpp), so JSON.parse refusing it
+ * means the two disagree: the connection gets {} and the server a warning and a count.
+ */
+function parseAuth(server, json) {
   if (!json) return {};
   try {
     return JSON.parse(json);
-  } catch {
+  } catch (err) {
+    server._authParseErrors++;
+    server._warnings.warn('COLLABIO_AUTH_PARSE_FAILED', `a CONNECT auth payload the core accepted is not JSON (${err.message}); handshake.auth is {}`);
     return {};
   }
 }
@@ -99,6 +107,8 @@ class Server extends EventEmitter {
      * @type {Map<number, Socket | Map<string, Socket>>}
      */
     this._conns = new Map();
+    this._warnings = new Warnings();
+    this._authParseErrors = 0; // CONNECT auth payloads JSON.parse refused (see parseAuth)
     this._address = null;
     this._closed = null;
     this._closing = false;
@@ -255,7 +265,7 @@ class Server extends EventEmitter {
 
   /** Counters from the native core: connections, messagesIn, messagesOut, bytesQueued. */
   stats() {
-    return this._native.stats();
+    return { ...this._native.stats(), authParseErrors: this._authParseErrors };
   }
 
   /**
@@ -335,7 +345,7 @@ class Server extends EventEmitter {
         } else if (kind >= EV_ENGINE_FIRST && kind <= EV_ENGINE_LAST) {
           this._engine._onEvent(kind, batch[i + 1], batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 6], batch[i + 7]);
         } else {
-          this._onEvent(kind, batch[i + 1], batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 6]);
+          this._onEvent(kind, batch[i + 1], batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 7]);
         }
       } catch (err) {
         // An exception in an application handler must not lose the rest of the batch.
@@ -346,7 +356,7 @@ class Server extends EventEmitter {
     }
   }
 
-  _onEvent(kind, conn, nspName, data, ackId, attachments) {
+  _onEvent(kind, conn, nspName, data, ackId, attachments, extra) {
     switch (kind) {
       case EV_CONNECT:
         this._onConnect(conn, nspName, data);
@@ -372,6 +382,9 @@ class Server extends EventEmitter {
         this._conns.delete(conn);
         return;
       }
+      case EV_WARNING:
+        this._warnings.warn(extra, data);
+        return;
       case EV_ERROR: {
         // A bad packet from this client: its sockets hear about it before the close (socket.io).
         for (const s of this._connSockets(conn)) s._onerror(new Error(data));
@@ -436,7 +449,7 @@ class Server extends EventEmitter {
       issued: hs.time,
       url: hs.url,
       query: querystring.parse(hs.query),
-      auth: typeof auth === 'string' ? parseAuth(auth) : auth,
+      auth: typeof auth === 'string' ? parseAuth(this, auth) : auth,
     };
   }
 
@@ -445,10 +458,7 @@ class Server extends EventEmitter {
     const nsp = this._nsps.get(nspName);
     if (!nsp && this._parentNsps.size) {
       // A dynamic namespace may accept the name (socket.io Server#_checkNamespace).
-      let auth = {};
-      try {
-        auth = authJson ? JSON.parse(authJson) : {};
-      } catch {}
+      const auth = parseAuth(this, authJson);
       matchParentNamespace(this, nspName, auth, (child) => {
         if (child) this._onConnect(conn, nspName, authJson);
         else this._native.connectReply(conn, nspName, false, encodeSimple(TYPES.CONNECT_ERROR, nspName, '{"message":"Invalid namespace"}'));

@@ -280,6 +280,8 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     o.Set("documents", Napi::Number::New(info.Env(), static_cast<double>(server_->documents_loaded())));
     o.Set("engineClients", Napi::Number::New(info.Env(), static_cast<double>(s.engine_clients)));
     o.Set("acceptErrors", Napi::Number::New(info.Env(), static_cast<double>(s.accept_errors)));
+    o.Set("compactionErrors", Napi::Number::New(info.Env(), static_cast<double>(s.compaction_errors)));
+    o.Set("handlerExceptions", Napi::Number::New(info.Env(), static_cast<double>(s.handler_exceptions)));
     return o;
   }
 

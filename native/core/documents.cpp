@@ -310,9 +310,22 @@ void Document::maybe_compact(bool force) {
   if (!force && log_entries_ < manager_.opts.compact_after_entries && log_bytes_ < manager_.opts.compact_after_bytes)
     return;
   // The state includes every update appended so far (same strand), as Store::compact requires.
-  st->compact(name_, doc_.encodeStateAsUpdate(), [](std::optional<std::string>) {});
+  // The counters restart now (appends from here on are not in this state); a failed compaction
+  // gives back what it was to cover, so the next append tries again.
+  const size_t entries = log_entries_;
+  const uint64_t bytes = log_bytes_;
   log_entries_ = 0;
   log_bytes_ = 0;
+  st->compact(name_, doc_.encodeStateAsUpdate(),
+              [self = shared_from_this(), entries, bytes](std::optional<std::string> err) {
+                if (!err) return;
+                self->manager_.server.report_failure(self->manager_.server.compaction_errors, "COLLABIO_COMPACTION_FAILED",
+                                                     "compacting document \"" + self->name_ + "\" failed: " + *err);
+                net::post(self->strand_, [self, entries, bytes] {
+                  self->log_entries_ += entries;
+                  self->log_bytes_ += bytes;
+                });
+              });
 }
 
 void Document::flush_js_updates() {

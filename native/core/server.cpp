@@ -89,8 +89,11 @@ void ServerImpl::thread_main() {
     try {
       ioc.run();
       break;
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
       // A handler threw: the connection it belonged to is lost, the server goes on.
+      report_failure(handler_exceptions, "COLLABIO_HANDLER_EXCEPTION", std::string("an I/O handler threw: ") + e.what());
+    } catch (...) {
+      report_failure(handler_exceptions, "COLLABIO_HANDLER_EXCEPTION", "an I/O handler threw a non-standard exception");
     }
   }
   if (running_threads_.fetch_sub(1) == 1 && !closed_notified_.exchange(true)) {
@@ -200,6 +203,11 @@ void ServerImpl::close() {
     for (auto& s : self->eio->all()) s->close(ws::kGoingAway, "server shutting down");  // incl. closing ones
     self->work_.reset();
   });
+}
+
+void ServerImpl::report_failure(std::atomic<uint64_t>& counter, const char* code, std::string what) {
+  counter.fetch_add(1, std::memory_order_relaxed);
+  push_event(Event{Event::kWarning, 0, {}, std::move(what), -1, {}, nullptr, code});
 }
 
 void ServerImpl::push_event(Event&& ev) {
@@ -353,13 +361,15 @@ Server::~Server() {
 
 Server::Address Server::listen(const std::string& host, uint16_t port) { return impl_->listen(host, port); }
 
-void Server::drain_events(std::vector<Event>& out) {
-  std::lock_guard lk(impl_->events_mu_);
+void Server::drain_events(std::vector<Event>& out) { impl_->drain_events(out); }
+
+void ServerImpl::drain_events(std::vector<Event>& out) {
+  std::lock_guard lk(events_mu_);
   if (out.empty()) {
-    out.swap(impl_->events_);
+    out.swap(events_);
   } else {
-    for (auto& e : impl_->events_) out.push_back(std::move(e));
-    impl_->events_.clear();
+    for (auto& e : events_) out.push_back(std::move(e));
+    events_.clear();
   }
 }
 
@@ -448,6 +458,8 @@ Server::Stats Server::stats() const {
   s.bytes_queued = q > 0 ? static_cast<uint64_t>(q) : 0;
   s.engine_clients = impl_->eio->clients.load(std::memory_order_relaxed);
   s.accept_errors = impl_->accept_errors.load(std::memory_order_relaxed);
+  s.compaction_errors = impl_->compaction_errors.load(std::memory_order_relaxed);
+  s.handler_exceptions = impl_->handler_exceptions.load(std::memory_order_relaxed);
   return s;
 }
 

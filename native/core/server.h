@@ -176,6 +176,9 @@ struct Event {
     kConnectionError = 21,  // a refused Engine.IO request: ack_id = code, data = message, nsp = HTTP
                             // method, extra = context JSON, handshake = the request
     kUpgrade = 22,       // session `conn` now runs over data = "websocket"
+    // The core (30..)
+    kWarning = 30,       // a failure handled with no client to tell: data = what failed, extra = a
+                         // code (COLLABIO_COMPACTION_FAILED, COLLABIO_HANDLER_EXCEPTION); logged
   };
   Kind kind = kEvent;
   uint64_t conn = 0;
@@ -293,6 +296,8 @@ class Server {
     uint64_t bytes_queued = 0;
     uint64_t engine_clients = 0;  // open Engine.IO sessions (io.engine.clientsCount)
     uint64_t accept_errors = 0;   // failed accepts (EMFILE, ENFILE, ENOBUFS, ...) since start
+    uint64_t compaction_errors = 0;   // failed compactions of a document's stored log
+    uint64_t handler_exceptions = 0;  // exceptions that escaped an I/O handler (a bug; logged)
   };
   Stats stats() const;
 

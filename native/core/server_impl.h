@@ -61,6 +61,11 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
 
   // ---- used by connections (any thread) ----
   void push_event(Event&& ev);
+  void drain_events(std::vector<Event>& out);  // see Server::drain_events
+  // A failure the core handled with no client to tell (a failed compaction, an exception escaping a
+  // handler): counted in `counter` and reported to the host as an Event::kWarning with `code`,
+  // which the host logs. Any thread.
+  void report_failure(std::atomic<uint64_t>& counter, const char* code, std::string what);
   // A buffer of kTrimAfterBytes or more (ws_connection.h) was just freed. Its pages stay resident
   // in malloc's arenas, which is what the next large buffer reuses; once no large buffer has been
   // freed for kTrimQuietMs, malloc_trim gives them all back to the system. A burst of newcomers
@@ -115,6 +120,8 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   std::atomic<int64_t> bytes_queued{0};
   std::atomic<uint64_t> open_connections{0};
   std::atomic<uint64_t> accept_errors{0};
+  std::atomic<uint64_t> compaction_errors{0};   // store compactions that failed (documents.cpp)
+  std::atomic<uint64_t> handler_exceptions{0};  // exceptions that escaped a handler into ioc.run()
 
  private:
   void do_accept();

@@ -1,0 +1,70 @@
+// Failures the core handles with no client to tell are counted and reported to the host as an
+// Event::kWarning (lib/warnings.js logs it): here an exception escaping a handler into ioc.run().
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+
+#include "core/server_impl.h"
+
+using namespace collabio::core;
+using namespace std::chrono_literals;
+
+namespace {
+
+class Sink : public EventSink {
+ public:
+  void notify() override {
+    std::lock_guard lk(mu);
+    ++notified;
+    cv.notify_all();
+  }
+  void closed() override {
+    std::lock_guard lk(mu);
+    is_closed = true;
+    cv.notify_all();
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  int notified = 0;
+  bool is_closed = false;
+};
+
+TEST(FailureReport, AnExceptionEscapingAHandlerIsCountedReportedAndTheServerGoesOn) {
+  Sink sink;
+  Options opts;
+  opts.threads = 2;
+  opts.documents.enabled = false;
+  auto server = std::make_shared<ServerImpl>(opts, &sink);
+  server->listen("127.0.0.1", 0);
+
+  net::post(server->ioc, [] { throw std::runtime_error("boom"); });
+  {
+    std::unique_lock lk(sink.mu);
+    ASSERT_TRUE(sink.cv.wait_for(lk, 10s, [&] { return sink.notified > 0; }));
+  }
+  EXPECT_EQ(server->handler_exceptions.load(), 1u);
+  std::vector<Event> events;
+  server->drain_events(events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, Event::kWarning);
+  EXPECT_EQ(events[0].extra, "COLLABIO_HANDLER_EXCEPTION");
+  EXPECT_NE(events[0].data.find("boom"), std::string::npos) << events[0].data;
+
+  // The thread that caught it runs handlers again: a second one still runs.
+  std::promise<void> ran;
+  net::post(server->ioc, [&] { ran.set_value(); });
+  EXPECT_EQ(ran.get_future().wait_for(10s), std::future_status::ready);
+
+  server->close();
+  {
+    std::unique_lock lk(sink.mu);
+    EXPECT_TRUE(sink.cv.wait_for(lk, 10s, [&] { return sink.is_closed; }));
+  }
+  server->join_threads();
+}
+
+}  // namespace
