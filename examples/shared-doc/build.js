@@ -1,6 +1,7 @@
 'use strict';
 // Bundles the browser code (web/*.js plus CodeMirror, Yjs, y-websocket and socket.io-client from
-// node_modules) into public/dist/ with esbuild. Nothing is fetched from a CDN at run time, and the
+// node_modules for the main page; Tiptap and @hocuspocus/provider for tiptap.html) into
+// public/dist/ with esbuild. Nothing is fetched from a CDN at run time, and the
 // bundle is not committed (public/dist/ is git-ignored).
 //
 //   node examples/shared-doc/build.js          build now
@@ -13,15 +14,16 @@ const ROOT = __dirname;
 const OUT_DIR = path.join(ROOT, 'public', 'dist');
 const OUT_FILE = path.join(OUT_DIR, 'app.js');
 const META_FILE = path.join(OUT_DIR, 'meta.json');
-const ENTRY = path.join(ROOT, 'web', 'main.js');
+const ENTRIES = { app: path.join(ROOT, 'web', 'main.js'), tiptap: path.join(ROOT, 'web', 'tiptap.js') };
+const OUTPUTS = Object.keys(ENTRIES).map((name) => path.join(OUT_DIR, `${name}.js`));
 
 /** Builds the bundle; resolves to the output path. */
 async function build({ quiet = false } = {}) {
   const esbuild = require('esbuild');
   const started = Date.now();
   const result = await esbuild.build({
-    entryPoints: [ENTRY],
-    outfile: OUT_FILE,
+    entryPoints: ENTRIES,
+    outdir: OUT_DIR,
     bundle: true,
     format: 'iife',
     platform: 'browser',
@@ -37,8 +39,8 @@ async function build({ quiet = false } = {}) {
   const inputs = Object.keys(result.metafile.inputs).map((p) => path.resolve(ROOT, p));
   fs.writeFileSync(META_FILE, JSON.stringify({ inputs: inputs.concat(__filename) }, null, 1));
   if (!quiet) {
-    const kb = (fs.statSync(OUT_FILE).size / 1024).toFixed(0);
-    console.log(`built ${path.relative(process.cwd(), OUT_FILE)} (${kb} KiB) in ${Date.now() - started} ms`);
+    const sizes = OUTPUTS.map((f) => `${path.relative(process.cwd(), f)} (${(fs.statSync(f).size / 1024).toFixed(0)} KiB)`);
+    console.log(`built ${sizes.join(', ')} in ${Date.now() - started} ms`);
   }
   return OUT_FILE;
 }
@@ -48,7 +50,7 @@ function isStale() {
   let built;
   let meta;
   try {
-    built = fs.statSync(OUT_FILE).mtimeMs;
+    built = Math.min(...OUTPUTS.map((f) => fs.statSync(f).mtimeMs));
     meta = JSON.parse(fs.readFileSync(META_FILE, 'utf8'));
   } catch {
     return true;

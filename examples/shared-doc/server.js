@@ -9,6 +9,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { Server } = require('../..'); // outside this repo: require('collabio')
+const { bridgeTextViews } = require('./text-bridge');
 
 const PORT = process.env.PORT !== undefined && process.env.PORT !== '' ? Number(process.env.PORT) : 1234;
 const HOST = process.env.HOST || '0.0.0.0';
@@ -18,10 +19,21 @@ const MAX_TEXT = 500;
 const HISTORY = 50; // chat messages kept per document, in memory
 
 const io = new Server({
-  // GET / and the bundle come from public/; ws://host/<name> is the Yjs document <name>.
+  // GET / and the bundle come from public/; ws://host/<name> is the Yjs document <name> for
+  // y-websocket (the CodeMirror page), ws://host/collab serves Hocuspocus providers (tiptap.html).
   serveStatic: path.join(__dirname, 'public'),
-  documents: { persistence: { dir: DATA_DIR } },
+  documents: {
+    persistence: { dir: DATA_DIR },
+    hocuspocus: { path: '/collab' },
+    // Every connection of either protocol passes here: the document gets its text bridge.
+    authorize: ({ name }) => {
+      textViews.ensure(name);
+      return true;
+    },
+  },
 });
+// Keeps the CodeMirror text and the Tiptap rich text of each open document in step (text-bridge.js).
+const textViews = bridgeTextViews(io);
 
 /** Chat history per document room: room -> [{ id, name, color, text, ts }] (main thread only). */
 const histories = new Map();
@@ -92,6 +104,7 @@ async function main() {
   const { port } = io.address();
   const shown = HOST === '0.0.0.0' || HOST === '::' ? 'localhost' : HOST;
   console.log(`collabio shared-doc demo: http://${shown}:${port}/`);
+  console.log(`the same documents in Tiptap: http://${shown}:${port}/tiptap.html`);
   console.log(`documents are stored in ${DATA_DIR}`);
 }
 
@@ -99,6 +112,7 @@ let closing = false;
 async function shutdown() {
   if (closing) return;
   closing = true;
+  textViews.close();
   await io.close();
   process.exit(0);
 }

@@ -106,6 +106,7 @@ function open(name) {
   $('editor').replaceChildren();
   $('doc-name').value = name;
   $('doc-title').textContent = name;
+  $('tiptap-link').href = `tiptap.html#${name}`;
   document.title = `${name} · collabio`;
   rememberRecent(name);
 
