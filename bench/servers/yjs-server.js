@@ -1,6 +1,6 @@
 'use strict';
 // A Yjs document server for the bench workloads, in its own process (CPU and RSS read from /proc).
-// Usage: node yjs-server.js <collabio|ywebsocket|hocuspocus> [persistence] [dir]
+// Usage: node yjs-server.js <collabio|collabio-hocuspocus|ywebsocket|hocuspocus> [persistence] [dir]
 //   persistence: none (default) | full | normal   (collabio only: documents.persistence durability)
 // Prints {"port":N} when listening; exits on SIGTERM or when stdin closes.
 // Clients: y-websocket providers at ws://127.0.0.1:N/<doc> (collabio, ywebsocket) or Hocuspocus
@@ -22,6 +22,13 @@ async function main() {
     if (persistence === 'full') documents = { persistence: { dir } };
     else if (persistence === 'normal') documents = { persistence: { dir, durability: 'normal' } };
     const io = new Server({ documents });
+    io.listen(0, '127.0.0.1');
+    ready(io.address().port);
+    stop = () => io.close();
+  } else if (impl === 'collabio-hocuspocus') {
+    // collabio serving Hocuspocus providers at ws://127.0.0.1:N/ (bench/hocuspocus.js), in memory.
+    const { Server } = require('../..');
+    const io = new Server({ documents: { persistence: false, hocuspocus: { path: '/' } } });
     io.listen(0, '127.0.0.1');
     ready(io.address().port);
     stop = () => io.close();
