@@ -175,6 +175,15 @@ export interface ServerOptions {
   maxAttachments?: number;
   /** Per-connection outbound queue cap: past it volatile packets are dropped, then the client is disconnected. */
   maxOutboundBytes?: number;
+  /**
+   * Inbound backpressure: bytes a connection may have waiting (events not yet run by your handlers,
+   * document messages not yet stored) before it stops being read until they are. Default 1 MiB; 0 = no limit.
+   */
+  maxInboundBytes?: number;
+  /** Inbound backpressure: messages a connection may have waiting. Default 1000; 0 = no limit. */
+  maxInboundEvents?: number;
+  /** Inbound backpressure: bytes waiting over all connections (events; documents separately). Default 16 MiB; 0 = no limit. */
+  maxInboundBytesTotal?: number;
   /** How long the HTTP/WebSocket handshake may take. */
   handshakeTimeout?: number;
   /**
@@ -301,6 +310,16 @@ export interface ServerStats {
   handlerExceptions: number;
   /** CONNECT auth payloads the core accepted but JSON.parse refused (handshake.auth is {}; logged). */
   authParseErrors: number;
+  /** Bytes of client events waiting for JavaScript (queued or being handled). */
+  inboundBytes: number;
+  /** Client events waiting for JavaScript. */
+  inboundEvents: number;
+  /** Bytes of document messages received and not yet integrated and stored. */
+  documentInboundBytes: number;
+  /** Connections not being read now because they are over their inbound share (backpressure). */
+  pausedConnections: number;
+  /** Times a connection was paused for inbound backpressure, since start. */
+  inboundPauses: number;
 }
 
 /** `{ address, family, port }` of the listening socket. */

@@ -28,6 +28,11 @@ const METRICS = {
   compactionErrors: { name: 'collabio_compaction_errors_total', type: 'counter', help: 'Failed compactions of a stored document log (each also logged as a CollabioWarning).' },
   handlerExceptions: { name: 'collabio_handler_exceptions_total', type: 'counter', help: 'Exceptions that escaped a native I/O handler (a bug; each also logged as a CollabioWarning).' },
   authParseErrors: { name: 'collabio_auth_parse_errors_total', type: 'counter', help: 'CONNECT auth payloads the core accepted but JSON.parse refused (handshake.auth is {}; logged).' },
+  inboundBytes: { name: 'collabio_inbound_bytes', type: 'gauge', help: 'Bytes of client events waiting for JavaScript.' },
+  inboundEvents: { name: 'collabio_inbound_events', type: 'gauge', help: 'Client events waiting for JavaScript.' },
+  documentInboundBytes: { name: 'collabio_document_inbound_bytes', type: 'gauge', help: 'Bytes of document messages received and not yet integrated and stored.' },
+  pausedConnections: { name: 'collabio_paused_connections', type: 'gauge', help: 'Connections not read now because they are over their inbound share (backpressure).' },
+  inboundPauses: { name: 'collabio_inbound_pauses_total', type: 'counter', help: 'Times a connection was paused for inbound backpressure.' },
 };
 
 function snakeCase(key) {

@@ -123,6 +123,9 @@ class Server extends EventEmitter {
         maxHttpBufferSize: this.opts.maxHttpBufferSize,
         maxAttachments: this.opts.maxAttachments,
         maxOutboundBytes: this.opts.maxOutboundBytes,
+        maxInboundBytes: this.opts.maxInboundBytes,
+        maxInboundEvents: this.opts.maxInboundEvents,
+        maxInboundBytesTotal: this.opts.maxInboundBytesTotal,
         handshakeTimeout: this.opts.handshakeTimeout,
         closeTimeout: this.opts.closeTimeout,
         maxConnections: this.opts.maxConnections,
@@ -263,7 +266,11 @@ class Server extends EventEmitter {
     this.sockets.disconnectSockets(close);
   }
 
-  /** Counters from the native core: connections, messagesIn, messagesOut, bytesQueued. */
+  /**
+   * Counters from the native core: connections, messagesIn, messagesOut, bytesQueued, and inbound
+   * backpressure (inboundBytes, inboundEvents, documentInboundBytes, pausedConnections,
+   * inboundPauses). See docs/API.md.
+   */
   stats() {
     return { ...this._native.stats(), authParseErrors: this._authParseErrors };
   }

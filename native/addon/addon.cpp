@@ -18,6 +18,11 @@ using collabio::core::Event;
 
 // Values per event in the flat array given to JavaScript.
 constexpr uint32_t kEventStride = 8;
+// Bytes of events handed to JavaScript per call (at least one event). Everything a batch creates
+// (its strings, what the handlers build from them, the commands they issue) lives until the
+// call returns: slices keep that transient memory small however much is waiting, and the garbage of
+// one slice is young garbage by the next. Small events still arrive in one batch per wake-up.
+constexpr uint64_t kDeliverSliceBytes = 1ull << 20;
 
 // Option readers: each leaves `field` (its default) alone unless `key` holds a value of the type.
 template <class T>
@@ -75,6 +80,9 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     num("maxHttpBufferSize", opts.max_http_buffer_size);
     num("maxAttachments", opts.max_attachments);
     num("maxOutboundBytes", opts.max_outbound_bytes);
+    num("maxInboundBytes", opts.max_inbound_bytes);
+    num("maxInboundEvents", opts.max_inbound_events);
+    num("maxInboundBytesTotal", opts.max_inbound_bytes_total);
     num("handshakeTimeout", opts.handshake_timeout);
     num("closeTimeout", opts.close_timeout);
     num("maxConnections", opts.max_connections);
@@ -130,7 +138,15 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
   static void Deliver(Napi::Env env, Napi::Function js, NativeServer* self) {
     if (env == nullptr || self->released_) return;
     self->batch_.clear();
-    self->server_->drain_events(self->batch_);
+    // More waiting after this slice: another call follows (drain_events does not notify for it).
+    const bool more = self->server_->drain_events(self->batch_, kDeliverSliceBytes);
+    if (more) self->tsfn_.NonBlockingCall(self, &NativeServer::Deliver);
+    // The batch counts against its connections' inbound budgets until JavaScript has run it (or
+    // thrown): only then are the connections paused for it read again.
+    struct Handled {
+      collabio::core::Server& server;
+      ~Handled() { server.events_handled(); }
+    } handled{*self->server_};
     if (!self->batch_.empty()) {
       Napi::Array arr = Napi::Array::New(env, self->batch_.size() * kEventStride);
       uint32_t i = 0;
@@ -170,7 +186,8 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
       // JavaScript has handled the closes (a closing socket keeps a copy of its handshake).
       for (uint64_t conn : closed) self->handshakes_.erase(conn);
     }
-    if (self->closed_.load(std::memory_order_acquire) && !self->released_) {
+    // Closed: the null batch goes after every waiting event (the next call, if `more`).
+    if (!more && self->closed_.load(std::memory_order_acquire) && !self->released_) {
       self->released_ = true;
       js.Call({env.Null()});
       self->tsfn_.Release();
@@ -282,6 +299,11 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     o.Set("acceptErrors", Napi::Number::New(info.Env(), static_cast<double>(s.accept_errors)));
     o.Set("compactionErrors", Napi::Number::New(info.Env(), static_cast<double>(s.compaction_errors)));
     o.Set("handlerExceptions", Napi::Number::New(info.Env(), static_cast<double>(s.handler_exceptions)));
+    o.Set("inboundBytes", Napi::Number::New(info.Env(), static_cast<double>(s.inbound_bytes)));
+    o.Set("inboundEvents", Napi::Number::New(info.Env(), static_cast<double>(s.inbound_events)));
+    o.Set("documentInboundBytes", Napi::Number::New(info.Env(), static_cast<double>(s.document_inbound_bytes)));
+    o.Set("pausedConnections", Napi::Number::New(info.Env(), static_cast<double>(s.paused_connections)));
+    o.Set("inboundPauses", Napi::Number::New(info.Env(), static_cast<double>(s.inbound_pauses)));
     return o;
   }
 

@@ -170,17 +170,21 @@ void Document::acknowledge_when_durable(uint64_t peer, bool saved) {
   });
 }
 
-void Document::on_message(uint64_t peer, std::string message, size_t offset, Decode decode) {
+void Document::on_message(uint64_t peer, std::string message, size_t offset, Decode decode,
+                          std::shared_ptr<void> hold) {
   if (state_ == State::Loading) {
     // Kept in arrival order behind the peer's own add_peer (queued the same way).
-    waiting_ready_.push_back([self = shared_from_this(), peer, message = std::move(message), offset, decode]() mutable {
-      self->on_message(peer, std::move(message), offset, decode);
+    waiting_ready_.push_back([self = shared_from_this(), peer, message = std::move(message), offset, decode,
+                              hold = std::move(hold)]() mutable {
+      self->on_message(peer, std::move(message), offset, decode, std::move(hold));
     });
     return;
   }
   if (state_ != State::Ready) return;  // a failed document has no peers
   if (!peers_.count(peer)) return;
+  input_hold_ = std::move(hold);
   decode(*this, peer, bytes(message).subspan(std::min(offset, message.size())));
+  input_hold_.reset();
   // A large message (a document pushed in one update) leaves its copies in malloc's free lists;
   // they go back to the system when such messages stop coming.
   if (message.size() >= kTrimAfterBytes) {
@@ -280,8 +284,11 @@ void Document::relay(uint64_t from, std::vector<uint8_t> update) {
   ++log_entries_;
   log_bytes_ += update.size();
   auto copy = update;
+  // The sender's inbound hold rides with the append: a client that sends faster than the store
+  // commits is paused (inbound backpressure) until its updates are durable.
   st->append(name_, std::move(copy),
-             [self = shared_from_this(), from, update = std::move(update)](std::optional<std::string> err) mutable {
+             [self = shared_from_this(), from, update = std::move(update),
+              hold = input_hold_](std::optional<std::string> err) mutable {
                net::post(self->strand_, [self, from, update = std::move(update), err = std::move(err)] {
                  --self->pending_durable_;
                  if (err) {

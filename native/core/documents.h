@@ -50,9 +50,12 @@ class Document : public std::enable_shared_from_this<Document> {
 
   // A message from `peer`, decoded by its protocol's `decode` on this strand once the document
   // is loaded (kept in arrival order until then; dropped if the peer is gone). `decode` receives
-  // `message` from `offset` on and calls the input methods below.
+  // `message` from `offset` on and calls the input methods below. `hold` (InboundBudget::hold)
+  // keeps the message counted against its connection's inbound budget until it is handled:
+  // decoded and integrated, and with a store, committed.
   using Decode = void (*)(Document& doc, uint64_t peer, std::span<const uint8_t> body);
-  void on_message(uint64_t peer, std::string message, size_t offset, Decode decode);
+  void on_message(uint64_t peer, std::string message, size_t offset, Decode decode,
+                  std::shared_ptr<void> hold = nullptr);
 
   // ---- input, strand only: what a peer's protocol decoded ----
   // SyncStep1: answered (DocPeer::answer_sync_step1) from durable state.
@@ -123,6 +126,9 @@ class Document : public std::enable_shared_from_this<Document> {
   std::vector<std::string> js_updates_;
   bool js_flush_scheduled_ = false;
   net::steady_timer js_timer_;
+  // The inbound hold of the message being decoded (set around `decode` in on_message): relay()
+  // keeps it with the store append, so the sender stays paused until its update is committed.
+  std::shared_ptr<void> input_hold_;
 };
 
 

@@ -386,6 +386,7 @@ void EioConnection::do_close(const std::string& reason, bool graceful) {
   if (closed_) return;
   closed_ = true;
   upper_->on_close();
+  release_post();  // a POST held for backpressure is answered; the session will read no more
   heartbeat_at_ = connect_at_ = upgrade_at_ = kNever;
   if (probe_) {
     probe_->shut(ws::kNormal, "transport close", true);

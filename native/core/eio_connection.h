@@ -128,6 +128,8 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   void on_timer();
   // A closed polling session stops waiting for its last GET: after_close() runs now (once).
   void end_close_grace();
+  // Answers the held POST, if any, with "ok".
+  void release_post();
 
   // Closes the session on the strand. `graceful`: what is queued is still delivered (server-side
   // close); otherwise it is dropped.
@@ -171,6 +173,9 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   std::shared_ptr<PollingExchange> post_;  // POST being answered
   // Message payloads go here; its reading side runs on the strand too (core/eio_upper.h).
   const std::unique_ptr<EioUpper> upper_;
+  // A POST whose "ok" waits until the session is back under its inbound budget: the client sends
+  // its next POST only after this answer (backpressure for long-polling).
+  std::shared_ptr<PollingExchange> post_held_;
 
   // ---- guarded by mu_ (enqueue from any thread, transport switch on the strand) ----
   std::mutex mu_;

@@ -205,8 +205,22 @@ void EioConnection::poll_post(std::shared_ptr<PollingExchange> x, std::string bo
       x->reply(400, "application/json", bad_request());
       return;
     }
+    if (!self->closed_) {
+      std::weak_ptr<EioConnection> weak = self;
+      const bool over = self->server_->to_host->pause_if_over(self->id_, [weak] {
+        if (auto s = weak.lock()) net::post(s->strand_, [s] { s->release_post(); });
+      });
+      if (over) {
+        self->post_held_ = std::move(x);
+        return;
+      }
+    }
     x->reply(200, std::string(kPostType), "ok");
   });
+}
+
+void EioConnection::release_post() {
+  if (auto x = std::move(post_held_)) x->reply(200, std::string(kPostType), "ok");
 }
 
 void EioConnection::poll_post_done(const PollingExchange* x) {

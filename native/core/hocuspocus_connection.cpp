@@ -127,9 +127,16 @@ void HocuspocusConnection::on_ws_message(bool, std::string&& payload) {
     return;
   }
   // dispatch, as YjsConnection::on_ws_message: handled here when the document's strand is idle.
-  net::dispatch(s.doc->strand(), [doc = s.doc, peer = s.peer_id, msg = std::move(payload), at = m.body_offset]() mutable {
-    doc->on_message(peer, std::move(msg), at, &HocuspocusConnection::decode);
+  // Counted against this socket's inbound budget until the document has handled (and stored) it.
+  auto hold = server_->to_documents->hold(id(), payload.size());
+  net::dispatch(s.doc->strand(), [doc = s.doc, peer = s.peer_id, msg = std::move(payload), at = m.body_offset,
+                                  hold = std::move(hold)]() mutable {
+    doc->on_message(peer, std::move(msg), at, &HocuspocusConnection::decode, std::move(hold));
   });
+}
+
+bool HocuspocusConnection::pause_reading(std::function<void()> resume) {
+  return server_->to_documents->pause_if_over(id(), std::move(resume));
 }
 
 void HocuspocusConnection::authorized(const std::string& address, int mode, std::string reason) {

@@ -53,6 +53,7 @@ class HocuspocusConnection final : public WsConnection {
   void on_ws_message(bool binary, std::string&& payload) override;
   void on_closed(const std::string& reason) override;
   void on_ws_pong() override { alive_ = true; }
+  bool pause_reading(std::function<void()> resume) override;
 
   void attach(const std::string& address, Session& s, bool read_only);
   void detach(Session& s);

@@ -19,6 +19,10 @@ namespace collabio::core {
 ServerImpl::ServerImpl(Options options, EventSink* sink)
     : opts(std::move(options)),
       ioc(),
+      to_host(std::make_shared<InboundBudget>(
+          InboundBudget::Limits{opts.max_inbound_bytes, opts.max_inbound_events, opts.max_inbound_bytes_total})),
+      to_documents(std::make_shared<InboundBudget>(
+          InboundBudget::Limits{opts.max_inbound_bytes, opts.max_inbound_events, opts.max_inbound_bytes_total})),
       sink_(sink),
       acceptor_(ioc),
       cmd_(net::make_strand(ioc)),
@@ -210,7 +214,27 @@ void ServerImpl::report_failure(std::atomic<uint64_t>& counter, const char* code
   push_event(Event{Event::kWarning, 0, {}, std::move(what), -1, {}, nullptr, code});
 }
 
+uint64_t ServerImpl::inbound_connection(const Event& ev) {
+  switch (ev.kind) {
+    case Event::kConnect:
+    case Event::kEvent:
+    case Event::kAck:
+    case Event::kNspDisconnect:
+    case Event::kError:
+      return ev.conn;
+    default:
+      return 0;
+  }
+}
+
+uint64_t ServerImpl::inbound_cost(const Event& ev) {
+  uint64_t n = sizeof(Event) + ev.nsp.size() + ev.data.size() + ev.extra.size();
+  for (const auto& a : ev.attachments) n += sizeof(std::string) + a.size();
+  return n;
+}
+
 void ServerImpl::push_event(Event&& ev) {
+  to_host->charge(inbound_connection(ev), inbound_cost(ev));
   bool was_empty;
   {
     std::lock_guard lk(events_mu_);
@@ -361,16 +385,41 @@ Server::~Server() {
 
 Server::Address Server::listen(const std::string& host, uint16_t port) { return impl_->listen(host, port); }
 
-void Server::drain_events(std::vector<Event>& out) { impl_->drain_events(out); }
+bool Server::drain_events(std::vector<Event>& out, uint64_t max_bytes) { return impl_->drain_events(out, max_bytes); }
 
-void ServerImpl::drain_events(std::vector<Event>& out) {
+bool ServerImpl::drain_events(std::vector<Event>& out, uint64_t max_bytes) {
   std::lock_guard lk(events_mu_);
-  if (out.empty()) {
-    out.swap(events_);
-  } else {
-    for (auto& e : events_) out.push_back(std::move(e));
-    events_.clear();
+  // One charge per run of events from the same connection: a flooder's batch is one entry.
+  size_t n = 0;
+  uint64_t bytes = 0;
+  while (n < events_.size() && (n == 0 || bytes < max_bytes)) {
+    const Event& e = events_[n++];
+    const uint64_t conn = inbound_connection(e);
+    const uint64_t cost = inbound_cost(e);
+    bytes += cost;
+    if (!handed_.empty() && handed_.back().conn == conn) {
+      handed_.back().bytes += cost;
+      handed_.back().events += 1;
+    } else {
+      handed_.push_back({conn, cost, 1});
+    }
   }
+  if (n == events_.size() && out.empty()) {
+    out.swap(events_);
+    return false;
+  }
+  out.insert(out.end(), std::make_move_iterator(events_.begin()), std::make_move_iterator(events_.begin() + n));
+  events_.erase(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(n));
+  return !events_.empty();
+}
+
+void Server::events_handled() {
+  std::vector<InboundBudget::Charge> handed;
+  {
+    std::lock_guard lk(impl_->events_mu_);
+    handed.swap(impl_->handed_);
+  }
+  if (!handed.empty()) impl_->to_host->release(handed);
 }
 
 void Server::connect_reply(uint64_t conn, std::string nsp, bool accepted, std::string packet) {
@@ -460,6 +509,13 @@ Server::Stats Server::stats() const {
   s.accept_errors = impl_->accept_errors.load(std::memory_order_relaxed);
   s.compaction_errors = impl_->compaction_errors.load(std::memory_order_relaxed);
   s.handler_exceptions = impl_->handler_exceptions.load(std::memory_order_relaxed);
+  const auto host = impl_->to_host->stats();
+  const auto docs = impl_->to_documents->stats();
+  s.inbound_bytes = host.bytes;
+  s.inbound_events = host.events;
+  s.document_inbound_bytes = docs.bytes;
+  s.paused_connections = host.paused + docs.paused;
+  s.inbound_pauses = host.pauses + docs.pauses;
   return s;
 }
 

@@ -12,6 +12,8 @@
 //   guarded by the connection's own mutex so a fan-out never waits for a busy socket.
 // - Events for the host accumulate in one mutex-guarded queue; EventSink::notify() is called when the
 //   queue goes from empty to non-empty, and the host drains the whole batch with drain_events().
+//   What a client sent counts against its inbound budget until the host calls events_handled():
+//   a connection over its share is not read meanwhile (backpressure).
 #pragma once
 
 #include <algorithm>
@@ -83,6 +85,13 @@ struct Options {
   uint64_t max_http_buffer_size = 1000000;  // bytes, Engine.IO maxPayload / largest client message
   uint32_t max_attachments = 10;        // binary attachments per Socket.IO packet
   uint64_t max_outbound_bytes = 64ull << 20;  // per connection; beyond it the connection is closed
+  // Inbound backpressure (native/core/inbound_budget.h, docs/LIMITS.md): what a connection has sent
+  // that is not yet handled (events waiting for the host; document messages not yet integrated
+  // and stored). A connection over its share stops being read until it is drained.
+  uint64_t max_inbound_bytes = 1ull << 20;         // per connection; 0 = no limit
+  uint64_t max_inbound_events = 1000;              // messages per connection; 0 = no limit
+  uint64_t max_inbound_bytes_total = 16ull << 20;  // over all connections (events and documents
+                                                   // each); 0 = no limit
   uint32_t handshake_timeout = 10000;   // ms to receive a complete HTTP request head
   // Shutdown (close()): how long a connection may take to receive what is queued for it and to
   // answer the close handshake before its socket is dropped. Bounds close() against peers that
@@ -224,7 +233,15 @@ class Server {
   Address listen(const std::string& host, uint16_t port);
 
   // Moves every waiting event into `out` (appends). Any thread; normally the host's main thread.
-  void drain_events(std::vector<Event>& out);
+  // The drained events still count against their connections' inbound budgets (Options::
+  // max_inbound_*) until events_handled(): a host that drains must call it once it has handled
+  // them, or the connections over their share are never read again.
+  // `max_bytes` bounds one drain (at least one event is taken; ServerImpl::inbound_cost counts):
+  // returns true when events are still waiting, and then no notify() comes for them.
+  bool drain_events(std::vector<Event>& out, uint64_t max_bytes = UINT64_MAX);
+  // Every event drained so far has been handled: their connections' budgets are released, and
+  // the connections paused for them read again. Same thread as drain_events().
+  void events_handled();
 
   // ---- Commands: any thread, executed in call order. `packet` is a Socket.IO packet in its text
   // encoding ("2[...]"; the Engine.IO layer adds its message prefix); `attachments` follow it as
@@ -298,6 +315,12 @@ class Server {
     uint64_t accept_errors = 0;   // failed accepts (EMFILE, ENFILE, ENOBUFS, ...) since start
     uint64_t compaction_errors = 0;   // failed compactions of a document's stored log
     uint64_t handler_exceptions = 0;  // exceptions that escaped an I/O handler (a bug; logged)
+    // Inbound backpressure (Options::max_inbound_*).
+    uint64_t inbound_bytes = 0;        // bytes of client events waiting for the host (drained or not)
+    uint64_t inbound_events = 0;       // those events
+    uint64_t document_inbound_bytes = 0;  // document messages received and not yet integrated/stored
+    uint64_t paused_connections = 0;   // connections not read now because they are over their share
+    uint64_t inbound_pauses = 0;       // times a connection was paused, since start
   };
   Stats stats() const;
 

@@ -22,6 +22,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "core/eio_upper.h"
+#include "core/inbound_budget.h"
 #include "core/limits.h"
 #include "core/server.h"
 #include "core/ws_frame.h"
@@ -60,12 +61,19 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   void join_threads();
 
   // ---- used by connections (any thread) ----
+  // Queues `ev` for the host. An event from a client's input (see inbound_connection) is charged
+  // to that connection in to_host: its reader asks to_host->pause_if_over() after each chunk.
   void push_event(Event&& ev);
-  void drain_events(std::vector<Event>& out);  // see Server::drain_events
+  bool drain_events(std::vector<Event>& out, uint64_t max_bytes = UINT64_MAX);  // see Server::drain_events
   // A failure the core handled with no client to tell (a failed compaction, an exception escaping a
   // handler): counted in `counter` and reported to the host as an Event::kWarning with `code`,
   // which the host logs. Any thread.
   void report_failure(std::atomic<uint64_t>& counter, const char* code, std::string what);
+  // The connection whose inbound budget `ev` is charged to, or 0 (not client input: documents,
+  // Engine.IO handshakes, closes).
+  static uint64_t inbound_connection(const Event& ev);
+  // The bytes `ev` holds while it waits: its strings and a fixed overhead.
+  static uint64_t inbound_cost(const Event& ev);
   // A buffer of kTrimAfterBytes or more (ws_connection.h) was just freed. Its pages stay resident
   // in malloc's arenas, which is what the next large buffer reuses; once no large buffer has been
   // freed for kTrimQuietMs, malloc_trim gives them all back to the system. A burst of newcomers
@@ -110,6 +118,10 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
 
   const Options opts;
   net::io_context ioc;
+  // Inbound backpressure (native/core/inbound_budget.h): events waiting for the host, and document
+  // messages waiting to be integrated and stored. Thread-safe.
+  const std::shared_ptr<InboundBudget> to_host;
+  const std::shared_ptr<InboundBudget> to_documents;
   std::shared_ptr<DocumentManager> docs;  // created in the constructor when documents are enabled
   // Engine.IO sessions by sid, handshakes waiting for the host (native/core/eio_registry.h).
   const std::shared_ptr<EioRegistry> eio = make_eio_registry();
@@ -154,6 +166,9 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
 
   std::mutex events_mu_;
   std::vector<Event> events_;  // guarded by events_mu_
+  // What drain_events() handed to the host, per connection, until events_handled() releases it
+  // from to_host. Guarded by events_mu_.
+  std::vector<InboundBudget::Charge> handed_;
 
   std::mutex conns_mu_;
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> conns_;  // guarded by conns_mu_

@@ -36,7 +36,7 @@ void WsConnection::start(std::vector<ws::Frame> first, std::string leftover) {
   on_started();
   if (closing_) return;
   if (!leftover.empty()) consume(reinterpret_cast<const uint8_t*>(leftover.data()), leftover.size());
-  do_read();
+  read_on();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -66,6 +66,30 @@ void WsConnection::on_readable(boost::system::error_code ec) {
     return;
   }
   consume(chunk.data(), n);
+  read_on();
+}
+
+void WsConnection::read_on() {
+  if (closing_ || socket_closed_) {
+    do_read();  // a closing connection reads only to see the peer's close; nothing is handed on
+    return;
+  }
+  // The callback may run on any thread, after this connection is gone: it holds it weakly and
+  // comes back to the strand.
+  std::weak_ptr<WsConnection> weak = shared_from_this();
+  const bool paused = pause_reading([weak] {
+    if (auto self = weak.lock()) net::post(self->socket_.get_executor(), [self] { self->resume_reading(); });
+  });
+  if (paused) {
+    read_paused_ = true;
+    return;
+  }
+  do_read();
+}
+
+void WsConnection::resume_reading() {
+  if (!read_paused_) return;  // a close resumed it already
+  read_paused_ = false;
   do_read();
 }
 
@@ -301,6 +325,8 @@ void WsConnection::close(uint16_t code, std::string reason) {
 void WsConnection::do_close(uint16_t code, const std::string& reason, bool drop_queue) {
   if (closing_) return;
   closing_ = true;
+  // A connection paused for backpressure reads again, to see the peer's close frame.
+  if (read_paused_ && !socket_closed_) resume_reading();
   bool post = false;
   {
     std::lock_guard lk(mu_);

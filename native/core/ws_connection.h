@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -50,6 +51,9 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
   // Once, when the close begins (either side): stop timers, report `reason`.
   virtual void on_closed(const std::string& reason) = 0;
   virtual void on_ws_pong() {}
+  // Inbound backpressure: asked after each chunk of input is handled. True stops reading until
+  // `resume` (any thread, at most once) is called; false reads on. Default: never over.
+  virtual bool pause_reading(std::function<void()> /*resume*/) { return false; }
 
   // Begins the close on the strand: queues a close frame after what is queued (or drops the queue
   // when `drop_queue`), calls on_closed(reason) once.
@@ -71,6 +75,9 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
 
   void do_read();
   void on_readable(boost::system::error_code ec);
+  // After a chunk: reads on, or pauses (pause_reading).
+  void read_on();
+  void resume_reading();
   void consume(const uint8_t* data, size_t n);
   // Starts do_write() on the strand soon: batched with the other writes this I/O thread schedules
   // in the same handler (ws_connection.cpp), or posted from a foreign thread.
@@ -92,6 +99,7 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
   std::vector<uint8_t> pending_;  // bytes of an incomplete frame (usually empty: idle costs nothing)
   net::steady_timer close_timer_;
   bool closing_ = false;  // close started: reads are no longer processed
+  bool read_paused_ = false;  // over the inbound budget: no read is pending until resume_reading()
   bool socket_closed_ = false;
   std::vector<ws::Frame> inflight_;  // frames of the write in progress
 

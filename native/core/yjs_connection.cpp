@@ -111,9 +111,16 @@ void YjsConnection::on_ws_message(bool, std::string&& payload) {
   // right here, on this I/O thread, inside the document's strand; a post would hand every update
   // to another thread (a wake-up through the scheduler) before the relay starts. When the strand
   // is busy on another thread the message is queued behind its work, in order, as a post would.
-  net::dispatch(doc_->strand(), [doc = doc_, id = peer_id(), msg = std::move(payload)]() mutable {
-    doc->on_message(id, std::move(msg), 0, &YjsConnection::decode);
+  // The message counts against this connection's inbound budget until the document has handled
+  // (and stored) it.
+  auto hold = server_->to_documents->hold(id(), payload.size());
+  net::dispatch(doc_->strand(), [doc = doc_, id = peer_id(), msg = std::move(payload), hold = std::move(hold)]() mutable {
+    doc->on_message(id, std::move(msg), 0, &YjsConnection::decode, std::move(hold));
   });
+}
+
+bool YjsConnection::pause_reading(std::function<void()> resume) {
+  return server_->to_documents->pause_if_over(id(), std::move(resume));
 }
 
 void YjsConnection::on_closed(const std::string&) {

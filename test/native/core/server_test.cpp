@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -58,6 +59,19 @@ class Host : public EventSink {
   }
 
   Server& server() { return server_; }
+  // While held, the host drains nothing (a JavaScript thread that is busy).
+  void hold(bool on) {
+    {
+      std::lock_guard lk(mu_);
+      held_ = on;
+    }
+    cv_.notify_all();
+  }
+  // The numbers of the ["n", k] events received, in delivery order.
+  std::vector<int> numbers() {
+    std::lock_guard lk(mu_);
+    return numbers_;
+  }
   int connects() const { return connects_.load(); }
   int closes() const { return closes_.load(); }
   std::vector<std::string> close_reasons() {
@@ -87,15 +101,18 @@ class Host : public EventSink {
     for (;;) {
       {
         std::unique_lock lk(mu_);
-        cv_.wait(lk, [&] { return pending_ || quit_; });
+        cv_.wait(lk, [&] { return (pending_ && !held_) || quit_; });
         if (quit_) return;
         pending_ = false;
       }
       batch.clear();
       server_.drain_events(batch);
       // As the addon does: the commands of a whole batch reach the I/O threads in one hand-off.
-      Server::CommandBatch commands(server_);
-      for (auto& ev : batch) handle(ev);
+      {
+        Server::CommandBatch commands(server_);
+        for (auto& ev : batch) handle(ev);
+      }
+      server_.events_handled();  // as the addon does once JavaScript ran the batch
     }
   }
 
@@ -122,6 +139,9 @@ class Host : public EventSink {
           server_.leave(ev.conn, "/", "order");
           server_.broadcast("/", {"order"}, {}, "2[\"c\"]", {}, false);
           server_.send(ev.conn, "2[\"d\"]", {});
+        } else if (ev.data.rfind("[\"n\",", 0) == 0) {
+          std::lock_guard lk(mu_);
+          numbers_.push_back(std::atoi(ev.data.c_str() + 5));
         } else if (ev.data.rfind("[\"bin\"", 0) == 0) {
           server_.broadcast("/", {}, {}, "51-[\"bin\",{\"_placeholder\":true,\"num\":0}]", {std::string(100, 'b')},
                             false);
@@ -147,6 +167,8 @@ class Host : public EventSink {
   bool pending_ = false;  // guarded by mu_
   bool closed_ = false;   // guarded by mu_
   bool quit_ = false;     // guarded by mu_
+  bool held_ = false;     // guarded by mu_
+  std::vector<int> numbers_;  // guarded by mu_
   std::vector<std::string> close_reasons_;  // guarded by mu_
 
   // Last: destroyed first, so its I/O threads are joined before the sink's members go away (an I/O
@@ -514,4 +536,45 @@ TEST(CoreLimits, AClientThatNeverReadsIsClosedAsSlowConsumerAndTheQueueStaysBoun
   healthy.send_text("42[\"echo\",3]");
   auto m = healthy.read_frame();
   ASSERT_TRUE(m.has_value());
+}
+
+TEST(CoreBackpressure, AFlooderIsNotReadWhileTheHostIsBusyAndEveryEventArrivesInOrderAfterwards) {
+  Options o = base_options();
+  o.max_inbound_bytes = 64 * 1024;
+  Host host(o);
+  const uint16_t port = host.listen();
+  RawClient flooder(port);
+  ASSERT_TRUE(flooder.connected());
+  ASSERT_TRUE(flooder.open_socketio());
+  ASSERT_TRUE(eventually([&] { return host.connects() == 1; }));
+
+  host.hold(true);
+  constexpr int kEvents = 2000;  // 20 MB: far more than the kernel's socket buffers take
+  const std::string pad(10000, 'x');
+  std::atomic<int> sent{0};
+  std::thread sender([&] {
+    for (int i = 0; i < kEvents; ++i) {
+      flooder.send_text("42[\"n\"," + std::to_string(i) + ",\"" + pad + "\"]");
+      sent.fetch_add(1);
+    }
+  });
+  // The connection stops being read once its share is waiting; the sender blocks on TCP.
+  ASSERT_TRUE(eventually([&] { return host.server().stats().paused_connections == 1; }));
+  std::this_thread::sleep_for(200ms);
+  const auto s = host.server().stats();
+  EXPECT_EQ(s.paused_connections, 1u);
+  EXPECT_GE(s.inbound_pauses, 1u);
+  // Its share, plus the one 64 KiB read chunk that took it over.
+  EXPECT_LE(s.inbound_bytes, 64u * 1024 + 64 * 1024 + 11000);
+  EXPECT_LT(sent.load(), kEvents) << "the kernel buffers would have to hold 20 MB";
+
+  host.hold(false);
+  sender.join();
+  ASSERT_TRUE(eventually([&] { return host.numbers().size() == static_cast<size_t>(kEvents); }, 30s));
+  const auto numbers = host.numbers();
+  for (int i = 0; i < kEvents; ++i) ASSERT_EQ(numbers[static_cast<size_t>(i)], i) << "delivered out of order";
+  ASSERT_TRUE(eventually([&] {
+    const auto t = host.server().stats();
+    return t.paused_connections == 0 && t.inbound_bytes == 0 && t.inbound_events == 0;
+  }));
 }

@@ -1,0 +1,360 @@
+'use strict';
+// Inbound backpressure (issue 15, docs/LIMITS.md "Inbound backpressure"): a client that sends
+// faster than the handlers run must not grow the server. Each server runs in a child process
+// (test/js/helpers/flood-server.js) whose memory is read from /proc: its peak RSS (VmHWM, reset
+// after the warm-up through /proc/<pid>/clear_refs) against its RSS before the flood.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const WebSocket = require('ws');
+const Y = require('yjs');
+const encoding = require('lib0/encoding');
+const { Clients, withTimeout, delay } = require('./helpers/clients');
+const { upgrade } = require('./helpers/raw-ws');
+
+const MiB = 1024 * 1024;
+const EVENT_BYTES = 100 * 1000;
+
+if (process.platform !== 'linux') throw new Error('hardening-backpressure needs Linux (/proc/<pid>/status)');
+
+/** A field of /proc/<pid>/status in bytes (VmRSS, VmHWM). */
+function procStatus(pid, field) {
+  const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+  if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(m[1]) * 1024;
+}
+
+/** Starts the flood server; resolves with a handle whose memory and counters can be read. */
+async function floodServer(t, opts) {
+  const script = path.join(__dirname, 'helpers', 'flood-server.js');
+  const child = spawn(process.execPath, [script, JSON.stringify(opts)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const ask = (msg, key) =>
+    withTimeout(
+      new Promise((resolve) => {
+        const on = (m) => {
+          if (m && m[key] !== undefined) {
+            child.off('message', on);
+            resolve(m);
+          }
+        };
+        child.on('message', on);
+        if (msg) child.send(msg);
+      }),
+      30000,
+      `flood server: ${key}`,
+    );
+  const { port, pid } = await ask(null, 'ready');
+  return {
+    port,
+    pid,
+    url: `http://127.0.0.1:${port}`,
+    counters: () => ask({ cmd: 'stats' }, 'stats'),
+    rss: () => procStatus(pid, 'VmRSS'),
+    // Peak RSS since resetPeak() (Linux: writing 5 to clear_refs resets VmHWM to the current RSS).
+    resetPeak: () => fs.writeFileSync(`/proc/${pid}/clear_refs`, '5'),
+    peak: () => procStatus(pid, 'VmHWM'),
+    close: async () => {
+      await ask({ cmd: 'close' }, 'closed');
+      return exited;
+    },
+  };
+}
+
+/** The WebSocket under a connected socket.io-client socket (engine.io-client's websocket transport). */
+function rawSocket(socket) {
+  const ws = socket.io.engine.transport.ws;
+  assert.ok(ws && typeof ws.bufferedAmount === 'number', 'socket.io-client runs over a ws WebSocket');
+  return ws;
+}
+
+/**
+ * Emits `count` 'flood' events of EVENT_BYTES each, numbered from 0, as fast as the connection
+ * takes them: the client keeps at most `ahead` bytes in its own send buffer, so what the server
+ * does not read stays in the kernel's socket buffers and in the client.
+ */
+async function flood(socket, count, ahead = 4 * MiB) {
+  const payload = 'x'.repeat(EVENT_BYTES);
+  for (let seq = 0; seq < count; seq++) {
+    socket.emit('flood', seq, payload);
+    // The transport may change under us (polling, then the upgrade to WebSocket).
+    for (;;) {
+      const transport = socket.io.engine.transport;
+      const waiting = transport.name === 'websocket' ? rawSocket(socket).bufferedAmount : socket.io.engine.writeBuffer.length * EVENT_BYTES;
+      if (waiting <= ahead || !socket.connected) break;
+      await delay(2);
+    }
+    if (seq % 16 === 15) await delay(0);
+    if (!socket.connected) throw new Error(`flooder disconnected after ${seq} events`);
+  }
+}
+
+/** Samples the server's counters until `done` settles: the highest values seen. */
+function sampleWhile(server, done) {
+  const seen = { inboundBytes: 0, inboundEvents: 0, pausedConnections: 0, documentInboundBytes: 0, heapTotal: 0, external: 0 };
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const c = await server.counters();
+      for (const k of Object.keys(seen)) seen[k] = Math.max(seen[k], k in c.stats ? c.stats[k] : c.memory[k]);
+      await delay(20);
+    }
+  })();
+  return done.finally(async () => {
+    running = false;
+    await loop;
+  }).then(() => seen);
+}
+
+async function waitFor(server, what, pred, ms = 120000) {
+  for (const deadline = Date.now() + ms; ; ) {
+    const c = await server.counters();
+    if (pred(c)) return c;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(c)}`);
+    await delay(50);
+  }
+}
+
+/** Connects and warms the server up (JIT, allocator) with a little flood, so the baseline is steady. */
+async function warmUp(server, clients, n) {
+  const socket = await clients.connect();
+  await flood(socket, 50);
+  await waitFor(server, 'the warm-up', (c) => c.floods >= n + 50);
+  socket.disconnect();
+  await delay(300);
+}
+
+test('one client floods 300 MB: the server stays within +64 MiB, every event arrives in order, and another client is answered', { timeout: 300000 }, async (t) => {
+  // Every 250th event the handler holds the JS thread for 100 ms, as a slow handler or a GC pause
+  // would: the reads go on meanwhile, and without backpressure the backlog piles up in the server.
+  const server = await floodServer(t, { documents: false, stallEvery: 250, stallMs: 100 });
+  const clients = new Clients(server.url);
+  t.after(() => clients.closeAll());
+  await warmUp(server, clients, 0);
+
+  const flooder = await clients.connect();
+  const healthy = await clients.connect();
+  const before = await server.counters();
+  const baseline = server.rss();
+  server.resetPeak();
+
+  const COUNT = 3000; // 300 MB
+  let flooding = true;
+  let acks = 0;
+  const pinger = (async () => {
+    while (flooding) {
+      const reply = await withTimeout(healthy.emitWithAck('echo', acks), 20000, 'the healthy client\'s ack during the flood');
+      assert.equal(reply, acks);
+      acks++;
+      await delay(50);
+    }
+  })();
+  const sent = flood(flooder, COUNT);
+  const done = sent.then(() => waitFor(server, 'every flood event', (c) => c.floods >= before.floods + COUNT));
+  const seen = await sampleWhile(server, done);
+  flooding = false;
+  await pinger;
+
+  const after = await server.counters();
+  const peak = server.peak() - baseline;
+  t.diagnostic(`RSS peak +${(peak / MiB).toFixed(1)} MiB; most waiting for JS ${(seen.inboundBytes / MiB).toFixed(2)} MiB in ${seen.inboundEvents} events; pauses ${after.stats.inboundPauses - before.stats.inboundPauses}; acks during the flood ${acks}`);
+  assert.equal(after.floods - before.floods, COUNT, 'every event was delivered');
+  assert.equal(after.floodBytes - before.floodBytes, COUNT * EVENT_BYTES);
+  assert.equal(after.outOfOrder, 0, 'events arrived in the order they were sent');
+  assert.ok(after.stats.inboundPauses > before.stats.inboundPauses, 'the flooder was paused (io.stats().inboundPauses)');
+  // What waits for JavaScript stays near the per-connection share (1 MiB), give or take one read chunk and one event.
+  assert.ok(seen.inboundBytes < 1 * MiB + 64 * 1024 + 2 * EVENT_BYTES, `inbound bytes bounded (${seen.inboundBytes})`);
+  assert.ok(acks >= 3, `the healthy client's acks were answered during the flood (${acks})`);
+  assert.ok(peak < 64 * MiB, `server RSS peak +${(peak / MiB).toFixed(1)} MiB stays under +64 MiB`);
+  assert.equal(after.stats.pausedConnections, 0, 'nothing stays paused once drained');
+  assert.equal(after.stats.inboundBytes, 0);
+});
+
+test('a long-polling flooder: its POSTs are answered only as fast as the handlers run, in order', { timeout: 300000 }, async (t) => {
+  const server = await floodServer(t, { documents: false, stallEvery: 50, stallMs: 100 });
+  const clients = new Clients(server.url);
+  t.after(() => clients.closeAll());
+  const flooder = await clients.connect({ transports: ['polling'] });
+  const healthy = await clients.connect({ transports: ['polling'] });
+  assert.equal(flooder.io.engine.transport.name, 'polling');
+  const before = await server.counters();
+
+  const COUNT = 300; // 30 MB
+  let flooding = true;
+  let acks = 0;
+  const pinger = (async () => {
+    while (flooding) {
+      assert.equal(await withTimeout(healthy.emitWithAck('echo', acks), 20000, 'the polling client\'s ack'), acks);
+      acks++;
+      await delay(50);
+    }
+  })();
+  await flood(flooder, COUNT, 2 * MiB);
+  await waitFor(server, 'every flood event', (c) => c.floods >= before.floods + COUNT);
+  flooding = false;
+  await pinger;
+  const after = await server.counters();
+  t.diagnostic(`pauses ${after.stats.inboundPauses - before.stats.inboundPauses}; acks ${acks}`);
+  assert.equal(after.floods - before.floods, COUNT);
+  assert.equal(after.outOfOrder, 0, 'events arrived in the order they were sent');
+  assert.ok(after.stats.inboundPauses > before.stats.inboundPauses, 'POSTs were held (io.stats().inboundPauses)');
+  assert.ok(acks >= 1, 'the other polling client was answered');
+  assert.equal(after.stats.pausedConnections, 0);
+});
+
+test('50 clients flood at once: the server stays bounded by the total limit, and everything arrives in order', { timeout: 300000 }, async (t) => {
+  const server = await floodServer(t, { documents: false, stallEvery: 500, stallMs: 100 });
+  const clients = new Clients(server.url);
+  t.after(() => clients.closeAll());
+  await warmUp(server, clients, 0);
+  // Half of them start on long-polling and upgrade (their session runs on a strand of its own).
+  const flooders = [];
+  for (let i = 0; i < 50; i++) flooders.push(await clients.connect(i % 2 ? { transports: ['polling', 'websocket'] } : {}));
+  await Promise.all(flooders.map((s) => (s.io.engine.transport.name === 'websocket' ? null : new Promise((resolve) => s.io.engine.once('upgrade', resolve)))));
+  const before = await server.counters();
+  const baseline = server.rss();
+  server.resetPeak();
+
+  const EACH = 60; // 6 MB each, 300 MB in all
+  const done = Promise.all(flooders.map((s) => flood(s, EACH, 512 * 1024))).then(() =>
+    waitFor(server, 'every flood event', (c) => c.floods >= before.floods + 50 * EACH),
+  );
+  const seen = await sampleWhile(server, done);
+  const after = await server.counters();
+  const peak = server.peak() - baseline;
+  // The total (16 MiB by default), plus what each connection may read before it is stopped (one
+  // 64 KiB chunk completing one event) and its incomplete frame, plus 48 MiB for the JavaScript
+  // heap the handlers use (without backpressure this run peaks near +270 MiB).
+  const bound = 16 * MiB + 50 * (64 * 1024 + 2 * EVENT_BYTES) + 48 * MiB;
+  t.diagnostic(`RSS peak +${(peak / MiB).toFixed(1)} MiB (bound ${(bound / MiB).toFixed(1)}); most waiting for JS ${(seen.inboundBytes / MiB).toFixed(2)} MiB; most paused at once ${seen.pausedConnections}; JS heap at most ${(seen.heapTotal / MiB).toFixed(1)} MiB; pauses ${after.stats.inboundPauses - before.stats.inboundPauses}`);
+  assert.equal(after.floods - before.floods, 50 * EACH);
+  assert.equal(after.outOfOrder, 0, 'each client\'s events arrived in order');
+  assert.ok(after.stats.inboundPauses > before.stats.inboundPauses);
+  assert.ok(seen.inboundBytes < 16 * MiB + 50 * (64 * 1024 + 2 * EVENT_BYTES), `inbound bytes bounded by the total (${seen.inboundBytes})`);
+  assert.ok(peak < bound, `server RSS peak +${(peak / MiB).toFixed(1)} MiB stays under +${(bound / MiB).toFixed(1)} MiB`);
+  assert.equal(after.stats.pausedConnections, 0);
+});
+
+/** A y-websocket sync message (messageSync = 0) of `type` (0 SyncStep1, 1 SyncStep2, 2 Update). */
+function syncMessage(type, payload) {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, 0);
+  encoding.writeVarUint(e, type);
+  encoding.writeVarUint8Array(e, payload);
+  return encoding.toUint8Array(e);
+}
+
+function openWs(url) {
+  const ws = new WebSocket(url);
+  ws.binaryType = 'nodebuffer';
+  return withTimeout(new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  }), 10000, 'document WebSocket open');
+}
+
+test('a document flooder that sends faster than the store commits stays bounded, and every update is integrated', { timeout: 300000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collabio-bp-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const server = await floodServer(t, { documents: { persistence: { dir, durability: 'full' } } });
+  const url = `ws://127.0.0.1:${server.port}/flooded`;
+
+  // The flooder's own document: each round inserts 100 kB and deletes it again, so the document
+  // stays small while every insert is a 100 kB update the server must store before relaying it.
+  const doc = new Y.Doc();
+  const updates = [];
+  doc.on('update', (u) => updates.push(u));
+  const text = doc.getText('t');
+  const chunk = 'y'.repeat(EVENT_BYTES);
+  const ROUNDS = 1000; // 100 MB of inserts
+  for (let i = 0; i < ROUNDS; i++) {
+    text.insert(0, chunk);
+    text.delete(0, chunk.length);
+  }
+  text.insert(0, 'done');
+
+  const ws = await openWs(url);
+  t.after(() => ws.terminate());
+  const baseline = server.rss();
+  server.resetPeak();
+  const before = await server.counters();
+  const sending = (async () => {
+    for (const u of updates) {
+      ws.send(syncMessage(2, u));
+      while (ws.bufferedAmount > 4 * MiB) await delay(2);
+    }
+  })();
+
+  // Done when a second client, synced from the server's stored state, has the flooder's state.
+  const done = sending.then(async () => {
+    const want = Buffer.from(Y.encodeStateVector(doc)).toString('hex');
+    for (const deadline = Date.now() + 120000; ; ) {
+      const reader = await openWs(url);
+      const copy = new Y.Doc();
+      const step2 = await withTimeout(new Promise((resolve) => {
+        reader.on('message', (m) => {
+          if (m[0] === 0 && m[1] === 1) resolve(m);
+        });
+        reader.send(syncMessage(0, Y.encodeStateVector(copy)));
+      }), 30000, 'SyncStep2 from the server');
+      reader.close();
+      const decoding = require('lib0/decoding');
+      const d = decoding.createDecoder(step2);
+      decoding.readVarUint(d);
+      decoding.readVarUint(d);
+      Y.applyUpdate(copy, decoding.readVarUint8Array(d));
+      if (Buffer.from(Y.encodeStateVector(copy)).toString('hex') === want) return copy;
+      if (Date.now() > deadline) throw new Error('the server never caught up with the flooder');
+      await delay(200);
+    }
+  });
+  const seen = await sampleWhile(server, done);
+  const copy = await done;
+  const after = await server.counters();
+  const peak = server.peak() - baseline;
+  t.diagnostic(`RSS peak +${(peak / MiB).toFixed(1)} MiB; most document bytes in flight ${(seen.documentInboundBytes / MiB).toFixed(2)} MiB; pauses ${after.stats.inboundPauses - before.stats.inboundPauses}`);
+  assert.equal(copy.getText('t').toString(), 'done', 'every update was integrated, in order');
+  assert.ok(after.stats.inboundPauses > before.stats.inboundPauses, 'the document flooder was paused (io.stats().inboundPauses)');
+  assert.ok(seen.documentInboundBytes < 1 * MiB + 64 * 1024 + 2 * EVENT_BYTES, `document bytes in flight bounded (${seen.documentInboundBytes})`);
+  assert.ok(peak < 64 * MiB, `server RSS peak +${(peak / MiB).toFixed(1)} MiB stays under +64 MiB`);
+  assert.equal(after.stats.documentInboundBytes, 0);
+});
+
+test('slow reader: 400 MB sent to a room whose only other member stopped reading keeps the server under +128 MiB', { timeout: 300000 }, async (t) => {
+  // Default heartbeat (25 s / 20 s) and maxOutboundBytes (64 MiB): the reader is closed as a slow
+  // consumer once its queue is full, and the sender's backlog is bounded by backpressure.
+  const server = await floodServer(t, { documents: false });
+  const clients = new Clients(server.url);
+  t.after(() => clients.closeAll());
+  await warmUp(server, clients, 0);
+  const sender = await clients.connect();
+  const reader = await upgrade(server.port, '/socket.io/?EIO=4&transport=websocket');
+  t.after(() => reader.destroy());
+  await reader.joinSocketIo();
+  reader.sock.pause(); // never reads again
+  await delay(100);
+  const baseline = server.rss();
+  server.resetPeak();
+  const before = await server.counters();
+
+  const COUNT = 4000; // 400 MB
+  const payload = 'x'.repeat(EVENT_BYTES);
+  const ws = rawSocket(sender);
+  for (let seq = 0; seq < COUNT; seq++) {
+    sender.emit('relay', seq, payload);
+    while (ws.bufferedAmount > 4 * MiB) await delay(2);
+    if (seq % 16 === 15) await delay(0);
+  }
+  const echoed = await withTimeout(sender.emitWithAck('echo', 'end'), 60000, 'the sender\'s ack after its 400 MB');
+  assert.equal(echoed, 'end');
+  const after = await server.counters();
+  const peak = server.peak() - baseline;
+  t.diagnostic(`RSS peak +${(peak / MiB).toFixed(1)} MiB; outbound queued now ${(after.stats.bytesQueued / MiB).toFixed(1)} MiB; pauses ${after.stats.inboundPauses - before.stats.inboundPauses}`);
+  assert.ok(peak < 128 * MiB, `server RSS peak +${(peak / MiB).toFixed(1)} MiB stays under +128 MiB`);
+});
