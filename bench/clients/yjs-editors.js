@@ -1,11 +1,14 @@
 'use strict';
 // Yjs relay load: real Y.Doc editors, `editors` per document, each inserting a timestamp token
 // "{<ms since epoch>}" into the shared Y.Text "t" at `rate` edits/s. Every editor records, for each
-// remote update it integrates, the delay since the token was written (edit-to-remote latency).
+// remote edit it integrates (a delivery), the delay since the token was written (edit-to-remote
+// latency).
 //
-// Argument: one JSON object {protocol, url, docs:[names], editors, rate, warmup, duration}.
-// Talks to the harness on stdio: prints {"event":"ready"} when every editor is synced, waits for a
-// "go" line, edits for warmup+duration seconds, checks convergence, prints {"event":"result",...}.
+// Argument: one JSON object {protocol, url, docs:[names], editors, rate, maxSeconds}.
+// Talks to the harness on stdio: prints {"event":"ready"} when every editor is synced, starts
+// editing on a "go" line, counts deliveries between a "start" and a "stop" line (the harness's
+// measured window, which lasts until the server has used enough CPU), stops editing at "stop" (or
+// after maxSeconds), checks convergence, prints {"event":"result",...}.
 
 const readline = require('node:readline');
 const { Y, connect, counters, withTimeout, nowMs } = require('./yjs-common');
@@ -32,10 +35,14 @@ async function main() {
         if (tr.local) return;
         const now = nowMs();
         if (now < windowStart || now >= windowEnd) return;
-        delivered++;
+        // One delivery per remote edit (token) integrated: a server that merges several edits into
+        // one message (Hocuspocus 4 does) still delivers each of them.
         for (const d of event.delta) {
           if (typeof d.insert !== 'string') continue;
-          for (const m of d.insert.matchAll(TOKEN)) samples.push(now - Number(m[1]));
+          for (const m of d.insert.matchAll(TOKEN)) {
+            delivered++;
+            samples.push(now - Number(m[1]));
+          }
         }
       });
       editors.push({ name, doc, text, conn, done: 0 });
@@ -45,19 +52,33 @@ async function main() {
   out({ event: 'ready', editors: editors.length });
 
   const rl = readline.createInterface({ input: process.stdin });
-  await new Promise((resolve) => rl.on('line', (l) => l.trim() === 'go' && resolve()));
+  let stopped = false;
+  let cpu0 = null;
+  let edits = 0;
+  let editsAtStart = 0;
+  let go;
+  const started = new Promise((r) => (go = r));
+  rl.on('line', (l) => {
+    const cmd = l.trim();
+    if (cmd === 'go') go();
+    else if (cmd === 'start') {
+      windowStart = nowMs();
+      cpu0 = process.cpuUsage();
+      editsAtStart = edits;
+    } else if (cmd === 'stop') {
+      windowEnd = nowMs();
+      stopped = true;
+    }
+  });
+  await started;
 
   const t0 = nowMs();
-  windowStart = t0 + cfg.warmup * 1000;
-  windowEnd = windowStart + cfg.duration * 1000;
-  const cpu0 = { at: 0, usage: null };
-  let edits = 0;
   // One scheduler for all editors: every 5 ms each editor makes the edits its rate says are due.
   await new Promise((resolve) => {
     const timer = setInterval(() => {
       const now = nowMs();
-      if (now >= windowStart && !cpu0.usage) cpu0.usage = process.cpuUsage();
-      if (now >= windowEnd) {
+      if (stopped || now - t0 >= cfg.maxSeconds * 1000) {
+        if (windowEnd > now) windowEnd = now;
         clearInterval(timer);
         resolve();
         return;
@@ -74,7 +95,8 @@ async function main() {
       }
     }, 5);
   });
-  const cpu = process.cpuUsage(cpu0.usage || undefined);
+  const cpu = process.cpuUsage(cpu0 || undefined);
+  const windowS = Number.isFinite(windowStart) ? (windowEnd - windowStart) / 1000 : 0;
 
   // Convergence: every editor of a document ends with the same text (bounded wait).
   const t1 = nowMs();
@@ -92,7 +114,8 @@ async function main() {
   for (const e of editors) e.conn.destroy();
   out({
     event: 'result',
-    edits,
+    edits: edits - editsAtStart,
+    windowS,
     delivered,
     samples: samples.map((s) => Math.round(s * 100) / 100),
     converged,

@@ -3,9 +3,11 @@
 //   {role:"load", protocol, url, docs:[names], history}  opens each document with the history file's
 //       content so that the server holds it, prints {"event":"ready"} when synced, stays connected
 //       until stdin closes (so that no server unloads the documents).
-//   {role:"join", protocol, url, doc, expectedLength, count}  `count` times: a fresh Y.Doc connects
-//       and waits until it holds the whole text; prints, for each join, the time until the server's
-//       SyncStep2 arrived, the time until the text was complete, and the bytes received.
+//   {role:"join", protocol, url, doc, expectedLength, count, pauseMs, probe}  `count` times, `pauseMs`
+//       apart: a fresh Y.Doc connects and waits until it holds the whole text; prints, for each
+//       join, the time until the server's SyncStep2 arrived, the time until the text was complete,
+//       and the bytes received. probe (default true): first join untimed until the server serves
+//       the whole document.
 
 const fs = require('node:fs');
 const { Y, connect, counters, withTimeout, nowMs } = require('./yjs-common');
@@ -61,7 +63,7 @@ async function joinOnce(timeoutMs) {
 
 async function join() {
   // Untimed probe first: the loader's state may still be on its way into the server.
-  let probe = null;
+  let probe = cfg.probe === false ? {} : null;
   const deadline = nowMs() + 30000;
   while (!probe && nowMs() < deadline) {
     try {
@@ -73,7 +75,7 @@ async function join() {
   if (!probe) throw new Error('the server never served the whole document');
   const runs = [];
   for (let i = 0; i < cfg.count; i++) {
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, cfg.pauseMs ?? 300));
     runs.push(await joinOnce(30000));
   }
   out({ event: 'result', runs });

@@ -15,7 +15,12 @@
 //           bench/clients/make-updates.js) at --rate updates/s each; a 16-digit timestamp field
 //           "T0000000000000000" in each update is patched before sending, and every client that
 //           receives a relayed update reads it back (edit-to-remote latency).
-// Server CPU is read from /proc/<--server-pid>/stat at the start and end of the measured window.
+// Server CPU is the sum of /proc/<--server-pid>/task/*/schedstat (nanoseconds on a CPU, per
+// thread; see bench/lib/proc.js) at the start and end of the measured window. The window lasts at
+// least --duration seconds and until the server has used --min-server-cpu CPU seconds, at most
+// --max-duration seconds, so that a figure per unit rests on enough CPU. A server thread that
+// exits during the window takes its time with it: the result says so (lost_threads) and the
+// harness refuses the run. The generator's own CPU comes from getrusage.
 // Prints one JSON object on stdout at the end. Every loop is bounded in time.
 #include <utility>  // before Boost 1.74 Asio: its awaitable.hpp uses std::exchange
 #include <boost/asio.hpp>
@@ -24,6 +29,9 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <dirent.h>
+#include <map>
+#include <sys/resource.h>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -48,6 +56,7 @@ struct Options {
   int clients = 1000;
   int threads = 2;
   double warmup = 2, duration = 5, hold = 30, connect_timeout = 120;
+  double min_server_cpu = 0, max_duration = 120;
   double rate = 0;  // fanout messages/s, 0 = window-limited
   int window = 16;
   int size = 100;
@@ -423,13 +432,25 @@ void Worker::connect_more() {
   }
 }
 
+// CPU seconds of a process: per thread from schedstat (ns), plus the tick totals of /proc/<pid>/stat.
 struct Cpu {
-  double user_s = 0, sys_s = 0;
-  double total() const { return user_s + sys_s; }
+  std::map<std::string, uint64_t> ns;  // tid -> ns on a CPU
+  double ticks_user_s = 0, ticks_sys_s = 0;
 };
-Cpu read_cpu(int pid) {
+
+Cpu read_server_cpu(int pid) {
   Cpu c;
-  std::ifstream f(pid > 0 ? "/proc/" + std::to_string(pid) + "/stat" : "/proc/self/stat");
+  const std::string base = "/proc/" + std::to_string(pid);
+  if (DIR* d = opendir((base + "/task").c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream f(base + "/task/" + e->d_name + "/schedstat");
+      uint64_t v = 0;
+      if (f >> v) c.ns[e->d_name] = v;
+    }
+    closedir(d);
+  }
+  std::ifstream f(base + "/stat");
   std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   const size_t rp = s.rfind(')');
   if (rp == s.npos) return c;
@@ -444,9 +465,34 @@ Cpu read_cpu(int pid) {
   }
   if (fields.size() < 13) return c;
   const double tck = double(sysconf(_SC_CLK_TCK));
-  c.user_s = std::stod(fields[11]) / tck;
-  c.sys_s = std::stod(fields[12]) / tck;
+  c.ticks_user_s = std::stod(fields[11]) / tck;
+  c.ticks_sys_s = std::stod(fields[12]) / tck;
   return c;
+}
+
+// CPU between two samples; threads born in the window count from zero, threads gone are counted.
+struct CpuDelta {
+  double seconds = 0, ticks_user_s = 0, ticks_sys_s = 0;
+  int lost_threads = 0;
+};
+CpuDelta cpu_between(const Cpu& a, const Cpu& b) {
+  CpuDelta d;
+  uint64_t ns = 0;
+  for (const auto& [tid, v] : b.ns) {
+    auto it = a.ns.find(tid);
+    ns += v - (it == a.ns.end() ? 0 : it->second);
+  }
+  for (const auto& [tid, v] : a.ns) d.lost_threads += b.ns.count(tid) ? 0 : 1;
+  d.seconds = double(ns) / 1e9;
+  d.ticks_user_s = b.ticks_user_s - a.ticks_user_s;
+  d.ticks_sys_s = b.ticks_sys_s - a.ticks_sys_s;
+  return d;
+}
+
+double self_cpu_s() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 long read_rss_kb(int pid) {
@@ -479,6 +525,8 @@ int main(int argc, char** argv) {
     else if (a == "--threads") g_opt.threads = std::max(1, std::stoi(v));
     else if (a == "--warmup") g_opt.warmup = std::stod(v);
     else if (a == "--duration") g_opt.duration = std::stod(v);
+    else if (a == "--min-server-cpu") g_opt.min_server_cpu = std::stod(v);
+    else if (a == "--max-duration") g_opt.max_duration = std::stod(v);
     else if (a == "--hold") g_opt.hold = std::stod(v);
     else if (a == "--rate") g_opt.rate = std::stod(v);
     else if (a == "--window") g_opt.window = std::stoi(v);
@@ -537,7 +585,8 @@ int main(int argc, char** argv) {
     for (int d = 0; d < g_opt.docs; ++d) a += (d ? "," : "") + std::to_string(g_sent_per_doc[size_t(d)].load());
     return a + "]";
   };
-  Cpu srv0, srv1, me0, me1;
+  Cpu srv0, srv1;
+  double me0 = 0, me1 = 0;
   double window_s = 0;
   if (g_opt.mode == "idle") {
     std::printf("{\"event\":\"ready\",\"connected\":%d}\n", g_connected.load());
@@ -571,15 +620,22 @@ int main(int argc, char** argv) {
       for (auto& c : clients) asio::post(g_workers[size_t(&c - &clients[0]) % g_workers.size()]->ctx, [c] { c->start_acks(); });
     }
     sleep_s(g_opt.warmup);
-    srv0 = read_cpu(g_opt.server_pid);
-    me0 = read_cpu(0);
+    srv0 = read_server_cpu(g_opt.server_pid);
+    me0 = self_cpu_s();
     const uint64_t ts = bench::now_ns();
     g_t_start = ts;
-    sleep_s(g_opt.duration);
+    for (;;) {
+      sleep_s(0.1);
+      const double elapsed = double(bench::now_ns() - ts) / 1e9;
+      if (elapsed >= g_opt.max_duration) break;
+      if (elapsed >= g_opt.duration &&
+          cpu_between(srv0, read_server_cpu(g_opt.server_pid)).seconds >= g_opt.min_server_cpu)
+        break;
+    }
     const uint64_t te = bench::now_ns();
     g_t_end = te;
-    srv1 = read_cpu(g_opt.server_pid);
-    me1 = read_cpu(0);
+    srv1 = read_server_cpu(g_opt.server_pid);
+    me1 = self_cpu_s();
     g_stop_sending = true;
     window_s = double(te - ts) / 1e9;
     sleep_s(0.5);  // let replies in flight arrive (they are outside the window and not counted)
@@ -603,16 +659,18 @@ int main(int argc, char** argv) {
   }
   if (yjs) extra = sent_per_doc();
   const double units = double(g_opt.mode == "ack" ? total.round_trips : total.deliveries);
-  const double srv_cpu = srv1.total() - srv0.total();
-  const double me_cpu = me1.total() - me0.total();
+  const CpuDelta srv = cpu_between(srv0, srv1);
+  const double srv_cpu = srv.seconds;
+  const double me_cpu = me1 - me0;
   std::printf(
       "{\"mode\":\"%s\",\"clients\":%d,\"connected\":%d,\"failed\":%d,\"connect_s\":%.3f,\"window_s\":%.3f,"
       "\"sent\":%llu,\"units\":%.0f,\"per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,"
-      "\"server_cpu_s\":%.3f,\"server_user_s\":%.3f,\"server_sys_s\":%.3f,\"server_cpu_us_per_unit\":%.3f,"
-      "\"server_cpu_util\":%.3f,\"loadgen_cpu_s\":%.3f,\"loadgen_cpu_util\":%.3f,\"server_rss_kb\":%ld%s}\n",
+      "\"server_cpu_s\":%.6f,\"server_ticks_user_s\":%.3f,\"server_ticks_sys_s\":%.3f,\"lost_threads\":%d,"
+      "\"server_cpu_us_per_unit\":%.4f,"
+      "\"server_cpu_util\":%.4f,\"loadgen_cpu_s\":%.4f,\"loadgen_cpu_util\":%.4f,\"server_rss_kb\":%ld%s}\n",
       g_opt.mode.c_str(), g_opt.clients, g_connected.load(), g_failed.load(), connect_s, window_s,
       (unsigned long long)g_sent.load(), units, window_s > 0 ? units / window_s : 0.0, pct(total.lat_us, 0.5),
-      pct(total.lat_us, 0.99), pct(total.lat_us, 0.999), srv_cpu, srv1.user_s - srv0.user_s, srv1.sys_s - srv0.sys_s,
+      pct(total.lat_us, 0.99), pct(total.lat_us, 0.999), srv_cpu, srv.ticks_user_s, srv.ticks_sys_s, srv.lost_threads,
       units > 0 ? srv_cpu / units * 1e6 : 0.0, window_s > 0 ? srv_cpu / window_s : 0.0, me_cpu,
       window_s > 0 ? me_cpu / window_s : 0.0, rss_kb, extra.c_str());
   return g_connected > 0 ? 0 : 1;
