@@ -1,8 +1,11 @@
 // Minimal WebSocket (RFC 6455) framing shared by the bench load generator and the ceiling server.
 //
 // Only what the benchmark needs: unfragmented text/binary frames, close, ping/pong. No extensions.
-// Server frames are unmasked; client frames carry a mask key (RFC 6455 §5.3 requires the key, not
-// a random one: the load generator uses a zero key so that masking costs nothing).
+// Server frames are unmasked; client frames are masked with a fresh random key per frame, as RFC
+// 6455 §5.3 requires of clients and as browsers and `ws` clients do. (A zero key would flatter the
+// servers: `ws` skips unmasking when the key is zero.) The keys come from a per-thread
+// xoshiro-style generator seeded by std::random_device: unpredictable enough for a benchmark,
+// which defends against no proxy.
 #pragma once
 
 #include <array>
@@ -10,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <time.h>
@@ -23,6 +27,15 @@ inline uint64_t now_ns() {
 }
 
 enum Opcode : uint8_t { kCont = 0, kText = 1, kBinary = 2, kClose = 8, kPing = 9, kPong = 10 };
+
+// A random 32-bit mask key (splitmix64 over a per-thread random seed).
+inline uint32_t mask_key() {
+  thread_local uint64_t state = (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return uint32_t(z ^ (z >> 31));
+}
 
 // Appends one complete frame (FIN set) to `out`.
 inline void append_frame(std::string& out, uint8_t opcode, std::string_view payload, bool masked) {
@@ -39,8 +52,29 @@ inline void append_frame(std::string& out, uint8_t opcode, std::string_view payl
     out.push_back(char(mask_bit | 127));
     for (int i = 7; i >= 0; --i) out.push_back(char((uint64_t(n) >> (8 * i)) & 0xff));
   }
-  if (masked) out.append(4, '\0');  // zero mask key: payload bytes go out unchanged
+  if (!masked) {
+    out.append(payload);
+    return;
+  }
+  uint8_t key[4];
+  const uint32_t k = mask_key();
+  std::memcpy(key, &k, 4);
+  out.append(reinterpret_cast<const char*>(key), 4);
+  const size_t at = out.size();
   out.append(payload);
+  // RFC 6455 §5.3: octet i is XORed with key[i % 4]; eight octets at a time, then the tail.
+  uint8_t* d = reinterpret_cast<uint8_t*>(out.data() + at);
+  uint64_t k8;
+  const uint8_t key8[8] = {key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]};
+  std::memcpy(&k8, key8, 8);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, d + i, 8);
+    w ^= k8;
+    std::memcpy(d + i, &w, 8);
+  }
+  for (; i < n; ++i) d[i] ^= key[i % 4];
 }
 
 inline std::string make_frame(uint8_t opcode, std::string_view payload, bool masked) {
@@ -91,8 +125,19 @@ inline std::optional<Frame> parse_frame(char* data, size_t len, size_t max_paylo
   }
   if (len < pos + n) return std::nullopt;
   char* payload = data + pos;
-  if (masked && (key[0] | key[1] | key[2] | key[3])) {
-    for (uint64_t i = 0; i < n; ++i) payload[i] = char(uint8_t(payload[i]) ^ key[i & 3]);
+  if (masked) {
+    // Eight octets at a time, then the tail (RFC 6455 §5.3: octet i ^= key[i % 4]).
+    const uint8_t key8[8] = {key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]};
+    uint64_t k8;
+    std::memcpy(&k8, key8, 8);
+    uint64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, payload + i, 8);
+      w ^= k8;
+      std::memcpy(payload + i, &w, 8);
+    }
+    for (; i < n; ++i) payload[i] = char(uint8_t(payload[i]) ^ key[i & 3]);
   }
   f.payload = std::string_view(payload, size_t(n));
   f.consumed = pos + size_t(n);
