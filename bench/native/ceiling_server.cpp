@@ -4,10 +4,23 @@
 // over WebSocket for the load generator (open packet, namespace CONNECT, the "fan" broadcast and the
 // "req" ack), and for any other path it relays binary y-websocket messages to the other connections
 // of the same document without a CRDT (answering SyncStep1 with an empty SyncStep2 so providers
-// become synced). Frames are encoded once, shared by every recipient, and whatever is queued for a
-// connection leaves in one gather write.
+// become synced).
 //
-// Usage: ceiling_server [--port N] [--threads T]    prints {"port":N} on stdout when listening.
+// It has the best ideas of collabio's transport, so that collabio's figures are measured against a
+// real lower bound, not a strawman:
+// - one single-threaded io_context per thread; a connection lives on one thread and nothing in it
+//   is locked; every connection of a Yjs document lives on the same thread (chosen by the
+//   document's name; a connection accepted on another thread is handed over after its upgrade
+//   request), so a relay never leaves the thread that read the update;
+// - a broadcast is framed once and reaches each thread in one task (none for the sender's own
+//   thread: it runs inline), never one post per recipient;
+// - writes are batched per event batch: a frame queued for a connection marks it dirty on its
+//   thread; one flush task per thread, queued behind the reads the reactor delivered together,
+//   writes every dirty connection, so a connection that got several frames writes them at once;
+// - a write is first tried right away (non-blocking gather write); only what the kernel does not
+//   take goes to an async_write;
+// - an idle connection owns no read buffer (reads wait for readability, then read into the
+//   thread's buffer), and payloads are unmasked eight octets at a time.
 #include <utility>  // before Boost 1.74 Asio: its awaitable.hpp uses std::exchange
 #include <boost/asio.hpp>
 
@@ -18,6 +31,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <unordered_map>
 #include <vector>
 
@@ -40,6 +54,9 @@ struct Worker {
   std::vector<std::shared_ptr<Conn>> room;                                      // the Socket.IO room
   std::unordered_map<std::string, std::vector<std::shared_ptr<Conn>>> docs;  // doc name -> conns
   std::vector<char> rx;  // receive buffer shared by this thread's connections, one read at a time
+  std::vector<std::shared_ptr<Conn>> dirty;  // connections with frames queued and no write started
+  void mark_dirty(std::shared_ptr<Conn> c);
+  void flush();
 };
 
 std::vector<std::unique_ptr<Worker>> g_workers;  // fixed after start
@@ -64,8 +81,24 @@ class Conn : public std::enable_shared_from_this<Conn> {
 
   void start() { do_read(); }
 
-  // Queues a frame; the write starts after the current handler so that frames queued together leave
-  // in one gather write.
+  // A y-websocket connection handed over by the thread that accepted it (see on_upgrade): it joins
+  // its document on this thread, answers the upgrade and goes on with any bytes already received.
+  void start_moved(std::string doc, std::string response, std::string leftover) {
+    upgraded_ = true;
+    doc_ = std::move(doc);
+    g_workers[worker_]->docs[doc_].push_back(shared_from_this());
+    enqueue(std::make_shared<const std::string>(std::move(response)));
+    if (!leftover.empty()) {
+      std::vector<char>& rx = g_workers[worker_]->rx;
+      if (rx.size() < leftover.size()) rx.resize(leftover.size());
+      std::memcpy(rx.data(), leftover.data(), leftover.size());
+      if (!process(rx, leftover.size())) return;
+    }
+    do_read();
+  }
+
+  // Queues a frame; the write starts in the thread's next flush (Worker::flush), so that frames
+  // queued in the same event batch leave in one gather write.
   void enqueue(Bytes frame) {
     if (closed_) return;
     queued_bytes_ += frame->size();
@@ -75,13 +108,16 @@ class Conn : public std::enable_shared_from_this<Conn> {
       asio::post(sock_.get_executor(), [self = shared_from_this()] { self->close(); });
       return;
     }
-    if (!writing_ && !flush_posted_) {
-      flush_posted_ = true;
-      asio::post(sock_.get_executor(), [self = shared_from_this()] {
-        self->flush_posted_ = false;
-        self->do_write();
-      });
+    if (!writing_ && !dirty_) {
+      dirty_ = true;
+      g_workers[worker_]->mark_dirty(shared_from_this());
     }
+  }
+
+  // Worker::flush: write what is queued.
+  void flushed() {
+    dirty_ = false;
+    do_write();
   }
 
   const std::string& doc() const { return doc_; }
@@ -104,34 +140,49 @@ class Conn : public std::enable_shared_from_this<Conn> {
     const size_t n = sock_.read_some(asio::buffer(rx.data() + have, rx.size() - have), rec);
     if (rec == asio::error::would_block || rec == asio::error::try_again) return do_read();
     if (rec) return close();
-    const size_t len = have + n;
+    if (process(rx, have + n)) do_read();
+  }
+
+  // Handles rx[0, len): the upgrade request, then frames; keeps an incomplete tail in partial_.
+  // False when the connection is closed or was handed to another thread.
+  bool process(std::vector<char>& rx, size_t len) {
     size_t off = 0;
     if (!upgraded_) {
       const std::string_view all(rx.data(), len);
       const size_t end = all.find("\r\n\r\n");
       if (end == all.npos) {
-        if (len > 16 * 1024) return close();
+        if (len > 16 * 1024) {
+          close();
+          return false;
+        }
         partial_.assign(rx.data(), len);
-        return do_read();
+        return true;
       }
-      if (!on_upgrade(all.substr(0, end + 2))) return close();
       off = end + 4;
+      if (!on_upgrade(all.substr(0, end + 2), all.substr(off))) {
+        close();
+        return false;
+      }
+      if (moved_) return false;
     }
     while (!closed_ && off < len) {
       bool too_big = false;
       auto f = bench::parse_frame(rx.data() + off, len - off, kMaxFrame, too_big);
-      if (too_big) return close();
+      if (too_big) {
+        close();
+        return false;
+      }
       if (!f) break;
       off += f->consumed;
       on_frame(*f);
     }
-    if (closed_) return;
+    if (closed_) return false;
     partial_.assign(rx.data() + off, len - off);
     if (partial_.empty()) partial_.shrink_to_fit();
-    do_read();
+    return true;
   }
 
-  bool on_upgrade(std::string_view head) {
+  bool on_upgrade(std::string_view head, std::string_view leftover) {
     const size_t sp1 = head.find(' ');
     const size_t sp2 = head.find(' ', sp1 + 1);
     if (sp1 == head.npos || sp2 == head.npos) return false;
@@ -152,6 +203,29 @@ class Conn : public std::enable_shared_from_this<Conn> {
     } else {
       std::string_view name = target.substr(1);
       if (const size_t q = name.find('?'); q != name.npos) name = name.substr(0, q);
+      // Every connection of a document lives on the document's thread, so that a relay never
+      // leaves the thread that read the update. A connection accepted elsewhere moves there.
+      const size_t home = std::hash<std::string_view>{}(name) % g_workers.size();
+      if (home != worker_) {
+        moved_ = true;
+        closed_ = true;  // this object is done; the descriptor lives on in the new one
+        boost::system::error_code ec;
+        const int fd = sock_.release(ec);
+        if (ec) return false;
+        asio::post(g_workers[home]->ctx, [home, fd, doc = std::string(name), resp = std::move(resp),
+                                          rest = std::string(leftover)]() mutable {
+          tcp::socket s(g_workers[home]->ctx);
+          boost::system::error_code aec;
+          s.assign(tcp::v4(), fd, aec);
+          if (aec) {
+            ::close(fd);
+            return;
+          }
+          auto c = std::make_shared<Conn>(std::move(s), home);
+          c->start_moved(std::move(doc), std::move(resp), std::move(rest));
+        });
+        return true;
+      }
       doc_ = std::string(name);
       g_workers[worker_]->docs[doc_].push_back(shared_from_this());
     }
@@ -200,9 +274,11 @@ class Conn : public std::enable_shared_from_this<Conn> {
       if (rest.starts_with("[\"fan\"")) {
         auto frame = std::make_shared<const std::string>(bench::make_frame(bench::kText, p, false));
         for (auto& w : g_workers) {
-          asio::post(w->ctx, [w = w.get(), frame] {
+          auto fan = [w = w.get(), frame] {
             for (auto& c : w->room) c->enqueue(frame);
-          });
+          };
+          if (w.get() == g_workers[worker_].get()) fan();
+          else asio::post(w->ctx, fan);
         }
       }
       return;
@@ -226,27 +302,49 @@ class Conn : public std::enable_shared_from_this<Conn> {
       enqueue(std::make_shared<const std::string>(bench::make_frame(bench::kBinary, empty_step2, false)));
     }
     if (!p.empty() && p[0] == 3) return;  // query awareness: nothing to answer with
+    // Every connection of the document is on this thread (on_upgrade).
     auto frame = std::make_shared<const std::string>(bench::make_frame(bench::kBinary, p, false));
-    const Conn* sender = this;
-    for (auto& w : g_workers) {
-      asio::post(w->ctx, [w = w.get(), frame, sender, doc = doc_] {
-        auto it = w->docs.find(doc);
-        if (it == w->docs.end()) return;
-        for (auto& c : it->second)
-          if (c.get() != sender) c->enqueue(frame);
-      });
-    }
+    auto& w = *g_workers[worker_];
+    auto it = w.docs.find(doc_);
+    if (it == w.docs.end()) return;
+    for (auto& c : it->second)
+      if (c.get() != this) c->enqueue(frame);
   }
 
+  // One gather write of everything queued, tried right away; only what the kernel does not take
+  // (a full send buffer) waits in an async_write.
   void do_write() {
-    if (closed_ || writing_ || pending_.empty()) return;
-    writing_ = true;
-    inflight_.swap(pending_);
-    bufs_.clear();
-    for (auto& b : inflight_) bufs_.emplace_back(asio::buffer(*b));
-    asio::async_write(sock_, bufs_, [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-      self->on_write(ec, n);
-    });
+    while (!closed_ && !writing_ && !pending_.empty()) {
+      inflight_.swap(pending_);
+      bufs_.clear();
+      size_t total = 0;
+      for (auto& b : inflight_) {
+        bufs_.emplace_back(asio::buffer(*b));
+        total += b->size();
+      }
+      boost::system::error_code ec;
+      const size_t n = sock_.write_some(bufs_, ec);
+      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) return close();
+      queued_bytes_ -= n;
+      if (n < total) {
+        writing_ = true;
+        rest_.clear();
+        size_t skip = n;
+        for (auto& b : inflight_) {
+          if (skip >= b->size()) {
+            skip -= b->size();
+            continue;
+          }
+          rest_.emplace_back(b->data() + skip, b->size() - skip);
+          skip = 0;
+        }
+        asio::async_write(sock_, rest_, [self = shared_from_this()](boost::system::error_code ec2, size_t n2) {
+          self->on_write(ec2, n2);
+        });
+        return;
+      }
+      inflight_.clear();
+    }
   }
 
   void on_write(boost::system::error_code ec, size_t n) {
@@ -278,13 +376,26 @@ class Conn : public std::enable_shared_from_this<Conn> {
   const size_t worker_;
   const uint64_t id_;
   std::string partial_;  // bytes of a frame not yet complete
-  bool upgraded_ = false, sio_ = false, joined_ = false, closed_ = false;
-  bool writing_ = false, flush_posted_ = false;
+  bool upgraded_ = false, sio_ = false, joined_ = false, closed_ = false, moved_ = false;
+  bool writing_ = false, dirty_ = false;
   std::string doc_;
   std::vector<Bytes> pending_, inflight_;
-  std::vector<asio::const_buffer> bufs_;
+  std::vector<asio::const_buffer> bufs_, rest_;
   size_t queued_bytes_ = 0;
 };
+
+void Worker::mark_dirty(std::shared_ptr<Conn> c) {
+  // The first dirty connection queues the flush: behind the handlers already queued on this
+  // thread (the rest of the reactor's event batch), so it writes for all of them.
+  if (dirty.empty()) asio::post(ctx, [this] { flush(); });
+  dirty.push_back(std::move(c));
+}
+
+void Worker::flush() {
+  auto conns = std::move(dirty);
+  dirty.clear();
+  for (auto& c : conns) c->flushed();
+}
 
 class Listener {
  public:
