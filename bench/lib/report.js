@@ -10,17 +10,35 @@ const { barChart, fmt } = require('./svg');
 const BEGIN = '<!-- generated:begin (node bench/run.js rewrites this part) -->';
 const END = '<!-- generated:end -->';
 
-/** Median of every numeric field across runs; booleans are and-ed. */
+/**
+ * Every numeric field across runs: its median as the field itself, and its spread as
+ * `<field>_min` / `<field>_max`; booleans are and-ed.
+ */
 function medians(runs) {
   if (!runs.length) return null;
   const out = {};
   for (const k of Object.keys(runs[0])) {
     const vals = runs.map((r) => r[k]);
     if (typeof vals[0] === 'boolean') out[k] = vals.every(Boolean);
-    else if (typeof vals[0] === 'number' || vals[0] === null) out[k] = median(vals);
+    else if (typeof vals[0] === 'number' || vals[0] === null) {
+      const nums = vals.filter((v) => typeof v === 'number' && Number.isFinite(v));
+      out[k] = median(nums);
+      out[`${k}_min`] = nums.length ? Math.min(...nums) : null;
+      out[`${k}_max`] = nums.length ? Math.max(...nums) : null;
+    }
   }
   out.n = runs.length;
   return out;
+}
+
+/** "median (min–max)" of field `k` of medians `m`; just the value when there is no spread. */
+function spread(m, k, f = fmt) {
+  const v = m[k];
+  if (v == null) return 'n/a';
+  const lo = m[`${k}_min`];
+  const hi = m[`${k}_max`];
+  if (lo == null || hi == null || m.n < 2 || lo === hi) return f(v);
+  return `${f(v)} <sub>${f(lo)}–${f(hi)}</sub>`;
 }
 
 /** Rows of one workload: { impl: medians|null } plus errors; fanout splits into max and paced. */
@@ -57,7 +75,12 @@ function section(title, rows, cols, primary, note, chartFile, charts) {
   const impls = Object.keys(rows);
   const lines = impls.map((impl) => {
     const m = rows[impl].med;
-    return [impl, ...cols.map((c) => (m ? (c.fmt ? c.fmt(m[c.key], m) : fmt(m[c.key])) : 'n/a')), m ? String(m.n) : '0'];
+    const cell = (c) => {
+      if (!m) return 'n/a';
+      if (c.fmt && c.plain) return c.fmt(m[c.key], m);
+      return spread(m, c.key, c.fmt || fmt);
+    };
+    return [impl, ...cols.map(cell), m ? String(m.n) : '0'];
   });
   const headers = ['server', ...cols.map((c) => c.title), 'runs'];
   // Ratios: collabio against every other server on the primary metrics.
@@ -92,58 +115,152 @@ function section(title, rows, cols, primary, note, chartFile, charts) {
   return s;
 }
 
+/**
+ * Verdict on "collabio's figure is at least `factor` times better than the reference's", judged
+ * against the spread of the runs, not their medians alone:
+ * - met: even collabio's worst run beats the reference's best run by the factor;
+ * - missed: even collabio's best run fails against the reference's worst run;
+ * - within noise: the runs overlap, so the data cannot say either.
+ * `c` and `r` are { lo, hi } of a lower-is-better figure (a CPU cost, a latency, a memory size).
+ */
+function verdict(c, r, factor) {
+  if (!c || !r || c.lo == null || r.lo == null) return null;
+  if (c.hi * factor <= r.lo) return 'met';
+  if (c.lo * factor > r.hi) return '**missed**';
+  return 'within noise';
+}
+
 function targetsSection(res) {
   const out = [];
-  const get = (w, sub, impl, k) => {
+  const get = (w, sub, impl) => {
     const wl = res.workloads[w];
     if (!wl) return null;
-    const rows = table(wl, sub);
-    return rows[impl]?.med?.[k] ?? null;
+    return table(wl, sub)[impl]?.med ?? null;
   };
-  const check = (name, value, ok, target) => out.push([name, value, target, ok == null ? 'n/a' : ok ? 'met' : '**missed**']);
+  const range = (m, k) => (m && m[k] != null ? { med: m[k], lo: m[`${k}_min`], hi: m[`${k}_max`] } : null);
+  const basis = (...ms) => {
+    const v = ms.map((m) => m?.cpu_s_min).filter((x) => x != null);
+    return v.length ? `${Math.min(...v).toFixed(2)} s` : 'n/a';
+  };
+  const shown = (c, r) => (c && r ? `${x(r.med / c.med)} (runs: ${x(r.lo / c.hi)}–${x(r.hi / c.lo)})` : 'n/a');
+  const add = (name, measured, wanted, v, cpuBasis = '') => out.push([name, measured, wanted, cpuBasis, v == null ? 'n/a' : v]);
+
+  // "at most `limit`× the ceiling's CPU": collabio's cost against the ceiling's times the limit.
+  const vsCeiling = (name, w, sub, limit) => {
+    const cm = get(w, sub, 'collabio');
+    const em = get(w, sub, 'ceiling');
+    const c = range(cm, 'cpu_us');
+    const e = range(em, 'cpu_us');
+    const v = c && e ? verdict(c, { lo: e.lo * limit, hi: e.hi * limit }, 1) : null;
+    add(name, c && e ? `${x(c.med / e.med)} (runs: ${x(c.lo / e.hi)}–${x(c.hi / e.lo)})` : 'n/a', `≤ ${limit}×`, v, basis(cm, em));
+  };
+  const vsPeer = (name, w, sub, peer, key, factor) => {
+    const cm = get(w, sub, 'collabio');
+    const pm = get(w, sub, peer);
+    const c = range(cm, key);
+    const r = range(pm, key);
+    add(name, shown(c, r), `≥ ${factor}×`, verdict(c, r, factor), key === 'cpu_us' || key === 'cpu_ms_per_sync' ? basis(cm, pm) : '');
+  };
   for (const sub of ['max', 'paced']) {
-    const c = get('fanout', sub, 'collabio', 'cpu_us');
-    const ceil = get('fanout', sub, 'ceiling', 'cpu_us');
-    const sio = get('fanout', sub, 'socketio', 'cpu_us');
-    check(`fan-out (${sub}): server CPU vs ceiling`, x(ratio(c, ceil)), c != null && ceil != null ? c / ceil <= 1.15 : null, '≤ 1.15×');
-    check(`fan-out (${sub}): socket.io CPU / collabio CPU`, x(ratio(sio, c)), c != null && sio != null ? sio / c >= 1.7 : null, '≥ 1.7×');
+    vsCeiling(`fan-out (${sub}): server CPU vs ceiling`, 'fanout', sub, 1.15);
+    vsPeer(`fan-out (${sub}): socket.io CPU / collabio CPU`, 'fanout', sub, 'socketio', 'cpu_us', 1.7);
+  }
+  vsCeiling('ack: server CPU vs ceiling', 'ack', null, 1.15);
+  vsPeer('ack: socket.io CPU / collabio CPU', 'ack', null, 'socketio', 'cpu_us', 1.4);
+  {
+    const c = range(get('idle', null, 'collabio'), 'kb_per_conn');
+    add('idle: KB per connection', c ? `${c.med.toFixed(1)} KB (runs: ${c.lo.toFixed(1)}–${c.hi.toFixed(1)})` : 'n/a', '≤ 6 KB',
+      c ? (c.hi <= 6 ? 'met' : c.lo > 6 ? '**missed**' : 'within noise') : null);
+    const e = range(get('idle', null, 'ceiling'), 'kb_per_conn');
+    add('idle: vs ceiling', c && e ? `${x(c.med / e.med)} (runs: ${x(c.lo / e.hi)}–${x(c.hi / e.lo)})` : 'n/a', '≤ 1.15×',
+      c && e ? verdict(c, { lo: e.lo * 1.15, hi: e.hi * 1.15 }, 1) : null);
   }
   {
-    const c = get('ack', null, 'collabio', 'cpu_us');
-    const ceil = get('ack', null, 'ceiling', 'cpu_us');
-    const sio = get('ack', null, 'socketio', 'cpu_us');
-    check('ack: server CPU vs ceiling', x(ratio(c, ceil)), c != null && ceil != null ? c / ceil <= 1.15 : null, '≤ 1.15×');
-    check('ack: socket.io CPU / collabio CPU', x(ratio(sio, c)), c != null && sio != null ? sio / c >= 1.4 : null, '≥ 1.4×');
-  }
-  {
-    const c = get('idle', null, 'collabio', 'kb_per_conn');
-    check('idle: KB per connection', c == null ? 'n/a' : `${c.toFixed(1)} KB`, c != null ? c <= 6 : null, '≤ 6 KB');
-    const ceil = get('idle', null, 'ceiling', 'kb_per_conn');
-    check('idle: vs ceiling', x(ratio(c, ceil)), c != null && ceil != null ? c / ceil <= 1.15 : null, '≤ 1.15×');
-  }
-  {
-    const c = get('relay', null, 'collabio', 'cpu_us');
     for (const [peer, t] of [['ywebsocket', 2], ['hocuspocus', 2.5]]) {
-      const pv = get('relay', null, peer, 'cpu_us');
-      check(`Yjs relay: ${peer} CPU / collabio CPU`, x(ratio(pv, c)), c != null && pv != null ? pv / c >= t : null, `≥ ${t}×`);
-      const p99c = get('relay', null, 'collabio', 'p99_ms');
-      const p99p = get('relay', null, peer, 'p99_ms');
-      check(`Yjs relay: p99 below ${peer}`, p99c == null ? 'n/a' : `${fmt(p99c)} vs ${fmt(p99p)} ms`, p99c != null && p99p != null ? p99c < p99p : null, 'lower');
+      vsPeer(`Yjs relay: ${peer} CPU / collabio CPU`, 'relay', null, peer, 'cpu_us', t);
     }
-    const conv = get('relay', null, 'collabio', 'converged');
-    check('Yjs relay: convergence', conv == null ? 'n/a' : String(conv), conv, 'true');
-  }
-  {
-    const c = get('newcomer', null, 'collabio', 'reply_ms');
-    const m = get('newcomer', null, 'collabio', 'mb_per_doc');
+    // Issue 18: relay CPU per delivery at least 1.6× below y-websocket's, in the same run.
+    vsPeer('Yjs relay (issue 18): ywebsocket CPU / collabio CPU', 'relay', null, 'ywebsocket', 'cpu_us', 1.6);
     for (const peer of ['ywebsocket', 'hocuspocus']) {
-      const pv = get('newcomer', null, peer, 'reply_ms');
-      check(`newcomer: ${peer} time to answer / collabio`, x(ratio(pv, c)), c != null && pv != null ? pv / c >= 3 : null, '≥ 3×');
-      const pm = get('newcomer', null, peer, 'mb_per_doc');
-      check(`newcomer: ${peer} memory per doc / collabio`, x(ratio(pm, m)), m != null && pm != null ? pm / m >= 5 : null, '≥ 5×');
+      const c = range(get('relay', null, 'collabio'), 'p99_ms');
+      const r = range(get('relay', null, peer), 'p99_ms');
+      add(`Yjs relay: p99 below ${peer}`, c && r ? `${fmt(c.med)} vs ${fmt(r.med)} ms (runs: ${fmt(c.lo)}–${fmt(c.hi)} vs ${fmt(r.lo)}–${fmt(r.hi)})` : 'n/a',
+        'lower', c && r ? (c.hi < r.lo ? 'met' : c.lo >= r.hi ? '**missed**' : 'within noise') : null);
+    }
+    const conv = get('relay', null, 'collabio')?.converged;
+    add('Yjs relay: convergence (every run)', conv == null ? 'n/a' : String(conv), 'true', conv == null ? null : conv ? 'met' : '**missed**');
+  }
+  for (const peer of ['ywebsocket', 'hocuspocus']) {
+    vsPeer(`newcomer: ${peer} time to answer / collabio`, 'newcomer', null, peer, 'reply_ms', 3);
+    vsPeer(`newcomer: ${peer} memory per doc / collabio`, 'newcomer', null, peer, 'mb_per_doc', 5);
+  }
+  return `### Targets
+
+A target is **met** only when collabio's worst run beats the other server's best run by the
+factor, **missed** when collabio's best run fails against the other's worst, and otherwise
+**within noise**: the runs overlap and do not decide it. "runs" gives the ratio's range over
+all pairs of runs. "CPU basis" is the least server CPU any run of the compared rows rested on.
+
+${mdTable(['target', 'measured (median of runs)', 'wanted', 'CPU basis', ''], out)}
+`;
+}
+
+/** The prose numbers about the load generators, from the results (so they cannot go stale). */
+function generatorsSection(res) {
+  const lines = [];
+  const W = res.workloads;
+  const rows = [];
+  const each = (label, w, sub) => {
+    if (!W[w]) return;
+    const t = table(W[w], sub);
+    const gen = [];
+    const srv = [];
+    for (const r of Object.values(W[w].rows)) {
+      for (const run of r.runs) {
+        const x = sub ? run[sub] : run;
+        if (x?.gen_util != null) gen.push(x.gen_util);
+        if (x?.server_util != null) srv.push(x.server_util);
+      }
+    }
+    if (!gen.length) return;
+    void t;
+    rows.push([label, `${Math.min(...gen).toFixed(2)}–${Math.max(...gen).toFixed(2)}`, srv.length ? `${Math.min(...srv).toFixed(2)}–${Math.max(...srv).toFixed(2)}` : 'n/a']);
+  };
+  each('fan-out max (C++ loadgen, 2 threads)', 'fanout', 'max');
+  each('fan-out paced (C++ loadgen)', 'fanout', 'paced');
+  each('ack (C++ loadgen)', 'ack', null);
+  each('Yjs relay (Y.Doc editors, Node)', 'relay', null);
+  each('Yjs throughput (C++ loadgen)', 'persistence', null);
+  if (!rows.length) return '';
+  const all = rows.map((r) => Number(r[1].split('–')[1]));
+  const top = Math.max(...all);
+  lines.push('### What the load generators cost\n');
+  lines.push(mdTable(['workload', 'generator cores (all runs)', 'server cores (all runs)'], rows));
+  lines.push('');
+  lines.push(
+    top < 1
+      ? `The generators stayed below one core in every run (at most ${top.toFixed(2)}); the servers' figures are not capped by them.`
+      : `A generator reached ${top.toFixed(2)} cores in some run: where a generator is at or near one core, throughput and latency there may be limited by the generator, not the server (CPU per unit is still the server's own).`,
+  );
+  return lines.join('\n') + '\n';
+}
+
+/** Rows where collabio used less CPU per unit than the ceiling (the RESULTS.md prose explains them). */
+function belowCeilingSection(res) {
+  const out = [];
+  for (const [w, subs] of [['fanout', ['max', 'paced']], ['ack', [null]], ['relay', [null]], ['persistence', [null]]]) {
+    const wl = res.workloads[w];
+    if (!wl) continue;
+    for (const sub of subs) {
+      const t = table(wl, sub);
+      const c = t.collabio?.med || t[Object.keys(t).find((i) => i.startsWith('collabio'))]?.med;
+      const e = t.ceiling?.med;
+      if (!c || !e || c.cpu_us == null || e.cpu_us == null) continue;
+      if (c.cpu_us < e.cpu_us) out.push(`- ${w}${sub ? ` (${sub})` : ''}: collabio ${fmt(c.cpu_us)} µs vs ceiling ${fmt(e.cpu_us)} µs per unit (${c.cpu_us_max < e.cpu_us_min ? 'every run' : 'medians; the runs overlap'})`);
     }
   }
-  return `### Targets from issue 8\n\n${mdTable(['target', 'measured', 'wanted', ''], out)}\n`;
+  if (!out.length) return 'collabio used more CPU per unit than the ceiling in every workload of this run.\n';
+  return `collabio used less CPU per unit than the ceiling in (see "Where collabio beats the ceiling" below for why):\n\n${out.join('\n')}\n`;
 }
 
 function generate(res, dir) {
@@ -165,9 +282,16 @@ function generate(res, dir) {
       ['wall time', `${m.seconds ?? 'n/a'} s`],
     ]),
   );
-  parts.push('\nEvery figure is the median over runs; a fresh server process per run. "server CPU" is utime+stime of the server process (all threads) over the measured window, divided by the work done in it. "gen CPU" is the load generator\'s own CPU (cores) in the same window.\n');
+  {
+    const counts = Object.entries(res.workloads).map(([w, wl]) => {
+      const n = Object.values(wl.rows).map((r) => r.runs.length);
+      return `${w} ${Math.min(...n)}${Math.max(...n) !== Math.min(...n) ? `-${Math.max(...n)}` : ''}`;
+    });
+    parts.push(`\nEach cell is the median over runs with the smallest and largest run below it (median <sub>min–max</sub>); a fresh server process per run; runs per implementation: ${counts.join(', ')}. "server CPU" is the server process's time on a CPU (all threads, from the scheduler's per-thread nanosecond counters in /proc/<pid>/task/*/schedstat) over the measured window, divided by the work done in it; a window lasts until the server has used at least ${res.params?.relay?.minCpu ?? 1} s of CPU (or its time limit), and "CPU basis s" is what each run rested on. "gen cores" is the load generator's own CPU in the same window.\n`);
+  }
   const W = res.workloads;
   const cpuCol = (unit) => ({ key: 'cpu_us', title: `server CPU µs/${unit}` });
+  const basisCol = { key: 'cpu_s', title: 'CPU basis s' };
   const common = [
     { key: 'per_s', title: 'per s' },
     { key: 'p50_ms', title: 'p50 ms' },
@@ -184,7 +308,7 @@ function generate(res, dir) {
         section(
           `1. Broadcast fan-out (${sub}): ${p.clients} clients in one room, ~${p.size}-byte messages, ${desc}`,
           table(W.fanout, sub),
-          [...common.map((c) => (c.key === 'per_s' ? { ...c, title: 'deliveries/s' } : c)), cpuCol('delivery'), { key: 'server_util', title: 'server cores' }, { key: 'gen_util', title: 'gen cores' }],
+          [...common.map((c) => (c.key === 'per_s' ? { ...c, title: 'deliveries/s' } : c)), cpuCol('delivery'), basisCol, { key: 'server_util', title: 'server cores' }, { key: 'gen_util', title: 'gen cores' }],
           [
             { key: 'per_s', title: 'deliveries/s', unit: '1/s', better: 'higher' },
             { key: 'cpu_us', title: 'server CPU per delivery', unit: 'µs', better: 'lower' },
@@ -202,7 +326,7 @@ function generate(res, dir) {
       section(
         `2. Request/ack: ${p.clients} clients, emitWithAck with ${p.depth} in flight each, answered by a JavaScript handler`,
         table(W.ack),
-        [...common.map((c) => (c.key === 'per_s' ? { ...c, title: 'round trips/s' } : c)), cpuCol('round trip'), { key: 'server_util', title: 'server cores' }, { key: 'gen_util', title: 'gen cores' }],
+        [...common.map((c) => (c.key === 'per_s' ? { ...c, title: 'round trips/s' } : c)), cpuCol('round trip'), basisCol, { key: 'server_util', title: 'server cores' }, { key: 'gen_util', title: 'gen cores' }],
         [
           { key: 'per_s', title: 'round trips/s', unit: '1/s', better: 'higher' },
           { key: 'cpu_us', title: 'server CPU per round trip', unit: 'µs', better: 'lower' },
@@ -237,7 +361,7 @@ function generate(res, dir) {
     { key: 'edits_per_s', title: 'edits/s' },
     { key: 'p50_ms', title: 'edit→remote p50 ms' },
     { key: 'p99_ms', title: 'p99 ms' },
-    cpuCol('delivery'),
+    cpuCol('delivery'), basisCol,
     { key: 'server_util', title: 'server cores' },
     { key: 'gen_util', title: 'editors cores' },
     { key: 'converged', title: 'converged', fmt: (v) => (v ? 'yes' : '**NO**') },
@@ -270,6 +394,8 @@ function generate(res, dir) {
           { key: 'sync_ms', title: 'sync ms (text complete)' },
           { key: 'bytes', title: 'bytes received', fmt: (v) => fmt(v) },
           { key: 'cpu_ms_per_sync', title: 'server CPU ms/sync' },
+          basisCol,
+          { key: 'joins', title: 'newcomers' },
           { key: 'mb_per_doc', title: 'server MB/document' },
           { key: 'doc_bytes', title: 'update size bytes' },
           { key: 'complete', title: 'complete', fmt: (v) => (v ? 'yes' : '**NO**') },
@@ -295,7 +421,7 @@ function generate(res, dir) {
           { key: 'per_s', title: 'updates delivered/s' },
           { key: 'p50_ms', title: 'edit→remote p50 ms' },
           { key: 'p99_ms', title: 'p99 ms' },
-          cpuCol('delivery'),
+          cpuCol('delivery'), basisCol,
           { key: 'server_util', title: 'server cores' },
           { key: 'gen_util', title: 'gen cores' },
           { key: 'rss_kb', title: 'server RSS MB', fmt: (v) => fmt(v / 1024) },
@@ -312,6 +438,8 @@ function generate(res, dir) {
     );
   }
   parts.push(targetsSection(res));
+  parts.push(`### Against the ceiling\n\n${belowCeilingSection(res)}`);
+  parts.push(generatorsSection(res));
   fs.mkdirSync(path.join(dir, 'charts'), { recursive: true });
   for (const c of charts) fs.writeFileSync(path.join(dir, 'charts', c.file), c.svg);
   return parts.join('\n');
@@ -332,4 +460,4 @@ function writeReport(res, dir) {
   fs.writeFileSync(file, text);
 }
 
-module.exports = { writeReport };
+module.exports = { writeReport, generate, verdict, medians };
