@@ -63,7 +63,7 @@ const QUICK = {
   ack: { clients: 100, depth: 1, warmup: 1, duration: 4, minCpu: 1, maxDuration: 60, size: 100, runs: 3 },
   idle: { clients: 10000, settle: 2, runs: 3 },
   relay: { docs: 10, editors: 10, rate: 5, warmup: 1, duration: 5, minCpu: 1, maxDuration: 60, processes: 2, runs: 3 },
-  newcomer: { edits: 100000, loadedDocs: 3, joins: 10, pauseMs: 100, minCpu: 1, maxJoins: 400, runs: 3 },
+  newcomer: { edits: 100000, loadedDocs: 3, joins: 10, pauseMs: 300, parallel: 2, minCpu: 1, maxJoins: 1000, runs: 3 },
   persistence: { docs: 10, clients: 10, writers: 2, rate: 500, warmup: 1, duration: 5, minCpu: 1, maxDuration: 20, runs: 3 },
 };
 const LONG = {
@@ -462,34 +462,48 @@ async function newcomerRun(impl, p) {
     }
     await sleep(1500);
     const loaded = proc.rssKb(s.pid);
-    // Newcomers join one after another, in rounds of `joins`, until the server has spent minCpu
-    // seconds on them (at most maxJoins): the CPU per sync rests on enough CPU.
+    // `joins` real Y.Doc newcomers, one after another: answer and sync times, and the first CPU.
     const s0 = proc.sample(s.pid);
-    const runs = [];
-    let cpu;
-    for (;;) {
-      const j = start(process.execPath, [path.join(BENCH, 'clients', 'yjs-newcomer.js'), JSON.stringify({
-        role: 'join', protocol, url, doc: docs[0], expectedLength, count: p.joins, pauseMs: p.pauseMs, probe: false,
-      })], { name: 'newcomer' });
-      const r = await j.next((m) => m.event === 'result' || m.event === 'error', 180000, 'result');
-      await j.wait(5000);
-      if (r.event === 'error') throw new Error(r.message);
-      runs.push(...r.runs);
+    const j = start(process.execPath, [path.join(BENCH, 'clients', 'yjs-newcomer.js'), JSON.stringify({
+      role: 'join', protocol, url, doc: docs[0], expectedLength, count: p.joins, pauseMs: p.pauseMs, probe: false,
+    })], { name: 'newcomer' });
+    const r = await j.next((m) => m.event === 'result' || m.event === 'error', 180000, 'result');
+    await j.wait(5000);
+    if (r.event === 'error') throw new Error(r.message);
+    // Then more newcomers, real providers as above but `parallel` at a time and without pauses,
+    // until the server has spent minCpu seconds on newcomers (at most maxJoins), so that the CPU
+    // per sync rests on enough CPU.
+    let joins = r.runs.length;
+    let cpu = proc.between(s0, proc.sample(s.pid));
+    while (cpu && cpu.seconds < p.minCpu && joins < p.maxJoins) {
+      const want = Math.ceil(((p.minCpu - cpu.seconds) / Math.max(cpu.seconds, 1e-3)) * joins * 1.1);
+      const each = Math.max(1, Math.ceil(Math.min(p.maxJoins - joins, Math.max(p.joins, want)) / p.parallel));
+      const ms = await Promise.all(Array.from({ length: p.parallel }, async (_, k) => {
+        const more = start(process.execPath, [path.join(BENCH, 'clients', 'yjs-newcomer.js'), JSON.stringify({
+          role: 'join', protocol, url, doc: docs[0], expectedLength, count: each, pauseMs: 0, probe: false,
+        })], { name: `newcomers#${k}` });
+        const m = await more.next((x) => x.event === 'result' || x.event === 'error', 600000, 'result');
+        await more.wait(5000);
+        return m;
+      }));
+      for (const m of ms) {
+        if (m.event === 'error') throw new Error(m.message);
+        if (!m.runs.every((x) => x.ok)) throw new Error('a newcomer did not get the whole document');
+        joins += m.runs.length;
+      }
       cpu = proc.between(s0, proc.sample(s.pid));
-      if (!cpu) throw new Error('server exited');
-      if (cpu.seconds >= p.minCpu || runs.length >= p.maxJoins) break;
     }
+    if (!cpu) throw new Error('server exited');
     if (cpu.lostThreads.length) throw new Error(`server threads ${cpu.lostThreads.join(',')} exited during the window: their CPU is not counted`);
-    const r = { runs };
     return {
       reply_ms: median(r.runs.map((x) => x.replyMs)),
       sync_ms: median(r.runs.map((x) => x.ms)),
       bytes: median(r.runs.map((x) => x.bytes)),
       complete: r.runs.every((x) => x.ok),
       mb_per_doc: (loaded - base) / 1024 / p.loadedDocs,
-      cpu_ms_per_sync: (cpu.seconds / runs.length) * 1000,
+      cpu_ms_per_sync: (cpu.seconds / joins) * 1000,
       cpu_s: cpu.seconds,
-      joins: runs.length,
+      joins,
       doc_bytes: fs.statSync(file).size,
     };
   } finally {
