@@ -268,6 +268,11 @@ function generate(res, dir) {
   const m = res.meta;
   const parts = [];
   parts.push(`## Latest run (${m.mode} mode)\n`);
+  const old = Object.values(res.workloads).some((wl) =>
+    Object.values(wl.rows).some((r) => r.runs.some((run) => [run, run.max].some((x) => x && x.cpu_us != null && x.cpu_s == null))));
+  if (old) {
+    parts.push('**These results predate the method above**: CPU in 10 ms ticks with no CPU basis recorded, possibly one run per workload, and the old ceiling. Rerun `npm run bench` before quoting them.\n');
+  }
   parts.push(
     mdTable(['', ''], [
       ['date', m.date],
