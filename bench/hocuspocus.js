@@ -9,8 +9,9 @@
 //
 // Workloads:
 // - relay: 10 documents x 10 Hocuspocus editors (bench/clients/yjs-editors.js, protocol "hocus"),
-//   5 edits/s each, in 2 Node processes. Server CPU (utime+stime of every thread, /proc) per
-//   delivered update over the window, and edit-to-remote latency p50/p99 from every editor.
+//   5 edits/s each, in 2 Node processes. Server CPU (nanoseconds on a CPU, every thread, from
+//   /proc/<pid>/task/*/schedstat) per delivered edit over the window, and edit-to-remote latency
+//   p50/p99 from every editor.
 // - memory: 200 documents opened over one Hocuspocus socket (bench/clients/hocus-docs.js), each
 //   given 40 paragraphs typed in 1000 edits into Tiptap's XmlFragment and acknowledged by the
 //   server; (RSS after - RSS before) / documents.
@@ -107,24 +108,32 @@ async function relayRun(impl) {
   const docs = Array.from({ length: RELAY.docs }, (_, i) => `doc-${i}`);
   const groups = Array.from({ length: RELAY.processes }, (_, k) => docs.filter((_, i) => i % RELAY.processes === k));
   const eds = groups.map((g, k) =>
-    start([path.join(BENCH, 'clients', 'yjs-editors.js'), JSON.stringify({ protocol: 'hocus', url: `ws://127.0.0.1:${s.port}`, docs: g, ...RELAY })], `editors#${k}`),
+    start([path.join(BENCH, 'clients', 'yjs-editors.js'), JSON.stringify({
+      protocol: 'hocus', url: `ws://127.0.0.1:${s.port}`, docs: g, ...RELAY, maxSeconds: RELAY.warmup + RELAY.duration + 30,
+    })], `editors#${k}`),
   );
   try {
     await Promise.all(eds.map((e) => e.next((m) => m.event === 'ready', 90000, 'ready')));
     for (const e of eds) e.send('go');
     await sleep(RELAY.warmup * 1000);
-    const c0 = proc.cpu(s.pid);
+    // The editors count deliveries between "start" and "stop"; server CPU in nanoseconds over the
+    // same window (bench/lib/proc.js).
+    const c0 = proc.sample(s.pid);
+    for (const e of eds) e.send('start');
     await sleep(RELAY.duration * 1000);
-    const c1 = proc.cpu(s.pid);
+    for (const e of eds) e.send('stop');
+    const cpu = proc.between(c0, proc.sample(s.pid));
+    if (cpu.lostThreads.length) throw new Error('a server thread exited during the window: its CPU is not counted');
     const rss = proc.rssKb(s.pid);
-    const results = await Promise.all(eds.map((e) => e.next((m) => m.event === 'result' || m.event === 'error', 60000, 'result')));
+    const results = await Promise.all(eds.map((e) => e.next((m) => m.event === 'result' || m.event === 'error', 120000, 'result')));
     const err = results.find((r) => r.event === 'error');
     if (err) throw new Error(err.message);
     const delivered = results.reduce((a, r) => a + r.delivered, 0);
     const samples = results.flatMap((r) => r.samples);
     return {
       deliveries_per_s: delivered / RELAY.duration,
-      cpu_us_per_delivery: ((c1.total - c0.total) / delivered) * 1e6,
+      cpu_us_per_delivery: (cpu.seconds / delivered) * 1e6,
+      cpu_s: cpu.seconds,
       p50_ms: quantile(samples, 0.5),
       p99_ms: quantile(samples, 0.99),
       converged: results.every((r) => r.converged),

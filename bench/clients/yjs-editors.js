@@ -112,7 +112,9 @@ async function main() {
   }
   const convergeMs = nowMs() - t1;
   for (const e of editors) e.conn.destroy();
-  out({
+  // Exits once the line is written: a long window's result is megabytes of samples, and stdout
+  // to a pipe is asynchronous, so an exit right after write() could cut it off.
+  const line = JSON.stringify({
     event: 'result',
     edits: edits - editsAtStart,
     windowS,
@@ -124,7 +126,7 @@ async function main() {
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     bytesIn: counters.bytesIn,
   });
-  setTimeout(() => process.exit(0), 200);
+  process.stdout.write(line + '\n', () => process.exit(0));
 }
 
 main().catch((err) => {
