@@ -147,9 +147,12 @@ test('one client floods 300 MB: the server stays within +64 MiB, every event arr
   const COUNT = 3000; // 300 MB
   let flooding = true;
   let acks = 0;
+  const rtts = [];
   const pinger = (async () => {
     while (flooding) {
+      const sentAt = process.hrtime.bigint();
       const reply = await withTimeout(healthy.emitWithAck('echo', acks), 20000, 'the healthy client\'s ack during the flood');
+      rtts.push(Number(process.hrtime.bigint() - sentAt) / 1e6);
       assert.equal(reply, acks);
       acks++;
       await delay(50);
@@ -163,7 +166,7 @@ test('one client floods 300 MB: the server stays within +64 MiB, every event arr
 
   const after = await server.counters();
   const peak = server.peak() - baseline;
-  t.diagnostic(`RSS peak +${(peak / MiB).toFixed(1)} MiB; most waiting for JS ${(seen.inboundBytes / MiB).toFixed(2)} MiB in ${seen.inboundEvents} events; pauses ${after.stats.inboundPauses - before.stats.inboundPauses}; acks during the flood ${acks}`);
+  t.diagnostic(`RSS peak +${(peak / MiB).toFixed(1)} MiB; most waiting for JS ${(seen.inboundBytes / MiB).toFixed(2)} MiB in ${seen.inboundEvents} events; pauses ${after.stats.inboundPauses - before.stats.inboundPauses}; acks during the flood ${acks}, round trip median ${rtts.sort((a, b) => a - b)[rtts.length >> 1].toFixed(1)} ms, max ${rtts[rtts.length - 1].toFixed(1)} ms (the handler stalls 100 ms every 250 events)`);
   assert.equal(after.floods - before.floods, COUNT, 'every event was delivered');
   assert.equal(after.floodBytes - before.floodBytes, COUNT * EVENT_BYTES);
   assert.equal(after.outOfOrder, 0, 'events arrived in the order they were sent');
