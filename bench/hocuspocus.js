@@ -109,7 +109,7 @@ async function relayRun(impl) {
   const groups = Array.from({ length: RELAY.processes }, (_, k) => docs.filter((_, i) => i % RELAY.processes === k));
   const eds = groups.map((g, k) =>
     start([path.join(BENCH, 'clients', 'yjs-editors.js'), JSON.stringify({
-      protocol: 'hocus', url: `ws://127.0.0.1:${s.port}`, docs: g, ...RELAY, maxSeconds: RELAY.warmup + RELAY.duration + 30,
+      ...RELAY, protocol: 'hocus', url: `ws://127.0.0.1:${s.port}`, docs: g, maxSeconds: RELAY.warmup + RELAY.duration + 30,
     })], `editors#${k}`),
   );
   try {
