@@ -125,16 +125,21 @@ function flatHeaders(h) {
   return out;
 }
 
-/** What JavaScript gets as `req` in allowRequest, the headers hooks and connection_error. */
-function requestFrom(hs, method) {
+/**
+ * An IncomingMessage-like request from a native handshake: what JavaScript gets as `req` in
+ * allowRequest, the headers hooks, connection_error and socket.request.
+ */
+function requestFrom(hs, method = 'GET') {
   const q = hs.url.indexOf('?');
+  const peer = { remoteAddress: hs.address, encrypted: !!hs.secure };
   return {
     method,
     url: hs.url,
+    httpVersion: '1.1',
     headers: hs.headers,
     _query: querystring.parse(q >= 0 ? hs.url.slice(q + 1) : ''),
-    connection: { remoteAddress: hs.address },
-    socket: { remoteAddress: hs.address },
+    connection: peer,
+    socket: peer,
   };
 }
 
@@ -263,4 +268,4 @@ class Engine extends EventEmitter {
   }
 }
 
-module.exports = { Engine, nativeEngineOptions, EV_HANDSHAKE, EV_CONNECTION_ERROR, EV_UPGRADE };
+module.exports = { Engine, nativeEngineOptions, requestFrom, EV_HANDSHAKE, EV_CONNECTION_ERROR, EV_UPGRADE };

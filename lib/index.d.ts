@@ -161,6 +161,10 @@ export interface ServerOptions {
   path?: string;
   /** The adapter class every namespace gets (rooms and broadcast). Default: collabio's Adapter. */
   adapter?: AdapterConstructor;
+  /** Attached mode: end upgrades that nobody took after destroyUpgradeTimeout (engine.io's). Default true. */
+  destroyUpgrade?: boolean;
+  /** Attached mode (ms). Default 1000. */
+  destroyUpgradeTimeout?: number;
   /** Host to listen on when a port is given to the constructor. Default: all interfaces. */
   host?: string;
   /** Engine.IO ping interval. Default 25000. */
@@ -262,8 +266,25 @@ export interface EngineRequest {
   url: string;
   headers: Record<string, string | string[] | undefined>;
   _query: Record<string, string | string[] | undefined>;
-  connection: { remoteAddress: string };
-  socket: { remoteAddress: string };
+  httpVersion?: string;
+  connection: { remoteAddress: string; encrypted?: boolean };
+  socket: { remoteAddress: string; encrypted?: boolean };
+}
+
+/**
+ * What attach() takes: Node's http.Server or https.Server (Express's `http.createServer(app)` or
+ * `app.listen()`, Fastify's `fastify.server`, Koa's `app.listen()`). Structural, so that no
+ * @types/node is needed.
+ */
+export interface AttachableServer {
+  listen(...args: any[]): unknown;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  listeners(event: string): Function[];
+  removeAllListeners(event?: string): unknown;
+  removeListener(event: string, listener: (...args: any[]) => void): unknown;
+  close(cb?: (err?: Error) => void): unknown;
+  address(): unknown;
+  readonly listening: boolean;
 }
 
 /** socket.handshake: the request that opened the connection. */
@@ -357,10 +378,11 @@ export declare class Server<
   ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
 > {
   /**
-   * With a port the server listens at once (synchronously; listen errors throw). collabio owns its
-   * sockets: an http.Server cannot be passed.
+   * With a port the server listens at once (synchronously; listen errors throw). With the
+   * application's http.Server / https.Server it is attached to it (see attach()).
    */
   constructor(port?: number | string, opts?: ServerOptions);
+  constructor(srv: AttachableServer, opts?: ServerOptions);
   constructor(opts?: ServerOptions);
 
   /** The options in effect (defaults filled in). */
@@ -374,9 +396,22 @@ export declare class Server<
 
   /** Starts listening; port 0 picks a free port. Synchronous: throws (e.g. EADDRINUSE) on failure. */
   listen(port?: number, host?: string): this;
-  /** socket.io compatibility: listen(port) after merging `opts`. */
-  attach(port: number, opts?: ServerOptions): this;
-  /** The listening address, or null when not listening. */
+  /** Given an http(s).Server, the same as attach(srv, opts). */
+  listen(srv: AttachableServer, opts?: ServerOptions): this;
+  /**
+   * Serves Socket.IO and documents inside the application's own http.Server / https.Server:
+   * requests under `path` and the WebSocket upgrades collabio serves go to the native core, every
+   * other request and upgrade stays the application's. `io.close()` closes that server, as
+   * socket.io's does. With a port: listen(port) after merging `opts`.
+   *
+   *   const server = http.createServer(app);
+   *   const io = new Server(server);
+   *   server.listen(3000);
+   */
+  attach(srv: AttachableServer | number, opts?: ServerOptions): this;
+  /** The application's server when attached (socket.io's `io.httpServer`). */
+  readonly httpServer: AttachableServer | undefined;
+  /** The listening address (attached: the application server's), or null when not listening. */
   address(): AddressInfo | null;
 
   /**
@@ -626,6 +661,8 @@ export declare class Socket<
   readonly nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   readonly handshake: Handshake;
+  /** The HTTP request that opened the connection (socket.io's socket.request), IncomingMessage-like. */
+  readonly request: EngineRequest;
   /** Free-form application data. */
   data: SocketData;
   readonly connected: boolean;
@@ -734,6 +771,13 @@ export declare class BroadcastOperator<EmitEvents extends EventsMap = DefaultEve
 export interface DocumentsOptions {
   /** Default true; `documents: false` is the same as `{ enabled: false }`. */
   enabled?: boolean;
+  /**
+   * Attached mode: which WebSocket upgrades are documents. A path prefix ('/docs'), or a function
+   * of the upgrade request. Default: every upgrade outside `path` (Socket.IO) that no other
+   * `upgrade` listener of the application's server took. The document name is the request path
+   * without its leading '/', as y-websocket's server takes it ('/docs/a' is 'docs/a').
+   */
+  path?: string | ((req: { url: string; headers: Record<string, string | string[] | undefined> }) => boolean);
   /**
    * Where documents are stored (SQLite). A folder path (the database is `<dir>/collabio.sqlite`),
    * `{ dir }`, or `{ path }` of the database file. `durability: 'full'` (default) makes an update

@@ -17,6 +17,7 @@ const { Documents } = require('./documents');
 const { TYPES, encodeSimple, reconstruct } = require('./parser');
 const { formatMetrics } = require('./metrics');
 const { Warnings } = require('./warnings');
+const { Attachment } = require('./attach');
 const debug = require('./debug')('collabio:server');
 
 const EV_CONNECT = 1;
@@ -81,13 +82,11 @@ class Server extends EventEmitter {
    */
   constructor(srv, opts) {
     super();
-    if (srv !== null && typeof srv === 'object' && !(typeof srv.listen === 'function')) {
+    if (srv !== null && typeof srv === 'object' && !isHttpServer(srv)) {
       opts = srv;
       srv = undefined;
     }
-    if (srv !== undefined && typeof srv !== 'number' && typeof srv !== 'string') {
-      throw new TypeError('collabio owns its sockets: pass a port number (new Server(3000)) instead of an http.Server');
-    }
+    checkAttachable(srv);
     this.opts = { ...DEFAULTS, ...(opts || {}) };
     // engine.io's path rule: the trailing slash is added unless addTrailingSlash is false, and
     // every request whose URL starts with the path is an Engine.IO request.
@@ -142,27 +141,54 @@ class Server extends EventEmitter {
     /** `io.engine`: Engine.IO events and counters (lib/engine.js). */
     this._engine = new Engine(this);
     this.sockets = this.of('/');
-    if (srv !== undefined) this.listen(Number(srv), this.opts.host);
+    /** The application's http(s).Server when attached (socket.io's `io.httpServer`), else undefined. */
+    this.httpServer = undefined;
+    this._attachment = null;
+    if (srv !== undefined) this.attach(srv);
   }
 
   /**
-   * Starts listening. `port` 0 picks a free port; read it with io.address().port. Synchronous:
-   * throws (e.g. EADDRINUSE) on failure. Returns the server.
+   * `io.listen(port[, opts])`: collabio listens on `port` itself (0 picks a free port; read it with
+   * io.address().port). Synchronous: throws (e.g. EADDRINUSE) on failure. Given an http(s).Server
+   * instead, attaches to it like attach(). Returns the server.
    */
   listen(port = 0, host) {
-    if (this._address) throw new Error('collabio: the server is already listening');
-    this._address = this._native.listen(Number(port) || 0, host || '');
+    if (isHttpServer(port)) return this.attach(port, host);
+    if (this._address || this._attachment) throw new Error('collabio: the server is already listening');
+    this._address = this._native.listen(Number(port) || 0, typeof host === 'string' ? host : this.opts.host || '');
     debug('listening on %j', this._address);
     return this;
   }
 
-  attach(port, opts) {
+  /**
+   * `io.attach(httpServer[, opts])`: serve Socket.IO and documents inside the application's own
+   * http.Server or https.Server (what Express's app.listen(), Fastify's `fastify.server` and Koa's
+   * app.listen() give). Engine.IO requests under `path` and the WebSocket upgrades collabio serves
+   * (see `documents.path`) go to the native core; every other request and upgrade stays the
+   * application's. With a port number, the same as listen(port).
+   *
+   * @example
+   * const app = express();
+   * const server = http.createServer(app);
+   * const io = new Server(server);
+   * server.listen(3000);
+   */
+  attach(srv, opts) {
+    checkAttachable(srv);
     if (opts) Object.assign(this.opts, opts);
-    return this.listen(port);
-  }
-
-  /** `{ address, family, port }` of the listening socket, or null. */
+    if (!isHttpServer(srv)) return this.listen(srv, this.opts.host);
+    if (this._address || this._attachment) throw new Error('collabio: the server is already attached or listening');
+    this._native.start();
+    this.httpServer = srv;
+    this._attachment = new Attachment(this, srv);
+    debug('attached to an http%s server', this._attachment.secure ? 's' : '');
+    return this;
+  }  /**
+   * `{ address, family, port }` of the listening socket, or null. Attached, the application
+   * server's address.
+   */
   address() {
+    if (this._attachment) return this.httpServer.address();
     return this._address ? { ...this._address } : null;
   }
 
@@ -302,7 +328,14 @@ class Server extends EventEmitter {
         for (const s of this._connSockets(conn)) s._onclose('server shutting down');
       }
       for (const nsp of this._nsps.values()) nsp.adapter.close();
-      if (!this._address) {
+      if (this._attachment) {
+        // socket.io closes the server it is attached to (Server#close) and calls back when that
+        // has closed; the core's threads stop like a listening server's (below).
+        this._attachment.detach();
+        const srv = this.httpServer;
+        this._httpClosed = srv.listening ? new Promise((resolve) => srv.close(() => resolve())) : Promise.resolve();
+      }
+      if (!this._address && !this._attachment) {
         // Never listened (or listen failed): no threads, no sockets, nothing to wait for. The
         // native notification would not keep the event loop alive, so resolve here.
         this._native.close();
@@ -340,8 +373,12 @@ class Server extends EventEmitter {
     if (batch === null) {
       debug('closed');
       this._address = null;
+      this._attachment = null;
       this.documents._closeAll(new Error('server closed'));
-      if (this._resolveClosed) this._resolveClosed();
+      if (this._resolveClosed) {
+        if (this._httpClosed) this._httpClosed.then(this._resolveClosed);
+        else this._resolveClosed();
+      }
       return;
     }
     for (let i = 0; i < batch.length; i += STRIDE) {
@@ -452,7 +489,7 @@ class Server extends EventEmitter {
       time: new Date(hs.time).toString(),
       address: hs.address,
       xdomain: !!hs.headers.origin,
-      secure: false,
+      secure: !!hs.secure,
       issued: hs.time,
       url: hs.url,
       query: querystring.parse(hs.query),
@@ -495,6 +532,21 @@ class Server extends EventEmitter {
       socket._onconnect();
       nsp._add(socket);
     });
+  }
+}
+
+/** An http.Server-like object: what attach() takes (http/https.Server, or a net.Server with 'request'). */
+function isHttpServer(srv) {
+  return srv !== null && typeof srv === 'object' && typeof srv.listen === 'function' && typeof srv.on === 'function';
+}
+
+function checkAttachable(srv) {
+  if (typeof srv === 'function') {
+    // socket.io's message: an Express app is a request handler, not a server.
+    throw new TypeError('You are trying to attach collabio to an express request handler function. Please pass a http.Server instance.');
+  }
+  if (srv !== undefined && srv !== null && typeof srv !== 'number' && typeof srv !== 'string' && !isHttpServer(srv)) {
+    throw new TypeError('collabio: pass a port number, an http.Server / https.Server, or options');
   }
 }
 

@@ -5,6 +5,7 @@
 const { EventEmitter } = require('node:events');
 const { TYPES, RESERVED_EVENTS, encode, encodeSimple } = require('./parser');
 const { BroadcastOperator } = require('./broadcast-operator');
+const { requestFrom } = require('./engine');
 const debug = require('./debug')('collabio:socket');
 
 const emitLocal = EventEmitter.prototype.emit;
@@ -53,6 +54,16 @@ class Socket extends EventEmitter {
 
   set handshake(value) {
     this._handshake = value;
+  }
+
+  /**
+   * The HTTP request that opened the connection, as socket.io's `socket.request` (an
+   * IncomingMessage there): method, url, headers, httpVersion and socket.remoteAddress /
+   * socket.encrypted. Built from the handshake when first read.
+   */
+  get request() {
+    if (this._request === undefined) this._request = requestFrom(this.handshake);
+    return this._request;
   }
 
   /** Free-form application data, as socket.io's `socket.data`. */

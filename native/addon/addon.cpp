@@ -4,6 +4,8 @@
 // JavaScript through one Napi::ThreadSafeFunction per server; each call drains the whole waiting
 // batch and hands it to JavaScript as one flat array, so the cost of crossing into JavaScript is
 // paid once per batch, not once per event.
+#include <fcntl.h>
+
 #include <napi.h>
 
 #include <atomic>
@@ -45,6 +47,9 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     return DefineClass(env, "NativeServer",
                        {
                            InstanceMethod<&NativeServer::Listen>("listen"),
+                           InstanceMethod<&NativeServer::Start>("start"),
+                           InstanceMethod<&NativeServer::Adopt>("adopt"),
+                           InstanceMethod<&NativeServer::Relay>("relay"),
                            InstanceMethod<&NativeServer::ConnectReply>("connectReply"),
                            InstanceMethod<&NativeServer::Send>("send"),
                            InstanceMethod<&NativeServer::Broadcast>("broadcast"),
@@ -200,6 +205,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     o.Set("url", hs.url);
     o.Set("query", Napi::String::New(env, query.data(), query.size()));
     o.Set("address", hs.address);
+    o.Set("secure", hs.secure);
     o.Set("time", Napi::Number::New(env, static_cast<double>(hs.time_ms)));
     Napi::Object headers = Napi::Object::New(env);
     std::string key;
@@ -270,6 +276,55 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
       Napi::Error err = Napi::Error::New(env, std::string("collabio: ") + e.what());
       err.Set("code", "ESTORE");
       throw err;
+    }
+  }
+
+  // start(): attached mode, the I/O threads without a listening socket (Server::start).
+  void Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    try {
+      server_->start();
+      tsfn_.Ref(env);  // like listen(): the process stays up until close()
+    } catch (const std::exception& e) {
+      Napi::Error err = Napi::Error::New(env, std::string("collabio: ") + e.what());
+      err.Set("code", "ESTORE");
+      throw err;
+    }
+  }
+
+  static collabio::core::AdoptOptions AdoptOptionsFrom(const Napi::CallbackInfo& info, size_t at) {
+    collabio::core::AdoptOptions o;
+    o.address = Str(info[at]);
+    o.secure = info[at + 1].ToBoolean();
+    return o;
+  }
+  static std::string Bytes(const Napi::Value& v) {
+    if (!v.IsTypedArray()) return {};
+    Napi::Uint8Array u = v.As<Napi::Uint8Array>();
+    return std::string(reinterpret_cast<const char*>(u.Data()), u.ByteLength());
+  }
+
+  // adopt(fd, prefix, address, secure): hands the TCP connection behind the host's descriptor `fd`
+  // to the core. The core gets a dup() of it, so the caller still closes its own (without a
+  // shutdown: the connection stays open through the duplicate). Returns false when the
+  // descriptor cannot be duplicated or the server is not running; the caller then still owns the
+  // connection.
+  Napi::Value Adopt(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "fd must be a number");
+    const int fd = info[0].As<Napi::Number>().Int32Value();
+    const int copy = fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (copy < 0) return Napi::Boolean::New(env, false);
+    return Napi::Boolean::New(env, server_->adopt(copy, Bytes(info[1]), AdoptOptionsFrom(info, 2)));
+  }
+
+  // relay(prefix, address, secure): the host's end of a socket pair the core serves (Server::relay).
+  Napi::Value Relay(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    try {
+      return Napi::Number::New(env, server_->relay(Bytes(info[0]), AdoptOptionsFrom(info, 1)));
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("collabio: ") + e.what());
     }
   }
 

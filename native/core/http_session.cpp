@@ -208,9 +208,14 @@ std::shared_ptr<Handshake> HttpSession::make_handshake(const Request& req) {
     hs->add_header(name, field.value());
   }
   hs->shrink();
-  boost::system::error_code ec;
-  const auto remote = stream_.socket().remote_endpoint(ec);
-  if (!ec) hs->address = remote.address().to_string();
+  hs->secure = secure_;
+  if (!peer_address_.empty()) {
+    hs->address = peer_address_;
+  } else {
+    boost::system::error_code ec;
+    const auto remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) hs->address = remote.address().to_string();
+  }
   hs->time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
@@ -288,7 +293,7 @@ void HttpSession::respond(http::status status, std::string_view content_type, st
   extra_headers_.clear();
   res->body() = std::move(body);
   res->prepare_payload();
-  res->keep_alive(keep_alive);
+  res->keep_alive(keep_alive && !single_request_);
   stream_.expires_after(std::chrono::milliseconds(server_->opts.handshake_timeout));
   writing_ = true;
   http::async_write(stream_, *res, [self = shared_from_this(), res, hold = std::move(hold)](beast::error_code ec, size_t) {
@@ -309,7 +314,7 @@ void HttpSession::after_write(beast::error_code ec, bool keep_alive) {
   if (exchange_session_ && !exchange_is_get_) exchange_session_->poll_post_done(exchange_.get());
   exchange_session_.reset();
   exchange_.reset();
-  if (ec || !keep_alive || server_->closing()) {
+  if (ec || !keep_alive || single_request_ || server_->closing()) {
     if (shutdown_timer_) shutdown_timer_->cancel();
     boost::system::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);

@@ -36,6 +36,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       : server_(std::move(server)), stream_(std::move(socket)) {}
 
   void run() { do_read(); }
+  // A connection the host handed over (native/core/adopt.cpp): `prefix` is parsed before anything
+  // read from the socket; `options` name the peer and whether later requests are the host's.
+  void run_adopted(std::string prefix, AdoptOptions options);
 
   // Any thread: ends the session during shutdown. A held long-polling request first gets its
   // session's answer (the close packet) and a response being written is finished, within
@@ -96,6 +99,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::shared_ptr<EioConnection> exchange_session_;
   std::shared_ptr<PollingExchange> exchange_;
   bool writing_ = false;              // respond()'s write is in progress
+  // Adopted connections (run_adopted): the peer as the host saw it, and whether the connection
+  // ends after one response (its other requests are the host application's).
+  std::string peer_address_;          // "" = the socket's remote endpoint
+  bool secure_ = false;               // Handshake::secure
+  bool single_request_ = false;
   // Shutdown only: bounds the wait for a held poll's answer and its write (see cancel()).
   std::unique_ptr<net::steady_timer> shutdown_timer_;
 };

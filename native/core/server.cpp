@@ -67,25 +67,38 @@ Server::Address ServerImpl::listen(const std::string& host, uint16_t port) {
   }
   if (ec) throw std::system_error(ec, "listen " + (host.empty() ? std::string("::") : host) + ":" + std::to_string(port));
   listening_ = true;
-  // The store is opened before the first connection can ask for a document (throws StoreError).
   try {
-    if (docs) docs->open_store();
+    start_threads();
   } catch (...) {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     listening_ = false;
     throw;
   }
-
   const auto local = acceptor_.local_endpoint();
   Server::Address out{local.address().to_string(), local.address().is_v6() ? "IPv6" : "IPv4", local.port()};
+  net::post(cmd_, [self = shared_from_this()] { self->do_accept(); });
+  return out;
+}
 
+void ServerImpl::start() {
+  if (listening_) throw std::system_error(std::make_error_code(std::errc::already_connected), "already running");
+  listening_ = true;
+  try {
+    start_threads();
+  } catch (...) {
+    listening_ = false;
+    throw;
+  }
+}
+
+void ServerImpl::start_threads() {
+  // The store is opened before the first connection can ask for a document (throws StoreError).
+  if (docs) docs->open_store();
   work_.emplace(net::make_work_guard(ioc));
   unsigned n = opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
   running_threads_ = n;
   for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { thread_main(); });
-  net::post(cmd_, [self = shared_from_this()] { self->do_accept(); });
-  return out;
 }
 
 void ServerImpl::thread_main() {
@@ -384,6 +397,11 @@ Server::~Server() {
 }
 
 Server::Address Server::listen(const std::string& host, uint16_t port) { return impl_->listen(host, port); }
+void Server::start() { impl_->start(); }
+bool Server::adopt(int fd, std::string prefix, AdoptOptions options) {
+  return impl_->adopt(fd, std::move(prefix), std::move(options));
+}
+int Server::relay(std::string prefix, AdoptOptions options) { return impl_->relay(std::move(prefix), std::move(options)); }
 
 bool Server::drain_events(std::vector<Event>& out, uint64_t max_bytes) { return impl_->drain_events(out, max_bytes); }
 

@@ -116,6 +116,7 @@ struct Handshake {
   std::string url;       // request target, e.g. "/socket.io/?EIO=4&transport=websocket&x=1"
   std::string address;   // remote IP address
   int64_t time_ms = 0;   // when the connection was accepted (Unix ms)
+  bool secure = false;   // the request came over TLS (socket.handshake.secure)
 
   // Raw query string without '?'.
   std::string_view query() const {
@@ -157,6 +158,16 @@ struct Handshake {
   }
 
   std::string headers_;  // per header: 2-byte length (little endian), name, 2-byte length, value
+};
+
+// A connection the host accepted and hands to the core (attached mode: the application's own
+// http.Server accepts, see docs/architecture.md "Attached mode").
+struct AdoptOptions {
+  std::string address;          // remote IP address as the host saw it; "" = ask the socket
+  bool secure = false;          // the host terminated TLS for it (Handshake::secure)
+  // After the first response that is not a WebSocket upgrade the connection is closed rather than
+  // read again: later requests on it belong to the host's application, not to the core.
+  bool single_request = true;
 };
 
 struct Event {
@@ -231,6 +242,20 @@ class Server {
   };
   // Binds, listens and starts the I/O threads. Throws std::system_error (e.g. EADDRINUSE).
   Address listen(const std::string& host, uint16_t port);
+
+  // Attached mode: starts the I/O threads without a listening socket; connections arrive through
+  // adopt() and relay(). Throws like listen() (document store), or if already started.
+  void start();
+  // Serves a TCP connection the host accepted as if the core had accepted it. `fd` is a descriptor
+  // the core owns from this call on (the host passes a dup() of its own), closed on every path,
+  // errors included. `prefix` holds the bytes the host already read from it: the request head as
+  // received and anything after it. Returns false (fd closed) when the server is not running.
+  bool adopt(int fd, std::string prefix, AdoptOptions options);
+  // A connection relayed through the host: creates a socket pair, serves one end like an accepted
+  // connection that first sent `prefix`, and returns the other end, which the caller owns. For
+  // what the core cannot adopt: a TLS socket the host terminates, a long-polling request from the
+  // host's `request` event. Throws std::system_error (socketpair failed or not running).
+  int relay(std::string prefix, AdoptOptions options);
 
   // Moves every waiting event into `out` (appends). Any thread; normally the host's main thread.
   // The drained events still count against their connections' inbound budgets (Options::

@@ -57,6 +57,10 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   ~ServerImpl();
 
   Server::Address listen(const std::string& host, uint16_t port);
+  // Attached mode (native/core/adopt.cpp): threads without an acceptor; see Server::start().
+  void start();
+  bool adopt(int fd, std::string prefix, AdoptOptions options);
+  int relay(std::string prefix, AdoptOptions options);
   void close();
   void join_threads();
 
@@ -143,6 +147,8 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   // Max connections and per-IP rate (native/core/limits.h) for a socket just accepted.
   Admission admit(const tcp::socket& socket);
   void thread_main();
+  // Opens the document store and starts the I/O threads (listen() and start()).
+  void start_threads();
 
   EventSink* sink_;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
@@ -192,6 +198,10 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
 
 // Starts an HTTP session on an accepted socket (native/core/http_session.cpp).
 void start_http_session(const std::shared_ptr<ServerImpl>& server, tcp::socket socket);
+// Starts an HTTP session on a socket the host handed over (native/core/adopt.cpp): `prefix` is read
+// before the socket, `options` say who the peer is.
+void start_adopted_session(const std::shared_ptr<ServerImpl>& server, tcp::socket socket, std::string prefix,
+                           AdoptOptions options);
 
 // Engine.IO sessions (polling and WebSocket) are created by the HTTP session: see
 // create_eio_session in native/core/eio_connection.h.
