@@ -11,4 +11,12 @@ const { Server, Namespace, Socket, Adapter } = require('./server');
 const { BroadcastOperator } = require('./broadcast-operator');
 const { metricsHandler, formatMetrics } = require('./metrics');
 
-module.exports = { Server, Namespace, Socket, Adapter, BroadcastOperator, metricsHandler, formatMetrics };
+/**
+ * `require('collabio')(httpServer, opts)`: the module is callable like socket.io's, so
+ * `const io = require('socket.io')(server)` needs only its module name changed.
+ */
+function collabio(srv, opts) {
+  return new Server(srv, opts);
+}
+
+module.exports = Object.assign(collabio, { Server, Namespace, Socket, Adapter, BroadcastOperator, metricsHandler, formatMetrics });

@@ -249,6 +249,7 @@ test("the app's own ws server on /chat-raw keeps its path beside collabio", asyn
     c.disconnect();
     raw.close();
     provider.destroy();
+    provider.doc.destroy(); // stops its awareness timer
     wss.close();
     await io.close();
   });
@@ -265,9 +266,12 @@ test('documents.path limits which upgrades are documents', async (t) => {
   const io = new Server(server, { documents: { path: '/docs' } });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address();
-  t.after(() => io.close());
   const p = new WebsocketProvider(`ws://127.0.0.1:${port}/docs`, 'one', new Y.Doc(), { WebSocketPolyfill: WebSocket, disableBc: true });
-  t.after(() => p.destroy());
+  t.after(async () => {
+    p.destroy();
+    p.doc.destroy(); // stops its awareness timer
+    await io.close();
+  });
   await synced(p);
   // Another path is not collabio's: nobody answers it, and engine.io's rule ends it after
   // destroyUpgradeTimeout (1 s).
