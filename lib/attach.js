@@ -20,6 +20,8 @@ const http = require('node:http');
 const debug = require('./debug')('collabio:attach');
 
 // Hop-by-hop headers (RFC 9110 7.6.1): never copied between the two legs of a relay.
+const FORBIDDEN = 4; // engine.io's Server.errors.FORBIDDEN
+
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
 /** The request head as the client sent it (method, target, version, raw headers in order). */
@@ -81,7 +83,14 @@ class Attachment {
     };
     this._onRequest = (req, res) => {
       if (this._isEngineIo(req.url)) {
-        this.relayRequest(req, res);
+        this.allow(req, (refusal) => {
+          if (refusal) {
+            res.writeHead(403, { 'content-type': 'application/json' });
+            res.end(refusal);
+          } else {
+            this.relayRequest(req, res);
+          }
+        });
         return;
       }
       for (const l of listeners) l.call(httpServer, req, res);
@@ -104,7 +113,16 @@ class Attachment {
 
   onUpgrade(req, socket, head) {
     if (this._isEngineIo(req.url)) {
-      this.handOff(req, socket, head);
+      this.allow(req, (refusal) => {
+        if (!refusal) {
+          this.handOff(req, socket, head);
+        } else if (socket.writable) {
+          socket.end(
+            `HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+              `Content-Length: ${Buffer.byteLength(refusal)}\r\n\r\n${refusal}`,
+          );
+        }
+      });
       return;
     }
     const doc = this._isDocument(req);
@@ -134,6 +152,36 @@ class Attachment {
       setTimeout(() => {
         if (socket.writable && socket.bytesWritten <= 0) socket.end();
       }, timeout).unref();
+    }
+  }
+
+  /**
+   * allowRequest with the application's real request (engine.io's verify): asked for a new session
+   * (a GET with a transport and no sid) before anything reaches the core. Calls done() when
+   * allowed, else done(the Engine.IO error body) after emitting io.engine's 'connection_error'.
+   * The core does not ask again for sessions of an attached server (Engine#_onHandshake).
+   */
+  allow(req, done) {
+    const fn = this.io.opts.allowRequest;
+    if (typeof fn !== 'function' || req.method !== 'GET') return done(null);
+    const q = req.url.indexOf('?');
+    const query = new URLSearchParams(q >= 0 ? req.url.slice(q + 1) : '');
+    const transport = query.get('transport');
+    if (query.has('sid') || (transport !== 'polling' && transport !== 'websocket')) return done(null);
+    let answered = false;
+    const answer = (err, success) => {
+      if (answered) return;
+      answered = true;
+      if (success) return done(null);
+      const message = typeof err === 'string' ? err : err && err.message;
+      req._query = Object.fromEntries(query);
+      this.io.engine.emit('connection_error', { req, code: FORBIDDEN, message: 'Forbidden', context: { message } });
+      done(JSON.stringify({ code: FORBIDDEN, message: message || 'Forbidden' }));
+    };
+    try {
+      fn(req, answer);
+    } catch (err) {
+      answer(err, false);
     }
   }
 
@@ -190,6 +238,32 @@ class Attachment {
    * the core on its own socket pair, the response written back on `res`.
    */
   relayRequest(req, res) {
+    const cors = this.io.opts.cors;
+    if (cors && typeof cors.origin === 'function' && req.headers.origin !== undefined) {
+      // The `cors` package's rule: origin(requestOrigin, cb(err, allowed)) for every request.
+      let answered = false;
+      const decide = (err, allowed) => {
+        if (answered) return;
+        answered = true;
+        if (err) {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end('CORS origin check failed');
+          return;
+        }
+        this.relayEngineRequest(req, res, allowedOrigin(allowed, req.headers.origin));
+      };
+      try {
+        cors.origin(req.headers.origin, decide);
+      } catch (err) {
+        decide(err);
+      }
+      return;
+    }
+    this.relayEngineRequest(req, res, undefined);
+  }
+
+  /** relayRequest after the CORS decision: `origin` is the allowed origin, false, or undefined (as configured). */
+  relayEngineRequest(req, res, origin) {
     let fd;
     try {
       fd = this.io._native.relay(null, req.socket.remoteAddress || '', !!req.socket.encrypted);
@@ -216,6 +290,11 @@ class Attachment {
     out.on('response', (answer) => {
       const h = {};
       for (const [k, v] of Object.entries(answer.headers)) if (!HOP_BY_HOP.has(k)) h[k] = v;
+      if (origin === false) {
+        for (const k of Object.keys(h)) if (k.startsWith('access-control-')) delete h[k];
+      } else if (typeof origin === 'string') {
+        h['access-control-allow-origin'] = origin;
+      }
       res.writeHead(answer.statusCode, h);
       answer.pipe(res);
       answer.on('error', fail);
@@ -226,6 +305,20 @@ class Attachment {
     });
     req.pipe(out);
   }
+}
+
+/**
+ * What a cors.origin function's callback value allows for `requestOrigin` (the `cors` package's
+ * rules): the origin to send back, or false for no CORS headers.
+ */
+function allowedOrigin(allowed, requestOrigin) {
+  if (allowed === true) return requestOrigin;
+  if (typeof allowed === 'string') return allowed === '*' ? '*' : allowed;
+  if (allowed instanceof RegExp) return allowed.test(requestOrigin) ? requestOrigin : false;
+  if (Array.isArray(allowed)) {
+    return allowed.some((o) => (o instanceof RegExp ? o.test(requestOrigin) : o === requestOrigin)) ? requestOrigin : false;
+  }
+  return false;
 }
 
 /**

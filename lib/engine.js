@@ -61,8 +61,12 @@ function corsOptions(cors) {
       if (o instanceof RegExp) out.patterns.push(o.source);
       else out.allowed.push(String(o));
     }
+  } else if (typeof origin === 'function') {
+    // Attached mode only: lib/attach.js asks the function per request (as the `cors` package does)
+    // and trims what the core's reflected headers say; Server#listen refuses it.
+    out.originMode = 'reflect';
   } else {
-    throw new TypeError('collabio: cors.origin may be "*", true, a string, a RegExp or an array of them (functions are not supported)');
+    throw new TypeError('collabio: cors.origin may be "*", true, a string, a RegExp, an array of them or a function');
   }
   if (c.methods !== undefined) out.methods = list(c.methods);
   if (c.allowedHeaders !== undefined || c.headers !== undefined) out.allowedHeaders = list(c.allowedHeaders ?? c.headers);
@@ -247,7 +251,8 @@ class Engine extends EventEmitter {
       this._server._native.handshakeReply(requestId, allowed ? -1 : FORBIDDEN, message || '', flatHeaders(initial), flatHeaders(headers));
     };
     const allow = this._server.opts.allowRequest;
-    if (typeof allow !== 'function') {
+    // Attached, lib/attach.js has asked allowRequest with the real request already.
+    if (typeof allow !== 'function' || this._server._attachment) {
       finish(true);
       return;
     }

@@ -155,6 +155,9 @@ class Server extends EventEmitter {
   listen(port = 0, host) {
     if (isHttpServer(port)) return this.attach(port, host);
     if (this._address || this._attachment) throw new Error('collabio: the server is already listening');
+    if (this.opts.cors && typeof this.opts.cors.origin === 'function') {
+      throw new TypeError('collabio: cors.origin as a function needs attached mode (new Server(httpServer)); standalone, use a string, RegExp or array');
+    }
     this._address = this._native.listen(Number(port) || 0, typeof host === 'string' ? host : this.opts.host || '');
     debug('listening on %j', this._address);
     return this;

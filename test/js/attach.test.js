@@ -306,6 +306,63 @@ test('new Server(opts) + io.listen(httpServer) and io.attach(httpServer) both at
   }
 });
 
+test('cors.origin as a function decides per request, as the cors package does (attached)', async (t) => {
+  const asked = [];
+  const { base } = await expressApp(t, {
+    ioOpts: {
+      cors: {
+        origin: (origin, cb) => {
+          asked.push(origin);
+          cb(null, origin === 'http://good.example');
+        },
+        credentials: true,
+      },
+    },
+  });
+  const good = await get(`${base}/socket.io/?EIO=4&transport=polling`, { headers: { origin: 'http://good.example' } });
+  assert.equal(good.status, 200);
+  assert.equal(good.headers['access-control-allow-origin'], 'http://good.example');
+  assert.equal(good.headers['access-control-allow-credentials'], 'true');
+  const bad = await get(`${base}/socket.io/?EIO=4&transport=polling`, { headers: { origin: 'http://evil.example' } });
+  assert.equal(bad.headers['access-control-allow-origin'], undefined);
+  assert.equal(bad.headers['access-control-allow-credentials'], undefined);
+  assert.deepEqual(asked, ['http://good.example', 'http://evil.example']);
+  // Standalone, the core could not ask JavaScript per request: refused with a clear error.
+  const io = new Server({ cors: { origin: () => true } });
+  assert.throws(() => io.listen(0, '127.0.0.1'), /cors\.origin as a function needs attached mode/);
+  await io.close();
+});
+
+test('allowRequest gets the real IncomingMessage when attached; a refusal is engine.io\'s 403', async (t) => {
+  const seen = [];
+  const { client, io, base } = await expressApp(t, {
+    ioOpts: {
+      allowRequest: (req, cb) => {
+        seen.push({ real: req instanceof http.IncomingMessage, transport: new URL(req.url, 'http://x').searchParams.get('transport') });
+        cb(req.headers['x-pass'] === 'yes' ? null : 'no pass', req.headers['x-pass'] === 'yes');
+      },
+    },
+  });
+  const errors = [];
+  io.engine.on('connection_error', (e) => errors.push({ code: e.code, message: e.message, context: e.context, real: e.req instanceof http.IncomingMessage }));
+  for (const transports of [['polling'], ['websocket']]) {
+    const ok = client({ transports, extraHeaders: { 'x-pass': 'yes' } });
+    await roundTrip(ok);
+    const refused = client({ transports, extraHeaders: { 'x-pass': 'no' } });
+    const [err] = await once(refused, 'connect_error');
+    assert.ok(err instanceof Error);
+  }
+  assert.deepEqual(seen.map((s) => s.real), [true, true, true, true]);
+  assert.deepEqual(seen.map((s) => s.transport), ['polling', 'polling', 'websocket', 'websocket']);
+  assert.deepEqual(errors, [
+    { code: 4, message: 'Forbidden', context: { message: 'no pass' }, real: true },
+    { code: 4, message: 'Forbidden', context: { message: 'no pass' }, real: true },
+  ]);
+  const raw = await get(`${base}/socket.io/?EIO=4&transport=polling`);
+  assert.equal(raw.status, 403);
+  assert.deepEqual(JSON.parse(raw.body), { code: 4, message: 'no pass' });
+});
+
 function openFds() {
   return fs.readdirSync('/proc/self/fd').length;
 }
