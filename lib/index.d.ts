@@ -235,8 +235,15 @@ export interface ServerOptions {
 
 /** The `cors` option (the shape of the `cors` package's options that collabio supports). */
 export interface CorsOptions {
-  /** '*' (default), true (reflect the request's Origin), one origin, a RegExp, or a list of them. */
-  origin?: '*' | boolean | string | RegExp | (string | RegExp)[];
+  /** '*' (default), true (reflect the request's Origin), one origin, a RegExp, a list of them, or (attached) a function. */
+  origin?:
+    | '*'
+    | boolean
+    | string
+    | RegExp
+    | (string | RegExp)[]
+    /** Attached mode only: asked per request, as the `cors` package does. */
+    | ((origin: string | undefined, cb: (err: Error | null, allowed?: boolean | string | RegExp | (string | RegExp)[]) => void) => void);
   methods?: string | string[];
   allowedHeaders?: string | string[];
   /** Alias of allowedHeaders. */
