@@ -182,7 +182,6 @@ test('an adopted WebSocket leaves Node: the http server no longer counts it, and
 test('a polling request keeps the keep-alive connection for the app\'s next request', async (t) => {
   const { base } = await expressApp(t);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  t.after(() => agent.destroy());
   const open = await get(`${base}/socket.io/?EIO=4&transport=polling`, { agent });
   assert.equal(open.status, 200);
   assert.match(open.body, /^0\{"sid":/);
@@ -191,6 +190,8 @@ test('a polling request keeps the keep-alive connection for the app\'s next requ
   assert.equal(hello.status, 200);
   assert.equal(JSON.parse(hello.body).hello, 'world');
   assert.equal(hello.socket.localPort, port1, 'the same TCP connection carried both requests');
+  // Before io.close(): closing the attached server waits for open connections, as Node's does.
+  agent.destroy();
 });
 
 test('Fastify: routes and socket.io-client on fastify.server', async (t) => {
