@@ -1,5 +1,5 @@
 'use strict';
-// Memory per document with Hocuspocus editors: opens `docs` documents over one Hocuspocus socket
+// Memory per document with Hocuspocus editors: opens `docs` documents, 50 per Hocuspocus socket
 // (as a Tiptap app with many documents open does), writes into each a Tiptap-like content (the
 // Y.XmlFragment 'default': `paragraphs` paragraphs typed in `edits` edits) and waits until the server
 // has acknowledged every write (SyncStatus; the provider's hasUnsyncedChanges turns false).
@@ -16,10 +16,13 @@ const cfg = JSON.parse(process.argv[2]);
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 
 async function main() {
-  const socket = new HocuspocusProviderWebsocket({ url: cfg.url, WebSocketPolyfill: WebSocket });
+  // 50 documents per socket: below both servers' per-socket bounds (collabio's
+  // maxDocumentsPerConnection and Hocuspocus's maxPendingDocuments are 100).
+  const sockets = [];
   const providers = [];
   for (let d = 0; d < cfg.docs; d++) {
-    const p = new HocuspocusProvider({ websocketProvider: socket, name: `mem-${d}` });
+    if (d % 50 === 0) sockets.push(new HocuspocusProviderWebsocket({ url: cfg.url, WebSocketPolyfill: WebSocket }));
+    const p = new HocuspocusProvider({ websocketProvider: sockets[sockets.length - 1], name: `mem-${d}` });
     p.attach();
     providers.push(p);
   }

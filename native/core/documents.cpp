@@ -214,8 +214,11 @@ void Document::write(uint64_t peer, std::span<const uint8_t> update) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
   if (it->second.read_only) {
-    // Read-only peers may not write; Hocuspocus tells its client the write was not saved.
-    it->second.p->write_acknowledged(false);
+    // Read-only peers may not write; Hocuspocus tells its client whether the document already
+    // holds what it sent. Exactly for the empty update (no structs, no deletes: `00 00`), which is
+    // what a read-only client with nothing new answers our SyncStep1 with; anything else "not saved".
+    const bool empty = update.size() == 2 && update[0] == 0 && update[1] == 0;
+    it->second.p->write_acknowledged(empty);
     return;
   }
   bool failed = false;

@@ -158,6 +158,8 @@ test('authorize receives the token: accepted, denied, and read-only scope', asyn
   assert.deepEqual(seen.map((s) => s.token).sort(), ['nope', 'reader', 'writer']);
   assert.ok(seen.every((s) => s.name === 'guarded' && s.protocol === 'hocuspocus'));
 
+  // The reader's empty answer to our SyncStep1 is acknowledged: it has nothing unsaved yet.
+  await waitFor(() => !reader.hasUnsyncedChanges, 'the reader to have nothing unsaved');
   writer.document.getText('t').insert(0, 'written');
   await waitFor(() => reader.document.getText('t').toString() === 'written', 'the reader to receive');
   // The reader's write is refused: the server's copy and the writer never see it.
