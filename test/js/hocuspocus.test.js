@@ -343,3 +343,59 @@ test('documents.hocuspocus is validated', () => {
   const { Server } = require('../..');
   assert.throws(() => new Server({ documents: { hocuspocus: { path: 'collab' } } }).listen(0), /hocuspocus needs/);
 });
+
+test('application persistence hooks load and store documents for Hocuspocus providers too', async (t) => {
+  // A stored document, written by yjs: the provider must receive it.
+  const seed = new Y.Doc();
+  seed.getText('t').insert(0, 'stored before');
+  const stored = new Map([['kept', Y.encodeStateAsUpdate(seed)]]);
+  const loads = [];
+  const { hocus, connect } = await hpServer(t, {
+    persistence: {
+      load: async (name) => {
+        loads.push(name);
+        return stored.get(name) || null;
+      },
+      store: async (name, state) => {
+        stored.set(name, state);
+      },
+      debounce: 50,
+      maxDebounce: 200,
+    },
+  });
+  const h = hocus('kept');
+  await hpSynced(h);
+  assert.equal(h.document.getText('t').toString(), 'stored before');
+  assert.deepEqual(loads, ['kept']);
+  h.document.getText('t').insert(0, 'and edited: ');
+  await saved(h);
+  // store() receives the whole state, which a y-websocket client of the same name also sees.
+  await waitFor(() => {
+    const d = new Y.Doc();
+    Y.applyUpdate(d, stored.get('kept'));
+    return d.getText('t').toString() === 'and edited: stored before';
+  }, 'persistence.store to receive the edit');
+  const y = connect('kept');
+  await waitFor(() => y.doc.getText('t').toString() === 'and edited: stored before', 'the y-websocket client');
+  assert.deepEqual(loads, ['kept'], 'one document, loaded once for both protocols');
+});
+
+test('the CLI serves Hocuspocus providers with --hocuspocus-path', async (t) => {
+  const { spawn } = require('node:child_process');
+  const path = require('node:path');
+  const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'lib', 'cli.js'), '--port', '0', '--host', '127.0.0.1', '--memory', '--hocuspocus-path', '/tiptap'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  await waitFor(() => /Hocuspocus providers at ws:\/\/\S+:(\d+)\/tiptap/.test(out), 'the CLI to print the Hocuspocus URL');
+  const port = Number(out.match(/listening on ws:\/\/\S+:(\d+)/)[1]);
+  const a = new HocuspocusProvider({ url: `ws://127.0.0.1:${port}/tiptap`, name: 'cli-doc', WebSocketPolyfill: WebSocket });
+  const b = new HocuspocusProvider({ url: `ws://127.0.0.1:${port}/tiptap`, name: 'cli-doc', WebSocketPolyfill: WebSocket });
+  t.after(() => {
+    a.destroy();
+    b.destroy();
+  });
+  await Promise.all([hpSynced(a), hpSynced(b)]);
+  a.document.getXmlFragment('default').insert(0, [new Y.XmlText('tiptap text')]);
+  await waitFor(() => b.document.getXmlFragment('default').toString() === 'tiptap text', 'the second provider to receive');
+});
