@@ -474,6 +474,14 @@ export declare class Server<
   socketsLeave(room: Room | Room[]): void;
   disconnectSockets(close?: boolean): void;
 
+  /**
+   * Emits to the other servers of the cluster; they receive it with `io.on(ev, …)`. With a
+   * callback last, `(err, responses)` gets one answer per other server.
+   */
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: any[]): boolean;
+  /** Promise of the other servers' answers to a serverSideEmit. */
+  serverSideEmitWithAck<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: any[]): Promise<any[]>;
+
   /** Counters from the native core. */
   stats(): ServerStats;
   /** The stats() counters in the Prometheus text exposition format (see metricsHandler). */
@@ -640,6 +648,14 @@ export declare class Namespace<
   socketsJoin(room: Room | Room[]): void;
   socketsLeave(room: Room | Room[]): void;
   disconnectSockets(close?: boolean): void;
+
+  /**
+   * Emits to the other servers of the cluster; they receive it with `io.on(ev, …)`. With a
+   * callback last, `(err, responses)` gets one answer per other server.
+   */
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: any[]): boolean;
+  /** Promise of the other servers' answers to a serverSideEmit. */
+  serverSideEmitWithAck<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: any[]): Promise<any[]>;
 }
 
 /** A dynamic namespace (`io.of(regexp | fn)`): its middlewares and listeners apply to every child. */

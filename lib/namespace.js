@@ -7,6 +7,10 @@ const debug = require('./debug')('collabio:namespace');
 
 const emitLocal = EventEmitter.prototype.emit;
 
+// Events serverSideEmit may not send (socket.io's namespace RESERVED_EVENTS): the receiving
+// servers' namespaces emit these themselves.
+const RESERVED_EVENTS = new Set(['connect', 'connection', 'new_namespace']);
+
 class Namespace extends EventEmitter {
   /**
    * @param {import('./server').Server} server
@@ -108,6 +112,38 @@ class Namespace extends EventEmitter {
 
   disconnectSockets(close = false) {
     new BroadcastOperator(this).disconnectSockets(close);
+  }
+
+  /**
+   * Emits an event to the other servers of the cluster: `io.serverSideEmit('hello', 'world')`;
+   * they receive it with `io.on('hello', …)`. With a callback last, `(err, responses)` gets one
+   * answer per other server (the adapter's request timeout bounds the wait). A single server has
+   * no others: the adapter warns, as socket.io's does.
+   */
+  serverSideEmit(ev, ...args) {
+    if (RESERVED_EVENTS.has(ev)) throw new Error(`"${String(ev)}" is a reserved event name`);
+    this.adapter.serverSideEmit([ev, ...args]);
+    return true;
+  }
+
+  /** Promise form of serverSideEmit with an ack: resolves with the other servers' answers. */
+  serverSideEmitWithAck(ev, ...args) {
+    return new Promise((resolve, reject) => {
+      args.push((err, responses) => {
+        if (err) {
+          err.responses = responses;
+          reject(err);
+        } else {
+          resolve(responses);
+        }
+      });
+      this.serverSideEmit(ev, ...args);
+    });
+  }
+
+  /** An event another server sent with serverSideEmit (called by the adapter). */
+  _onServerSideEmit(args) {
+    emitLocal.apply(this, args);
   }
 
   /** Runs the middlewares in order; calls done(err) with the first error. */

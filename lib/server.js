@@ -295,6 +295,15 @@ class Server extends EventEmitter {
     this.sockets.disconnectSockets(close);
   }
 
+  /** Emits to the other servers of the cluster (see Namespace#serverSideEmit). */
+  serverSideEmit(ev, ...args) {
+    return this.sockets.serverSideEmit(ev, ...args);
+  }
+
+  serverSideEmitWithAck(ev, ...args) {
+    return this.sockets.serverSideEmitWithAck(ev, ...args);
+  }
+
   /**
    * Counters from the native core: connections, messagesIn, messagesOut, bytesQueued, and inbound
    * backpressure (inboundBytes, inboundEvents, documentInboundBytes, pausedConnections,

@@ -193,3 +193,17 @@ test('allRooms() resolves with the room names of one server (collabio)', { skip:
   assert.deepStrictEqual([...(await io.of('/').adapter.allRooms())].sort(), [socket.id, 'x', 'y'].sort());
   assert.equal(await io.of('/').adapter.serverCount(), 1);
 });
+
+test('serverSideEmit refuses reserved names and, on one server, reaches no handler of its own', async (t) => {
+  const { io } = await setup(t);
+  assert.throws(() => io.serverSideEmit('connection'), /reserved event name/);
+  assert.throws(() => io.of('/x').serverSideEmit('new_namespace'), /reserved event name/);
+  let heard = false;
+  io.on('hello', () => {
+    heard = true;
+  });
+  const warn = t.mock.method(console, 'warn', () => {});
+  assert.equal(io.serverSideEmit('hello', 1), true);
+  assert.equal(heard, false, 'the sending server does not hear its own event');
+  assert.equal(warn.mock.calls.length, 1, 'the single-server adapter warns, as socket.io\'s does');
+});

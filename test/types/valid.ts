@@ -152,6 +152,8 @@ const members: Set<string> | undefined = io.of('/').adapter.rooms.get('lobby');
 void members;
 io.of('/').adapter.allRooms().then((rooms: Set<string>) => console.log(rooms.size));
 new Server(0, { adapter: CountingAdapter });
+io.serverSideEmit('sync');
+io.of('/').serverSideEmitWithAck('sync').then((answers: any[]) => console.log(answers.length));
 
 // Hocuspocus providers on the same documents: token authorization and stateless messages.
 const io3 = new Server({

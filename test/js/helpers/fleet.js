@@ -1,0 +1,109 @@
+'use strict';
+// Nodes of a fleet sharing one Redis: stock socket.io nodes (socket.io + @socket.io/redis-adapter +
+// redis 4, as users run them) and, once collabio's Redis adapter exists, collabio nodes. Each
+// node listens on its own loopback port; clients connect to the node they are given.
+const http = require('node:http');
+const { spawn } = require('node:child_process');
+const path = require('node:path');
+const { io: connectClient } = require('socket.io-client');
+const { withTimeout, delay } = require('./clients');
+
+const KEY = 'socket.io';
+
+/**
+ * A stock socket.io node on Redis.
+ * @param {string} url redis://…
+ * @param {{ mode?: 'classic' | 'sharded', requestsTimeout?: number }} [opts]
+ */
+async function stockNode(url, { mode = 'classic', requestsTimeout = 5000 } = {}) {
+  const { Server } = require('socket.io');
+  const { createClient } = require('redis');
+  const { createAdapter, createShardedAdapter } = require('@socket.io/redis-adapter');
+  const pub = createClient({ url });
+  const sub = pub.duplicate();
+  // node-redis reports every failed reconnect attempt as an 'error' event; without a listener it
+  // would throw. The tests check behaviour, not these lines.
+  pub.on('error', () => {});
+  sub.on('error', () => {});
+  await Promise.all([pub.connect(), sub.connect()]);
+  const adapter =
+    mode === 'sharded'
+      ? createShardedAdapter(pub, sub, { channelPrefix: KEY })
+      : createAdapter(pub, sub, { key: KEY, requestsTimeout });
+  const httpServer = http.createServer();
+  const io = new Server(httpServer, { adapter });
+  await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  const port = httpServer.address().port;
+  return {
+    kind: 'socket.io',
+    io,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await new Promise((resolve) => io.close(() => resolve()));
+      await Promise.allSettled([pub.quit(), sub.quit()]);
+    },
+  };
+}
+
+/**
+ * A stock socket.io node in a child process (for the tests that SIGKILL a node). Resolves with
+ * { url, kill() }.
+ */
+async function stockChild(url, { mode = 'classic' } = {}) {
+  const child = spawn(process.execPath, [path.join(__dirname, 'fleet-child.js'), url, mode], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const port = await withTimeout(
+    new Promise((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /^port (\d+)$/m.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`fleet child exited (${code}) before listening`)));
+    }),
+    undefined,
+    'fleet child start',
+  );
+  return {
+    kind: 'socket.io (child)',
+    url: `http://127.0.0.1:${port}`,
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Waits until every node's adapter counts `n` servers (their subscriptions are in place). */
+async function untilServerCount(nodes, n, what = `${n} servers`) {
+  await withTimeout(
+    (async () => {
+      for (;;) {
+        const counts = await Promise.all(nodes.map((node) => node.io.of('/').adapter.serverCount()));
+        if (counts.every((c) => c === n)) return;
+        await delay(20);
+      }
+    })(),
+    undefined,
+    what,
+  );
+}
+
+/** A socket.io-client connected over WebSocket to `node`; resolves once connected. */
+async function connectTo(node, opts = {}) {
+  const socket = connectClient(node.url, { transports: ['websocket'], reconnection: false, forceNew: true, ...opts });
+  await withTimeout(
+    new Promise((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('connect_error', reject);
+    }),
+    undefined,
+    'client connect',
+  );
+  return socket;
+}
+
+module.exports = { stockNode, stockChild, untilServerCount, connectTo, KEY };

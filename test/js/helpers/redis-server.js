@@ -1,0 +1,102 @@
+'use strict';
+// A redis-server of the test's own: the Debian package's binary, on a free loopback port, with its
+// files in a temporary directory, no persistence, stopped when the test ends. Never the system
+// service. A machine without redis-server fails the test with a message saying what to install.
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const START_MS = 10000;
+
+function findRedisServer() {
+  const fromEnv = process.env.REDIS_SERVER;
+  if (fromEnv) return fromEnv;
+  const r = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
+  const found = r.status === 0 ? r.stdout.trim() : '';
+  if (!found) {
+    throw new Error('redis-server not found: the cluster tests start their own (sudo apt-get install -y redis-server, or set REDIS_SERVER)');
+  }
+  return found;
+}
+
+/** A port that was free a moment ago on 127.0.0.1. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a redis-server. Resolves with { port, url, stop(), kill(), restart() }: stop() ends it
+ * (SIGTERM, waits), kill() SIGKILLs it, restart() starts it again on the same port (after a stop
+ * or kill). With `t`, stop() runs when the test ends.
+ * @param {import('node:test').TestContext} [t]
+ */
+async function startRedis(t) {
+  const bin = findRedisServer();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collabio-redis-'));
+  const port = await freePort();
+  let child = null;
+  let exited = null;
+
+  async function launch() {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', ''];
+    child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    exited = new Promise((resolve) => child.once('exit', resolve));
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start within ${START_MS} ms:\n${log}`)), START_MS);
+      const onData = (d) => {
+        log += d;
+        if (log.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited (${code}) before it was ready:\n${log}`));
+      });
+    });
+    child.stdout.resume();
+    child.stderr.resume();
+  }
+
+  async function end(signal) {
+    if (!child) return;
+    const c = child;
+    child = null;
+    c.kill(signal);
+    await exited;
+  }
+
+  await launch();
+  const redis = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
+    async restart() {
+      await end('SIGTERM');
+      await launch();
+    },
+  };
+  if (t) {
+    t.after(async () => {
+      await redis.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+  }
+  return redis;
+}
+
+module.exports = { startRedis, freePort };
