@@ -40,7 +40,11 @@ async function stockNode(url, { mode = 'classic', requestsTimeout = 5000 } = {})
     url: `http://127.0.0.1:${port}`,
     async close() {
       await new Promise((resolve) => io.close(() => resolve()));
-      await Promise.allSettled([pub.quit(), sub.quit()]);
+      // After a Redis restart, node-redis 4 may never answer a QUIT: give it a moment, then drop
+      // the sockets (the QUIT then never settles; nothing waits for it).
+      const quits = Promise.allSettled([pub.quit(), sub.quit()]);
+      await Promise.race([quits, delay(1000)]);
+      for (const c of [pub, sub]) if (c.isOpen) await c.disconnect().catch(() => {});
     },
   };
 }
