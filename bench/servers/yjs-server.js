@@ -26,9 +26,10 @@ async function main() {
     ready(io.address().port);
     stop = () => io.close();
   } else if (impl === 'collabio-hocuspocus') {
-    // collabio serving Hocuspocus providers at ws://127.0.0.1:N/ (bench/hocuspocus.js), in memory.
+    // collabio serving Hocuspocus providers at ws://127.0.0.1:N/ (bench/hocuspocus.js), in memory;
+    // BENCH_THREADS sets its I/O threads (default: one per CPU).
     const { Server } = require('../..');
-    const io = new Server({ documents: { persistence: false, hocuspocus: { path: '/' } } });
+    const io = new Server({ threads: Number(process.env.BENCH_THREADS) || undefined, documents: { persistence: false, hocuspocus: { path: '/' } } });
     io.listen(0, '127.0.0.1');
     ready(io.address().port);
     stop = () => io.close();
