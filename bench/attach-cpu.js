@@ -1,6 +1,7 @@
 'use strict';
-// CPU per delivery: standalone vs attached (http: descriptor hand-off; https: relayed through Node).
-// `node bench/attach-cpu.js [clients] [messages]`. The server process's CPU time (every thread:
+// CPU per delivery: standalone vs attached (http: descriptor hand-off; https: relayed through Node),
+// standalone with native TLS, and socket.io 4 itself on http / https.createServer for reference.
+// `node bench/attach-cpu.js [clients] [messages] [mode,mode...]`. The server process's CPU time (every thread:
 // Node's and the core's) during a fan-out, divided by the messages the clients received. Clients
 // run in a child process so their CPU is not counted.
 const http = require('node:http');
@@ -41,9 +42,14 @@ async function run(mode) {
   let io;
   let url;
   let server;
-  if (mode === 'standalone') {
-    io = new Server({ threads: 1 }).listen(0, '127.0.0.1');
-    url = `http://127.0.0.1:${io.address().port}`;
+  if (mode === 'standalone' || mode === 'standalone-tls') {
+    io = new Server({ threads: 1, ...(mode === 'standalone-tls' && { tls: cert() }) }).listen(0, '127.0.0.1');
+    url = `${mode === 'standalone-tls' ? 'https' : 'http'}://127.0.0.1:${io.address().port}`;
+  } else if (mode.startsWith('socket.io')) {
+    server = mode === 'socket.io-https' ? https.createServer(cert()) : http.createServer();
+    io = new (require('socket.io').Server)(server);
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    url = `${mode === 'socket.io-https' ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
   } else {
     server = mode === 'https' ? https.createServer(cert()) : http.createServer();
     io = new Server(server, { threads: 1 });
@@ -68,6 +74,7 @@ async function run(mode) {
 
 (async () => {
   const rows = [];
-  for (const mode of ['standalone', 'http', 'https']) rows.push(await run(mode));
+  const modes = process.argv[4] ? process.argv[4].split(',') : ['standalone', 'http', 'https', 'standalone-tls', 'socket.io', 'socket.io-https'];
+  for (const mode of modes) rows.push(await run(mode));
   console.table(rows);
 })();

@@ -4,11 +4,13 @@
 //
 //   collabio [--port 1234] [--host 0.0.0.0] [--data ./collabio-data] [--memory] [--threads N]
 //            [--durability full|normal] [--static DIR] [--close-timeout MS] [--hocuspocus-path /collab]
+//            [--tls-key key.pem --tls-cert cert.pem]
 //
 // PORT and HOST are honoured when the flags are absent. Documents persist into --data unless
 // --memory. SIGINT/SIGTERM close every connection (each gets --close-timeout to take what is queued
 // for it and to answer the close), flush the store and exit 0.
 
+const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { Server } = require('./index');
@@ -25,6 +27,8 @@ const USAGE = `Usage: collabio [options]
   --static DIR         serve files from DIR to plain HTTP GET requests
   --hocuspocus-path P  also serve Hocuspocus providers (Tiptap) at ws://host:port/P (e.g. /collab),
                        on the same documents as y-websocket clients
+  --tls-key FILE       serve TLS (wss://, https://) with this PEM private key ...
+  --tls-cert FILE      ... and this PEM certificate chain (both or neither)
   --close-timeout MS   on SIGINT/SIGTERM, how long a client may take to receive what is queued for
                        it and to answer the close before it is dropped (default 5000)
   -h, --help           this text
@@ -45,6 +49,8 @@ function main(argv) {
         static: { type: 'string' },
         'hocuspocus-path': { type: 'string' },
         'close-timeout': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-cert': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -67,6 +73,19 @@ function main(argv) {
     process.stderr.write(`collabio: invalid --close-timeout "${args['close-timeout']}"\n`);
     return process.exit(2);
   }
+  if (!args['tls-key'] !== !args['tls-cert']) {
+    process.stderr.write('collabio: --tls-key and --tls-cert go together\n');
+    return process.exit(2);
+  }
+  let tls;
+  if (args['tls-key']) {
+    try {
+      tls = { key: fs.readFileSync(args['tls-key']), cert: fs.readFileSync(args['tls-cert']) };
+    } catch (err) {
+      process.stderr.write(`collabio: ${err.message}\n`);
+      return process.exit(2);
+    }
+  }
   const dataDir = path.resolve(args.data ?? 'collabio-data');
   const persistence = args.memory ? false : { dir: dataDir, durability: args.durability ?? 'full' };
   let io;
@@ -75,6 +94,7 @@ function main(argv) {
       threads: args.threads ? Number(args.threads) : undefined,
       serveStatic: args.static ? path.resolve(args.static) : undefined,
       ...(closeTimeout !== undefined && { closeTimeout }),
+      ...(tls && { tls }),
       documents: { persistence, ...(args['hocuspocus-path'] && { hocuspocus: { path: args['hocuspocus-path'] } }) },
     });
     io.listen(port, host);
@@ -85,8 +105,8 @@ function main(argv) {
   const addr = io.address();
   const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   process.stdout.write(
-    `collabio listening on ws://${shown}:${addr.port} (Socket.IO at /socket.io/, documents at /<name>)\n` +
-      (args['hocuspocus-path'] ? `Hocuspocus providers at ws://${shown}:${addr.port}${args['hocuspocus-path']}\n` : '') +
+    `collabio listening on ${tls ? 'wss' : 'ws'}://${shown}:${addr.port} (Socket.IO at /socket.io/, documents at /<name>)\n` +
+      (args['hocuspocus-path'] ? `Hocuspocus providers at ${tls ? 'wss' : 'ws'}://${shown}:${addr.port}${args['hocuspocus-path']}\n` : '') +
       (persistence ? `documents stored in ${io.documents.file}\n` : 'documents kept in memory only (--memory)\n'),
   );
   let stopping = false;

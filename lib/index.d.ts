@@ -161,6 +161,11 @@ export interface ServerOptions {
   path?: string;
   /** The adapter class every namespace gets (rooms and broadcast). Default: collabio's Adapter. */
   adapter?: AdapterConstructor;
+  /**
+   * Standalone TLS, terminated natively (OpenSSL 3): PEM key and certificate chain, optional CA
+   * certificates and key passphrase. A bad key or certificate throws from listen() (code 'ETLS').
+   */
+  tls?: { key: string | Uint8Array; cert: string | Uint8Array; ca?: string | Uint8Array | (string | Uint8Array)[]; passphrase?: string };
   /** Attached mode: end upgrades that nobody took after destroyUpgradeTimeout (engine.io's). Default true. */
   destroyUpgrade?: boolean;
   /** Attached mode (ms). Default 1000. */

@@ -43,7 +43,7 @@ function load() {
       '    npm rebuild collabio --foreground-scripts\n' +
       '(npm 11 blocks dependency install scripts unless your package.json allows them; building needs a\n' +
       'C++ compiler, CMake and the Boost, RapidJSON and SQLite headers: on Debian/Ubuntu\n' +
-      '    sudo apt-get install -y g++ cmake make libboost-dev rapidjson-dev libsqlite3-dev)' +
+      '    sudo apt-get install -y g++ cmake make libboost-dev rapidjson-dev libsqlite3-dev libssl-dev)' +
       detail,
   );
   err.code = 'COLLABIO_NO_ADDON';

@@ -133,6 +133,7 @@ class Server extends EventEmitter {
         rateLimitLoopback: this.opts.rateLimitLoopback,
         threads: this.opts.threads,
         serveStatic: this.opts.serveStatic,
+        tls: nativeTlsOptions(this.opts.tls),
         documents: this.documents._nativeOptions(),
         engine: nativeEngineOptions(this.opts),
       },
@@ -545,6 +546,23 @@ class Server extends EventEmitter {
       nsp._add(socket);
     });
   }
+}
+
+/**
+ * `tls: { key, cert, ca?, passphrase? }` (PEM strings or Buffers, as tls.createSecureContext takes
+ * them) for the native listener. `ca` may be a list.
+ */
+function nativeTlsOptions(tls) {
+  if (tls === undefined || tls === null || tls === false) return undefined;
+  const pem = (v) => {
+    if (Array.isArray(v)) return v.map(pem).join('\n');
+    if (v === undefined || v === null) return '';
+    if (ArrayBuffer.isView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1');
+    return String(v);
+  };
+  const out = { key: pem(tls.key), cert: pem(tls.cert), ca: pem(tls.ca), passphrase: tls.passphrase === undefined ? '' : String(tls.passphrase) };
+  if (!out.key || !out.cert) throw new TypeError('collabio: tls needs both key and cert (PEM)');
+  return out;
 }
 
 /** An http.Server-like object: what attach() takes (http/https.Server, or a net.Server with 'request'). */

@@ -24,7 +24,8 @@ const PREREQS = [
   { pkg: 'libboost-dev', check: () => fs.existsSync('/usr/include/boost/beast.hpp') || fs.existsSync('/usr/local/include/boost/beast.hpp') },
   { pkg: 'rapidjson-dev', check: () => fs.existsSync('/usr/include/rapidjson/document.h') || fs.existsSync('/usr/local/include/rapidjson/document.h') },
   { pkg: 'libsqlite3-dev', check: () => fs.existsSync('/usr/include/sqlite3.h') || fs.existsSync('/usr/local/include/sqlite3.h') },
-  // The Redis client (native/redis): hiredis's RESP reader found through pkg-config, OpenSSL for rediss://.
+  // The Redis client (native/redis): hiredis's RESP reader found through pkg-config; OpenSSL for
+  // rediss:// and the standalone TLS listener (native/core/tls_front.cpp).
   { pkg: 'pkg-config', check: () => which('pkg-config') },
   { pkg: 'libhiredis-dev', check: () => fs.existsSync('/usr/include/hiredis/read.h') || fs.existsSync('/usr/local/include/hiredis/read.h') },
   { pkg: 'libssl-dev', check: () => fs.existsSync('/usr/include/openssl/ssl.h') || fs.existsSync('/usr/local/include/openssl/ssl.h') },

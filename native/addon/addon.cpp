@@ -96,6 +96,13 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     ReadBool(o, "rateLimitLoopback", opts.rate_limit_loopback);
     ReadString(o, "path", opts.path);
     ReadString(o, "serveStatic", opts.serve_static);
+    if (o.Get("tls").IsObject()) {
+      const Napi::Object t = o.Get("tls").As<Napi::Object>();
+      ReadString(t, "key", opts.tls.key);
+      ReadString(t, "cert", opts.tls.cert);
+      ReadString(t, "ca", opts.tls.ca);
+      ReadString(t, "passphrase", opts.tls.passphrase);
+    }
     if (o.Get("engine").IsObject()) ReadEngineOptions(o.Get("engine").As<Napi::Object>(), opts.engine);
     if (o.Get("documents").IsObject()) {
       const Napi::Object d = o.Get("documents").As<Napi::Object>();
@@ -270,6 +277,11 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     } catch (const std::system_error& e) {
       Napi::Error err = Napi::Error::New(env, e.what());
       err.Set("code", e.code() == std::errc::address_in_use ? "EADDRINUSE" : "ELISTEN");
+      throw err;
+    } catch (const collabio::core::TlsError& e) {
+      // A bad TLS key, certificate or passphrase: OpenSSL's reason.
+      Napi::Error err = Napi::Error::New(env, std::string("collabio: ") + e.what());
+      err.Set("code", "ETLS");
       throw err;
     } catch (const std::exception& e) {
       // e.g. the document store could not be opened (store::StoreError says why).

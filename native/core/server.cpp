@@ -66,6 +66,15 @@ Server::Address ServerImpl::listen(const std::string& host, uint16_t port) {
     ec = try_open(ep);
   }
   if (ec) throw std::system_error(ec, "listen " + (host.empty() ? std::string("::") : host) + ":" + std::to_string(port));
+  if (opts.tls.enabled()) {
+    try {
+      tls_ = make_tls_context(opts.tls);  // a bad key or certificate throws before any accept
+    } catch (...) {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+      throw;
+    }
+  }
   listening_ = true;
   try {
     start_threads();
@@ -165,7 +174,11 @@ void ServerImpl::on_accept(boost::system::error_code ec, tcp::socket socket) {
   }
   auto exec = socket.get_executor();
   net::post(exec, [self = shared_from_this(), s = std::move(socket)]() mutable {
-    start_http_session(self, std::move(s));
+    if (self->tls_) {
+      start_tls_front(self, self->tls_, std::move(s));
+    } else {
+      start_http_session(self, std::move(s));
+    }
   });
   do_accept();
 }

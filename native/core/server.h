@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -76,6 +77,20 @@ struct EngineOptions {
   bool echo = false;
 };
 
+// Standalone TLS (native/core/tls_front.cpp): PEM text, as Node's tls.createSecureContext takes it.
+struct TlsOptions {
+  std::string key;          // private key; "" = no TLS
+  std::string cert;         // certificate chain
+  std::string ca;           // extra CA certificates for the chain (optional)
+  std::string passphrase;   // for an encrypted key (optional)
+  bool enabled() const { return !key.empty() || !cert.empty(); }
+};
+
+// Server::listen() with Options::tls: the key, certificate or passphrase is not usable.
+struct TlsError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 struct Options {
   unsigned threads = 0;                 // 0: std::thread::hardware_concurrency()
   std::string path = "/socket.io/";     // Engine.IO endpoint, with trailing slash
@@ -104,6 +119,7 @@ struct Options {
   double connection_burst = 200;        // bucket size: connections one IP may open at once
   bool rate_limit_loopback = false;     // also limit 127.0.0.0/8 and ::1 (e.g. behind a local proxy: off)
   std::string serve_static;             // directory served to plain GET requests ("" = none)
+  TlsOptions tls;                       // listen(): every accepted connection speaks TLS
   DocumentOptions documents;
   EngineOptions engine;                 // Engine.IO transports, CORS, cookie, client bundle
 };

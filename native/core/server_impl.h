@@ -44,6 +44,11 @@ class EioRegistry;
 class WsConnection;
 class DocumentManager;
 class HttpSession;
+class TlsContext;
+
+// Defined in native/core/tls_front.cpp (the only translation unit with OpenSSL and Asio's ssl).
+// Throws TlsError with OpenSSL's reason for a bad key or certificate.
+std::shared_ptr<TlsContext> make_tls_context(const TlsOptions& options);
 
 // Defined in native/core/eio_registry.cpp (keeps that header out of this one).
 std::shared_ptr<EioRegistry> make_eio_registry();
@@ -167,6 +172,7 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   std::atomic<bool> trim_pending_{false};
   std::atomic<int64_t> last_large_free_ms_{0};  // steady clock
   ConnectionRateLimiter rate_limiter_;  // thread-safe (own mutex); used by on_accept
+  std::shared_ptr<TlsContext> tls_;     // set by listen() when Options::tls is; read-only afterwards
   // Socket.IO: clients, rooms and adapters. Commands run on cmd_; make_client anywhere.
   std::unique_ptr<sio::SocketIoServer> sio_;
 
@@ -198,6 +204,10 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
 
 // Starts an HTTP session on an accepted socket (native/core/http_session.cpp).
 void start_http_session(const std::shared_ptr<ServerImpl>& server, tcp::socket socket);
+// Starts the TLS handshake on an accepted socket; the plaintext is then served like an accepted
+// connection (native/core/tls_front.cpp).
+void start_tls_front(const std::shared_ptr<ServerImpl>& server, const std::shared_ptr<TlsContext>& context,
+                     tcp::socket socket);
 // Starts an HTTP session on a socket the host handed over (native/core/adopt.cpp): `prefix` is read
 // before the socket, `options` say who the peer is.
 void start_adopted_session(const std::shared_ptr<ServerImpl>& server, tcp::socket socket, std::string prefix,
