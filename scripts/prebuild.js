@@ -6,7 +6,7 @@
 //
 // A prebuilt addon must run on machines that have only Node and its own runtime libraries, so on
 // Linux SQLite is linked from libsqlite3.a when the system has it (no libsqlite3.so needed at run
-// time) with --exclude-libs,ALL, which keeps that copy private (its symbols are not exported, so
+// time), and OpenSSL from libssl.a/libcrypto.a, with --exclude-libs,ALL, which keeps that copy private (its symbols are not exported, so
 // they cannot clash with another addon's SQLite or Node's). libstdc++ and libgcc_s stay shared:
 // Node itself needs them, and linking them statically raises the glibc floor (g++ 12's static
 // libstdc++/libgcc_eh use arc4random and _dl_find_object: glibc 2.36 instead of 2.34).
@@ -55,10 +55,10 @@ function capture(cmd, args) {
   return r.status === 0 ? r.stdout.trim() : '';
 }
 
-// Where the C++ compiler would find libsqlite3.a, or null.
-function staticSqlite() {
+// Where the C++ compiler would find a static library (libsqlite3.a, libssl.a, ...), or null.
+function staticLib(name) {
   const cxx = process.env.CXX || 'c++';
-  const p = capture(cxx, ['-print-file-name=libsqlite3.a']);
+  const p = capture(cxx, [`-print-file-name=${name}`]);
   return p && path.isAbsolute(p) && fs.existsSync(p) ? fs.realpathSync(p) : null;
 }
 
@@ -73,9 +73,18 @@ function cmakeArgs() {
     '--parallel', String(Math.min(os.cpus().length, 2)),
   ];
   if (process.platform === 'linux') {
-    const sqlite = staticSqlite();
+    const sqlite = staticLib('libsqlite3.a');
     if (sqlite) args.push(`--CDSQLite3_LIBRARY=${sqlite}`);
     else console.warn('collabio prebuild: no libsqlite3.a found; the prebuild will need libsqlite3.so at run time');
+    // OpenSSL (the standalone TLS listener) likewise from libssl.a / libcrypto.a, kept private by
+    // --exclude-libs: no libssl.so.3 needed at run time, no clash with Node's own OpenSSL.
+    const ssl = staticLib('libssl.a');
+    const crypto = staticLib('libcrypto.a');
+    if (ssl && crypto) {
+      args.push('--CDOPENSSL_USE_STATIC_LIBS=TRUE', `--CDOPENSSL_SSL_LIBRARY=${ssl}`, `--CDOPENSSL_CRYPTO_LIBRARY=${crypto}`);
+    } else {
+      console.warn('collabio prebuild: no libssl.a/libcrypto.a found; the prebuild will need libssl.so.3 at run time');
+    }
     args.push('--CDCMAKE_SHARED_LINKER_FLAGS=-Wl,--exclude-libs,ALL -Wl,--as-needed');
     // libsqlite3.a's own dependencies, placed after it on the link line (no-ops on glibc >= 2.34).
     args.push('--CDCMAKE_CXX_STANDARD_LIBRARIES=-lm -ldl -lpthread');
