@@ -117,7 +117,8 @@ class Adapter extends EventEmitter {
 
   /**
    * Sends `packet` ({ type, nsp, data: [event, ...args] }) to the sockets `opts` selects:
-   * opts.rooms (any of; all sockets when empty), opts.except (none of), opts.flags.volatile.
+   * opts.rooms (any of; all sockets when empty), opts.except (none of), opts.flags.volatile,
+   * opts.flags.compress (false: never permessage-deflate compressed).
    * Encoded once here; the core frames it once and queues the same buffers for every recipient.
    */
   broadcast(packet, opts) {
@@ -126,7 +127,8 @@ class Adapter extends EventEmitter {
     if (debug.enabled) {
       debug('%s: broadcast to %j except %j%s (%d bytes)', this.nsp.name, [...opts.rooms], [...opts.except], flags.volatile ? ' volatile' : '', text.length);
     }
-    this.nsp.server._native.broadcast(this.nsp.name, [...opts.rooms], [...opts.except], text, attachments, !!flags.volatile);
+    this.nsp.server._native.broadcast(this.nsp.name, [...opts.rooms], [...opts.except], text, attachments, !!flags.volatile,
+      flags.compress !== false);
   }
 
   /**
@@ -139,8 +141,8 @@ class Adapter extends EventEmitter {
     this._apply(opts, (socket) => targets.push(socket));
     clientCountCallback(targets.length);
     const [event, ...args] = packet.data;
-    const isVolatile = !!(opts.flags && opts.flags.volatile);
-    for (const socket of targets) socket._emitWithAckId(event, args, isVolatile, (response) => ack(response));
+    const flags = opts.flags || {};
+    for (const socket of targets) socket._emitWithAckId(event, args, flags, (response) => ack(response));
   }
 
   /** The local sockets `opts` selects (a server-side Socket each). */

@@ -38,7 +38,7 @@ class BroadcastOperator {
     return new BroadcastOperator(this.nsp, this.rooms, except, this.flags);
   }
 
-  /** Accepted for compatibility; per-message compression is off (socket.io's default). */
+  /** Whether the emit may be compressed (permessage-deflate): `io.compress(false).emit('x', big)`. */
   compress(compress) {
     return new BroadcastOperator(this.nsp, this.rooms, this.exceptRooms, { ...this.flags, compress });
   }

@@ -24,6 +24,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const querystring = require('node:querystring');
 const debug = require('./debug')('collabio:documents');
+const { nativeDeflateOptions } = require('./engine');
 
 const EV_DOC_AUTH = 7;
 const EV_DOC_CREATE = 8;
@@ -177,6 +178,10 @@ class Documents extends EventEmitter {
       out.durability = durability;
       this.file = out.path;
     }
+    // permessage-deflate for document connections: off by default, as y-websocket's server (ws's
+    // defaults); same options as socket.io's perMessageDeflate.
+    const pmd = nativeDeflateOptions(o.perMessageDeflate);
+    if (pmd) out.perMessageDeflate = pmd;
     for (const k of ['unloadDelay', 'maxMessageSize', 'keepAlive', 'updateDebounce', 'compactAfterEntries', 'compactAfterBytes', 'maxDocuments']) {
       if (o[k] !== undefined) out[k] = Number(o[k]);
     }

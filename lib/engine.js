@@ -87,10 +87,31 @@ function clientBundle() {
 }
 
 /**
- * The native core's `engine` options from socket.io/engine.io options.
- * perMessageDeflate is accepted and ignored: WebSocket compression is not implemented (it is off
- * by default in socket.io too).
+ * permessage-deflate options for the native core from ws/engine.io's `perMessageDeflate` (false by
+ * default; true or an object turns it on). Used: threshold (engine.io's default 1024),
+ * zlibDeflateOptions.level, serverMaxWindowBits. The server always answers with
+ * server_no_context_takeover and client_no_context_takeover (docs/architecture.md), so
+ * serverNoContextTakeover, clientNoContextTakeover, clientMaxWindowBits and concurrencyLimit have
+ * nothing to choose.
  */
+function nativeDeflateOptions(pmd) {
+  if (!pmd) return undefined;
+  const o = pmd === true ? {} : pmd;
+  const out = { threshold: 1024 };
+  if (o.threshold !== undefined) out.threshold = Number(o.threshold);
+  if (o.zlibDeflateOptions && o.zlibDeflateOptions.level !== undefined) out.level = Number(o.zlibDeflateOptions.level);
+  if (typeof o.serverMaxWindowBits === 'number') out.maxWindowBits = o.serverMaxWindowBits;
+  if (!(out.threshold >= 0)) throw new TypeError('perMessageDeflate.threshold must be a number >= 0');
+  if (out.level !== undefined && !(Number.isInteger(out.level) && out.level >= -1 && out.level <= 9)) {
+    throw new TypeError('perMessageDeflate.zlibDeflateOptions.level must be an integer from -1 to 9');
+  }
+  if (out.maxWindowBits !== undefined && !(Number.isInteger(out.maxWindowBits) && out.maxWindowBits >= 9 && out.maxWindowBits <= 15)) {
+    throw new TypeError('perMessageDeflate.serverMaxWindowBits must be an integer from 9 to 15');
+  }
+  return out;
+}
+
+/** The native core's `engine` options from socket.io/engine.io options. */
 function nativeEngineOptions(opts) {
   const transports = opts.transports || ['polling', 'websocket'];
   const out = {
@@ -99,6 +120,8 @@ function nativeEngineOptions(opts) {
     upgradeTimeout: opts.upgradeTimeout,
     echo: !!opts._engineEcho,
   };
+  const pmd = nativeDeflateOptions(opts.perMessageDeflate);
+  if (pmd) out.perMessageDeflate = pmd;
   if (opts.cookie) {
     const c = Object.assign(
       { name: 'io', path: '/', httpOnly: opts.cookie.path !== false, sameSite: 'lax' },
@@ -273,4 +296,4 @@ class Engine extends EventEmitter {
   }
 }
 
-module.exports = { Engine, nativeEngineOptions, requestFrom, EV_HANDSHAKE, EV_CONNECTION_ERROR, EV_UPGRADE };
+module.exports = { Engine, nativeEngineOptions, nativeDeflateOptions, requestFrom, EV_HANDSHAKE, EV_CONNECTION_ERROR, EV_UPGRADE };

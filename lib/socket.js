@@ -112,38 +112,40 @@ class Socket extends EventEmitter {
           clearTimeout(timer);
           user(null, ...resp);
         };
-        id = this._emitWithAckId(ev, args, flags.volatile, wrapped);
+        id = this._emitWithAckId(ev, args, flags, wrapped);
         timer = setTimeout(() => {
           this._acks.delete(id);
           user(new Error('operation has timed out'));
         }, flags.timeout);
         return true;
       }
-      this._emitWithAckId(ev, args, flags.volatile, cb);
+      this._emitWithAckId(ev, args, flags, cb);
       return true;
     }
     if (!this.connected) return true;
     this._notifyOutgoing(ev, args);
     const [packet, attachments] = encode(TYPES.EVENT, this.nsp.name, undefined, [ev, ...args]);
+    const compress = flags.compress !== false;
     if (flags.volatile) {
-      this.server._native.broadcast(this.nsp.name, [this.id], [], packet, attachments, true);
+      this.server._native.broadcast(this.nsp.name, [this.id], [], packet, attachments, true, compress);
     } else {
-      this.server._native.send(this._conn, packet, attachments);
+      this.server._native.send(this._conn, packet, attachments, compress);
     }
     return true;
   }
 
-  _emitWithAckId(ev, args, isVolatile, cb) {
+  _emitWithAckId(ev, args, flags, cb) {
     const id = this._ackId++;
     if (this._acks === undefined) this._acks = new Map();
     this._acks.set(id, cb);
     if (!this.connected) return id;
     this._notifyOutgoing(ev, args);
     const [packet, attachments] = encode(TYPES.EVENT, this.nsp.name, id, [ev, ...args]);
-    if (isVolatile) {
-      this.server._native.broadcast(this.nsp.name, [this.id], [], packet, attachments, true);
+    const compress = flags.compress !== false;
+    if (flags.volatile) {
+      this.server._native.broadcast(this.nsp.name, [this.id], [], packet, attachments, true, compress);
     } else {
-      this.server._native.send(this._conn, packet, attachments);
+      this.server._native.send(this._conn, packet, attachments, compress);
     }
     return id;
   }
@@ -175,8 +177,13 @@ class Socket extends EventEmitter {
     return this;
   }
 
-  /** Accepted for compatibility; compression is off. */
-  compress() {
+  /**
+   * Whether the next emit may be compressed (permessage-deflate, when the server's
+   * perMessageDeflate is on and the client negotiated it): `socket.compress(false).emit('x', big)`.
+   */
+  compress(compress) {
+    if (this._flags === undefined) this._flags = {};
+    this._flags.compress = compress;
     return this;
   }
 

@@ -29,6 +29,7 @@ const PREREQS = [
   { pkg: 'pkg-config', check: () => which('pkg-config') },
   { pkg: 'libhiredis-dev', check: () => fs.existsSync('/usr/include/hiredis/read.h') || fs.existsSync('/usr/local/include/hiredis/read.h') },
   { pkg: 'libssl-dev', check: () => fs.existsSync('/usr/include/openssl/ssl.h') || fs.existsSync('/usr/local/include/openssl/ssl.h') },
+  { pkg: 'zlib1g-dev', check: () => fs.existsSync('/usr/include/zlib.h') || fs.existsSync('/usr/local/include/zlib.h') },
 ];
 
 function which(cmd) {

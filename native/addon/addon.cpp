@@ -40,6 +40,17 @@ void ReadString(const Napi::Object& o, const char* key, std::string& field) {
   const Napi::Value v = o.Get(key);
   if (v.IsString()) field = v.As<Napi::String>().Utf8Value();
 }
+// permessage-deflate: `key` holds { threshold, level, maxWindowBits } (lib/engine.js normalizes
+// socket.io's perMessageDeflate into it) or nothing (off).
+void ReadDeflate(const Napi::Object& o, const char* key, collabio::core::ws::DeflateOptions& field) {
+  const Napi::Value v = o.Get(key);
+  if (!v.IsObject()) return;
+  const Napi::Object d = v.As<Napi::Object>();
+  field.enabled = true;
+  ReadNumber(d, "threshold", field.threshold);
+  ReadNumber(d, "level", field.level);
+  ReadNumber(d, "maxWindowBits", field.max_window_bits);
+}
 
 class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::core::EventSink {
  public:
@@ -125,6 +136,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
       ReadString(d, "hocuspocusPath", docs.hocuspocus_path);
       dnum("maxDocumentsPerConnection", docs.max_documents_per_connection);
       dnum("maxNameLength", docs.max_name_bytes);
+      ReadDeflate(d, "perMessageDeflate", docs.per_message_deflate);
     }
 
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "collabio:events", 0, 1);
@@ -343,10 +355,14 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
   void ConnectReply(const Napi::CallbackInfo& info) {
     server_->connect_reply(Id(info[0]), Str(info[1]), info[2].ToBoolean(), Str(info[3]));
   }
-  void Send(const Napi::CallbackInfo& info) { server_->send(Id(info[0]), Str(info[1]), Blobs(info[2])); }
+  // send(conn, packet, attachments, compress = true)
+  void Send(const Napi::CallbackInfo& info) {
+    server_->send(Id(info[0]), Str(info[1]), Blobs(info[2]), !info[3].IsBoolean() || info[3].ToBoolean());
+  }
+  // broadcast(nsp, rooms, exceptRooms, packet, attachments, volatile, compress = true)
   void Broadcast(const Napi::CallbackInfo& info) {
     server_->broadcast(Str(info[0]), Strings(info[1]), Strings(info[2]), Str(info[3]), Blobs(info[4]),
-                       info[5].ToBoolean());
+                       info[5].ToBoolean(), !info[6].IsBoolean() || info[6].ToBoolean());
   }
   void Join(const Napi::CallbackInfo& info) { server_->join(Id(info[0]), Str(info[1]), Strings(info[2])); }
   void Leave(const Napi::CallbackInfo& info) { server_->leave(Id(info[0]), Str(info[1]), Str(info[2])); }
@@ -412,6 +428,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     flag(e, "websocket", eo.websocket);
     flag(e, "echo", eo.echo);
     ReadNumber(e, "upgradeTimeout", eo.upgrade_timeout);
+    ReadDeflate(e, "perMessageDeflate", eo.per_message_deflate);
     str(e, "cookieName", eo.cookie_name);
     str(e, "cookieAttributes", eo.cookie_attributes);
     str(e, "clientDir", eo.client_dir);

@@ -65,8 +65,9 @@ std::string EioConnection::open_packet(bool can_upgrade) const {
   return engineio::open_packet(sid_, can_upgrade, o.ping_interval, o.ping_timeout, o.max_http_buffer_size);
 }
 
-void EioConnection::start_websocket(tcp::socket socket, std::string http_response, std::string leftover) {
-  auto t = std::make_shared<EioWsTransport>(server_, std::move(socket), shared_from_this(), true);
+void EioConnection::start_websocket(tcp::socket socket, std::string http_response, std::string leftover,
+                                    ws::Deflate deflate) {
+  auto t = std::make_shared<EioWsTransport>(server_, std::move(socket), shared_from_this(), true, deflate);
   {
     std::lock_guard lk(mu_);
     mode_ = Mode::WebSocket;
@@ -74,7 +75,7 @@ void EioConnection::start_websocket(tcp::socket socket, std::string http_respons
   }
   start_timers();
   // The 101 response and the open packet leave in one write.
-  t->start({std::make_shared<const std::string>(std::move(http_response)),
+  t->start({ws::raw_bytes(std::move(http_response)),
             ws::make_frame(ws::Opcode::Text, open_packet(false))},
            std::move(leftover));
 }
@@ -189,21 +190,22 @@ bool EioConnection::enqueue(const ws::Frame* frames, size_t n, bool is_volatile)
   return true;
 }
 
-std::vector<ws::Frame> EioConnection::message_frames(std::string_view text, const std::vector<std::string>& attachments) {
+std::vector<ws::Frame> EioConnection::message_frames(std::string_view text, const std::vector<std::string>& attachments,
+                                                    bool compress) {
   std::vector<ws::Frame> frames;
   frames.reserve(1 + attachments.size());
   std::string message;
   message.reserve(1 + text.size());
   message.push_back('4');  // Engine.IO "message"
   message.append(text);
-  frames.push_back(ws::make_frame(ws::Opcode::Text, message));
-  for (const auto& a : attachments) frames.push_back(ws::make_frame(ws::Opcode::Binary, a));
+  frames.push_back(ws::make_frame(ws::Opcode::Text, message, compress));
+  for (const auto& a : attachments) frames.push_back(ws::make_frame(ws::Opcode::Binary, a, compress));
   return frames;
 }
 
 bool EioConnection::send_message(std::string_view text, const std::vector<std::string>& attachments,
-                                 bool is_volatile) {
-  const auto frames = message_frames(text, attachments);
+                                 bool is_volatile, bool compress) {
+  const auto frames = message_frames(text, attachments, compress);
   return enqueue(frames.data(), frames.size(), is_volatile);
 }
 
@@ -320,9 +322,10 @@ bool EioConnection::begin_upgrade() {
   return true;
 }
 
-void EioConnection::attach_probe(tcp::socket socket, std::string http_response, std::string leftover) {
-  auto t = std::make_shared<EioWsTransport>(server_, std::move(socket), shared_from_this(), false);
-  t->start({std::make_shared<const std::string>(std::move(http_response))}, std::move(leftover));
+void EioConnection::attach_probe(tcp::socket socket, std::string http_response, std::string leftover,
+                                 ws::Deflate deflate) {
+  auto t = std::make_shared<EioWsTransport>(server_, std::move(socket), shared_from_this(), false, deflate);
+  t->start({ws::raw_bytes(std::move(http_response))}, std::move(leftover));
   net::dispatch(strand_, [self = shared_from_this(), t] {
     if (self->closed_) {
       t->shut(ws::kGoingAway, "transport close", true);

@@ -66,10 +66,13 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   EioUpper& upper() { return *upper_; }
 
   // Engine.IO message packets: `text` as one text message ('4' + text), then every attachment as a
-  // binary message. Framed once; a broadcast queues the same frames to every recipient.
-  static std::vector<ws::Frame> message_frames(std::string_view text, const std::vector<std::string>& attachments);
-  // Queues message_frames(text, attachments) (any thread).
-  bool send_message(std::string_view text, const std::vector<std::string>& attachments, bool is_volatile);
+  // binary message. Framed once; a broadcast queues the same frames to every recipient. `compress`
+  // false: never permessage-deflate compressed (compress(false)).
+  static std::vector<ws::Frame> message_frames(std::string_view text, const std::vector<std::string>& attachments,
+                                               bool compress = true);
+  // Queues message_frames(text, attachments, compress) (any thread).
+  bool send_message(std::string_view text, const std::vector<std::string>& attachments, bool is_volatile,
+                    bool compress = true);
 
   // ---- for the upper layer, on the session's strand ----
   // False once the session has closed.
@@ -80,7 +83,7 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
 
   // ---- opening (the HTTP session calls these once, after registering the session) ----
   // A session opened over WebSocket: `http_response` (the 101) and the open packet leave together.
-  void start_websocket(tcp::socket socket, std::string http_response, std::string leftover);
+  void start_websocket(tcp::socket socket, std::string http_response, std::string leftover, ws::Deflate deflate);
   // A session opened over polling: the open packet is the body of the handshake response, which
   // the caller sends; this starts the timers.
   void start_polling();
@@ -105,7 +108,7 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   // Reserves the upgrade slot: false if the session is closed, already on WebSocket or probing.
   bool begin_upgrade();
   // Attaches the probe WebSocket after its 101 was queued (called after begin_upgrade() == true).
-  void attach_probe(tcp::socket socket, std::string http_response, std::string leftover);
+  void attach_probe(tcp::socket socket, std::string http_response, std::string leftover, ws::Deflate deflate);
 
   // ---- from the WebSocket transport, on the session's strand ----
   void on_ws_message(EioWsTransport* t, bool binary, std::string&& payload);

@@ -192,9 +192,10 @@ void HttpSession::open_session(const HandshakeDecision& d) {
   for (const auto& h : d.initial_headers) extra_headers_.push_back(h);
   for (const auto& h : d.headers) extra_headers_.push_back(h);
   if (upgrade) {
+    const ws::Deflate deflate = negotiate_deflate(req, eo.per_message_deflate);
     std::string response = switching_protocols(accept);
     std::string leftover = take_leftover();
-    session->start_websocket(stream_.release_socket(), std::move(response), std::move(leftover));
+    session->start_websocket(stream_.release_socket(), std::move(response), std::move(leftover), deflate);
   } else {
     // The handshake GET is answered with the open packet alone (engine.io Socket#onOpen).
     respond(http::status::ok, "text/plain; charset=UTF-8", session->open_packet(eo.websocket), req.keep_alive());
@@ -272,9 +273,10 @@ void HttpSession::upgrade_session(const std::shared_ptr<EioConnection>& session,
     write_raw_and_close(switching_protocols(accept) + ws::encode_close(0, ""));
     return;
   }
+  const ws::Deflate deflate = negotiate_deflate(req, server_->opts.engine.per_message_deflate);
   std::string response = switching_protocols(accept);
   std::string leftover = take_leftover();
-  session->attach_probe(stream_.release_socket(), std::move(response), std::move(leftover));
+  session->attach_probe(stream_.release_socket(), std::move(response), std::move(leftover), deflate);
 }
 
 void HttpSession::engine_error(const Request& req, engineio::ErrorCode code, std::string message, std::string context) {

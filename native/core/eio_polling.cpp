@@ -15,15 +15,13 @@ namespace {
 constexpr std::string_view kGetType = "text/plain; charset=UTF-8";
 constexpr std::string_view kPostType = "text/html";
 
-// The opcode and payload of a frame built by ws::make_frame (unmasked, FIN set, one frame).
-bool frame_payload(const std::string& frame, bool& binary, std::string_view& payload) {
+// The opcode and payload of a frame built by ws::make_frame (unmasked, FIN set, one frame, never
+// compressed: polling queues hold the frames as built).
+bool frame_payload(const ws::OutFrame& frame, bool& binary, std::string_view& payload) {
   if (frame.size() < 2) return false;
-  const auto op = static_cast<uint8_t>(frame[0]) & 0x0f;
-  const auto len7 = static_cast<uint8_t>(frame[1]) & 0x7f;
-  const size_t header = len7 < 126 ? 2 : len7 == 126 ? 4 : 10;
-  if (frame.size() < header) return false;
+  const auto op = static_cast<uint8_t>(frame.data()[0]) & 0x0f;
   binary = op == static_cast<uint8_t>(ws::Opcode::Binary);
-  payload = std::string_view(frame).substr(header);
+  payload = frame.payload();
   return true;
 }
 

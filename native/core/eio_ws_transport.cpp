@@ -8,9 +8,10 @@
 namespace collabio::core {
 
 EioWsTransport::EioWsTransport(std::shared_ptr<ServerImpl> server, tcp::socket socket,
-                               std::shared_ptr<EioConnection> session, bool shares_strand)
-    // A message may not exceed maxHttpBufferSize (Engine.IO maxPayload), whatever its framing.
-    : WsConnection(Kind::EngineIo, server, std::move(socket), server->opts.max_http_buffer_size),
+                               std::shared_ptr<EioConnection> session, bool shares_strand, ws::Deflate deflate)
+    // A message may not exceed maxHttpBufferSize (Engine.IO maxPayload), whatever its framing, and
+    // once inflated.
+    : WsConnection(Kind::EngineIo, server, std::move(socket), server->opts.max_http_buffer_size, deflate),
       session_(std::move(session)),
       shares_strand_(shares_strand) {}
 

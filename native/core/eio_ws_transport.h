@@ -18,7 +18,7 @@ class EioWsTransport final : public WsConnection {
   // `shares_strand`: the session runs on this socket's strand (a session opened over WebSocket), so
   // messages are handed over by a direct call.
   EioWsTransport(std::shared_ptr<ServerImpl> server, tcp::socket socket, std::shared_ptr<EioConnection> session,
-                 bool shares_strand);
+                 bool shares_strand, ws::Deflate deflate);
 
   // Any thread: closes with `code`; `drop_queue` discards what is not yet written.
   void shut(uint16_t code, std::string reason, bool drop_queue);

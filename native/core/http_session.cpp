@@ -165,8 +165,9 @@ void HttpSession::handle(Request&& req) {
       return;
     }
     std::string name(path.substr(1));
+    const ws::Deflate deflate = negotiate_deflate(req, server_->opts.documents.per_message_deflate);
     start_yjs_connection(server_, stream_.release_socket(), std::move(hs), std::move(name),
-                         switching_protocols(accept), std::move(leftover));
+                         switching_protocols(accept), std::move(leftover), deflate);
     return;
   }
   if ((req.method() == http::verb::get || req.method() == http::verb::head) && !server_->opts.serve_static.empty()) {
@@ -179,6 +180,22 @@ void HttpSession::handle(Request&& req) {
 std::string HttpSession::websocket_accept(const Request& req) {
   if (req.method() != http::verb::get || req[http::field::sec_websocket_version] != "13") return {};
   return ws::accept_key(req[http::field::sec_websocket_key]);
+}
+
+ws::Deflate HttpSession::negotiate_deflate(const Request& req, const ws::DeflateOptions& options) {
+  if (!options.enabled) return {};
+  // Every Sec-WebSocket-Extensions line, in order, as one list (RFC 7230 section 3.2.2).
+  std::string offers;
+  const auto [first, last] = req.equal_range(http::field::sec_websocket_extensions);
+  for (auto it = first; it != last; ++it) {
+    if (!offers.empty()) offers += ", ";
+    offers.append(it->value().data(), it->value().size());
+  }
+  std::string response;
+  const auto d = ws::negotiate_deflate(offers, options, response);
+  if (!d) return {};
+  extra_headers_.emplace_back("Sec-WebSocket-Extensions", std::move(response));
+  return *d;
 }
 
 std::string HttpSession::switching_protocols(const std::string& accept) {

@@ -70,6 +70,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   // ---- generic (http_session.cpp) ----
   static std::string websocket_accept(const Request& req);
+  // permessage-deflate for a WebSocket upgrade: the response header goes into extra_headers_.
+  ws::Deflate negotiate_deflate(const Request& req, const ws::DeflateOptions& options);
   std::string switching_protocols(const std::string& accept);
   std::shared_ptr<Handshake> make_handshake(const Request& req);
   std::string take_leftover();

@@ -337,9 +337,10 @@ std::shared_ptr<EioConnection> ServerImpl::find_eio(uint64_t id) {
 std::unique_ptr<EioUpper> ServerImpl::make_client(EioConnection& session) { return sio_->make_client(session); }
 
 void ServerImpl::deliver(const std::vector<uint64_t>& conns, const std::string& packet,
-                         const std::vector<std::string>& attachments, bool is_volatile) {
-  // Framed once; every recipient's queue holds the same immutable buffers.
-  const auto frames = EioConnection::message_frames(packet, attachments);
+                         const std::vector<std::string>& attachments, bool is_volatile, bool compress) {
+  // Framed once; every recipient's queue holds the same immutable buffers (and, with
+  // permessage-deflate, the same compressed ones: ws::OutFrame::deflated).
+  const auto frames = EioConnection::message_frames(packet, attachments, compress);
   std::lock_guard lk(conns_mu_);
   for (uint64_t id : conns) {
     auto it = conns_.find(id);
@@ -355,17 +356,17 @@ void ServerImpl::connect_reply(uint64_t conn, std::string nsp, bool accepted, st
   });
 }
 
-void ServerImpl::send(uint64_t conn, std::string packet, std::vector<std::string> attachments) {
-  command([self = shared_from_this(), conn, packet = std::move(packet), attachments = std::move(attachments)] {
-    self->sio_->send(conn, packet, attachments);
-  });
+void ServerImpl::send(uint64_t conn, std::string packet, std::vector<std::string> attachments, bool compress) {
+  command([self = shared_from_this(), conn, packet = std::move(packet), attachments = std::move(attachments),
+           compress] { self->sio_->send(conn, packet, attachments, compress); });
 }
 
 void ServerImpl::broadcast(std::string nsp, std::vector<std::string> rooms, std::vector<std::string> except,
-                           std::string packet, std::vector<std::string> attachments, bool is_volatile) {
+                           std::string packet, std::vector<std::string> attachments, bool is_volatile,
+                           bool compress) {
   command([self = shared_from_this(),
            b = sio::Broadcast{std::move(nsp), std::move(rooms), std::move(except), std::move(packet),
-                              std::move(attachments), is_volatile, false}] { self->sio_->broadcast(b); });
+                              std::move(attachments), is_volatile, false, compress}] { self->sio_->broadcast(b); });
 }
 
 void ServerImpl::join(uint64_t conn, std::string nsp, std::vector<std::string> rooms) {
@@ -456,13 +457,13 @@ void Server::events_handled() {
 void Server::connect_reply(uint64_t conn, std::string nsp, bool accepted, std::string packet) {
   impl_->connect_reply(conn, std::move(nsp), accepted, std::move(packet));
 }
-void Server::send(uint64_t conn, std::string packet, std::vector<std::string> attachments) {
-  impl_->send(conn, std::move(packet), std::move(attachments));
+void Server::send(uint64_t conn, std::string packet, std::vector<std::string> attachments, bool compress) {
+  impl_->send(conn, std::move(packet), std::move(attachments), compress);
 }
 void Server::broadcast(std::string nsp, std::vector<std::string> rooms, std::vector<std::string> except_rooms,
-                       std::string packet, std::vector<std::string> attachments, bool is_volatile) {
+                       std::string packet, std::vector<std::string> attachments, bool is_volatile, bool compress) {
   impl_->broadcast(std::move(nsp), std::move(rooms), std::move(except_rooms), std::move(packet),
-                   std::move(attachments), is_volatile);
+                   std::move(attachments), is_volatile, compress);
 }
 void Server::join(uint64_t conn, std::string nsp, std::vector<std::string> rooms) {
   impl_->join(conn, std::move(nsp), std::move(rooms));

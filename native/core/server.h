@@ -26,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/ws_deflate.h"
+
 namespace collabio::core {
 
 // Collaborative documents (y-websocket at ws://host:port/<name>); see native/core/documents.h.
@@ -46,6 +48,7 @@ struct DocumentOptions {
   bool durability_full = true;            // PRAGMA synchronous FULL (else NORMAL)
   bool host_persistence = false;          // the host loads documents (Event::kDocLoad) and watches
                                           // every document's updates (Event::kDocUpdate) to store them
+  ws::DeflateOptions per_message_deflate; // off by default, as y-websocket's server (ws defaults)
 };
 
 // CORS for the Engine.IO endpoint and the served client bundle, as the `cors` package that
@@ -72,6 +75,7 @@ struct EngineOptions {
   std::string client_dir;               // serveClient: socket.io-client's dist directory ("" = off)
   std::string client_etag;              // quoted ETag of the client files, e.g. "\"4.8.1\""
   CorsOptions cors;
+  ws::DeflateOptions per_message_deflate;  // perMessageDeflate: off by default, as in socket.io 4
   // Conformance testing only: Engine.IO message packets are echoed instead of read as Socket.IO
   // (the setup docs/engine.io-protocol/v4-test-suite expects).
   bool echo = false;
@@ -290,11 +294,12 @@ class Server {
 
   // Accepts (socket_id non-empty) or refuses a namespace CONNECT and sends `packet` as the reply.
   void connect_reply(uint64_t conn, std::string nsp, bool accepted, std::string packet);
-  void send(uint64_t conn, std::string packet, std::vector<std::string> attachments);
+  // `compress` false: never permessage-deflate compressed (socket.io's compress(false)).
+  void send(uint64_t conn, std::string packet, std::vector<std::string> attachments, bool compress = true);
   // Sends to every socket of `nsp` in any of `rooms` (all sockets of nsp if empty), except sockets in
   // `except_rooms`. `is_volatile` packets are dropped for connections whose queue is not empty.
   void broadcast(std::string nsp, std::vector<std::string> rooms, std::vector<std::string> except_rooms,
-                 std::string packet, std::vector<std::string> attachments, bool is_volatile);
+                 std::string packet, std::vector<std::string> attachments, bool is_volatile, bool compress = true);
   void join(uint64_t conn, std::string nsp, std::vector<std::string> rooms);
   void leave(uint64_t conn, std::string nsp, std::string room);
   // Server-side namespace disconnect: sends `packet` (a DISCONNECT) if non-empty, forgets the

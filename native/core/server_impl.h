@@ -100,7 +100,7 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   std::unique_ptr<EioUpper> make_client(EioConnection& session);
   // sio::Delivery: frames once, queues the same buffers to every connection of `conns`.
   void deliver(const std::vector<uint64_t>& conns, const std::string& packet,
-               const std::vector<std::string>& attachments, bool is_volatile) override;
+               const std::vector<std::string>& attachments, bool is_volatile, bool compress) override;
   uint64_t next_connection_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
   bool closing() const { return closing_.load(std::memory_order_acquire); }
 
@@ -118,9 +118,9 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   void begin_batch();
   void end_batch();
   void connect_reply(uint64_t conn, std::string nsp, bool accepted, std::string packet);
-  void send(uint64_t conn, std::string packet, std::vector<std::string> attachments);
+  void send(uint64_t conn, std::string packet, std::vector<std::string> attachments, bool compress);
   void broadcast(std::string nsp, std::vector<std::string> rooms, std::vector<std::string> except,
-                 std::string packet, std::vector<std::string> attachments, bool is_volatile);
+                 std::string packet, std::vector<std::string> attachments, bool is_volatile, bool compress);
   void join(uint64_t conn, std::string nsp, std::vector<std::string> rooms);
   void leave(uint64_t conn, std::string nsp, std::string room);
   void disconnect(uint64_t conn, std::string nsp, std::string packet, bool close_connection);
@@ -219,7 +219,7 @@ void start_adopted_session(const std::shared_ptr<ServerImpl>& server, tcp::socke
 // `doc_name` (the raw request path without its leading '/', as the reference server takes it).
 void start_yjs_connection(const std::shared_ptr<ServerImpl>& server, tcp::socket socket,
                           std::shared_ptr<const Handshake> handshake, std::string doc_name,
-                          std::string http_response, std::string leftover);
+                          std::string http_response, std::string leftover, ws::Deflate deflate);
 // Starts a Hocuspocus connection (native/core/hocuspocus_connection.cpp) on
 // DocumentOptions::hocuspocus_path.
 void start_hocuspocus_connection(const std::shared_ptr<ServerImpl>& server, tcp::socket socket,

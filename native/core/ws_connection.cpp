@@ -1,5 +1,6 @@
 #include "core/ws_connection.h"
 
+#include <array>
 #include <cstring>
 
 #include <boost/asio/defer.hpp>
@@ -19,12 +20,14 @@ constexpr size_t kMaxFramesPerWrite = 512;
 constexpr int kCloseGraceMs = 1000;
 }  // namespace
 
-WsConnection::WsConnection(Kind kind, std::shared_ptr<ServerImpl> server, tcp::socket socket, uint64_t max_message)
+WsConnection::WsConnection(Kind kind, std::shared_ptr<ServerImpl> server, tcp::socket socket, uint64_t max_message,
+                           ws::Deflate deflate)
     : server_(std::move(server)),
       kind_(kind),
       id_(server_->next_connection_id()),
+      deflate_(deflate),
       socket_(std::move(socket)),
-      parser_(max_message),
+      parser_(max_message, deflate.enabled),
       close_timer_(socket_.get_executor()) {}
 
 void WsConnection::start(std::vector<ws::Frame> first, std::string leftover) {
@@ -136,6 +139,25 @@ void WsConnection::on_close(uint16_t code, std::string_view) {
 // Writing
 
 bool WsConnection::enqueue(const ws::Frame* frames, size_t n, bool is_volatile) {
+  // A packet and its attachments: usually a few frames, held without allocating.
+  constexpr size_t kInline = 8;
+  std::array<ws::Frame, kInline> inline_frames;
+  std::vector<ws::Frame> more_frames;
+  if (deflate_.enabled) {
+    ws::Frame* out = inline_frames.data();
+    if (n > kInline) {
+      more_frames.resize(n);
+      out = more_frames.data();
+    }
+    bool any = false;
+    for (size_t i = 0; i < n; ++i) {
+      const ws::OutFrame& f = *frames[i];
+      if (f.compressible() && f.payload().size() >= deflate_.threshold) out[i] = f.deflated(deflate_.window_bits, deflate_.level);
+      any = any || out[i];
+      if (!out[i]) out[i] = frames[i];
+    }
+    if (any) frames = out;
+  }
   size_t bytes = 0;
   for (size_t i = 0; i < n; ++i) bytes += frames[i]->size();
   bool post = false;
@@ -339,7 +361,7 @@ void WsConnection::do_close(uint16_t code, const std::string& reason, bool drop_
       queue_.clear();
     }
     // The reason travels in the close frame unless the peer closed first.
-    auto frame = std::make_shared<const std::string>(ws::encode_close(code, reason == "transport close" ? "" : reason));
+    auto frame = ws::raw_bytes(ws::encode_close(code, reason == "transport close" ? "" : reason));
     queued_bytes_ += frame->size();
     server_->bytes_queued.fetch_add(static_cast<int64_t>(frame->size()), std::memory_order_relaxed);
     queue_.push_back(std::move(frame));

@@ -12,6 +12,7 @@
 
 #include "core/connection.h"
 #include "core/server_impl.h"
+#include "core/ws_deflate.h"
 #include "core/ws_frame.h"
 
 namespace collabio::core {
@@ -22,7 +23,9 @@ constexpr size_t kTrimAfterBytes = 256 * 1024;
 
 class WsConnection : public Connection, public std::enable_shared_from_this<WsConnection>, private ws::Parser::Handler {
  public:
-  WsConnection(Kind kind, std::shared_ptr<ServerImpl> server, tcp::socket socket, uint64_t max_message);
+  // `deflate`: what the upgrade negotiated (permessage-deflate, native/core/ws_deflate.h).
+  WsConnection(Kind kind, std::shared_ptr<ServerImpl> server, tcp::socket socket, uint64_t max_message,
+               ws::Deflate deflate = {});
   ~WsConnection() override = default;
 
   Kind kind() const override { return kind_; }
@@ -35,7 +38,9 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
   // ---- any thread ----
   // Queues frames atomically (all or none). Volatile frames are dropped when the connection is
   // busy (a write in flight or queued); past Options::max_outbound_bytes the connection is closed
-  // with the reason "slow consumer". Returns false if nothing was queued.
+  // with the reason "slow consumer". Returns false if nothing was queued. With permessage-deflate,
+  // a compressible frame of at least the threshold is replaced by its shared compressed form
+  // (computed here, on the caller's thread, once per frame).
   bool enqueue(const ws::Frame* frames, size_t n, bool is_volatile) override;
   bool enqueue(const ws::Frame& frame) { return enqueue(&frame, 1, false); }
   // Closes from outside (server kick, shutdown); `reason` goes to on_closed().
@@ -92,6 +97,7 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
 
   const Kind kind_;
   const uint64_t id_;
+  const ws::Deflate deflate_;
   tcp::socket socket_;  // its executor is this connection's strand
 
   // ---- owner: the strand ----

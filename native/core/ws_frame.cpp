@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/ws_deflate.h"
+
 // SHA-1 and base64 for the accept key: Beast's own helpers (detail namespace, but stable across
 // Boost releases since 1.70 and header-only), so we need no crypto library for one hash.
 #include <boost/beast/core/detail/base64.hpp>
@@ -15,12 +17,12 @@ size_t header_size(size_t payload_size) {
   return 10;
 }
 
-std::string encode_frame(Opcode op, std::string_view payload) {
+std::string encode_frame(Opcode op, std::string_view payload, bool rsv1) {
   std::string out;
   const size_t n = payload.size();
   out.resize(header_size(n) + n);
   auto* p = reinterpret_cast<uint8_t*>(out.data());  // std::string storage viewed as bytes
-  p[0] = 0x80 | static_cast<uint8_t>(op);
+  p[0] = 0x80 | (rsv1 ? 0x40 : 0) | static_cast<uint8_t>(op);
   size_t h = 2;
   if (n < 126) {
     p[1] = static_cast<uint8_t>(n);
@@ -38,8 +40,27 @@ std::string encode_frame(Opcode op, std::string_view payload) {
   return out;
 }
 
-Frame make_frame(Opcode op, std::string_view payload) {
-  return std::make_shared<const std::string>(encode_frame(op, payload));
+Frame make_frame(Opcode op, std::string_view payload, bool compressible) {
+  const bool data = op == Opcode::Text || op == Opcode::Binary;
+  return std::make_shared<const OutFrame>(encode_frame(op, payload), data && compressible, header_size(payload.size()));
+}
+
+Frame raw_bytes(std::string bytes) { return std::make_shared<const OutFrame>(std::move(bytes), false, 0); }
+
+std::shared_ptr<const OutFrame> OutFrame::deflated(int window_bits, int level) const {
+  std::lock_guard lk(mu_);
+  if (cached_bits_ == window_bits) return cached_;
+  std::shared_ptr<const OutFrame> out;
+  const std::string body = deflate_message(payload(), window_bits, level);
+  if (header_size(body.size()) + body.size() < bytes_.size()) {
+    const auto op = static_cast<Opcode>(static_cast<uint8_t>(bytes_[0]) & 0x0F);
+    out = std::make_shared<const OutFrame>(encode_frame(op, body, true), false, header_size(body.size()));
+  }
+  if (cached_bits_ == 0) {
+    cached_bits_ = window_bits;
+    cached_ = out;
+  }
+  return out;
 }
 
 std::string encode_close(uint16_t code, std::string_view reason) {
@@ -127,8 +148,12 @@ size_t Parser::feed(const uint8_t* data, size_t size, Handler& handler) {
     if (avail < 2) break;
     const uint8_t* p = data + pos;
     const bool fin = p[0] & 0x80;
-    if (p[0] & 0x70) return fail(kProtocolError, "reserved bits set");
+    const bool rsv1 = p[0] & 0x40;
+    if (p[0] & 0x30) return fail(kProtocolError, "reserved bits set");
     const auto op = static_cast<uint8_t>(p[0] & 0x0F);
+    // RFC 7692 section 6: RSV1 marks the first frame of a compressed data message.
+    if (rsv1 && !(deflate_ && (op == static_cast<uint8_t>(Opcode::Text) || op == static_cast<uint8_t>(Opcode::Binary))))
+      return fail(kProtocolError, "reserved bits set");
     if (!(p[1] & 0x80)) return fail(kProtocolError, "client frame not masked");
     uint64_t len = p[1] & 0x7F;
     size_t h = 2;
@@ -194,6 +219,7 @@ size_t Parser::feed(const uint8_t* data, size_t size, Handler& handler) {
     if (op != 0) {
       in_message_ = true;
       message_binary_ = op == static_cast<uint8_t>(Opcode::Binary);
+      message_compressed_ = rsv1;
     }
     const size_t old = message_.size();
     message_.resize(old + n);
@@ -201,9 +227,16 @@ size_t Parser::feed(const uint8_t* data, size_t size, Handler& handler) {
     for (size_t i = 0; i < n; ++i) dst[i] = static_cast<char>(payload[i] ^ mask[i & 3]);
     if (fin) {
       in_message_ = false;
-      if (!message_binary_ && !valid_utf8(message_)) return fail(kInvalidPayload, "text frame is not UTF-8");
       std::string msg;
-      msg.swap(message_);
+      if (message_compressed_) {
+        const InflateResult r = inflate_message(message_, max_message_, msg);
+        std::string().swap(message_);  // the compressed bytes, with their capacity
+        if (r == InflateResult::TooBig) return fail(kTooBig, "message too big");
+        if (r == InflateResult::Invalid) return fail(kInvalidPayload, "invalid compressed data");
+      } else {
+        msg.swap(message_);
+      }
+      if (!message_binary_ && !valid_utf8(msg)) return fail(kInvalidPayload, "text frame is not UTF-8");
       handler.on_message(message_binary_, std::move(msg));
     }
   }

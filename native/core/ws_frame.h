@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -29,16 +30,51 @@ enum CloseCode : uint16_t {
 };
 
 // Encodes a whole unmasked frame (FIN set) into one contiguous string: header then payload.
-std::string encode_frame(Opcode op, std::string_view payload);
-// Same, shared and immutable: what write queues hold, so a broadcast is framed once.
-using Frame = std::shared_ptr<const std::string>;
-Frame make_frame(Opcode op, std::string_view payload);
-// A close frame carrying `code` and a UTF-8 reason (truncated to fit 125 bytes); code 0 sends an
-// empty close frame (no status), as socket.io does when it drops a client for a bad packet.
-std::string encode_close(uint16_t code, std::string_view reason);
+// `rsv1` marks a permessage-deflate compressed message (RFC 7692 section 6).
+std::string encode_frame(Opcode op, std::string_view payload, bool rsv1 = false);
 // Length of the header encode_frame puts before a payload of `payload_size` bytes.
 size_t header_size(size_t payload_size);
 
+// What write queues hold: the bytes of one whole frame (or of a raw HTTP response written before
+// the first frame), immutable and shared, so a broadcast is framed once and every recipient's
+// queue points at the same buffer.
+class OutFrame {
+ public:
+  // `compressible`: a data frame that permessage-deflate may compress (not compress(false), not
+  // a control frame, not raw bytes).
+  OutFrame(std::string bytes, bool compressible, size_t payload_offset)
+      : bytes_(std::move(bytes)), payload_offset_(payload_offset), compressible_(compressible) {}
+
+  const char* data() const { return bytes_.data(); }
+  size_t size() const { return bytes_.size(); }
+  std::string_view bytes() const { return bytes_; }
+  std::string_view payload() const { return std::string_view(bytes_).substr(payload_offset_); }
+  bool compressible() const { return compressible_; }
+
+  // The same message as one compressed frame (RSV1 set), deflated without context takeover with a
+  // window of 2^window_bits bytes at `level`: identical for every connection that negotiated
+  // server_no_context_takeover with that window, so it is computed once per frame (the first
+  // caller compresses, others wait and share it). Null when compression would not make the frame
+  // smaller. One window size is cached; another one is compressed on every call. Thread-safe.
+  std::shared_ptr<const OutFrame> deflated(int window_bits, int level) const;
+
+ private:
+  const std::string bytes_;
+  const size_t payload_offset_;
+  const bool compressible_;
+  // The cache of deflated(): guarded by mu_.
+  mutable std::mutex mu_;
+  mutable int cached_bits_ = 0;  // 0: nothing cached yet
+  mutable std::shared_ptr<const OutFrame> cached_;
+};
+using Frame = std::shared_ptr<const OutFrame>;
+// A data or control frame; data frames are compressible unless `compressible` is false.
+Frame make_frame(Opcode op, std::string_view payload, bool compressible = true);
+// Bytes written as they are, before any frame (the 101 response): never compressed.
+Frame raw_bytes(std::string bytes);
+// A close frame carrying `code` and a UTF-8 reason (truncated to fit 125 bytes); code 0 sends an
+// empty close frame (no status), as socket.io does when it drops a client for a bad packet.
+std::string encode_close(uint16_t code, std::string_view reason);
 // True when `s` is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool valid_utf8(std::string_view s);
 
@@ -48,8 +84,11 @@ std::string accept_key(std::string_view client_key);
 
 // Incremental parser for client-to-server frames. Feed it bytes; it calls back with whole messages
 // (fragments reassembled) and control frames. It enforces: frames must be masked, reserved bits
-// clear (we negotiate no extension), control frames unfragmented and <= 125 bytes, continuation
-// only inside a fragmented message, message size <= max_message, text valid UTF-8.
+// clear (RSV1 only on the first frame of a data message, and only when permessage-deflate was
+// negotiated), control frames unfragmented and <= 125 bytes, continuation only inside a fragmented
+// message, message size <= max_message (compressed as received, and again once inflated: a
+// message that inflates past it fails with 1009 as soon as the limit is crossed, so a
+// decompression bomb costs at most max_message bytes of work), text valid UTF-8.
 class Parser {
  public:
   struct Handler {
@@ -60,7 +99,9 @@ class Parser {
     virtual void on_close(uint16_t code, std::string_view reason) = 0;
   };
 
-  explicit Parser(uint64_t max_message) : max_message_(max_message) {}
+  // `deflate`: permessage-deflate was negotiated, with client_no_context_takeover (every message
+  // inflates on its own; native/core/ws_deflate.h).
+  explicit Parser(uint64_t max_message, bool deflate = false) : max_message_(max_message), deflate_(deflate) {}
 
   // Consumes as much of `data` as forms whole frames and returns how many bytes were used; the
   // caller keeps the rest and calls again with more. On a protocol violation returns npos and sets
@@ -77,9 +118,11 @@ class Parser {
   size_t fail(uint16_t code, std::string msg);
 
   uint64_t max_message_;
+  bool deflate_;
   std::string message_;     // fragments of the message being assembled
   bool in_message_ = false;
   bool message_binary_ = false;
+  bool message_compressed_ = false;  // RSV1 on its first frame
   bool closed_ = false;
   uint16_t error_code_ = 0;
   std::string error_;

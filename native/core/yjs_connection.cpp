@@ -25,16 +25,17 @@ ws::Frame binary_frame(const std::vector<uint8_t>& message) {
 
 void start_yjs_connection(const std::shared_ptr<ServerImpl>& server, tcp::socket socket,
                           std::shared_ptr<const Handshake> handshake, std::string doc_name,
-                          std::string http_response, std::string leftover) {
-  auto c = std::make_shared<YjsConnection>(server, std::move(socket), std::move(handshake), std::move(doc_name));
+                          std::string http_response, std::string leftover, ws::Deflate deflate) {
+  auto c = std::make_shared<YjsConnection>(server, std::move(socket), std::move(handshake), std::move(doc_name),
+                                           deflate);
   server->register_connection(c);
-  c->start({std::make_shared<const std::string>(std::move(http_response))}, std::move(leftover));
+  c->start({ws::raw_bytes(std::move(http_response))}, std::move(leftover));
 }
 
 YjsConnection::YjsConnection(std::shared_ptr<ServerImpl> server, tcp::socket socket,
-                             std::shared_ptr<const Handshake> hs, std::string doc_name)
+                             std::shared_ptr<const Handshake> hs, std::string doc_name, ws::Deflate deflate)
     : WsConnection(Kind::YjsDocument, server, std::move(socket),
-                   server->docs ? server->docs->opts.max_message : (1u << 20)),
+                   server->docs ? server->docs->opts.max_message : (1u << 20), deflate),
       DocPeer(WsConnection::id()),
       doc_name_(std::move(doc_name)),
       handshake_(std::move(hs)),

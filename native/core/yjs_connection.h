@@ -17,7 +17,7 @@ class Document;
 class YjsConnection final : public WsConnection, public DocPeer {
  public:
   YjsConnection(std::shared_ptr<ServerImpl> server, tcp::socket socket, std::shared_ptr<const Handshake> hs,
-                std::string doc_name);
+                std::string doc_name, ws::Deflate deflate);
 
   const std::string& doc_name() const { return doc_name_; }
 

@@ -24,6 +24,7 @@ struct Broadcast {
   std::vector<std::string> attachments;
   bool is_volatile = false;  // dropped for connections that are not ready to take it
   bool local = false;        // this server only: a cluster adapter does not forward it
+  bool compress = true;      // false: never permessage-deflate compressed (socket.io's compress(false))
 };
 
 // How an adapter reaches the connections of this process (implemented by the transport).
@@ -33,7 +34,7 @@ class Delivery {
   // Frames `packet` and `attachments` once and queues the same buffers to every connection of
   // `conns`; ids that are gone are skipped.
   virtual void deliver(const std::vector<uint64_t>& conns, const std::string& packet,
-                       const std::vector<std::string>& attachments, bool is_volatile) = 0;
+                       const std::vector<std::string>& attachments, bool is_volatile, bool compress) = 0;
 };
 
 class Adapter {

@@ -10,7 +10,7 @@ void LocalAdapter::broadcast(const Broadcast& b) {
   std::vector<uint64_t> ids;
   recipients(b, ids);
   if (ids.empty()) return;
-  out_.deliver(ids, b.packet, b.attachments, b.is_volatile);
+  out_.deliver(ids, b.packet, b.attachments, b.is_volatile, b.compress);
 }
 
 }  // namespace collabio::sio
