@@ -35,7 +35,7 @@ void start_hocuspocus_connection(const std::shared_ptr<ServerImpl>& server, tcp:
                                  std::string leftover) {
   auto c = std::make_shared<HocuspocusConnection>(server, std::move(socket), std::move(handshake));
   server->register_connection(c);
-  c->start({std::make_shared<const std::string>(std::move(http_response))}, std::move(leftover));
+  c->start({ws::raw_bytes(std::move(http_response))}, std::move(leftover));
 }
 
 HocuspocusConnection::HocuspocusConnection(std::shared_ptr<ServerImpl> server, tcp::socket socket,

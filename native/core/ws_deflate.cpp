@@ -156,25 +156,28 @@ std::string deflate_message(std::string_view payload, int window_bits, int level
   } else {
     deflateReset(&s.z);
   }
-  std::string out;
-  // deflateBound is for Z_FINISH; a sync flush adds at most a few bytes (an empty stored block).
-  out.resize(deflateBound(&s.z, static_cast<uLong>(payload.size())) + 16);
+  // Compressed into a per-thread buffer (deflateBound is for Z_FINISH; a sync flush adds at most
+  // a few bytes), then copied out at its final size.
+  thread_local std::vector<unsigned char> buf;
+  const size_t bound = deflateBound(&s.z, static_cast<uLong>(payload.size())) + 16;
+  if (buf.size() < bound) buf.resize(bound);
   s.z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(payload.data()));  // zlib's API is not const
   s.z.avail_in = static_cast<uInt>(payload.size());
   size_t produced = 0;
   for (;;) {
-    s.z.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
-    s.z.avail_out = static_cast<uInt>(out.size() - produced);
+    s.z.next_out = buf.data() + produced;
+    s.z.avail_out = static_cast<uInt>(buf.size() - produced);
     const int r = deflate(&s.z, Z_SYNC_FLUSH);
-    produced = out.size() - s.z.avail_out;
+    produced = buf.size() - s.z.avail_out;
     if (r != Z_OK && r != Z_BUF_ERROR) return {};
     if (s.z.avail_out != 0) break;
-    out.resize(out.size() * 2);
+    buf.resize(buf.size() + 64 * 1024);
   }
-  out.resize(produced);
   // A sync flush ends with an empty stored block, 00 00 FF FF, which the receiver adds back.
-  if (out.size() >= 4 && std::equal(kTail, kTail + 4, reinterpret_cast<const unsigned char*>(out.data()) + out.size() - 4))
-    out.resize(out.size() - 4);
+  if (produced >= 4 && std::equal(kTail, kTail + 4, buf.data() + produced - 4)) produced -= 4;
+  std::string out(reinterpret_cast<const char*>(buf.data()), produced);
+  // A megabyte message's buffer is not kept for the thread's lifetime.
+  if (buf.size() > (1u << 20)) std::vector<unsigned char>().swap(buf);
   return out;
 }
 

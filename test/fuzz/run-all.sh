@@ -3,8 +3,8 @@
 # on its committed seed corpus:
 #   test/fuzz/run-all.sh 60                  # every target, 60 s each
 #   test/fuzz/run-all.sh 300 yjs_fuzz        # only the named targets
-# Targets: sio_packet_fuzz, ws_frame_fuzz, ysync_message_fuzz, awareness_fuzz,
-# hocuspocus_message_fuzz (test/fuzz/hardening), yjs_fuzz (test/fuzz/yjs_fuzz.cpp, the update
+# Targets: sio_packet_fuzz, ws_frame_fuzz, ws_inflate_fuzz (permessage-deflate), ysync_message_fuzz,
+# awareness_fuzz, hocuspocus_message_fuzz (test/fuzz/hardening), yjs_fuzz (test/fuzz/yjs_fuzz.cpp, the update
 # decoder + Doc::applyUpdate), resp_fuzz and redis_wire_fuzz (test/fuzz/redis: the Redis reply
 # reader, the Redis adapter's msgpack and broadcast messages).
 # The seed corpora (test/fuzz/corpus/<target>/) are only read; new inputs go to
@@ -20,7 +20,7 @@ BUILD="$ROOT/build/fuzz"
 JOBS="${JOBS:-2}"
 CXX_BIN="${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++)}"
 CC_BIN="${CC_FUZZ:-$(command -v clang-14 || command -v clang)}"
-TARGETS="${*:-sio_packet_fuzz ws_frame_fuzz ysync_message_fuzz awareness_fuzz hocuspocus_message_fuzz yjs_fuzz resp_fuzz redis_wire_fuzz}"
+TARGETS="${*:-sio_packet_fuzz ws_frame_fuzz ws_inflate_fuzz ysync_message_fuzz awareness_fuzz hocuspocus_message_fuzz yjs_fuzz resp_fuzz redis_wire_fuzz}"
 
 cmake -S "$ROOT" -B "$BUILD" -DCOLLABIO_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER="$CXX_BIN" -DCMAKE_C_COMPILER="$CC_BIN" >/dev/null

@@ -61,6 +61,24 @@ const ws = {
 };
 for (const [name, frames] of Object.entries(ws)) write('ws_frame', name, Buffer.concat([Buffer.from([3]), ...frames]));
 
+// ---- ws_inflate: the same layout, with compressed (RSV1) messages as clients send them ----
+const zlib = require('node:zlib');
+// What a permessage-deflate client puts in a frame: raw deflate, sync flush, 00 00 FF FF dropped.
+const deflated = (s) => {
+  const z = zlib.deflateRawSync(Buffer.from(s), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  return z.subarray(0, z.length - 4);
+};
+const chat = JSON.stringify(Array.from({ length: 40 }, (_, i) => ({ user: `u${i % 5}`, text: `message ${i}` })));
+const inflate = {
+  'compressed-text': [clientFrame(0x40 | 1, deflated('42["chat",' + chat + ']'))],
+  'compressed-fragments': [clientFrame(0x40 | 1, deflated(chat).subarray(0, 7), false), clientFrame(0, deflated(chat).subarray(7))],
+  'compressed-binary': [clientFrame(0x40 | 2, deflated(Buffer.alloc(500, 3)))],
+  'bomb': [clientFrame(0x40 | 2, deflated(Buffer.alloc(200000)))],
+  'mixed': [clientFrame(1, 'plain'), clientFrame(0x40 | 1, deflated('hello hello hello'))],
+  'offer': [Buffer.from('permessage-deflate; client_max_window_bits, permessage-deflate; server_max_window_bits=10')],
+};
+for (const [name, frames] of Object.entries(inflate)) write('ws_inflate', name, Buffer.concat([Buffer.from([3]), ...frames]));
+
 // ---- ysync_message / awareness: real y-websocket messages ----
 const doc = new Y.Doc();
 doc.clientID = 1;
