@@ -232,8 +232,11 @@ export interface ServerOptions {
    * `allowRequest: (req, fn) => fn(null, req.headers.origin === 'https://app.example')`.
    */
   allowRequest?: (req: EngineRequest, fn: (err: string | null | undefined, success: boolean) => void) => void;
-  /** Accepted for compatibility and ignored: WebSocket compression is not implemented. */
-  perMessageDeflate?: boolean | object;
+  /**
+   * WebSocket permessage-deflate (RFC 7692), off by default as in socket.io 4: `true` or
+   * `{ threshold: 1024 }`. Messages shorter than `threshold` bytes go uncompressed.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Collaborative documents (y-websocket at ws://host:port/<name>); `false` turns them off. */
   documents?: DocumentsOptions | false;
 }
@@ -714,7 +717,7 @@ export declare class Socket<
   timeout(ms: number): TimeoutSocket<EmitEvents>;
   /** The next emit is dropped if the client is not ready to receive it. */
   readonly volatile: this;
-  /** Accepted for compatibility; compression is off. */
+  /** Whether the next emit may be compressed (when perMessageDeflate is on and negotiated). */
   compress(compress: boolean): this;
   /** Sends a `message` event. */
   send(...args: any[]): this;
@@ -796,6 +799,16 @@ export declare class BroadcastOperator<EmitEvents extends EventsMap = DefaultEve
 // Documents
 
 /** Options of `new Server({ documents: … })`. Times in milliseconds. */
+/** socket.io's (ws's) perMessageDeflate options that apply; see docs/API.md. */
+export interface PerMessageDeflateOptions {
+  /** Payload bytes from which a message is compressed (default 1024). */
+  threshold?: number;
+  /** zlib level, -1 (default, 6) to 9. */
+  zlibDeflateOptions?: { level?: number };
+  /** Largest deflate window the server uses, 9 to 15 (default 15). */
+  serverMaxWindowBits?: number;
+}
+
 export interface DocumentsOptions {
   /** Default true; `documents: false` is the same as `{ enabled: false }`. */
   enabled?: boolean;
@@ -832,6 +845,8 @@ export interface DocumentsOptions {
   compactAfterBytes?: number;
   /** Most documents loaded at once. */
   maxDocuments?: number;
+  /** permessage-deflate for document connections (off by default, as y-websocket's server). */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /**
    * Also serve Hocuspocus providers (@hocuspocus/provider, Tiptap) at `ws://host:port<path>`, on
    * the same documents (and awareness) as y-websocket clients. One socket carries many documents.

@@ -60,7 +60,9 @@ class RawWs {
     this.buf = Buffer.alloc(0);
     this.head = null;
     this.status = 0;
-    this.frames = []; // { op, payload: Buffer }
+    // { op, payload: Buffer, rsv1, compressed }: a permessage-deflate frame (rsv1) is inflated here
+    // (the server never uses context takeover); `compressed` is its payload as received.
+    this.frames = [];
     this.waiters = [];
     this.closeCode = null; // from the server's close frame (1005 when it had no code)
     this.ended = new Promise((resolve) => sock.once('close', resolve));
@@ -99,12 +101,19 @@ class RawWs {
       }
       if (this.buf.length < h + len) break;
       const op = this.buf[0] & 0x0f;
-      const payload = this.buf.subarray(h, h + len);
+      const rsv1 = (this.buf[0] & 0x40) !== 0;
+      const compressed = rsv1 ? this.buf.subarray(h, h + len) : undefined;
+      let payload = this.buf.subarray(h, h + len);
+      if (rsv1) {
+        const zlib = require('node:zlib');
+        const tail = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+        payload = zlib.inflateRawSync(Buffer.concat([payload, tail]), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      }
       this.buf = this.buf.subarray(h + len);
       if (op === 8) this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
       // Engine.IO heartbeat: answer so that only what a test does closes the connection.
       if (op === 1 && payload.toString() === '2') this.send(text('3'));
-      this.frames.push({ op, payload });
+      this.frames.push({ op, payload, rsv1, compressed });
       for (const w of this.waiters.splice(0)) w();
     }
   }
