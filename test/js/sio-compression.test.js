@@ -183,3 +183,23 @@ test('a compressed event from a raw client reaches the handler', async (t) => {
   raw.send(text('42["hello","plain world"]'));
   raw.destroy();
 });
+
+test('document connections negotiate it with documents.perMessageDeflate, and sync through it', async (t) => {
+  const { docServer, synced, waitFor: waitDoc } = require('./helpers/docs');
+  const { connect } = await docServer(t, { documents: { perMessageDeflate: true } });
+  const a = connect('deflated');
+  await synced(a);
+  assert.match(a.ws.extensions, /^permessage-deflate/);
+  const text = chat(30000).map((m) => m.text).join('\n');
+  a.doc.getText('t').insert(0, text); // one update over the threshold, compressed by ws
+  const b = connect('deflated');
+  await synced(b); // the newcomer's SyncStep2 (the whole document) comes compressed
+  await waitDoc(() => b.doc.getText('t').toString() === text, 'the newcomer to have the text');
+  b.doc.getText('t').insert(0, 'from b ');
+  await waitDoc(() => a.doc.getText('t').toString().startsWith('from b '), 'a to see b');
+  // Without the option, the document endpoint answers no offer (y-websocket's server does not).
+  const plain = await docServer(t);
+  const c = plain.connect('plain');
+  await synced(c);
+  assert.equal(c.ws.extensions, '');
+});
