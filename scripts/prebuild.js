@@ -5,9 +5,10 @@
 // first), so that `npm pack` ships an addon users can run without a C++ toolchain.
 //
 // A prebuilt addon must run on machines that have only Node and its own runtime libraries, so on
-// Linux SQLite is linked from libsqlite3.a when the system has it (no libsqlite3.so needed at run
-// time), and OpenSSL from libssl.a/libcrypto.a, with --exclude-libs,ALL, which keeps that copy private (its symbols are not exported, so
-// they cannot clash with another addon's SQLite or Node's). libstdc++ and libgcc_s stay shared:
+// Linux SQLite, zlib and OpenSSL are linked from libsqlite3.a, libz.a and libssl.a/libcrypto.a
+// when the system has them (no .so needed at run time), with --exclude-libs,ALL, which keeps
+// those copies private (their symbols are not exported, so they cannot clash with another
+// addon's or Node's). libstdc++ and libgcc_s stay shared:
 // Node itself needs them, and linking them statically raises the glibc floor (g++ 12's static
 // libstdc++/libgcc_eh use arc4random and _dl_find_object: glibc 2.36 instead of 2.34).
 // Afterwards the ELF's NEEDED entries are checked against the libraries every glibc system running
@@ -85,6 +86,10 @@ function cmakeArgs() {
     } else {
       console.warn('collabio prebuild: no libssl.a/libcrypto.a found; the prebuild will need libssl.so.3 at run time');
     }
+    // zlib (permessage-deflate): Node links its own copy, but does not export it to addons.
+    const zlib = staticLib('libz.a');
+    if (zlib) args.push(`--CDZLIB_LIBRARY=${zlib}`, `--CDZLIB_LIBRARY_RELEASE=${zlib}`);
+    else console.warn('collabio prebuild: no libz.a found; the prebuild will need libz.so.1 at run time');
     args.push('--CDCMAKE_SHARED_LINKER_FLAGS=-Wl,--exclude-libs,ALL -Wl,--as-needed');
     // libsqlite3.a's own dependencies, placed after it on the link line (no-ops on glibc >= 2.34).
     args.push('--CDCMAKE_CXX_STANDARD_LIBRARIES=-lm -ldl -lpthread');
