@@ -127,6 +127,12 @@ class Adapter extends EventEmitter {
     if (debug.enabled) {
       debug('%s: broadcast to %j except %j%s (%d bytes)', this.nsp.name, [...opts.rooms], [...opts.except], flags.volatile ? ' volatile' : '', text.length);
     }
+    this._send(text, attachments, opts);
+  }
+
+  /** Has the core fan out an encoded packet to the sockets `opts` selects (see broadcast()). */
+  _send(text, attachments, opts) {
+    const flags = opts.flags || {};
     this.nsp.server._native.broadcast(this.nsp.name, [...opts.rooms], [...opts.except], text, attachments, !!flags.volatile,
       flags.compress !== false);
   }

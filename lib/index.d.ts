@@ -159,7 +159,10 @@ export type DisconnectReason =
 export interface ServerOptions {
   /** Path of the Socket.IO endpoint. Default '/socket.io'. */
   path?: string;
-  /** The adapter class every namespace gets (rooms and broadcast). Default: collabio's Adapter. */
+  /**
+   * The adapter class every namespace gets (rooms and broadcast). Default: collabio's Adapter, or
+   * SessionAwareAdapter with connectionStateRecovery.
+   */
   adapter?: AdapterConstructor;
   /**
    * Standalone TLS, terminated natively (OpenSSL 3): PEM key and certificate chain, optional CA
@@ -170,6 +173,18 @@ export interface ServerOptions {
   destroyUpgrade?: boolean;
   /** Attached mode (ms). Default 1000. */
   destroyUpgradeTimeout?: number;
+  /**
+   * Connection state recovery (socket.io 4.6+): a client whose transport drops comes back within
+   * maxDisconnectionDuration as the same socket, with its rooms, data and the packets it missed.
+   */
+  connectionStateRecovery?: {
+    /** How long a session and the logged packets are kept. Default 120000. */
+    maxDisconnectionDuration?: number;
+    /** Whether a recovered socket skips the middlewares. Default true. */
+    skipMiddlewares?: boolean;
+    /** Encoded bytes the packet log keeps at most, per namespace (collabio). Default 32 MiB. */
+    maxPacketLogBytes?: number;
+  };
   /** Host to listen on when a port is given to the constructor. Default: all interfaces. */
   host?: string;
   /** Engine.IO ping interval. Default 25000. */
@@ -605,6 +620,24 @@ export declare class Adapter extends StrictEventEmitter<AdapterEventsMap, {}> {
   serverSideEmit(packet: any[]): void;
 }
 
+/** A session kept for connection state recovery. */
+export interface Session {
+  sid: string;
+  pid: string;
+  rooms: Room[];
+  data: any;
+}
+
+/** The adapter used with connectionStateRecovery: logs packets, keeps and restores sessions. */
+export declare class SessionAwareAdapter extends Adapter {
+  readonly maxDisconnectionDuration: number;
+  readonly sessions: Map<string, Session & { disconnectedAt: number }>;
+  persistSession(session: Session): void;
+  restoreSession(pid: string, offset: string | undefined): (Session & { missedPackets: unknown[] }) | null;
+  /** What the packet log holds. */
+  logStats(): { packets: number; bytes: number; sessions: number };
+}
+
 export type AdapterConstructor = typeof Adapter | ((nsp: Namespace) => Adapter);
 
 // ---------------------------------------------------------------------------------------------
@@ -696,6 +729,8 @@ export declare class Socket<
   readonly request: EngineRequest;
   /** Free-form application data. */
   data: SocketData;
+  /** With connectionStateRecovery: this socket came back with its id, rooms, data and missed packets. */
+  readonly recovered: boolean;
   readonly connected: boolean;
   readonly disconnected: boolean;
   /** Rooms the socket is in (its own id included). */

@@ -8,6 +8,7 @@
  *   io.on('connection', (socket) => socket.on('chat', (msg) => io.emit('chat', msg)));
  */
 const { Server, Namespace, Socket, Adapter } = require('./server');
+const { SessionAwareAdapter } = require('./session-aware-adapter');
 const { BroadcastOperator } = require('./broadcast-operator');
 const { metricsHandler, formatMetrics } = require('./metrics');
 
@@ -19,4 +20,4 @@ function collabio(srv, opts) {
   return new Server(srv, opts);
 }
 
-module.exports = Object.assign(collabio, { Server, Namespace, Socket, Adapter, BroadcastOperator, metricsHandler, formatMetrics });
+module.exports = Object.assign(collabio, { Server, Namespace, Socket, Adapter, SessionAwareAdapter, BroadcastOperator, metricsHandler, formatMetrics });

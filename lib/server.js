@@ -13,8 +13,9 @@ const { Namespace, ParentNamespace, matchParentNamespace } = require('./namespac
 const { Engine, nativeEngineOptions } = require('./engine');
 const { Socket } = require('./socket');
 const { Adapter } = require('./adapter');
+const { SessionAwareAdapter } = require('./session-aware-adapter');
 const { Documents } = require('./documents');
-const { TYPES, encodeSimple, reconstruct } = require('./parser');
+const { TYPES, encode, encodeSimple, reconstruct } = require('./parser');
 const { formatMetrics } = require('./metrics');
 const { Warnings } = require('./warnings');
 const { Attachment } = require('./attach');
@@ -88,6 +89,15 @@ class Server extends EventEmitter {
     }
     checkAttachable(srv);
     this.opts = { ...DEFAULTS, ...(opts || {}) };
+    if (this.opts.connectionStateRecovery) {
+      // socket.io's defaults, and the packet log's byte bound (collabio; docs/LIMITS.md).
+      this.opts.connectionStateRecovery = {
+        maxDisconnectionDuration: 2 * 60 * 1000,
+        skipMiddlewares: true,
+        maxPacketLogBytes: 32 << 20,
+        ...this.opts.connectionStateRecovery,
+      };
+    }
     // engine.io's path rule: the trailing slash is added unless addTrailingSlash is false, and
     // every request whose URL starts with the path is an Engine.IO request.
     let path = this.opts.path.replace(/\/$/, '');
@@ -96,7 +106,7 @@ class Server extends EventEmitter {
     /** @type {Map<string, Namespace>} */
     this._nsps = new Map();
     /** Builds each namespace's adapter: `new this._adapter(nsp)` (see adapter()). */
-    this._adapter = this.opts.adapter || Adapter;
+    this._adapter = this.opts.adapter || (this.opts.connectionStateRecovery ? SessionAwareAdapter : Adapter);
     /** @type {Map<Function, ParentNamespace>} dynamic namespaces: io.of(/regexp/ or fn) */
     this._parentNsps = new Map();
     /**
@@ -527,9 +537,62 @@ class Server extends EventEmitter {
       return;
     }
     if (this._socket(conn, nspName)) return; // already connected to this namespace
-    const socket = new Socket(nsp, conn, socketId(), authJson || '');
+    const recovery = this.opts.connectionStateRecovery;
+    if (recovery) {
+      let auth = {};
+      try {
+        auth = authJson ? JSON.parse(authJson) : {};
+      } catch {} // reported once, when handshake.auth is built (parseAuth)
+      if (auth === null || typeof auth !== 'object') auth = {};
+      if (typeof auth.pid === 'string' && (typeof auth.offset === 'string' || auth.offset === undefined)) {
+        const restored = nsp.adapter.restoreSession(auth.pid, auth.offset);
+        if (restored && typeof restored.then === 'function') {
+          // An adapter that restores asynchronously (from another store): the connection may be
+          // gone by then (the native side forgets a closed connection's handshake).
+          const next = (session) => {
+            if (this._native.handshake(conn)) this._connectSocket(conn, nsp, authJson, session);
+          };
+          restored.then(
+            (session) => next(session || null),
+            (err) => {
+              debug('%s: restoring session failed: %s', nspName, err && err.message);
+              next(null);
+            },
+          );
+          return;
+        }
+        this._connectSocket(conn, nsp, authJson, restored || null);
+        return;
+      }
+    }
+    this._connectSocket(conn, nsp, authJson, null);
+  }
+
+  /**
+   * Creates the socket of a CONNECT, runs the middlewares (not for a recovered session when
+   * connectionStateRecovery.skipMiddlewares) and answers. `session` is what the adapter restored:
+   * the socket takes its id, pid, rooms and data, and gets its missed packets right after the
+   * CONNECT reply, before the 'connection' event.
+   */
+  _connectSocket(conn, nsp, authJson, session) {
+    const nspName = nsp.name;
+    if (this._closing || this._socket(conn, nspName)) return;
+    const recovery = this.opts.connectionStateRecovery;
+    const socket = new Socket(nsp, conn, session ? session.sid : socketId(), authJson || '');
+    if (recovery) {
+      socket.pid = session ? session.pid : socketId();
+      if (session) {
+        socket.recovered = true;
+        socket.data = session.data;
+        nsp.adapter.addAll(socket.id, session.rooms);
+      }
+    }
     // Registered before the middlewares run so that a close during them is seen.
     this._addSocket(conn, nspName, socket);
+    if (session && recovery.skipMiddlewares) {
+      this._acceptSocket(conn, nsp, socket, session);
+      return;
+    }
     nsp._run(socket, (err) => {
       if (this._socket(conn, nspName) !== socket) return; // the connection closed meanwhile
       if (err) {
@@ -541,10 +604,33 @@ class Server extends EventEmitter {
         this._native.connectReply(conn, nspName, false, encodeSimple(TYPES.CONNECT_ERROR, nspName, JSON.stringify(payload)));
         return;
       }
-      this._native.connectReply(conn, nspName, true, encodeSimple(TYPES.CONNECT, nspName, JSON.stringify({ sid: socket.id })));
-      socket._onconnect();
-      nsp._add(socket);
+      this._acceptSocket(conn, nsp, socket, session);
     });
+  }
+
+  /** Sends the CONNECT reply (with the pid when recovery is on), replays missed packets, connects. */
+  _acceptSocket(conn, nsp, socket, session) {
+    const nspName = nsp.name;
+    const reply = socket.pid === undefined ? { sid: socket.id } : { sid: socket.id, pid: socket.pid };
+    this._native.connectReply(conn, nspName, true, encodeSimple(TYPES.CONNECT, nspName, JSON.stringify(reply)));
+    if (session) {
+      // In order, after the reply and before anything the 'connection' handler sends. Packets
+      // logged while the middlewares ran (when they are not skipped) are included.
+      let missed = session.missedPackets || [];
+      if (typeof session.seq === 'number' && typeof nsp.adapter.missedAfter === 'function') {
+        missed = missed.concat(nsp.adapter.missedAfter(session.seq, session.rooms));
+      }
+      for (const p of missed) {
+        if (Array.isArray(p)) {
+          const [text, attachments] = encode(TYPES.EVENT, nspName, undefined, p);
+          this._native.send(conn, text, attachments);
+        } else {
+          this._native.send(conn, p.text, p.attachments);
+        }
+      }
+    }
+    socket._onconnect();
+    nsp._add(socket);
   }
 }
 

@@ -14,6 +14,16 @@ const emitLocal = EventEmitter.prototype.emit;
 // one keeps sharing this empty list (an idle connection's socket owns no lists).
 const NONE = Object.freeze([]);
 const NO_FLAGS = Object.freeze({});
+// The disconnect reasons after which a session is kept for recovery (socket.io's list): the
+// transport went away, not the client or the application.
+const RECOVERABLE_DISCONNECT_REASONS = new Set([
+  'transport error',
+  'transport close',
+  'forced close',
+  'ping timeout',
+  'server shutting down',
+  'forced server close',
+]);
 
 class Socket extends EventEmitter {
   /**
@@ -41,6 +51,14 @@ class Socket extends EventEmitter {
     this._anyListeners = NONE;
     this._anyOutgoingListeners = NONE;
     this._flags = undefined;
+    /**
+     * With connectionStateRecovery: whether this socket came back from a temporary disconnection
+     * with its id, rooms, data and the packets it missed (socket.io 4.6+).
+     */
+    this.recovered = false;
+    /** With connectionStateRecovery: the private session id the client sends back to recover. */
+    this.pid = undefined;
+    this._since = 0; // the packet log's position when the socket connected (session recovery)
   }
 
   /**
@@ -123,6 +141,16 @@ class Socket extends EventEmitter {
       return true;
     }
     if (!this.connected) return true;
+    if (this.pid !== undefined && !flags.volatile) {
+      // Connection state recovery: through the adapter, which logs the packet and appends its
+      // offset, so that it is replayed if the client misses it (socket.io does the same).
+      this._notifyOutgoing(ev, args);
+      this.nsp.adapter.broadcast(
+        { type: TYPES.EVENT, nsp: this.nsp.name, data: [ev, ...args] },
+        { rooms: new Set([this.id]), except: new Set(), flags },
+      );
+      return true;
+    }
     this._notifyOutgoing(ev, args);
     const [packet, attachments] = encode(TYPES.EVENT, this.nsp.name, undefined, [ev, ...args]);
     const compress = flags.compress !== false;
@@ -306,6 +334,7 @@ class Socket extends EventEmitter {
   _onconnect() {
     this.connected = true;
     const adapter = this.nsp.adapter;
+    if (this.pid !== undefined && typeof adapter.currentSeq === 'function') this._since = adapter.currentSeq();
     adapter.addAll(this.id, [this.id]);
     this.nsp._attach(this);
     this.server._native.join(this._conn, this.nsp.name, [...adapter.socketRooms(this.id)]);
@@ -379,6 +408,17 @@ class Socket extends EventEmitter {
     }
     debug('socket %s closing: %s', this.id, reason);
     emitLocal.call(this, 'disconnecting', reason);
+    if (this.pid !== undefined && RECOVERABLE_DISCONNECT_REASONS.has(reason)) {
+      // Kept for connectionStateRecovery.maxDisconnectionDuration (socket.io's Socket#_onclose).
+      const rooms = this.nsp.adapter.socketRooms(this.id);
+      this.nsp.adapter.persistSession({
+        sid: this.id,
+        pid: this.pid,
+        rooms: rooms ? [...rooms] : [],
+        data: this._data,
+        since: this._since,
+      });
+    }
     this.connected = false;
     this.nsp._remove(this);
     this.server._removeSocket(this._conn, this.nsp.name);

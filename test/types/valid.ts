@@ -1,7 +1,7 @@
 // A typed collabio application: must compile with `tsc --noEmit --strict`.
 // Imports the package by name (resolved through package.json "exports"/"types", as users do).
 import * as http from 'node:http';
-import { Server, Socket, BroadcastOperator, metricsHandler, DocumentHandle, Adapter } from 'collabio';
+import { Server, Socket, BroadcastOperator, metricsHandler, DocumentHandle, Adapter, SessionAwareAdapter } from 'collabio';
 
 interface ClientToServer {
   chat(text: string): void;
@@ -169,3 +169,13 @@ io3.documents.on('stateless', ({ name, connection, payload, reply }) => {
 const hdoc = io3.documents.open('notes');
 void hdoc.connections().then((conns) => conns.filter((c) => c.protocol === 'hocuspocus').forEach((c) => hdoc.sendStateless(c.id, 'hi')));
 hdoc.broadcastStateless('to all');
+
+// Connection state recovery.
+const recovering = new Server({ connectionStateRecovery: { maxDisconnectionDuration: 60000, skipMiddlewares: true, maxPacketLogBytes: 1 << 20 } });
+recovering.on('connection', (socket) => {
+  const back: boolean = socket.recovered;
+  if (back) socket.emit('welcome-back');
+  const log = (recovering.of('/').adapter as SessionAwareAdapter).logStats();
+  const n: number = log.packets + log.bytes + log.sessions;
+  void n;
+});
