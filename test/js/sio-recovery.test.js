@@ -264,3 +264,33 @@ test('reconnecting clients leave no sessions behind (collabio)', { skip: IMPL !=
   assert.equal(adapter.logStats().sessions, 0);
   assert.equal(ctx.io.of('/').sockets.size, 10);
 });
+
+// socket.io-client's own suite, test/connection-state-recovery.ts, against a server set up as its
+// test/support/server.ts is (recovery on, 'hi' echoed): the one test of that suite collabio used
+// to fail, step for step.
+test('socket.io-client suite: the recovered socket id equals the server-side id (default namespace)', async (t) => {
+  const ctx = await setup(t, { connectionStateRecovery: {} });
+  ctx.io.on('connection', (socket) => socket.on('hi', () => socket.emit('hi')));
+  const socket = ctx.clients.create({ reconnection: true, reconnectionDelay: 50 });
+  assert.equal(socket.recovered, false);
+  await withTimeout(
+    new Promise((resolve, reject) => {
+      socket.emit('hi'); // init the offset
+      socket.on('hi', () => {
+        const id = socket.id;
+        socket.io.engine.close();
+        socket.on('connect', () => {
+          try {
+            assert.equal(socket.id, id);
+            assert.equal(socket.recovered, true);
+            resolve();
+          } catch (e) {
+            reject(e);
+          }
+        });
+      });
+    }),
+    undefined,
+    'recovery',
+  );
+});
