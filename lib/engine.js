@@ -89,10 +89,11 @@ function clientBundle() {
 /**
  * permessage-deflate options for the native core from ws/engine.io's `perMessageDeflate` (false by
  * default; true or an object turns it on). Used: threshold (engine.io's default 1024),
- * zlibDeflateOptions.level, serverMaxWindowBits. The server always answers with
- * server_no_context_takeover and client_no_context_takeover (docs/architecture.md), so
- * serverNoContextTakeover, clientNoContextTakeover, clientMaxWindowBits and concurrencyLimit have
- * nothing to choose.
+ * zlibDeflateOptions.level, serverMaxWindowBits, and serverNoContextTakeover: false, which gives
+ * each connection its own deflate stream. By default the server answers with
+ * server_no_context_takeover (a broadcast is compressed once and shared; docs/architecture.md),
+ * and always with client_no_context_takeover, so clientNoContextTakeover, clientMaxWindowBits and
+ * concurrencyLimit have nothing to choose.
  */
 function nativeDeflateOptions(pmd) {
   if (!pmd) return undefined;
@@ -101,6 +102,8 @@ function nativeDeflateOptions(pmd) {
   if (o.threshold !== undefined) out.threshold = Number(o.threshold);
   if (o.zlibDeflateOptions && o.zlibDeflateOptions.level !== undefined) out.level = Number(o.zlibDeflateOptions.level);
   if (typeof o.serverMaxWindowBits === 'number') out.maxWindowBits = o.serverMaxWindowBits;
+  // ws's option: false keeps a deflate context per connection (opt-in here; see the doc above).
+  if (o.serverNoContextTakeover === false) out.serverContextTakeover = true;
   if (!(out.threshold >= 0)) throw new TypeError('perMessageDeflate.threshold must be a number >= 0');
   if (out.level !== undefined && !(Number.isInteger(out.level) && out.level >= -1 && out.level <= 9)) {
     throw new TypeError('perMessageDeflate.zlibDeflateOptions.level must be an integer from -1 to 9');

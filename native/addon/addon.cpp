@@ -50,6 +50,7 @@ void ReadDeflate(const Napi::Object& o, const char* key, collabio::core::ws::Def
   ReadNumber(d, "threshold", field.threshold);
   ReadNumber(d, "level", field.level);
   ReadNumber(d, "maxWindowBits", field.max_window_bits);
+  ReadBool(d, "serverContextTakeover", field.server_context_takeover);
 }
 
 class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::core::EventSink {

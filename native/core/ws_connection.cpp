@@ -143,6 +143,7 @@ bool WsConnection::enqueue(const ws::Frame* frames, size_t n, bool is_volatile) 
   constexpr size_t kInline = 8;
   std::array<ws::Frame, kInline> inline_frames;
   std::vector<ws::Frame> more_frames;
+  if (deflate_.enabled && deflate_.context_takeover) return enqueue_own_stream(frames, n, is_volatile);
   if (deflate_.enabled) {
     ws::Frame* out = inline_frames.data();
     if (n > kInline) {
@@ -239,6 +240,56 @@ void WsConnection::schedule_write() {
     }
     for (auto& c : conns) net::dispatch(c->socket_.get_executor(), [c] { c->do_write(); });
   });
+}
+
+bool WsConnection::enqueue_own_stream(const ws::Frame* frames, size_t n, bool is_volatile) {
+  // Context takeover: each message is compressed against the previous ones of this connection, so
+  // compression happens under mu_, after the volatile check (a dropped message must not advance
+  // the stream) and in the order the frames go on the wire.
+  std::vector<ws::Frame> out(frames, frames + n);
+  size_t bytes = 0;
+  bool post = false;
+  bool overflow = false;
+  bool failed = false;
+  {
+    std::lock_guard lk(mu_);
+    if (!accepting_) return false;
+    if (is_volatile && (write_scheduled_ || !queue_.empty())) return false;
+    for (auto& f : out) {
+      if (!f->compressible() || f->payload().size() < deflate_.threshold) continue;
+      if (!deflater_) deflater_ = std::make_unique<ws::ContextDeflater>(deflate_.window_bits, deflate_.level);
+      const std::string body = deflater_->compress(f->payload());
+      if (body.empty()) {
+        failed = true;
+        break;
+      }
+      f = ws::make_compressed_frame(*f, body);
+    }
+    for (const auto& f : out) bytes += f->size();
+    if (failed) {
+      accepting_ = false;
+    } else if (queued_bytes_ + bytes > server_->opts.max_outbound_bytes) {
+      overflow = true;
+      accepting_ = false;
+    } else {
+      for (auto& f : out) queue_.push_back(std::move(f));
+      queued_bytes_ += bytes;
+      if (!write_scheduled_) {
+        write_scheduled_ = true;
+        post = true;
+      }
+    }
+  }
+  if (failed || overflow) {
+    net::post(socket_.get_executor(), [self = shared_from_this(), failed] {
+      self->do_close(failed ? ws::kInternalError : ws::kPolicyViolation, failed ? "compression failed" : "slow consumer", true);
+    });
+    return false;
+  }
+  server_->bytes_queued.fetch_add(static_cast<int64_t>(bytes), std::memory_order_relaxed);
+  server_->messages_out.fetch_add(n, std::memory_order_relaxed);
+  if (post) schedule_write();
+  return true;
 }
 
 void WsConnection::do_write() {

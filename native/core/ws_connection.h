@@ -78,6 +78,8 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
   void on_pong(std::string_view payload) final;
   void on_close(uint16_t code, std::string_view reason) final;
 
+  // enqueue() for a connection with server context takeover (deflater_).
+  bool enqueue_own_stream(const ws::Frame* frames, size_t n, bool is_volatile);
   void do_read();
   void on_readable(boost::system::error_code ec);
   // After a chunk: reads on, or pauses (pause_reading).
@@ -112,6 +114,9 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
   // ---- guarded by mu_ ----
   std::mutex mu_;
   std::vector<ws::Frame> queue_;  // empty until something is queued (a deque allocates ~600 bytes up front)
+  // Server context takeover only (Deflate::context_takeover): this connection's deflate stream,
+  // created on its first compressed message; messages are compressed under mu_, in queue order.
+  std::unique_ptr<ws::ContextDeflater> deflater_;
   uint64_t queued_bytes_ = 0;
   bool write_scheduled_ = false;  // a do_write is posted or a write is in flight
   bool accepting_ = true;         // false once closing: enqueue refuses

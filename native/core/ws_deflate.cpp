@@ -97,7 +97,9 @@ std::optional<Deflate> accept_offer(std::string_view offer, const DeflateOptions
   d.threshold = options.threshold;
   d.window_bits = std::clamp(options.max_window_bits, 9, 15);
   if (server_bits) d.window_bits = std::min(d.window_bits, server_bits);
-  response = "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
+  d.context_takeover = options.server_context_takeover && !seen_snct;
+  response = d.context_takeover ? "permessage-deflate; client_no_context_takeover"
+                                : "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
   // The server must confirm a limit the client asked for (RFC 7692 section 7.1.2.1), and may set
   // one the client did not ask for.
   if (server_bits || d.window_bits < 15) response += "; server_max_window_bits=" + std::to_string(d.window_bits);
@@ -178,6 +180,48 @@ std::string deflate_message(std::string_view payload, int window_bits, int level
   std::string out(reinterpret_cast<const char*>(buf.data()), produced);
   // A megabyte message's buffer is not kept for the thread's lifetime.
   if (buf.size() > (1u << 20)) std::vector<unsigned char>().swap(buf);
+  return out;
+}
+
+struct ContextDeflater::Impl {
+  z_stream z{};
+  bool ok = false;
+  std::vector<unsigned char> buf;
+};
+
+ContextDeflater::ContextDeflater(int window_bits, int level) : impl_(std::make_unique<Impl>()) {
+  // memLevel 8 as zlib's default: about 2^(window_bits + 2) + 2^(8 + 9) bytes of state.
+  impl_->ok = deflateInit2(&impl_->z, level, Z_DEFLATED, -std::clamp(window_bits, 9, 15), 8, Z_DEFAULT_STRATEGY) == Z_OK;
+}
+
+ContextDeflater::~ContextDeflater() {
+  if (impl_->ok) deflateEnd(&impl_->z);
+}
+
+std::string ContextDeflater::compress(std::string_view payload) {
+  if (!impl_->ok) return {};
+  z_stream& z = impl_->z;
+  auto& buf = impl_->buf;
+  const size_t bound = deflateBound(&z, static_cast<uLong>(payload.size())) + 16;
+  if (buf.size() < bound) buf.resize(bound);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(payload.data()));  // zlib's API is not const
+  z.avail_in = static_cast<uInt>(payload.size());
+  size_t produced = 0;
+  for (;;) {
+    z.next_out = buf.data() + produced;
+    z.avail_out = static_cast<uInt>(buf.size() - produced);
+    const int r = deflate(&z, Z_SYNC_FLUSH);
+    produced = buf.size() - z.avail_out;
+    if (r != Z_OK && r != Z_BUF_ERROR) {
+      impl_->ok = false;
+      return {};
+    }
+    if (z.avail_out != 0) break;
+    buf.resize(buf.size() + 64 * 1024);
+  }
+  if (produced >= 4 && std::equal(kTail, kTail + 4, buf.data() + produced - 4)) produced -= 4;
+  std::string out(reinterpret_cast<const char*>(buf.data()), produced);
+  if (buf.size() > (64u << 10)) std::vector<unsigned char>().swap(buf);  // idle connections keep no buffer
   return out;
 }
 

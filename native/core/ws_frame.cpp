@@ -47,15 +47,17 @@ Frame make_frame(Opcode op, std::string_view payload, bool compressible) {
 
 Frame raw_bytes(std::string bytes) { return std::make_shared<const OutFrame>(std::move(bytes), false, 0); }
 
+Frame make_compressed_frame(const OutFrame& original, std::string_view body) {
+  const auto op = static_cast<Opcode>(static_cast<uint8_t>(original.data()[0]) & 0x0F);
+  return std::make_shared<const OutFrame>(encode_frame(op, body, true), false, header_size(body.size()));
+}
+
 std::shared_ptr<const OutFrame> OutFrame::deflated(int window_bits, int level) const {
   std::lock_guard lk(mu_);
   if (cached_bits_ == window_bits) return cached_;
   std::shared_ptr<const OutFrame> out;
   const std::string body = deflate_message(payload(), window_bits, level);
-  if (header_size(body.size()) + body.size() < bytes_.size()) {
-    const auto op = static_cast<Opcode>(static_cast<uint8_t>(bytes_[0]) & 0x0F);
-    out = std::make_shared<const OutFrame>(encode_frame(op, body, true), false, header_size(body.size()));
-  }
+  if (header_size(body.size()) + body.size() < bytes_.size()) out = make_compressed_frame(*this, body);
   if (cached_bits_ == 0) {
     cached_bits_ = window_bits;
     cached_ = out;

@@ -72,6 +72,8 @@ using Frame = std::shared_ptr<const OutFrame>;
 Frame make_frame(Opcode op, std::string_view payload, bool compressible = true);
 // Bytes written as they are, before any frame (the 101 response): never compressed.
 Frame raw_bytes(std::string bytes);
+// The frame carrying `original`'s message as the permessage-deflate payload `body` (RSV1 set).
+Frame make_compressed_frame(const OutFrame& original, std::string_view body);
 // A close frame carrying `code` and a UTF-8 reason (truncated to fit 125 bytes); code 0 sends an
 // empty close frame (no status), as socket.io does when it drops a client for a bad packet.
 std::string encode_close(uint16_t code, std::string_view reason);

@@ -203,3 +203,36 @@ test('document connections negotiate it with documents.perMessageDeflate, and sy
   await synced(c);
   assert.equal(c.ws.extensions, '');
 });
+
+test('serverNoContextTakeover: false gives each connection its own stream: similar messages shrink further', async (t) => {
+  const bytesFor = async (opts) => {
+    const ctx = await setup(t, { perMessageDeflate: { threshold: 0, ...opts } });
+    const serverSide = nextConnection(ctx.io);
+    const client = await ctx.clients.connect();
+    const socket = await serverSide;
+    const ws = client.io.engine.transport.ws;
+    const got = [];
+    client.on('m', (x) => got.push(x));
+    const before = ws._socket.bytesRead;
+    const sent = [];
+    for (let i = 0; i < 50; i++) {
+      const m = chat(1500).map((x) => ({ ...x, at: x.at + i * 1000 }));
+      sent.push(m);
+      socket.emit('m', m);
+    }
+    await waitFor(() => got.length === 50, 'all 50 messages', 10000);
+    assert.deepEqual(got, sent); // every message inflates right, in order, through the client's stream
+    return { extensions: ws.extensions, bytes: ws._socket.bytesRead - before };
+  };
+  const shared = await bytesFor({});
+  const own = await bytesFor({ serverNoContextTakeover: false });
+  assert.ok(own.bytes < shared.bytes / 2, `own stream ${own.bytes} bytes vs shared ${shared.bytes}`);
+  // A client that asks for server_no_context_takeover still gets it.
+  const ctx = await setup(t, { perMessageDeflate: { serverNoContextTakeover: false } });
+  const { raw } = await rawSocketIo(ctx, 'permessage-deflate; server_no_context_takeover');
+  assert.equal(extensionHeader(raw.head), 'permessage-deflate; server_no_context_takeover; client_no_context_takeover');
+  raw.destroy();
+  const plain = await rawSocketIo(ctx, BROWSER_OFFER);
+  assert.equal(extensionHeader(plain.raw.head), 'permessage-deflate; client_no_context_takeover');
+  plain.raw.destroy();
+});
