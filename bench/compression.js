@@ -47,7 +47,8 @@ function chatPayload(seq) {
 // ---- child: the server ----
 if (process.env.BENCH_COMPRESSION_SERVER) {
   const impl = process.env.BENCH_COMPRESSION_SERVER;
-  const pmd = process.env.BENCH_PMD === '1';
+  const pmdMode = process.env.BENCH_PMD; // '0' off, '1' on, 'own' on with a stream per connection
+  const pmd = pmdMode === 'own' ? { serverNoContextTakeover: false } : pmdMode === '1';
   let seq = 0;
   let io;
   const ready = (port) => process.send({ port });
@@ -83,7 +84,7 @@ function cpuMs(pid) {
 
 async function run(impl, pmd, clients, messages) {
   const child = fork(__filename, [], {
-    env: { ...process.env, BENCH_COMPRESSION_SERVER: impl, BENCH_PMD: pmd ? '1' : '0' },
+    env: { ...process.env, BENCH_COMPRESSION_SERVER: impl, BENCH_PMD: pmd === 'own' ? 'own' : pmd ? '1' : '0' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const { port } = await new Promise((resolve) => child.once('message', resolve));
@@ -136,7 +137,8 @@ async function run(impl, pmd, clients, messages) {
   for (let i = 0; i < messages; i++) payloadBytes += Buffer.byteLength(`42${JSON.stringify(['chat', chatPayload(i)])}`);
   payloadBytes = Math.round(payloadBytes / messages);
   const results = [];
-  for (const [impl, pmd] of [['collabio', false], ['collabio', true], ['socket.io', false], ['socket.io', true]]) {
+  const configs = [['collabio', false], ['collabio', true], ['collabio', 'own'], ['socket.io', false], ['socket.io', true]];
+  for (const [impl, pmd] of configs) {
     results.push(await run(impl, pmd, clients, messages));
   }
   if (args.includes('--json')) {
@@ -147,7 +149,8 @@ async function run(impl, pmd, clients, messages) {
   console.log('| server | perMessageDeflate | server CPU per delivery | bytes on the wire per delivery |');
   console.log('|---|---|---|---|');
   for (const r of results) {
-    console.log(`| ${r.server} | ${r.perMessageDeflate ? 'on' : 'off'} | ${r.cpuUsPerDelivery.toFixed(2)} µs | ${Math.round(r.wireBytesPerDelivery)} |`);
+    const mode = r.perMessageDeflate === 'own' ? 'on, serverNoContextTakeover: false' : r.perMessageDeflate ? 'on' : 'off';
+    console.log(`| ${r.server} | ${mode} | ${r.cpuUsPerDelivery.toFixed(2)} µs | ${Math.round(r.wireBytesPerDelivery)} |`);
   }
 })().catch((e) => {
   console.error(e);

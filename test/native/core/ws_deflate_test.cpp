@@ -160,6 +160,20 @@ TEST(WsDeflateNegotiation, AcceptsWhitespaceAndEveryKnownParameter) {
       response));
 }
 
+TEST(WsDeflateNegotiation, ServerContextTakeoverIsOptInAndYieldsToTheClient) {
+  auto o = on();
+  o.server_context_takeover = true;
+  std::string response;
+  auto d = negotiate_deflate("permessage-deflate; client_max_window_bits", o, response);
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->context_takeover);
+  EXPECT_EQ(response, "permessage-deflate; client_no_context_takeover");
+  d = negotiate_deflate("permessage-deflate; server_no_context_takeover", o, response);
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->context_takeover);
+  EXPECT_FALSE(negotiate_deflate("permessage-deflate", on(), response)->context_takeover);
+}
+
 // ---- messages ----
 
 TEST(WsDeflateMessage, CompressedOutputInflatesWithZlib) {
@@ -206,6 +220,34 @@ TEST(WsDeflateMessage, RejectsCorruptData) {
   EXPECT_EQ(inflate_message(std::string("\x02") + "garbage", 1 << 20, out), InflateResult::Invalid);
   // The same stream still works afterwards.
   EXPECT_EQ(inflate_message(msg, 1 << 20, out), InflateResult::Ok);
+}
+
+TEST(WsDeflateMessage, AContextDeflaterCompressesAgainstEarlierMessages) {
+  // The client keeps one inflate stream for the connection (context takeover on the server side).
+  z_stream z{};
+  ASSERT_EQ(inflateInit2(&z, -15), Z_OK);
+  ContextDeflater deflater(15, -1);
+  const std::string first = chat_payload(3000);
+  size_t first_size = 0, second_size = 0;
+  for (int i = 0; i < 3; ++i) {
+    const std::string msg = i == 2 ? std::string("short and new") : first;
+    std::string in = deflater.compress(msg);
+    ASSERT_FALSE(in.empty());
+    if (i == 0) first_size = in.size();
+    if (i == 1) second_size = in.size();
+    in.append("\x00\x00\xff\xff", 4);
+    std::string out(msg.size() + 64, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(in.data());
+    z.avail_in = static_cast<uInt>(in.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    ASSERT_EQ(inflate(&z, Z_SYNC_FLUSH), Z_OK);
+    out.resize(out.size() - z.avail_out);
+    EXPECT_EQ(out, msg) << i;
+  }
+  inflateEnd(&z);
+  // The same message again is a back-reference to the previous one: a few bytes.
+  EXPECT_LT(second_size, first_size / 4);
 }
 
 // ---- frames ----
