@@ -268,6 +268,8 @@ void Document::integrate(uint64_t from, std::span<const uint8_t> update, std::fu
     on_error(e.what());
     return;
   }
+  // Decoding left several times the update's size in malloc's free lists (struct refs, strings).
+  if (update.size() >= kTrimAfterBytes) manager_.server.large_buffer_freed();
   if (r.relay.empty()) return;
   relay(from, std::move(r.relay));
 }
@@ -578,14 +580,6 @@ void DocumentManager::shutdown() {
   std::lock_guard lk(mu_);
   // server.closing() is already true: check_idle() schedules the unload with no delay.
   for (const auto& [name, doc] : docs_) net::post(doc->strand(), [doc] { doc->check_idle(); });
-}
-
-std::vector<std::string> DocumentManager::names() const {
-  std::lock_guard lk(mu_);
-  std::vector<std::string> out;
-  out.reserve(docs_.size());
-  for (const auto& [name, doc] : docs_) out.push_back(name);
-  return out;
 }
 
 }  // namespace collabio::core

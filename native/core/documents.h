@@ -147,7 +147,7 @@ class DocumentManager : public std::enable_shared_from_this<DocumentManager> {
   void release(const std::shared_ptr<Document>& doc);
 
   // Any thread: JS requests on a document (op: "encodeState", "encodeStateVector", "applyUpdate",
-  // "connections", "text", "map", "array", "subscribe", "unsubscribe", "close"). The reply arrives
+  // "connections", "text", "map", "array", "memory", "subscribe", "unsubscribe", "close"). The reply arrives
   // as an Event::kReply with ack_id = req_id.
   void request(std::string name, std::string op, std::string arg, int64_t req_id, bool hold);
   // Any thread: JS released a handle obtained with request(..., hold = true).
@@ -165,7 +165,6 @@ class DocumentManager : public std::enable_shared_from_this<DocumentManager> {
   // Any thread, at shutdown: documents no connection uses unload now instead of after their
   // unload_delay (a pending unload timer would otherwise hold close() that long).
   void shutdown();
-  std::vector<std::string> names() const;
 
   ServerImpl& server;
   const DocumentOptions opts;

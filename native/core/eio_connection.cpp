@@ -428,7 +428,7 @@ void EioConnection::do_close(const std::string& reason, bool graceful) {
       if (close_noop_) {
         body.push_back('6');
       } else if (keep_for_get) {
-        body = take_payload_locked(SIZE_MAX, hold);
+        body = take_payload_locked(hold);
       } else {
         body.push_back('1');
       }

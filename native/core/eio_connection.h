@@ -142,9 +142,9 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   // Polling output, on the strand: answers the held GET with what is queued.
   void flush_poll();
   void schedule_flush_locked();
-  // Takes queued messages into a payload; `hold` keeps their bytes counted (in flight) until the
-  // response carrying them is written.
-  std::string take_payload_locked(size_t max_bytes, std::shared_ptr<void>& hold);
+  // Takes every queued message into a payload; `hold` keeps their bytes counted (in flight) until
+  // the response carrying them is written.
+  std::string take_payload_locked(std::shared_ptr<void>& hold);
   // Drops what waits for a GET (and its bytes from Stats::bytes_queued).
   void drop_queue_locked();
 

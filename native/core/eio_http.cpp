@@ -160,9 +160,7 @@ void HttpSession::open_session(const HandshakeDecision& d) {
   if (!held_) return;
   Request req = std::move(*held_);
   held_.reset();
-  const std::string_view target = req.target();
-  const size_t q = target.find('?');
-  const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  const std::string_view query = split_target(req.target()).query;
   const bool upgrade = beast::websocket::is_upgrade(req);
   if (d.error >= 0) {
     engine_error(req, static_cast<engineio::ErrorCode>(d.error), d.message, context_json({{"message", d.message}}));
@@ -321,8 +319,7 @@ bool HttpSession::serve_client(const Request& req, std::string_view path) {
   res->set(http::field::cache_control, "public, max-age=0");
   res->set(http::field::content_type, map ? "application/json; charset=utf-8" : "application/javascript; charset=utf-8");
   res->set(http::field::etag, eo.client_etag);
-  for (auto& [k, v] : extra_headers_) res->insert(k, v);
-  extra_headers_.clear();
+  move_extra_headers(res->base());
   res->content_length(size);
   res->keep_alive(req.keep_alive());
   if (req.method() == http::verb::head) {

@@ -55,30 +55,21 @@ void EioConnection::drop_queue_locked() {
   pq_bytes_ = 0;
 }
 
-std::string EioConnection::take_payload_locked(size_t max_bytes, std::shared_ptr<void>& hold) {
+std::string EioConnection::take_payload_locked(std::shared_ptr<void>& hold) {
   const uint64_t before = pq_bytes_;
   std::string body;
   size_t taken = 0;
-  size_t used = 0;  // frames of pq_ consumed
-  while (used < pq_.size() && (taken == 0 || body.size() < max_bytes)) {
-    const ws::Frame f = std::move(pq_[used++]);
+  for (const ws::Frame& f : pq_) {
     pq_bytes_ -= std::min<uint64_t>(pq_bytes_, f->size());
     bool binary = false;
     std::string_view payload;
-    if (!frame_payload(*f, binary, payload)) continue;
-    if (taken++ > 0) body.push_back(engineio::kPayloadSeparator);
-    if (binary) {
-      body.push_back('b');
-      body += engineio::base64_encode(payload);
-    } else {
-      body.append(payload);
-    }
+    if (frame_payload(*f, binary, payload)) engineio::append_to_payload(body, taken++, binary, payload);
   }
   if (const uint64_t moved = before - pq_bytes_; moved > 0) {
     poll_inflight_ += moved;
     hold = std::make_shared<PollBytes>(shared_from_this(), moved);
   }
-  pq_.erase(pq_.begin(), pq_.begin() + static_cast<std::ptrdiff_t>(used));
+  pq_.clear();
   return body;
 }
 
@@ -102,7 +93,7 @@ void EioConnection::flush_poll() {
       if (!(upgrading_ && probe_seen_)) return;
       body.push_back('6');  // (not operator=: GCC 12 warns falsely, -Wrestrict)
     } else {
-      body = take_payload_locked(SIZE_MAX, hold);
+      body = take_payload_locked(hold);
     }
     get = std::move(get_);
   }
@@ -121,7 +112,7 @@ void EioConnection::poll_get(std::shared_ptr<PollingExchange> x) {
       // Closed by the server: deliver what is left, then (in a payload of its own) the close packet.
       if (!self->pq_.empty()) {
         std::shared_ptr<void> hold;
-        std::string body = self->take_payload_locked(SIZE_MAX, hold);
+        std::string body = self->take_payload_locked(hold);
         lk.unlock();
         x->reply(200, std::string(kGetType), std::move(body), std::move(hold));
         return;

@@ -125,9 +125,9 @@ void HttpSession::on_read(beast::error_code ec) {
 void HttpSession::handle(Request&& req) {
   extra_headers_.clear();
   const std::string_view target = req.target();
-  const size_t q = target.find('?');
-  const std::string_view path = target.substr(0, q);
-  const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  const RequestTarget parts = split_target(target);
+  const std::string_view path = parts.path;
+  const std::string_view query = parts.query;
   const bool upgrade = beast::websocket::is_upgrade(req);
 
   if (server_->closing()) {
@@ -177,6 +177,17 @@ void HttpSession::handle(Request&& req) {
   respond(http::status::not_found, "text/plain", "Not Found", req.keep_alive());
 }
 
+bool HttpSession::safe_header(std::string_view name, std::string_view value) {
+  return !name.empty() && name.find_first_of(std::string_view("\r\n\0: ", 5)) == std::string_view::npos &&
+         value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+void HttpSession::move_extra_headers(http::fields& fields) {
+  for (auto& [name, value] : extra_headers_)
+    if (safe_header(name, value)) fields.insert(name, value);
+  extra_headers_.clear();
+}
+
 std::string HttpSession::websocket_accept(const Request& req) {
   if (req.method() != http::verb::get || req[http::field::sec_websocket_version] != "13") return {};
   return ws::accept_key(req[http::field::sec_websocket_key]);
@@ -203,8 +214,7 @@ std::string HttpSession::switching_protocols(const std::string& accept) {
   out += accept;
   out += "\r\n";
   for (const auto& [name, value] : extra_headers_) {
-    // Header values come from the application: no line breaks may reach the wire.
-    if (name.find_first_of("\r\n:") != std::string::npos || value.find_first_of("\r\n") != std::string::npos) continue;
+    if (!safe_header(name, value)) continue;
     out += name;
     out += ": ";
     out += value;
@@ -282,8 +292,7 @@ void HttpSession::serve_file(const Request& req, std::string_view raw_path) {
   res->set(http::field::server, "collabio");
   res->set(http::field::content_type, mime_type(file.string()));
   res->set(http::field::cache_control, "no-cache");
-  for (auto& [name, value] : extra_headers_) res->insert(name, value);
-  extra_headers_.clear();
+  move_extra_headers(res->base());
   res->content_length(size);
   res->keep_alive(req.keep_alive());
   if (req.method() == http::verb::head) {
@@ -302,12 +311,7 @@ void HttpSession::respond(http::status status, std::string_view content_type, st
   auto res = std::make_shared<http::response<http::string_body>>(status, 11);
   res->set(http::field::server, "collabio");
   if (!content_type.empty()) res->set(http::field::content_type, content_type);
-  for (auto& [name, value] : extra_headers_) {
-    // Header values come from the application: no line breaks may reach the wire.
-    if (name.find_first_of("\r\n:") != std::string::npos || value.find_first_of("\r\n") != std::string::npos) continue;
-    res->insert(name, value);
-  }
-  extra_headers_.clear();
+  move_extra_headers(res->base());
   res->body() = std::move(body);
   res->prepare_payload();
   res->keep_alive(keep_alive && !single_request_);

@@ -69,6 +69,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void watch_for_abort();
 
   // ---- generic (http_session.cpp) ----
+  // Header names and values come from the application (headers hooks, CORS and cookie options):
+  // one holding a line break would write headers of its own or split the response, so only those
+  // that pass here reach the wire: a name without CR, LF, NUL, ':' or space, a value without CR,
+  // LF or NUL. Every response takes extra_headers_ through it.
+  static bool safe_header(std::string_view name, std::string_view value);
+  // Moves the safe extra_headers_ into `fields` (extra_headers_ is left empty).
+  void move_extra_headers(http::fields& fields);
   static std::string websocket_accept(const Request& req);
   // permessage-deflate for a WebSocket upgrade: the response header goes into extra_headers_.
   ws::Deflate negotiate_deflate(const Request& req, const ws::DeflateOptions& options);

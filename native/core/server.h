@@ -132,6 +132,18 @@ struct Options {
 // shared by every namespace socket of a connection. Every open connection keeps one, so the
 // headers are packed into one string rather than a vector of string pairs (~650 bytes -> ~300 for
 // five headers).
+// A request target split at its first '?': "/socket.io/?EIO=4&x=1" gives path "/socket.io/" and
+// query "EIO=4&x=1" (empty when there is no '?'). Views into `target`.
+struct RequestTarget {
+  std::string_view path;
+  std::string_view query;
+};
+inline RequestTarget split_target(std::string_view target) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return {target, {}};
+  return {target.substr(0, q), target.substr(q + 1)};
+}
+
 struct Handshake {
   std::string url;       // request target, e.g. "/socket.io/?EIO=4&transport=websocket&x=1"
   std::string address;   // remote IP address
@@ -139,10 +151,7 @@ struct Handshake {
   bool secure = false;   // the request came over TLS (socket.handshake.secure)
 
   // Raw query string without '?'.
-  std::string_view query() const {
-    const size_t q = url.find('?');
-    return q == std::string::npos ? std::string_view{} : std::string_view(url).substr(q + 1);
-  }
+  std::string_view query() const { return split_target(url).query; }
 
   // Adds a header (name lower-cased by the caller), in request order. Each part is stored with a
   // 16-bit length, so a part longer than 65535 bytes is cut there (request heads are far smaller).

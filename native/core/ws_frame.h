@@ -4,7 +4,7 @@
 // per system call and answers pings on its own write path, so it cannot cork several queued
 // messages into one gather write. Server frames are unmasked, which makes an encoded frame identical
 // for every recipient: a broadcast is framed once and the same bytes are queued to every socket.
-// Beast still parses the HTTP upgrade request (native/core/http.cpp).
+// Beast still parses the HTTP upgrade request (native/core/http_session.cpp).
 #pragma once
 
 #include <cstddef>

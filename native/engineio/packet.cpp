@@ -15,14 +15,6 @@ bool parse_text_packet(std::string_view in, PacketType& type, std::string_view& 
   return true;
 }
 
-std::string encode_text_packet(PacketType type, std::string_view data) {
-  std::string out;
-  out.reserve(1 + data.size());
-  out.push_back(static_cast<char>('0' + static_cast<int>(type)));
-  out.append(data);
-  return out;
-}
-
 std::string open_packet(std::string_view sid, bool can_upgrade, uint32_t ping_interval, uint32_t ping_timeout,
                         uint64_t max_payload) {
   // Key order follows engine.io's Socket#onOpen (JSON.stringify keeps insertion order).

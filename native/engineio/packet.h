@@ -28,9 +28,6 @@ enum class ErrorCode : int {
 /// that is not '0'..'6'. Example: "4hello" -> Message, "hello"; "2" -> Ping, "".
 bool parse_text_packet(std::string_view in, PacketType& type, std::string_view& data);
 
-/// Encodes a text packet: the type digit followed by `data`.
-std::string encode_text_packet(PacketType type, std::string_view data);
-
 /// The open packet exactly as engine.io v4 writes it (key order and compact JSON included):
 /// `0{"sid":"…","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`
 /// `upgrades` is `[]` when `can_upgrade` is false (a session opened directly over WebSocket).
@@ -67,7 +64,12 @@ inline constexpr char kPayloadSeparator = '\x1e';
 /// bad base64. Mirrors engine.io-parser decodePayload, which stops at the first error packet.
 bool decode_payload(std::string_view body, std::vector<PollingPacket>& out);
 
-/// Encodes packets into a polling body joined by '\x1e'; binary packets become 'b' + base64.
+/// Appends packet number `index` (from 0) of a polling body to `out`: the '\x1e' separator before
+/// every packet but the first, then a text packet as is or a binary one as 'b' + base64.
+/// Example: index 0, text "4hi" then index 1, binary {1,2} give "4hi\x1ebAQI=".
+void append_to_payload(std::string& out, size_t index, bool binary, std::string_view data);
+
+/// Encodes packets into a polling body (append_to_payload for each).
 std::string encode_payload(const std::vector<PollingPacket>& packets);
 
 /// Standard base64 with padding (the alphabet engine.io-parser uses for binary over polling).

@@ -95,17 +95,19 @@ bool decode_payload(std::string_view body, std::vector<PollingPacket>& out) {
   }
 }
 
+void append_to_payload(std::string& out, size_t index, bool binary, std::string_view data) {
+  if (index > 0) out.push_back(kPayloadSeparator);
+  if (binary) {
+    out.push_back('b');
+    out += base64_encode(data);
+  } else {
+    out.append(data);
+  }
+}
+
 std::string encode_payload(const std::vector<PollingPacket>& packets) {
   std::string out;
-  for (size_t i = 0; i < packets.size(); ++i) {
-    if (i > 0) out.push_back(kPayloadSeparator);
-    if (packets[i].binary) {
-      out.push_back('b');
-      out += base64_encode(packets[i].data);
-    } else {
-      out += packets[i].data;
-    }
-  }
+  for (size_t i = 0; i < packets.size(); ++i) append_to_payload(out, i, packets[i].binary, packets[i].data);
   return out;
 }
 

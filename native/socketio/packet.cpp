@@ -28,34 +28,6 @@ bool fail(std::string& error, const char* reason) {
 
 }  // namespace
 
-Packet& Packet::operator=(const Packet& other) {
-  if (this == &other) return *this;
-  type = other.type;
-  nsp = other.nsp;
-  id = other.id;
-  data = other.data;
-  attachments = other.attachments;
-  event_is_number = other.event_is_number;
-  event_storage = other.event_storage;
-  event = other.event.empty() ? std::string_view{} : std::string_view{event_storage};
-  return *this;
-}
-
-Packet& Packet::operator=(Packet&& other) noexcept {
-  if (this == &other) return *this;
-  type = other.type;
-  nsp = std::move(other.nsp);
-  id = other.id;
-  data = other.data;
-  attachments = other.attachments;
-  event_is_number = other.event_is_number;
-  const bool has_event = !other.event.empty();
-  event_storage = std::move(other.event_storage);
-  event = has_event ? std::string_view{event_storage} : std::string_view{};
-  other.event = {};
-  return *this;
-}
-
 bool is_reserved_event(std::string_view name) {
   static constexpr std::array<std::string_view, 6> kReserved = {
       "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
@@ -130,43 +102,14 @@ bool parse_packet(std::string_view text, Packet& out, std::string& error, uint32
     case PacketType::Event:
     case PacketType::BinaryEvent:
       if (shape.kind != JsonKind::Array || shape.array_size == 0) return fail(error, "invalid payload");
-      if (shape.first_kind == JsonKind::Number) {
-        out.event_is_number = true;
-      } else if (shape.first_kind != JsonKind::String) {
-        return fail(error, "invalid payload");
-      } else if (is_reserved_event(shape.first_text)) {
-        return fail(error, "reserved event name");
-      }
-      out.event_storage = std::move(shape.first_text);
-      out.event = out.event_storage;
+      if (shape.first_kind == JsonKind::Number) return true;
+      if (shape.first_kind != JsonKind::String) return fail(error, "invalid payload");
+      if (is_reserved_event(shape.first_text)) return fail(error, "reserved event name");
       return true;
     case PacketType::Disconnect:
       break;
   }
   return fail(error, "invalid payload");
-}
-
-std::string encode_header(PacketType type, std::string_view nsp, std::optional<uint64_t> id, uint32_t attachments) {
-  std::string out;
-  out.reserve(24 + nsp.size());
-  out.push_back(static_cast<char>('0' + static_cast<int>(type)));
-  if (type == PacketType::BinaryEvent || type == PacketType::BinaryAck) {
-    out += std::to_string(attachments);
-    out.push_back('-');
-  }
-  if (!nsp.empty() && nsp != "/") {
-    out.append(nsp);
-    out.push_back(',');
-  }
-  if (id) out += std::to_string(*id);
-  return out;
-}
-
-std::string encode_packet(PacketType type, std::string_view nsp, std::optional<uint64_t> id, uint32_t attachments,
-                          std::string_view json) {
-  std::string out = encode_header(type, nsp, id, attachments);
-  out.append(json);
-  return out;
 }
 
 }  // namespace collabio::socketio

@@ -16,10 +16,9 @@ enum class PacketType : uint8_t { Connect = 0, Disconnect = 1, Event = 2, Ack = 
 /// Default bound on attachments per packet (socket.io-parser Decoder option maxAttachments).
 inline constexpr uint32_t kDefaultMaxAttachments = 10;
 
-/// A decoded packet header plus views of its payload.
+/// A decoded packet header plus a view of its payload.
 ///
 /// `data` points into the text given to parse_packet, so that text must outlive the packet.
-/// `event` always points into `event_storage`; copies and moves re-point it at their own storage.
 struct Packet {
   PacketType type = PacketType::Connect;
   std::string nsp = "/";
@@ -28,31 +27,21 @@ struct Packet {
   std::string_view data;
   /// BINARY_EVENT / BINARY_ACK: number of binary frames that follow (>= 1). Otherwise 0.
   uint32_t attachments = 0;
-  /// EVENT / BINARY_EVENT: the event name as JS sees it after JSON.parse (escapes decoded).
-  /// When `event_is_number` is set, the name was a JSON number (socket.io-parser accepts those)
-  /// and this holds its raw JSON text, e.g. "42" or "1.5e3".
-  std::string_view event;
-  bool event_is_number = false;
-  std::string event_storage;
-
-  Packet() = default;
-  Packet(const Packet& other) { *this = other; }
-  Packet(Packet&& other) noexcept { *this = std::move(other); }
-  Packet& operator=(const Packet& other);
-  Packet& operator=(Packet&& other) noexcept;
 };
 
 /// Event names a client may not emit (socket.io-parser RESERVED_EVENTS).
 bool is_reserved_event(std::string_view name);
 
 /// Parses the text after the Engine.IO `4`. On failure returns false and sets `error` to a short
-/// reason; the caller closes the connection with reason "parse error".
+/// reason; the caller emits it as an `error` on the client's sockets and closes the connection with
+/// reason "forced close" (socket.io's Client#onerror).
 ///
 /// Rules (server side): type digit 0..6; BINARY_* carry `<n>-` with 1 <= n <= max_attachments;
 /// a namespace, when present, starts with '/' and runs to ',' (or the end); an ack id is decimal
 /// digits that fit in uint64; the payload, when present, is valid JSON and: CONNECT an object;
 /// DISCONNECT nothing; CONNECT_ERROR an object or a string; EVENT / BINARY_EVENT an array whose
-/// first element is a string that is not a reserved name (or a number); ACK / BINARY_ACK an array.
+/// first element is a string that is not a reserved name once its escapes are decoded (or a
+/// number, which socket.io-parser accepts too); ACK / BINARY_ACK an array.
 /// EVENT, BINARY_EVENT, ACK and BINARY_ACK require a payload.
 /// Examples: `0{"token":"abc"}`, `0/admin,`, `2["hey","Jude"]`, `212["hello"]`, `312[]`,
 /// `51-["ev",{"_placeholder":true,"num":0}]`.
@@ -64,14 +53,5 @@ bool parse_packet(std::string_view text, Packet& out, std::string& error,
 /// attachments" otherwise), and every attachment index must be used by some placeholder.
 /// `json` must already be valid (parse_packet checked it).
 bool check_placeholders(std::string_view json, uint32_t attachments, std::string& error);
-
-/// Encodes a header: `<type>[<n>-][<nsp>,][<id>]`; the namespace is omitted for "/" (or empty),
-/// the attachment count is written only for BINARY_EVENT / BINARY_ACK.
-/// Example: encode_header(BinaryAck, "/admin", 7, 2) == "62-/admin,7".
-std::string encode_header(PacketType type, std::string_view nsp, std::optional<uint64_t> id, uint32_t attachments);
-
-/// Encodes a whole packet: encode_header(...) followed by the JSON payload text.
-std::string encode_packet(PacketType type, std::string_view nsp, std::optional<uint64_t> id, uint32_t attachments,
-                          std::string_view json);
 
 }  // namespace collabio::socketio

@@ -5,18 +5,9 @@
 // merging of structs). Recursion over nested types uses explicit stacks (untrusted depth).
 #include <algorithm>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
 #include "yjs/doc_impl.h"
 
 namespace collabio::yjs {
-
-namespace {
-// Updates from this size on are followed by malloc_trim (see Doc::applyUpdate).
-constexpr size_t kTrimAfterBytes = 256 * 1024;
-}  // namespace
 
 uint64_t PendingStructs::coverage() const {
   uint64_t n = 0;
@@ -493,12 +484,6 @@ bool Doc::Impl::applyUpdate(std::span<const uint8_t> update) {
 Doc::ApplyResult Doc::applyUpdate(std::span<const uint8_t> update) {
   ApplyResult result;
   result.changed = impl_->applyUpdate(update);  // the decoded update is freed on return
-#if defined(__GLIBC__)
-  // Decoding a large update allocates several times its size in small blocks (struct refs,
-  // strings) that are free again now; glibc keeps such memory in the arena (in RSS) unless it
-  // lies at the top. Return it to the system: ~1 ms, against ~25 ms of decoding per MB.
-  if (update.size() >= kTrimAfterBytes) malloc_trim(0);
-#endif
   if (result.changed) result.relay.assign(update.begin(), update.end());
   return result;
 }

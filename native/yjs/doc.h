@@ -38,8 +38,9 @@ class Doc {
 
   /// Decodes the whole update first; on malformed input throws DecodeError and leaves the document
   /// exactly as it was. Structs with missing dependencies stay pending like yjs and are integrated
-  /// when the missing structs arrive. After a large update (256 KiB or more) the memory freed by
-  /// decoding it is returned to the system (glibc malloc_trim: about a millisecond).
+  /// when the missing structs arrive. Decoding allocates several times the update's size, freed
+  /// on return; giving it back to the system is the caller's (the server trims after a quiet
+  /// second: ServerImpl::large_buffer_freed).
   ApplyResult applyUpdate(std::span<const uint8_t> update);
 
   /// State vector of the integrated structs (pending structs excluded, as yjs).

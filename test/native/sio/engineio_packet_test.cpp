@@ -37,12 +37,6 @@ TEST(EngineIoTextPacket, RejectsEmptyAndUnknownTypes) {
   EXPECT_FALSE(eio::parse_text_packet("\xff\xfe", t, d));
 }
 
-TEST(EngineIoTextPacket, EncodeRoundTrips) {
-  EXPECT_EQ(eio::encode_text_packet(PacketType::Message, "2[\"a\"]"), "42[\"a\"]");
-  EXPECT_EQ(eio::encode_text_packet(PacketType::Ping, ""), "2");
-  EXPECT_EQ(eio::encode_text_packet(PacketType::Pong, "probe"), "3probe");
-}
-
 TEST(EngineIoOpenPacket, MatchesEngineIoByteForByte) {
   // engine.io v4 Socket#onOpen: JSON.stringify({sid, upgrades, pingInterval, pingTimeout, maxPayload}).
   EXPECT_EQ(eio::open_packet("lv_VI97HAXpY6yYWAAAC", true, 25000, 20000, 1000000),
