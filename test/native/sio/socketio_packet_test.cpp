@@ -155,7 +155,6 @@ TEST(SocketIoParse, BinaryEventFromTheSpec) {
   auto p = ok("51-[\"baz\",{\"_placeholder\":true,\"num\":0}]");
   EXPECT_EQ(p.type, PacketType::BinaryEvent);
   EXPECT_EQ(p.attachments, 1u);
-  EXPECT_EQ(p.event, "baz");
   p = ok("51-/admin,456[\"project:delete\",{\"_placeholder\":true,\"num\":0}]");
   EXPECT_EQ(p.nsp, "/admin");
   EXPECT_EQ(*p.id, 456u);
@@ -248,8 +247,7 @@ TEST(SocketIoParse, UnpairedSurrogateEscapesAcceptedLikeJsonParse) {
   const std::string text = R"(2["a","\ud83d","x\ude00y","\ud83d\ude00","\\ud800",{"k\udbff":"\ud800\u0041"}])";
   auto p = ok(text);
   EXPECT_EQ(p.data, text.substr(1));  // forwarded verbatim, not masked
-  p = ok(R"(2["\ud800ev"])");
-  EXPECT_EQ(p.event, "\xef\xbf\xbd" "ev");  // U+FFFD, as Buffer.from(str) would encode it
+  ok(R"(2["\ud800ev"])");
   bad(R"(2["a","\ud800)");
   bad(R"(2["a","\ud80"])");
   bad(R"(2["a","\uzzzz"])");
@@ -269,8 +267,7 @@ TEST(SocketIoParse, DeepNestingDoesNotOverflowTheStack) {
   std::string unclosed = "2" + std::string(depth, '[');
   bad(unclosed);
   std::string closed = "2[\"deep\"," + std::string(depth, '[') + std::string(depth, ']') + "]";
-  auto p = ok(closed);
-  EXPECT_EQ(p.event, "deep");
+  ok(closed);
   std::string objects = "2[\"deep\",";
   for (size_t i = 0; i < depth; ++i) objects += "{\"a\":";
   objects += "1";
@@ -291,23 +288,6 @@ TEST(SocketIoParse, EveryJsonKindPassesThroughVerbatim) {
 TEST(SocketIoParse, BigNumberOutsideDoubleRangeRejected) {
   // Divergence from JSON.parse (which yields Infinity); no JS client ever sends these.
   bad("2[\"a\",1e400]");
-}
-
-TEST(SocketIoPacket, CopiesAndMovesKeepTheEventName) {
-  std::string text = R"(2["a long event name that is not in SSO storage \u00e9",1])";
-  sio::Packet p = ok(text);
-  sio::Packet copy = p;
-  sio::Packet moved = std::move(p);
-  EXPECT_EQ(copy.event, moved.event);
-  EXPECT_EQ(copy.event.data(), copy.event_storage.data());
-  EXPECT_EQ(moved.event.data(), moved.event_storage.data());
-  sio::Packet short_name = ok("2[\"ab\"]");
-  sio::Packet short_moved = std::move(short_name);
-  EXPECT_EQ(short_moved.event, "ab");
-  sio::Packet assigned;
-  assigned = short_moved;
-  EXPECT_EQ(assigned.event, "ab");
-  EXPECT_EQ(assigned.event.data(), assigned.event_storage.data());
 }
 
 TEST(SocketIoPacket, FailureResetsTheOutput) {
