@@ -112,4 +112,27 @@ bool parse_packet(std::string_view text, Packet& out, std::string& error, uint32
   return fail(error, "invalid payload");
 }
 
+std::string encode_header(PacketType type, std::string_view nsp, std::optional<uint64_t> id, uint32_t attachments) {
+  std::string out;
+  out.reserve(24 + nsp.size());
+  out.push_back(static_cast<char>('0' + static_cast<int>(type)));
+  if (type == PacketType::BinaryEvent || type == PacketType::BinaryAck) {
+    out += std::to_string(attachments);
+    out.push_back('-');
+  }
+  if (!nsp.empty() && nsp != "/") {
+    out.append(nsp);
+    out.push_back(',');
+  }
+  if (id) out += std::to_string(*id);
+  return out;
+}
+
+std::string encode_packet(PacketType type, std::string_view nsp, std::optional<uint64_t> id, uint32_t attachments,
+                          std::string_view json) {
+  std::string out = encode_header(type, nsp, id, attachments);
+  out.append(json);
+  return out;
+}
+
 }  // namespace collabio::socketio

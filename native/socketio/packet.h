@@ -54,4 +54,13 @@ bool parse_packet(std::string_view text, Packet& out, std::string& error,
 /// `json` must already be valid (parse_packet checked it).
 bool check_placeholders(std::string_view json, uint32_t attachments, std::string& error);
 
+/// Encodes a header: `<type>[<n>-][<nsp>,][<id>]`; the namespace is omitted for "/" (or empty),
+/// the attachment count is written only for BINARY_EVENT / BINARY_ACK.
+/// Example: encode_header(BinaryAck, "/admin", 7, 2) == "62-/admin,7".
+std::string encode_header(PacketType type, std::string_view nsp, std::optional<uint64_t> id, uint32_t attachments);
+
+/// Encodes a whole packet: encode_header(...) followed by the JSON payload text.
+std::string encode_packet(PacketType type, std::string_view nsp, std::optional<uint64_t> id, uint32_t attachments,
+                          std::string_view json);
+
 }  // namespace collabio::socketio

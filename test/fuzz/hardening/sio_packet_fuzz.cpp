@@ -24,6 +24,13 @@ void check_socketio(std::string_view text, uint32_t max_attachments) {
   if (!socketio::parse_packet(text, p, err, max_attachments)) return;
   // What the core forwards to JavaScript is the payload verbatim: the tail of the packet text.
   if (p.data.size() > text.size() || text.substr(text.size() - p.data.size()) != p.data) __builtin_trap();
+  // Round trip through the encoder (the Redis adapter's wire packets are encoded with it).
+  const std::string again = socketio::encode_packet(p.type, p.nsp, p.id, p.attachments, p.data);
+  socketio::Packet q;
+  std::string err2;
+  if (!socketio::parse_packet(again, q, err2, max_attachments)) __builtin_trap();
+  if (q.type != p.type || q.nsp != p.nsp || q.id != p.id || q.attachments != p.attachments || q.data != p.data)
+    __builtin_trap();
   if (p.attachments > 0) {
     // The reassembly check with the declared count, and with counts a liar might deliver.
     socketio::check_placeholders(p.data, p.attachments, err);

@@ -298,3 +298,27 @@ TEST(SocketIoPacket, FailureResetsTheOutput) {
   EXPECT_FALSE(p.id);
 }
 
+TEST(SocketIoEncode, HeadersFromTheSpec) {
+  EXPECT_EQ(sio::encode_header(PacketType::Connect, "/", std::nullopt, 0), "0");
+  EXPECT_EQ(sio::encode_header(PacketType::Connect, "/admin", std::nullopt, 0), "0/admin,");
+  EXPECT_EQ(sio::encode_header(PacketType::Event, "/", 12, 0), "212");
+  EXPECT_EQ(sio::encode_header(PacketType::Event, "", std::nullopt, 0), "2");
+  EXPECT_EQ(sio::encode_header(PacketType::Ack, "/admin", 456, 0), "3/admin,456");
+  EXPECT_EQ(sio::encode_header(PacketType::ConnectError, "/", std::nullopt, 0), "4");
+  EXPECT_EQ(sio::encode_header(PacketType::BinaryEvent, "/", std::nullopt, 1), "51-");
+  EXPECT_EQ(sio::encode_header(PacketType::BinaryAck, "/admin", 7, 2), "62-/admin,7");
+  EXPECT_EQ(sio::encode_header(PacketType::Event, "/", UINT64_MAX, 0), "218446744073709551615");
+  EXPECT_EQ(sio::encode_packet(PacketType::Event, "/", std::nullopt, 0, "[\"hey\",\"Jude\"]"), "2[\"hey\",\"Jude\"]");
+}
+
+TEST(SocketIoEncode, RoundTripsThroughTheParser) {
+  const std::string text =
+      sio::encode_packet(PacketType::BinaryEvent, "/room", 99, 2,
+                         R"(["up",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])");
+  auto p = ok(text);
+  EXPECT_EQ(p.type, PacketType::BinaryEvent);
+  EXPECT_EQ(p.nsp, "/room");
+  EXPECT_EQ(*p.id, 99u);
+  EXPECT_EQ(p.attachments, 2u);
+  EXPECT_EQ(p.data, R"(["up",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])");
+}
