@@ -147,6 +147,10 @@ function main() {
     console.log(`collabio prebuild: ${path.relative(root, outFile)} is up to date`);
     return;
   }
+  // cmake-js compile configures only a build folder it has not configured before, so the static
+  // library choices above would not reach a build-prebuild/ left by an older checkout: configure
+  // anew every time (ccache keeps the compile itself cheap).
+  fs.rmSync(path.join(buildDir, 'CMakeCache.txt'), { force: true });
   run(process.execPath, cmakeArgs());
   const built = path.join(buildDir, 'Release', 'collabio.node');
   if (!fs.existsSync(built)) {

@@ -326,7 +326,14 @@ test('a document flooder that sends faster than the store commits stays bounded,
   assert.ok(after.stats.inboundPauses > before.stats.inboundPauses, 'the document flooder was paused (io.stats().inboundPauses)');
   assert.ok(seen.documentInboundBytes < 1 * MiB + 64 * 1024 + 2 * EVENT_BYTES, `document bytes in flight bounded (${seen.documentInboundBytes})`);
   assert.ok(peak < 64 * MiB, `server RSS peak +${(peak / MiB).toFixed(1)} MiB stays under +64 MiB`);
-  assert.equal(after.stats.documentInboundBytes, 0);
+  // The last holds are released when their store commit reports back, which may come a moment
+  // after the reader's sync saw the final state.
+  let held = after.stats.documentInboundBytes;
+  for (const deadline = Date.now() + 10000; held !== 0 && Date.now() < deadline; ) {
+    await delay(50);
+    held = (await server.counters()).stats.documentInboundBytes;
+  }
+  assert.equal(held, 0, 'every document hold is released once the flood is stored');
 });
 
 test('slow reader: 400 MB sent to a room whose only other member stopped reading keeps the server under +128 MiB', { timeout: 300000 }, async (t) => {
