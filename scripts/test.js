@@ -65,6 +65,9 @@ function ensureTestPrereqs(needBrowser) {
   const missing = [];
   if (!fs.existsSync('/usr/include/gtest/gtest.h')) missing.push('libgtest-dev');
   if (!fs.existsSync('/usr/bin/sqlite3')) missing.push('sqlite3'); // persistence tests inspect the store
+  // The Redis tests start their own redis-server; the TLS tests make certificates with openssl.
+  if (!fs.existsSync('/usr/bin/redis-server')) missing.push('redis-server');
+  if (!fs.existsSync('/usr/bin/openssl')) missing.push('openssl');
   // Debian's package provides /usr/bin/chromium; a CHROMIUM_PATH elsewhere is the user's to install.
   if (needBrowser && !fs.existsSync(CHROMIUM) && CHROMIUM === '/usr/bin/chromium') missing.push('chromium');
   if (missing.length && !aptInstall(missing)) {
