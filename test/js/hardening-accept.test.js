@@ -7,11 +7,12 @@
 // (/proc/<pid>/stat) concern it alone.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
-const { Clients, assertEchoWorks, withTimeout, delay } = require('./helpers/clients');
+const { Clients, assertEchoWorks, delay } = require('./helpers/clients');
+const { startIpcServer } = require('./helpers/ipc-server');
 
 const skip = process.platform !== 'linux' ? 'needs /proc and bash' : false;
 
@@ -35,37 +36,8 @@ function cpuSeconds(pid, ticks) {
 async function childServer(t, fds, opts) {
   const script = path.join(__dirname, 'helpers', 'child-server.js');
   const cmd = `ulimit -n ${fds} && exec "${process.execPath}" "${script}" '${JSON.stringify(opts)}'`;
-  const child = spawn('bash', ['-c', cmd], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const ask = (msg, key) =>
-    withTimeout(
-      new Promise((resolve) => {
-        const on = (m) => {
-          if (m && m[key] !== undefined) {
-            child.off('message', on);
-            resolve(m);
-          }
-        };
-        child.on('message', on);
-        if (msg) child.send(msg);
-      }),
-      20000,
-      `child server: ${key}`,
-    );
-  const { port, pid } = await ask(null, 'ready');
-  return {
-    port,
-    pid,
-    url: `http://127.0.0.1:${port}`,
-    stats: async () => (await ask({ cmd: 'stats' }, 'stats')).stats,
-    close: async () => {
-      await ask({ cmd: 'close' }, 'closed');
-      return exited;
-    },
-  };
+  const server = await startIpcServer(t, 'bash', ['-c', cmd], { label: 'child server', timeout: 20000 });
+  return { ...server, stats: async () => (await server.ask({ cmd: 'stats' }, 'stats')).stats };
 }
 
 test('out of descriptors: the listener backs off (no spinning), clients keep working, and it recovers', { skip, timeout: 120000 }, async (t) => {

@@ -5,7 +5,6 @@
 // after the warm-up through /proc/<pid>/clear_refs) against its RSS before the flood.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -14,6 +13,7 @@ const Y = require('yjs');
 const encoding = require('lib0/encoding');
 const { Clients, withTimeout, delay } = require('./helpers/clients');
 const { upgrade } = require('./helpers/raw-ws');
+const { startIpcServer } = require('./helpers/ipc-server');
 
 const MiB = 1024 * 1024;
 const EVENT_BYTES = 100 * 1000;
@@ -30,40 +30,15 @@ function procStatus(pid, field) {
 /** Starts the flood server; resolves with a handle whose memory and counters can be read. */
 async function floodServer(t, opts) {
   const script = path.join(__dirname, 'helpers', 'flood-server.js');
-  const child = spawn(process.execPath, [script, JSON.stringify(opts)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const ask = (msg, key) =>
-    withTimeout(
-      new Promise((resolve) => {
-        const on = (m) => {
-          if (m && m[key] !== undefined) {
-            child.off('message', on);
-            resolve(m);
-          }
-        };
-        child.on('message', on);
-        if (msg) child.send(msg);
-      }),
-      30000,
-      `flood server: ${key}`,
-    );
-  const { port, pid } = await ask(null, 'ready');
+  const server = await startIpcServer(t, process.execPath, [script, JSON.stringify(opts)], { label: 'flood server', timeout: 30000 });
+  const { pid } = server;
   return {
-    port,
-    pid,
-    url: `http://127.0.0.1:${port}`,
-    counters: () => ask({ cmd: 'stats' }, 'stats'),
+    ...server,
+    counters: () => server.ask({ cmd: 'stats' }, 'stats'),
     rss: () => procStatus(pid, 'VmRSS'),
     // Peak RSS since resetPeak() (Linux: writing 5 to clear_refs resets VmHWM to the current RSS).
     resetPeak: () => fs.writeFileSync(`/proc/${pid}/clear_refs`, '5'),
     peak: () => procStatus(pid, 'VmHWM'),
-    close: async () => {
-      await ask({ cmd: 'close' }, 'closed');
-      return exited;
-    },
   };
 }
 
