@@ -19,10 +19,6 @@ constexpr size_t kMaxEarlyMessages = 1000;
 // Tags SharedMessage frames as Hocuspocus's (the address completes the key).
 constexpr char kProtocolTag = 0;
 
-ws::Frame binary_frame(const std::vector<uint8_t>& message) {
-  return ws::make_frame(ws::Opcode::Binary,
-                        std::string_view(reinterpret_cast<const char*>(message.data()), message.size()));
-}
 
 std::span<const uint8_t> bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -59,7 +55,7 @@ void HocuspocusConnection::on_started() {
   schedule_keepalive();
 }
 
-void HocuspocusConnection::send(const std::vector<uint8_t>& message) { enqueue(binary_frame(message)); }
+void HocuspocusConnection::send(const std::vector<uint8_t>& message) { enqueue(ws::binary_frame(message)); }
 
 void HocuspocusConnection::on_ws_message(bool, std::string&& payload) {
   alive_ = true;
@@ -244,7 +240,7 @@ void HocuspocusConnection::decode(Document& doc, uint64_t peer, std::span<const 
 // ---------------------------------------------------------------------------------------------
 // HocuspocusPeer
 
-void HocuspocusPeer::send(const std::vector<uint8_t>& message) { socket_->enqueue(binary_frame(message)); }
+void HocuspocusPeer::send(const std::vector<uint8_t>& message) { socket_->enqueue(ws::binary_frame(message)); }
 
 // Hocuspocus speaks first only with awareness; the sync starts with the provider's SyncStep1.
 void HocuspocusPeer::joined(std::span<const uint8_t>, std::span<const uint8_t> awareness) {
@@ -253,8 +249,8 @@ void HocuspocusPeer::joined(std::span<const uint8_t>, std::span<const uint8_t> a
 
 // As Hocuspocus: our SyncStep1 (the provider answers with what we lack), then the provider's diff.
 void HocuspocusPeer::answer_sync_step1(std::span<const uint8_t> state_vector, std::vector<uint8_t>&& diff) {
-  ws::Frame frames[2] = {binary_frame(hp::encode_sync_step1(address_, state_vector)),
-                         binary_frame(hp::encode_sync_step2(address_, diff))};
+  ws::Frame frames[2] = {ws::binary_frame(hp::encode_sync_step1(address_, state_vector)),
+                         ws::binary_frame(hp::encode_sync_step2(address_, diff))};
   socket_->enqueue(frames, 2, false);
 }
 
@@ -264,12 +260,12 @@ void HocuspocusPeer::answer_query_awareness(std::span<const uint8_t> awareness) 
 
 void HocuspocusPeer::deliver_update(const SharedMessage& update) {
   socket_->enqueue(update.frame(&kProtocolTag, address_,
-                                [&] { return binary_frame(hp::encode_update(address_, update.payload())); }));
+                                [&] { return ws::binary_frame(hp::encode_update(address_, update.payload())); }));
 }
 
 void HocuspocusPeer::deliver_awareness(const SharedMessage& awareness) {
   socket_->enqueue(awareness.frame(&kProtocolTag, address_,
-                                   [&] { return binary_frame(hp::encode_awareness(address_, awareness.payload())); }));
+                                   [&] { return ws::binary_frame(hp::encode_awareness(address_, awareness.payload())); }));
 }
 
 void HocuspocusPeer::write_acknowledged(bool saved) { send(hp::encode_sync_status(address_, saved)); }

@@ -45,6 +45,10 @@ Frame make_frame(Opcode op, std::string_view payload, bool compressible) {
   return std::make_shared<const OutFrame>(encode_frame(op, payload), data && compressible, header_size(payload.size()));
 }
 
+Frame binary_frame(std::span<const uint8_t> message) {
+  return make_frame(Opcode::Binary, std::string_view(reinterpret_cast<const char*>(message.data()), message.size()));
+}
+
 Frame raw_bytes(std::string bytes) { return std::make_shared<const OutFrame>(std::move(bytes), false, 0); }
 
 Frame make_compressed_frame(const OutFrame& original, std::string_view body) {

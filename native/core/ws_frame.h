@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -70,6 +71,9 @@ class OutFrame {
 using Frame = std::shared_ptr<const OutFrame>;
 // A data or control frame; data frames are compressible unless `compressible` is false.
 Frame make_frame(Opcode op, std::string_view payload, bool compressible = true);
+// A compressible binary data frame holding `message` (what the y-websocket and Hocuspocus
+// document protocols send).
+Frame binary_frame(std::span<const uint8_t> message);
 // Bytes written as they are, before any frame (the 101 response): never compressed.
 Frame raw_bytes(std::string bytes);
 // The frame carrying `original`'s message as the permessage-deflate payload `body` (RSV1 set).

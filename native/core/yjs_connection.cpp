@@ -16,11 +16,6 @@ constexpr size_t kMaxEarlyMessages = 256;
 
 // Tags SharedMessage frames as y-websocket's.
 constexpr char kProtocolTag = 0;
-
-ws::Frame binary_frame(const std::vector<uint8_t>& message) {
-  return ws::make_frame(ws::Opcode::Binary,
-                        std::string_view(reinterpret_cast<const char*>(message.data()), message.size()));
-}
 }  // namespace
 
 void start_yjs_connection(const std::shared_ptr<ServerImpl>& server, tcp::socket socket,
@@ -150,26 +145,26 @@ void YjsConnection::schedule_keepalive() {
 
 // The server speaks first: its state vector, then who is here.
 void YjsConnection::joined(std::span<const uint8_t> state_vector, std::span<const uint8_t> awareness) {
-  ws::Frame frames[2] = {binary_frame(sync::encode_sync_step1(state_vector)), nullptr};
+  ws::Frame frames[2] = {ws::binary_frame(sync::encode_sync_step1(state_vector)), nullptr};
   size_t n = 1;
-  if (!awareness.empty()) frames[n++] = binary_frame(sync::encode_awareness(awareness));
+  if (!awareness.empty()) frames[n++] = ws::binary_frame(sync::encode_awareness(awareness));
   enqueue(frames, n, false);
 }
 
 void YjsConnection::answer_sync_step1(std::span<const uint8_t>, std::vector<uint8_t>&& diff) {
-  enqueue(binary_frame(sync::encode_sync_step2(std::move(diff))));
+  enqueue(ws::binary_frame(sync::encode_sync_step2(std::move(diff))));
 }
 
 void YjsConnection::answer_query_awareness(std::span<const uint8_t> awareness) {
-  enqueue(binary_frame(sync::encode_awareness(awareness)));
+  enqueue(ws::binary_frame(sync::encode_awareness(awareness)));
 }
 
 void YjsConnection::deliver_update(const SharedMessage& update) {
-  enqueue(update.frame(&kProtocolTag, {}, [&] { return binary_frame(sync::encode_update(update.payload())); }));
+  enqueue(update.frame(&kProtocolTag, {}, [&] { return ws::binary_frame(sync::encode_update(update.payload())); }));
 }
 
 void YjsConnection::deliver_awareness(const SharedMessage& awareness) {
-  enqueue(awareness.frame(&kProtocolTag, {}, [&] { return binary_frame(sync::encode_awareness(awareness.payload())); }));
+  enqueue(awareness.frame(&kProtocolTag, {}, [&] { return ws::binary_frame(sync::encode_awareness(awareness.payload())); }));
 }
 
 void YjsConnection::decode(Document& doc, uint64_t peer, std::span<const uint8_t> message) {
