@@ -6,7 +6,7 @@
 //
 //   node bench/run.js                 quick mode (a few minutes)
 //   node bench/run.js --long          soak mode (longer windows, more runs)
-//   node bench/run.js --only fanout,ack   workloads: fanout ack idle relay newcomer persistence
+//   node bench/run.js --only fanout,ack   workloads: fanout ack idle relay newcomer persistence cluster
 //   node bench/run.js --runs 5 --impls collabio,socketio
 //   node bench/run.js --min-cpu 0.2   shorter windows while iterating (each figure's CPU basis is shown)
 //   node bench/run.js --report        rewrite RESULTS.md and charts from bench/results.json
@@ -28,6 +28,7 @@ const { spawn, execFileSync } = require('node:child_process');
 const proc = require('./lib/proc');
 const { median, quantile } = require('./lib/stats');
 const { writeReport } = require('./lib/report');
+const cluster = require('./cluster');
 
 const BENCH = __dirname;
 const ROOT = path.resolve(BENCH, '..');
@@ -65,6 +66,7 @@ const QUICK = {
   relay: { docs: 10, editors: 10, rate: 5, warmup: 1, duration: 5, minCpu: 1, maxDuration: 150, processes: 2, runs: 3 },
   newcomer: { edits: 100000, loadedDocs: 3, joins: 10, pauseMs: 300, parallel: 2, minCpu: 1, maxJoins: 1000, runs: 3 },
   persistence: { docs: 10, clients: 10, writers: 2, rate: 500, warmup: 1, duration: 5, minCpu: 1, maxDuration: 20, runs: 3 },
+  cluster: cluster.QUICK,
 };
 const LONG = {
   fanout: { ...QUICK.fanout, warmup: 3, duration: 30, runs: 5 },
@@ -73,6 +75,7 @@ const LONG = {
   relay: { ...QUICK.relay, warmup: 3, duration: 30, maxDuration: 300, runs: 5 },
   newcomer: { ...QUICK.newcomer, loadedDocs: 10, joins: 20, runs: 5 },
   persistence: { ...QUICK.persistence, warmup: 3, duration: 60, maxDuration: 90, runs: 5 },
+  cluster: cluster.LONG,
 };
 const P = opts.long ? LONG : QUICK;
 if (opts.runs) for (const k of Object.keys(P)) P[k] = { ...P[k], runs: Math.max(opts.runs, 1) };
@@ -85,6 +88,7 @@ const IMPLS = {
   relay: ['collabio', 'ywebsocket', 'hocuspocus', 'ceiling'],
   newcomer: ['collabio', 'ywebsocket', 'hocuspocus'],
   persistence: ['collabio:none', 'collabio:full', 'collabio:normal', 'ywebsocket', 'ceiling'],
+  cluster: cluster.IMPLS,
 };
 const implsFor = (w) => IMPLS[w].filter((i) => !opts.impls || opts.impls.includes(i.split(':')[0]));
 
@@ -96,9 +100,10 @@ const log = (...a) => console.error('[bench]', ...a);
  * Starts a child with the open-files limit raised to the hard limit (10k connections need it).
  * Its stdout lines that parse as JSON are collected; `next(pred, ms)` waits for one.
  */
-function start(cmd, args, { name = cmd } = {}) {
+function start(cmd, args, { name = cmd, env = {} } = {}) {
   const child = spawn('sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', cmd, ...args], {
     cwd: BENCH,
+    env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const messages = [];
@@ -546,6 +551,7 @@ const WORKLOADS = {
   relay: relayRun,
   newcomer: newcomerRun,
   persistence: throughputRun,
+  cluster: (impl, p) => cluster.clusterRun(impl, p, { start, loadgen, windowArgs, BENCH }),
 };
 
 // ---------------------------------------------------------------- main

@@ -231,6 +231,8 @@ function generatorsSection(res) {
   each('ack (C++ loadgen)', 'ack', null);
   each('Yjs relay (Y.Doc editors, Node)', 'relay', null);
   each('Yjs throughput (C++ loadgen)', 'persistence', null);
+  each('cluster max (C++ loadgen, 2 threads; node cores summed over a fleet)', 'cluster', 'max');
+  each('cluster paced (C++ loadgen)', 'cluster', 'paced');
   if (!rows.length) return '';
   const all = rows.map((r) => Number(r[1].split('–')[1]));
   const top = Math.max(...all);
@@ -441,6 +443,9 @@ function generate(res, dir) {
         charts,
       ),
     );
+  }
+  if (W.cluster) {
+    parts.push(require('../cluster').report(W.cluster, { section, table, mdTable, verdict, fmt, charts }));
   }
   parts.push(targetsSection(res));
   parts.push(`### Against the ceiling\n\n${belowCeilingSection(res)}`);

@@ -3,9 +3,15 @@
 // generator costs far less CPU than the server it measures.
 //
 // Modes:
-//   fanout  N clients in the server's room "r"; client 0 emits 42["fan","<seq>|<t_ns>|pad"] and every
-//           client (sender included) receives the broadcast. --rate R messages/s (0: as fast as the
-//           window of --window messages in flight allows; the sender's own copy closes the window).
+//   fanout  N clients in the server's room "r"; client 0 emits 42["fan","<seq>|<t_ns>|<sender>|pad"]
+//           and every client (sender included) receives the broadcast. --rate R messages/s (0: as
+//           fast as the window of --window messages in flight allows; a message leaves the window
+//           when all N copies arrived).
+//           Several nodes (bench/cluster.js): --port P1,P2,... spreads the clients round robin over
+//           the ports (client i on node i % nodes); --senders S makes clients 0..S-1 senders (so
+//           one sender per node when S = nodes), each at R / S messages/s and with its own window.
+//           Latency is also reported for "cross" deliveries alone (sender and receiver on
+//           different nodes: the copies that went through the cluster adapter).
 //   ack     N clients each keep --depth requests 42<id>["req","<t_ns>|pad"] in flight and wait for
 //           43<id>[...] (the server's handler answers with its argument).
 //   idle    N clients connect, print {"event":"ready"} and hold until --hold seconds pass or stdin
@@ -16,7 +22,9 @@
 //           "T0000000000000000" in each update is patched before sending, and every client that
 //           receives a relayed update reads it back (edit-to-remote latency).
 // Server CPU is the sum of /proc/<--server-pid>/task/*/schedstat (nanoseconds on a CPU, per
-// thread; see bench/lib/proc.js) at the start and end of the measured window. The window lasts at
+// thread; see bench/lib/proc.js) at the start and end of the measured window; --server-pid may list
+// several processes (P1,P2,...: a fleet), whose CPU is summed. --aux-pid names one more process
+// (redis-server) whose CPU over the same window is reported apart (aux_cpu_s). The window lasts at
 // least --duration seconds and until the server has used --min-server-cpu CPU seconds, at most
 // --max-duration seconds, so that a figure per unit rests on enough CPU. A server thread that
 // exits during the window takes its time with it: the result says so (lost_threads) and the
@@ -51,6 +59,8 @@ namespace {
 struct Options {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
+  std::vector<uint16_t> ports;  // fanout over several nodes: client i connects to ports[i % size]
+  int senders = 1;
   std::string mode = "fanout";
   std::string path = "/socket.io/?EIO=4&transport=websocket";
   int clients = 1000;
@@ -62,7 +72,8 @@ struct Options {
   int size = 100;
   int depth = 1;
   int connect_concurrency = 64;  // handshakes in flight per thread
-  int server_pid = 0;
+  std::vector<int> server_pids;  // summed
+  int aux_pid = 0;
   int docs = 10, writers = 1;
   std::string updates_file, doc_prefix = "/bench-";
 };
@@ -72,9 +83,12 @@ std::atomic<uint64_t> g_t_start{UINT64_MAX}, g_t_end{UINT64_MAX};
 std::atomic<bool> g_stop_sending{false};
 std::atomic<int> g_connected{0}, g_failed{0};
 std::atomic<uint64_t> g_sent{0};
+std::atomic<uint64_t> g_sent_in_window{0};  // fanout: broadcasts sent inside the measured window
 // fanout: every copy received by any client; a message is complete when all --clients copies
 // arrived, so messages in flight = sent - received / clients (the window that bounds the queues).
 std::atomic<uint64_t> g_fan_received{0};
+// The same per sender (index = sender): each sender's own window.
+std::unique_ptr<std::atomic<uint64_t>[]> g_fan_received_from;
 // yjs: pre-encoded y-websocket messages per writer stream, and where each one's timestamp field is.
 std::vector<std::vector<std::string>> g_streams;
 std::vector<std::vector<size_t>> g_stamp_at;
@@ -112,6 +126,7 @@ struct Stats {
   uint64_t round_trips = 0;     // ack: replies received inside the window
   uint64_t all_received = 0;    // including warmup/drain
   std::vector<uint32_t> lat_us; // latency samples inside the window
+  std::vector<uint32_t> cross_lat_us; // fanout over several nodes: sender on another node
 };
 
 class Client;
@@ -124,7 +139,8 @@ struct Worker {
   void connect_more();
 };
 std::vector<std::unique_ptr<Worker>> g_workers;
-std::shared_ptr<Client> g_sender;  // fanout: client 0, on worker 0; set before sending starts
+// fanout: clients 0..senders-1 (client k on worker k % threads); set before sending starts.
+std::vector<std::shared_ptr<Client>> g_senders;
 
 std::string pad_to(std::string s, size_t n) {
   while (s.size() < n) s.push_back('x');
@@ -140,7 +156,9 @@ uint64_t parse_u64(std::string_view s, size_t& pos) {
 // A client connection; owned by its worker's thread.
 class Client : public std::enable_shared_from_this<Client> {
  public:
-  Client(Worker& w, int index, std::string path) : w_(w), sock_(w.ctx), index_(index), timer_(w.ctx), path_(std::move(path)) {
+  Client(Worker& w, int index, std::string path)
+      : w_(w), sock_(w.ctx), index_(index), port_(g_opt.ports[size_t(index) % g_opt.ports.size()]), timer_(w.ctx),
+        path_(std::move(path)) {
     buf_.resize(64 * 1024);
   }
 
@@ -153,7 +171,7 @@ class Client : public std::enable_shared_from_this<Client> {
   }
 
   void connect() {
-    tcp::endpoint ep(asio::ip::make_address(g_opt.host), g_opt.port);
+    tcp::endpoint ep(asio::ip::make_address(g_opt.host), port_);
     sock_.async_connect(ep, [self = shared_from_this()](boost::system::error_code ec) { self->on_connect(ec); });
   }
 
@@ -180,7 +198,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void on_connect(boost::system::error_code ec) {
     if (ec) return fail();
     sock_.set_option(tcp::no_delay(true));
-    std::string req = "GET " + path_ + " HTTP/1.1\r\nHost: " + g_opt.host + ":" + std::to_string(g_opt.port) +
+    std::string req = "GET " + path_ + " HTTP/1.1\r\nHost: " + g_opt.host + ":" + std::to_string(port_) +
                       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                       "Sec-WebSocket-Version: 13\r\n\r\n";
     send_raw(std::move(req));
@@ -334,23 +352,29 @@ class Client : public std::enable_shared_from_this<Client> {
       return;
     }
     const bool in_window = now >= g_t_start.load(std::memory_order_relaxed) && now < g_t_end.load(std::memory_order_relaxed);
-    if (p[1] == '2') {  // 42["fan","<seq>|<ts>|..."]
+    if (p[1] == '2') {  // 42["fan","<seq>|<ts>|<sender>|..."]
       constexpr std::string_view prefix = "42[\"fan\",\"";
       if (!p.starts_with(prefix)) return;
       size_t pos = prefix.size();
       parse_u64(p, pos);
       ++pos;
       const uint64_t ts = parse_u64(p, pos);
+      ++pos;
+      const uint64_t sender = parse_u64(p, pos);
+      if (sender >= g_senders.size()) return;
       ++w_.stats.all_received;
       if (in_window) {
         ++w_.stats.deliveries;
-        w_.stats.lat_us.push_back(uint32_t(std::min<uint64_t>((now - ts) / 1000, UINT32_MAX)));
+        const uint32_t us = uint32_t(std::min<uint64_t>((now - ts) / 1000, UINT32_MAX));
+        w_.stats.lat_us.push_back(us);
+        if (sender % g_opt.ports.size() != size_t(index_) % g_opt.ports.size()) w_.stats.cross_lat_us.push_back(us);
       }
-      const uint64_t got = g_fan_received.fetch_add(1, std::memory_order_relaxed) + 1;
+      g_fan_received.fetch_add(1, std::memory_order_relaxed);
+      const uint64_t got = g_fan_received_from[sender].fetch_add(1, std::memory_order_relaxed) + 1;
       if (got % uint64_t(g_opt.clients) == 0 && g_opt.rate <= 0) {
-        // A message completed: let the sender refill its window (on its own thread).
-        auto s = g_sender;
-        asio::post(g_workers[0]->ctx, [s] { s->fill_window(); });
+        // A message completed: let its sender refill its window (on the sender's own thread).
+        auto s = g_senders[sender];
+        asio::post(g_workers[sender % g_workers.size()]->ctx, [s] { s->fill_window(); });
       }
       return;
     }
@@ -371,7 +395,10 @@ class Client : public std::enable_shared_from_this<Client> {
 
   void send_fan() {
     const uint64_t seq = g_sent.fetch_add(1, std::memory_order_relaxed);
-    std::string body = std::to_string(seq) + "|" + std::to_string(bench::now_ns()) + "|";
+    const uint64_t now = bench::now_ns();
+    if (now >= g_t_start.load(std::memory_order_relaxed) && now < g_t_end.load(std::memory_order_relaxed))
+      g_sent_in_window.fetch_add(1, std::memory_order_relaxed);
+    std::string body = std::to_string(seq) + "|" + std::to_string(now) + "|" + std::to_string(index_) + "|";
     // The whole Socket.IO packet 42["fan","..."] is about --size bytes.
     body = pad_to(std::move(body), size_t(std::max(0, g_opt.size - 12)));
     send_text("42[\"fan\",\"" + body + "\"]");
@@ -380,7 +407,7 @@ class Client : public std::enable_shared_from_this<Client> {
 
  public:
   int64_t inflight_msgs() const {
-    return int64_t(sent_msgs_) - int64_t(g_fan_received.load(std::memory_order_relaxed) / uint64_t(g_opt.clients));
+    return int64_t(sent_msgs_) - int64_t(g_fan_received_from[size_t(index_)].load(std::memory_order_relaxed) / uint64_t(g_opt.clients));
   }
   void fill_window() {
     while (!g_stop_sending.load(std::memory_order_relaxed) && inflight_msgs() < g_opt.window) send_fan();
@@ -392,7 +419,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void do_tick() {
     if (g_stop_sending.load(std::memory_order_relaxed)) return;
     const uint64_t now = bench::now_ns();
-    const uint64_t due = uint64_t(double(now - tick_start_) / 1e9 * g_opt.rate);
+    const uint64_t due = uint64_t(double(now - tick_start_) / 1e9 * g_opt.rate / double(g_senders.size()));
     while (sent_by_tick_ < due && inflight_msgs() < g_opt.window) {
       send_fan();
       ++sent_by_tick_;
@@ -414,6 +441,7 @@ class Client : public std::enable_shared_from_this<Client> {
   Worker& w_;
   tcp::socket sock_;
   const int index_;
+  const uint16_t port_;
   asio::steady_timer timer_;
   std::vector<char> buf_;
   size_t rlen_ = 0;
@@ -438,7 +466,7 @@ struct Cpu {
   double ticks_user_s = 0, ticks_sys_s = 0;
 };
 
-Cpu read_server_cpu(int pid) {
+Cpu read_cpu(int pid) {
   Cpu c;
   const std::string base = "/proc/" + std::to_string(pid);
   if (DIR* d = opendir((base + "/task").c_str())) {
@@ -495,6 +523,29 @@ double self_cpu_s() {
   return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+// The summed CPU of several processes (a fleet); thread ids are unique across processes.
+Cpu read_server_cpu(const std::vector<int>& pids) {
+  Cpu sum;
+  for (const int pid : pids) {
+    Cpu c = read_cpu(pid);
+    sum.ns.insert(c.ns.begin(), c.ns.end());
+    sum.ticks_user_s += c.ticks_user_s;
+    sum.ticks_sys_s += c.ticks_sys_s;
+  }
+  return sum;
+}
+
+std::vector<int> parse_list(const std::string& v) {
+  std::vector<int> out;
+  size_t i = 0;
+  while (i <= v.size()) {
+    const size_t j = std::min(v.find(',', i), v.size());
+    if (j > i) out.push_back(std::stoi(v.substr(i, j - i)));
+    i = j + 1;
+  }
+  return out;
+}
+
 long read_rss_kb(int pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -518,7 +569,9 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--host") g_opt.host = v;
-    else if (a == "--port") g_opt.port = uint16_t(std::stoi(v));
+    else if (a == "--port") {
+      for (const int p : parse_list(v)) g_opt.ports.push_back(uint16_t(p));
+    } else if (a == "--senders") g_opt.senders = std::max(1, std::stoi(v));
     else if (a == "--mode") g_opt.mode = v;
     else if (a == "--path") g_opt.path = v;
     else if (a == "--clients") g_opt.clients = std::stoi(v);
@@ -533,7 +586,8 @@ int main(int argc, char** argv) {
     else if (a == "--size") g_opt.size = std::stoi(v);
     else if (a == "--depth") g_opt.depth = std::stoi(v);
     else if (a == "--connect-concurrency") g_opt.connect_concurrency = std::stoi(v);
-    else if (a == "--server-pid") g_opt.server_pid = std::stoi(v);
+    else if (a == "--server-pid") g_opt.server_pids = parse_list(v);
+    else if (a == "--aux-pid") g_opt.aux_pid = std::stoi(v);
     else if (a == "--docs") g_opt.docs = std::stoi(v);
     else if (a == "--writers") g_opt.writers = std::stoi(v);
     else if (a == "--updates") g_opt.updates_file = v;
@@ -547,6 +601,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "loadgen only targets 127.0.0.1\n");
     return 2;
   }
+  if (g_opt.ports.empty()) {
+    std::fprintf(stderr, "loadgen: --port is required\n");
+    return 2;
+  }
+  if (g_opt.senders > g_opt.clients) g_opt.senders = g_opt.clients;
+  g_fan_received_from = std::make_unique<std::atomic<uint64_t>[]>(size_t(g_opt.senders));
   std::signal(SIGPIPE, SIG_IGN);
   for (int i = 0; i < g_opt.threads; ++i) g_workers.push_back(std::make_unique<Worker>());
   std::vector<std::shared_ptr<Client>> clients;
@@ -585,7 +645,7 @@ int main(int argc, char** argv) {
     for (int d = 0; d < g_opt.docs; ++d) a += (d ? "," : "") + std::to_string(g_sent_per_doc[size_t(d)].load());
     return a + "]";
   };
-  Cpu srv0, srv1;
+  Cpu srv0, srv1, aux0, aux1;
   double me0 = 0, me1 = 0;
   double window_s = 0;
   if (g_opt.mode == "idle") {
@@ -605,9 +665,9 @@ int main(int argc, char** argv) {
     while (!stdin_closed && double(bench::now_ns() - h0) / 1e9 < g_opt.hold) sleep_s(0.05);
   } else if (g_connected > 0) {
     if (g_opt.mode == "fanout") {
-      auto sender = clients[0];
-      g_sender = sender;
-      asio::post(g_workers[0]->ctx, [sender] { sender->start_fanout_sender(); });
+      for (int k = 0; k < g_opt.senders; ++k) g_senders.push_back(clients[size_t(k)]);
+      for (size_t k = 0; k < g_senders.size(); ++k)
+        asio::post(g_workers[k % g_workers.size()]->ctx, [s = g_senders[k]] { s->start_fanout_sender(); });
     } else if (yjs) {
       for (size_t i = 0; i < clients.size(); ++i) {
         const int k = int(i) % per_doc;
@@ -620,7 +680,8 @@ int main(int argc, char** argv) {
       for (auto& c : clients) asio::post(g_workers[size_t(&c - &clients[0]) % g_workers.size()]->ctx, [c] { c->start_acks(); });
     }
     sleep_s(g_opt.warmup);
-    srv0 = read_server_cpu(g_opt.server_pid);
+    srv0 = read_server_cpu(g_opt.server_pids);
+    if (g_opt.aux_pid > 0) aux0 = read_cpu(g_opt.aux_pid);
     me0 = self_cpu_s();
     const uint64_t ts = bench::now_ns();
     g_t_start = ts;
@@ -629,19 +690,21 @@ int main(int argc, char** argv) {
       const double elapsed = double(bench::now_ns() - ts) / 1e9;
       if (elapsed >= g_opt.max_duration) break;
       if (elapsed >= g_opt.duration &&
-          cpu_between(srv0, read_server_cpu(g_opt.server_pid)).seconds >= g_opt.min_server_cpu)
+          cpu_between(srv0, read_server_cpu(g_opt.server_pids)).seconds >= g_opt.min_server_cpu)
         break;
     }
     const uint64_t te = bench::now_ns();
     g_t_end = te;
-    srv1 = read_server_cpu(g_opt.server_pid);
+    srv1 = read_server_cpu(g_opt.server_pids);
+    if (g_opt.aux_pid > 0) aux1 = read_cpu(g_opt.aux_pid);
     me1 = self_cpu_s();
     g_stop_sending = true;
     window_s = double(te - ts) / 1e9;
     sleep_s(0.5);  // let replies in flight arrive (they are outside the window and not counted)
   }
 
-  const long rss_kb = g_opt.server_pid > 0 ? read_rss_kb(g_opt.server_pid) : -1;
+  long rss_kb = g_opt.server_pids.empty() ? -1 : 0;
+  for (const int pid : g_opt.server_pids) rss_kb += read_rss_kb(pid);
   for (size_t i = 0; i < clients.size(); ++i)
     asio::post(g_workers[i % g_workers.size()]->ctx, [c = clients[i]] { c->shutdown(); });
   guards.clear();
@@ -656,6 +719,18 @@ int main(int argc, char** argv) {
     total.round_trips += w->stats.round_trips;
     total.all_received += w->stats.all_received;
     total.lat_us.insert(total.lat_us.end(), w->stats.lat_us.begin(), w->stats.lat_us.end());
+    total.cross_lat_us.insert(total.cross_lat_us.end(), w->stats.cross_lat_us.begin(), w->stats.cross_lat_us.end());
+  }
+  if (g_opt.mode == "fanout") {
+    const CpuDelta aux = cpu_between(aux0, aux1);
+    char b[320];
+    std::snprintf(b, sizeof b,
+                  ",\"nodes\":%zu,\"senders\":%zu,\"sent_in_window\":%llu,\"cross_units\":%zu,\"cross_p50_ms\":%.3f,"
+                  "\"cross_p99_ms\":%.3f,\"aux_cpu_s\":%.6f,\"aux_lost_threads\":%d",
+                  g_opt.ports.size(), g_senders.size(), (unsigned long long)g_sent_in_window.load(), total.cross_lat_us.size(),
+                  pct(total.cross_lat_us, 0.5), pct(total.cross_lat_us, 0.99), g_opt.aux_pid > 0 ? aux.seconds : 0.0,
+                  aux.lost_threads);
+    extra += b;
   }
   if (yjs) extra = sent_per_doc();
   const double units = double(g_opt.mode == "ack" ? total.round_trips : total.deliveries);

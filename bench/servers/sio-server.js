@@ -2,6 +2,9 @@
 // A Socket.IO server for the bench workloads, in its own process so that its CPU and memory can be
 // read from /proc. Usage: node sio-server.js <collabio|socketio|ws> [threads]
 // Prints {"port":N} when listening; exits on SIGTERM or when stdin closes.
+// With BENCH_REDIS_URL set (bench/cluster.js), the node joins a fleet on that Redis: socket.io with
+// @socket.io/redis-adapter (redis 4 clients, as users run it), collabio with createRedisAdapter;
+// BENCH_REDIS_MODE is classic (default) or sharded. Key / channel prefix: "socket.io".
 //
 // Every implementation does the same job:
 //   on connection: join room "r"
@@ -10,6 +13,8 @@
 
 const impl = process.argv[2];
 const threads = process.argv[3] ? Number(process.argv[3]) : undefined;
+const redisUrl = process.env.BENCH_REDIS_URL || '';
+const redisMode = process.env.BENCH_REDIS_MODE || 'classic';
 
 function ready(port) {
   process.stdout.write(JSON.stringify({ port }) + '\n');
@@ -26,8 +31,9 @@ function handlers(io) {
 async function main() {
   let stop;
   if (impl === 'collabio') {
-    const { Server } = require('../..');
+    const { Server, createRedisAdapter } = require('../..');
     const io = new Server({ threads });
+    if (redisUrl) io.adapter(createRedisAdapter({ url: redisUrl, key: 'socket.io', mode: redisMode }));
     handlers(io);
     io.listen(0, '127.0.0.1');
     ready(io.address().port);
@@ -37,6 +43,7 @@ async function main() {
     const http = require('node:http');
     const srv = http.createServer();
     const io = new Server(srv, { transports: ['websocket', 'polling'] });
+    if (redisUrl) io.adapter(await stockRedisAdapter());
     handlers(io);
     await new Promise((r) => srv.listen(0, '127.0.0.1', r));
     ready(srv.address().port);
@@ -56,6 +63,16 @@ async function main() {
   process.on('SIGTERM', quit);
   process.stdin.on('end', quit);
   process.stdin.resume();
+}
+
+/** @socket.io/redis-adapter on two redis 4 clients (publisher, subscriber), as its README sets it up. */
+async function stockRedisAdapter() {
+  const { createClient } = require('redis');
+  const { createAdapter, createShardedAdapter } = require('@socket.io/redis-adapter');
+  const pub = createClient({ url: redisUrl });
+  const sub = pub.duplicate();
+  await Promise.all([pub.connect(), sub.connect()]);
+  return redisMode === 'sharded' ? createShardedAdapter(pub, sub, { channelPrefix: 'socket.io' }) : createAdapter(pub, sub, { key: 'socket.io' });
 }
 
 // The JavaScript floor: a plain `ws` server that speaks just enough Engine.IO/Socket.IO for the
