@@ -70,6 +70,17 @@ async function flood(socket, count, ahead = 4 * MiB) {
   }
 }
 
+/**
+ * What a failed order check says: the first sequence breaks the flood server recorded (which
+ * socket, at which of its events, the number expected and the one that came), so that the shape of
+ * the disorder (two events swapped, a block moved, a repeat, another socket's events) shows in the
+ * failure itself.
+ */
+function orderBreaks(counters) {
+  const shown = counters.breaks.map((b) => `socket ${b.socket} event #${b.at}: expected ${b.expected}, got ${b.got} (after ${b.pauses} pauses)`);
+  return `${counters.outOfOrder} events out of sequence; the first: ${shown.join('; ')}`;
+}
+
 /** Samples the server's counters until `done` settles: the highest values seen. */
 function sampleWhile(server, done) {
   const seen = { inboundBytes: 0, inboundEvents: 0, pausedConnections: 0, documentInboundBytes: 0, heapTotal: 0, external: 0 };
@@ -144,7 +155,7 @@ test('one client floods 300 MB: the server stays within +64 MiB, every event arr
   t.diagnostic(`RSS peak +${(peak / MiB).toFixed(1)} MiB; most waiting for JS ${(seen.inboundBytes / MiB).toFixed(2)} MiB in ${seen.inboundEvents} events; pauses ${after.stats.inboundPauses - before.stats.inboundPauses}; acks during the flood ${acks}, round trip median ${rtts.sort((a, b) => a - b)[rtts.length >> 1].toFixed(1)} ms, max ${rtts[rtts.length - 1].toFixed(1)} ms (the handler stalls 100 ms every 250 events)`);
   assert.equal(after.floods - before.floods, COUNT, 'every event was delivered');
   assert.equal(after.floodBytes - before.floodBytes, COUNT * EVENT_BYTES);
-  assert.equal(after.outOfOrder, 0, 'events arrived in the order they were sent');
+  assert.equal(after.outOfOrder, 0, `events arrived in the order they were sent: ${orderBreaks(after)}`);
   assert.ok(after.stats.inboundPauses > before.stats.inboundPauses, 'the flooder was paused (io.stats().inboundPauses)');
   // What waits for JavaScript stays near the per-connection share (1 MiB), give or take one read chunk and one event.
   assert.ok(seen.inboundBytes < 1 * MiB + 64 * 1024 + 2 * EVENT_BYTES, `inbound bytes bounded (${seen.inboundBytes})`);
@@ -180,7 +191,7 @@ test('a long-polling flooder: its POSTs are answered only as fast as the handler
   const after = await server.counters();
   t.diagnostic(`pauses ${after.stats.inboundPauses - before.stats.inboundPauses}; acks ${acks}`);
   assert.equal(after.floods - before.floods, COUNT);
-  assert.equal(after.outOfOrder, 0, 'events arrived in the order they were sent');
+  assert.equal(after.outOfOrder, 0, `events arrived in the order they were sent: ${orderBreaks(after)}`);
   assert.ok(after.stats.inboundPauses > before.stats.inboundPauses, 'POSTs were held (io.stats().inboundPauses)');
   assert.ok(acks >= 1, 'the other polling client was answered');
   assert.equal(after.stats.pausedConnections, 0);
@@ -212,7 +223,7 @@ test('50 clients flood at once: the server stays bounded by the total limit, and
   const bound = 16 * MiB + 50 * (64 * 1024 + 2 * EVENT_BYTES) + 48 * MiB;
   t.diagnostic(`RSS peak +${(peak / MiB).toFixed(1)} MiB (bound ${(bound / MiB).toFixed(1)}); most waiting for JS ${(seen.inboundBytes / MiB).toFixed(2)} MiB; most paused at once ${seen.pausedConnections}; JS heap at most ${(seen.heapTotal / MiB).toFixed(1)} MiB; pauses ${after.stats.inboundPauses - before.stats.inboundPauses}`);
   assert.equal(after.floods - before.floods, 50 * EACH);
-  assert.equal(after.outOfOrder, 0, 'each client\'s events arrived in order');
+  assert.equal(after.outOfOrder, 0, `each client's events arrived in order: ${orderBreaks(after)}`);
   assert.ok(after.stats.inboundPauses > before.stats.inboundPauses);
   assert.ok(seen.inboundBytes < 16 * MiB + 50 * (64 * 1024 + 2 * EVENT_BYTES), `inbound bytes bounded by the total (${seen.inboundBytes})`);
   assert.ok(peak < bound, `server RSS peak +${(peak / MiB).toFixed(1)} MiB stays under +${(bound / MiB).toFixed(1)} MiB`);

@@ -13,8 +13,11 @@
 // - 'relay' (seq, payload): sends both to the other members of the room 'room', which every
 //   socket joins when it connects;
 // - 'echo' (...args, ack): answers at once.
-// Answers { cmd: 'stats' } with { stats: io.stats(), floods, floodBytes, outOfOrder } and
-// { cmd: 'close' } with { closed: true } (then exits 0).
+// Answers { cmd: 'stats' } with { stats: io.stats(), floods, floodBytes, outOfOrder, breaks } and
+// { cmd: 'close' } with { closed: true } (then exits 0). `breaks` lists the first sequence breaks,
+// { socket (in connection order), at (that socket's event count), expected, got, pauses
+// (io.stats().inboundPauses then) }, so that a failed order check shows the shape of the disorder:
+// two events swapped, a block moved, a repeat, another socket's events, right after a pause or not.
 const { Server } = require('../../..');
 
 const { stallEvery = 0, stallMs = 0, ...opts } = JSON.parse(process.argv[2] || '{}');
@@ -22,13 +25,22 @@ const io = new Server(opts);
 let floods = 0;
 let floodBytes = 0;
 let outOfOrder = 0;
+const breaks = [];
+const MAX_BREAKS = 40;
+let sockets = 0;
 io.on('connection', (socket) => {
   let next = 0;
+  let received = 0;
+  const index = sockets++;
   socket.join('room');
   socket.on('error', () => {});
   socket.on('relay', (seq, payload) => socket.to('room').emit('relay', seq, payload));
   socket.on('flood', (seq, payload) => {
-    if (seq !== next) outOfOrder++;
+    if (seq !== next) {
+      outOfOrder++;
+      if (breaks.length < MAX_BREAKS) breaks.push({ socket: index, at: received, expected: next, got: seq, pauses: io.stats().inboundPauses });
+    }
+    received++;
     next = seq + 1;
     floods++;
     floodBytes += payload.length;
@@ -46,7 +58,7 @@ io.listen(0, '127.0.0.1');
 
 process.on('message', (m) => {
   if (m.cmd === 'stats') {
-    process.send({ stats: io.stats(), floods, floodBytes, outOfOrder, memory: process.memoryUsage() });
+    process.send({ stats: io.stats(), floods, floodBytes, outOfOrder, breaks, memory: process.memoryUsage() });
   } else if (m.cmd === 'close') {
     io.close().then(() => process.send({ closed: true }, () => process.exit(0)));
   }
