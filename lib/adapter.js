@@ -118,7 +118,8 @@ class Adapter extends EventEmitter {
   /**
    * Sends `packet` ({ type, nsp, data: [event, ...args] }) to the sockets `opts` selects:
    * opts.rooms (any of; all sockets when empty), opts.except (none of), opts.flags.volatile,
-   * opts.flags.compress (false: never permessage-deflate compressed).
+   * opts.flags.compress (false: never permessage-deflate compressed), opts.flags.local (a cluster
+   * adapter keeps it on this server).
    * Encoded once here; the core frames it once and queues the same buffers for every recipient.
    */
   broadcast(packet, opts) {
@@ -134,7 +135,7 @@ class Adapter extends EventEmitter {
   _send(text, attachments, opts) {
     const flags = opts.flags || {};
     this.nsp.server._native.broadcast(this.nsp.name, [...opts.rooms], [...opts.except], text, attachments, !!flags.volatile,
-      flags.compress !== false);
+      flags.compress !== false, !!flags.local);
   }
 
   /**

@@ -10,6 +10,7 @@
 const { Server, Namespace, Socket, Adapter } = require('./server');
 const { SessionAwareAdapter } = require('./session-aware-adapter');
 const { BroadcastOperator } = require('./broadcast-operator');
+const { createRedisAdapter } = require('./redis-adapter');
 const { metricsHandler, formatMetrics } = require('./metrics');
 
 /**
@@ -20,4 +21,14 @@ function collabio(srv, opts) {
   return new Server(srv, opts);
 }
 
-module.exports = Object.assign(collabio, { Server, Namespace, Socket, Adapter, SessionAwareAdapter, BroadcastOperator, metricsHandler, formatMetrics });
+module.exports = Object.assign(collabio, {
+  Server,
+  Namespace,
+  Socket,
+  Adapter,
+  SessionAwareAdapter,
+  BroadcastOperator,
+  createRedisAdapter,
+  metricsHandler,
+  formatMetrics,
+});

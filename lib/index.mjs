@@ -1,5 +1,5 @@
 // ESM entry: the same objects as the CommonJS entry.
 import collabio from './index.js';
 
-export const { Server, Namespace, Socket, Adapter, SessionAwareAdapter, BroadcastOperator, metricsHandler, formatMetrics } = collabio;
+export const { Server, Namespace, Socket, Adapter, SessionAwareAdapter, BroadcastOperator, createRedisAdapter, metricsHandler, formatMetrics } = collabio;
 export default collabio;

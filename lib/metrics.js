@@ -33,6 +33,7 @@ const METRICS = {
   documentInboundBytes: { name: 'collabio_document_inbound_bytes', type: 'gauge', help: 'Bytes of document messages received and not yet integrated and stored.' },
   pausedConnections: { name: 'collabio_paused_connections', type: 'gauge', help: 'Connections not read now because they are over their inbound share (backpressure).' },
   inboundPauses: { name: 'collabio_inbound_pauses_total', type: 'counter', help: 'Times a connection was paused for inbound backpressure.' },
+  adapterBadMessages: { name: 'collabio_adapter_bad_messages_total', type: 'counter', help: 'Messages on the Redis adapter channels dropped because they did not decode.' },
 };
 
 function snakeCase(key) {

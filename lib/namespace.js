@@ -141,9 +141,14 @@ class Namespace extends EventEmitter {
     });
   }
 
-  /** An event another server sent with serverSideEmit (called by the adapter). */
+  /**
+   * An event another server sent with serverSideEmit (called by the adapter). For the main
+   * namespace, `io.on(event, …)` listeners hear it too: socket.io's Server forwards its listeners
+   * to the main namespace.
+   */
   _onServerSideEmit(args) {
     emitLocal.apply(this, args);
+    if (this === this.server.sockets) emitLocal.apply(this.server, args);
   }
 
   /** Runs the middlewares in order; calls done(err) with the first error. */

@@ -100,4 +100,4 @@ function encodeSimple(type, nsp, json) {
   return type + (nsp !== '/' ? nsp + ',' : '') + (json === undefined ? '' : json);
 }
 
-module.exports = { TYPES, RESERVED_EVENTS, encode, encodeSimple, reconstruct, hasBinary };
+module.exports = { TYPES, RESERVED_EVENTS, encode, encodeSimple, reconstruct, deconstruct, hasBinary };

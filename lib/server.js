@@ -32,6 +32,8 @@ const EV_DOC_LAST = 19;
 const EV_ENGINE_FIRST = 20; // Engine.IO events (20..29) are handled by lib/engine.js
 const EV_ENGINE_LAST = 29;
 const EV_WARNING = 30;
+const EV_ADAPTER_FIRST = 31; // the Redis adapter's events (31..32) are handled by lib/redis-adapter.js
+const EV_ADAPTER_LAST = 32;
 const STRIDE = 8;
 
 const DEFAULTS = {
@@ -236,6 +238,12 @@ class Server extends EventEmitter {
     if (v === undefined) return this._adapter;
     if (typeof v !== 'function') throw new TypeError('collabio: io.adapter() takes an adapter class');
     this._adapter = v;
+    if (this._redisCluster && !v.collabioRedisConfig) {
+      // Back to an adapter of this process: the core drops its Redis connections.
+      this._redisCluster.close();
+      this._redisCluster = undefined;
+      this._native.setRedisAdapter(null);
+    }
     for (const nsp of this._nsps.values()) nsp._initAdapter();
     return this;
   }
@@ -321,7 +329,9 @@ class Server extends EventEmitter {
    * inboundPauses). See docs/API.md.
    */
   stats() {
-    return { ...this._native.stats(), authParseErrors: this._authParseErrors };
+    const s = { ...this._native.stats(), authParseErrors: this._authParseErrors };
+    if (this._redisCluster) s.adapterBadMessages += this._redisCluster.badMessages;
+    return s;
   }
 
   /**
@@ -409,6 +419,8 @@ class Server extends EventEmitter {
         const kind = batch[i];
         if (kind >= EV_DOC_FIRST && kind <= EV_DOC_LAST) {
           this.documents._onEvent(kind, batch[i + 1], batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 6], batch[i + 7]);
+        } else if (kind >= EV_ADAPTER_FIRST && kind <= EV_ADAPTER_LAST) {
+          if (this._redisCluster) this._redisCluster.onEvent(kind, batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 7]);
         } else if (kind >= EV_ENGINE_FIRST && kind <= EV_ENGINE_LAST) {
           this._engine._onEvent(kind, batch[i + 1], batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 6], batch[i + 7]);
         } else {

@@ -155,7 +155,7 @@ class Socket extends EventEmitter {
     const [packet, attachments] = encode(TYPES.EVENT, this.nsp.name, undefined, [ev, ...args]);
     const compress = flags.compress !== false;
     if (flags.volatile) {
-      this.server._native.broadcast(this.nsp.name, [this.id], [], packet, attachments, true, compress);
+      this.server._native.broadcast(this.nsp.name, [this.id], [], packet, attachments, true, compress, true); // local: this socket is here
     } else {
       this.server._native.send(this._conn, packet, attachments, compress);
     }
@@ -171,7 +171,7 @@ class Socket extends EventEmitter {
     const [packet, attachments] = encode(TYPES.EVENT, this.nsp.name, id, [ev, ...args]);
     const compress = flags.compress !== false;
     if (flags.volatile) {
-      this.server._native.broadcast(this.nsp.name, [this.id], [], packet, attachments, true, compress);
+      this.server._native.broadcast(this.nsp.name, [this.id], [], packet, attachments, true, compress, true);
     } else {
       this.server._native.send(this._conn, packet, attachments, compress);
     }

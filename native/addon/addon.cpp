@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <memory>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "core/server.h"
@@ -66,6 +67,11 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
                            InstanceMethod<&NativeServer::Send>("send"),
                            InstanceMethod<&NativeServer::Broadcast>("broadcast"),
                            InstanceMethod<&NativeServer::Join>("join"),
+                           InstanceMethod<&NativeServer::SetRedisAdapter>("setRedisAdapter"),
+                           InstanceMethod<&NativeServer::AdapterNamespace>("adapterNamespace"),
+                           InstanceMethod<&NativeServer::AdapterRoom>("adapterRoom"),
+                           InstanceMethod<&NativeServer::AdapterPublish>("adapterPublish"),
+                           InstanceMethod<&NativeServer::AdapterServerCount>("adapterServerCount"),
                            InstanceMethod<&NativeServer::Leave>("leave"),
                            InstanceMethod<&NativeServer::Disconnect>("disconnect"),
                            InstanceMethod<&NativeServer::Close>("close"),
@@ -360,10 +366,42 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
   void Send(const Napi::CallbackInfo& info) {
     server_->send(Id(info[0]), Str(info[1]), Blobs(info[2]), !info[3].IsBoolean() || info[3].ToBoolean());
   }
-  // broadcast(nsp, rooms, exceptRooms, packet, attachments, volatile, compress = true)
+  // broadcast(nsp, rooms, exceptRooms, packet, attachments, volatile, compress = true, local = false)
   void Broadcast(const Napi::CallbackInfo& info) {
     server_->broadcast(Str(info[0]), Strings(info[1]), Strings(info[2]), Str(info[3]), Blobs(info[4]),
-                       info[5].ToBoolean(), !info[6].IsBoolean() || info[6].ToBoolean());
+                       info[5].ToBoolean(), !info[6].IsBoolean() || info[6].ToBoolean(), info[7].ToBoolean());
+  }
+  // setRedisAdapter({ url, key, mode: 'classic' | 'sharded', uid }) or setRedisAdapter(null) (local).
+  void SetRedisAdapter(const Napi::CallbackInfo& info) {
+    collabio::core::Server::RedisAdapterOptions o;
+    if (info[0].IsObject()) {
+      const Napi::Object c = info[0].As<Napi::Object>();
+      ReadString(c, "url", o.url);
+      ReadString(c, "key", o.key);
+      ReadString(c, "uid", o.uid);
+      std::string mode;
+      ReadString(c, "mode", mode);
+      o.sharded = mode == "sharded";
+    }
+    try {
+      server_->set_redis_adapter(std::move(o));
+    } catch (const std::invalid_argument& e) {
+      Napi::TypeError::New(info.Env(), e.what()).ThrowAsJavaScriptException();
+    }
+  }
+  // adapterNamespace(nsp, on)
+  void AdapterNamespace(const Napi::CallbackInfo& info) { server_->adapter_namespace(Str(info[0]), info[1].ToBoolean()); }
+  // adapterRoom(nsp, room, on)
+  void AdapterRoom(const Napi::CallbackInfo& info) {
+    server_->adapter_room(Str(info[0]), Str(info[1]), info[2].ToBoolean());
+  }
+  // adapterPublish(channel, json, attachments, msgpack)
+  void AdapterPublish(const Napi::CallbackInfo& info) {
+    server_->adapter_publish(Str(info[0]), Str(info[1]), Blobs(info[2]), info[3].ToBoolean());
+  }
+  // adapterServerCount(nsp, id): answered by an adapter reply event
+  void AdapterServerCount(const Napi::CallbackInfo& info) {
+    server_->adapter_server_count(Str(info[0]), static_cast<int64_t>(info[1].As<Napi::Number>().DoubleValue()));
   }
   void Join(const Napi::CallbackInfo& info) { server_->join(Id(info[0]), Str(info[1]), Strings(info[2])); }
   void Leave(const Napi::CallbackInfo& info) { server_->leave(Id(info[0]), Str(info[1]), Str(info[2])); }
@@ -388,6 +426,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     o.Set("documentInboundBytes", Napi::Number::New(info.Env(), static_cast<double>(s.document_inbound_bytes)));
     o.Set("pausedConnections", Napi::Number::New(info.Env(), static_cast<double>(s.paused_connections)));
     o.Set("inboundPauses", Napi::Number::New(info.Env(), static_cast<double>(s.inbound_pauses)));
+    o.Set("adapterBadMessages", Napi::Number::New(info.Env(), static_cast<double>(s.adapter_bad_messages)));
     return o;
   }
 

@@ -1,5 +1,8 @@
 #include <malloc.h>
 
+#include <optional>
+#include <stdexcept>
+
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 
@@ -9,6 +12,8 @@
 #include "core/hocuspocus_connection.h"
 #include "core/yjs_connection.h"
 #include "core/server_impl.h"
+#include "redis/url.h"
+#include "sio/redis_adapter.h"
 #include "sio/socket_io_server.h"
 
 namespace collabio::core {
@@ -231,6 +236,7 @@ void ServerImpl::close() {
     if (self->docs) self->docs->shutdown();
     self->eio->take_all_pending();  // handshakes waiting for the host: their sockets are closed above
     for (auto& s : self->eio->all()) s->close(ws::kGoingAway, "server shutting down");  // incl. closing ones
+    self->sio_->set_local_adapter();  // closes the Redis connections, which would keep the threads
     self->work_.reset();
   });
 }
@@ -363,10 +369,50 @@ void ServerImpl::send(uint64_t conn, std::string packet, std::vector<std::string
 
 void ServerImpl::broadcast(std::string nsp, std::vector<std::string> rooms, std::vector<std::string> except,
                            std::string packet, std::vector<std::string> attachments, bool is_volatile,
-                           bool compress) {
+                           bool compress, bool local) {
   command([self = shared_from_this(),
            b = sio::Broadcast{std::move(nsp), std::move(rooms), std::move(except), std::move(packet),
-                              std::move(attachments), is_volatile, false, compress}] { self->sio_->broadcast(b); });
+                              std::move(attachments), is_volatile, local, compress}] { self->sio_->broadcast(b); });
+}
+
+void ServerImpl::set_redis_adapter(Server::RedisAdapterOptions options) {
+  std::optional<redis::Endpoint> endpoint;
+  if (!options.url.empty()) {
+    std::string error;
+    endpoint.emplace();
+    if (!redis::parse_url(options.url, *endpoint, error)) throw std::invalid_argument("collabio: Redis URL: " + error);
+  }
+  command([self = shared_from_this(), endpoint = std::move(endpoint), options = std::move(options)] {
+    if (!endpoint || self->closing()) return self->sio_->set_local_adapter();
+    self->sio_->set_redis_adapter(sio::RedisAdapterOptions{*endpoint, options.key, options.sharded, options.uid});
+  });
+}
+
+void ServerImpl::adapter_namespace(std::string nsp, bool on) {
+  command([self = shared_from_this(), nsp = std::move(nsp), on] {
+    if (auto* a = self->sio_->redis_adapter()) a->set_namespace(nsp, on);
+  });
+}
+
+void ServerImpl::adapter_room(std::string nsp, std::string room, bool on) {
+  command([self = shared_from_this(), nsp = std::move(nsp), room = std::move(room), on] {
+    if (auto* a = self->sio_->redis_adapter()) a->set_room(nsp, room, on);
+  });
+}
+
+void ServerImpl::adapter_publish(std::string channel, std::string json, std::vector<std::string> attachments,
+                                 bool msgpack) {
+  command([self = shared_from_this(), channel = std::move(channel), json = std::move(json),
+           attachments = std::move(attachments), msgpack] {
+    if (auto* a = self->sio_->redis_adapter()) a->publish(channel, json, attachments, msgpack);
+  });
+}
+
+void ServerImpl::adapter_server_count(std::string nsp, int64_t id) {
+  command([self = shared_from_this(), nsp = std::move(nsp), id] {
+    if (auto* a = self->sio_->redis_adapter()) return a->server_count(nsp, id);
+    self->push_event(Event{Event::kAdapterReply, 0, nsp, "1", id});  // the local adapter: this server alone
+  });
 }
 
 void ServerImpl::join(uint64_t conn, std::string nsp, std::vector<std::string> rooms) {
@@ -461,10 +507,20 @@ void Server::send(uint64_t conn, std::string packet, std::vector<std::string> at
   impl_->send(conn, std::move(packet), std::move(attachments), compress);
 }
 void Server::broadcast(std::string nsp, std::vector<std::string> rooms, std::vector<std::string> except_rooms,
-                       std::string packet, std::vector<std::string> attachments, bool is_volatile, bool compress) {
+                       std::string packet, std::vector<std::string> attachments, bool is_volatile, bool compress,
+                       bool local) {
   impl_->broadcast(std::move(nsp), std::move(rooms), std::move(except_rooms), std::move(packet),
-                   std::move(attachments), is_volatile, compress);
+                   std::move(attachments), is_volatile, compress, local);
 }
+void Server::set_redis_adapter(RedisAdapterOptions options) { impl_->set_redis_adapter(std::move(options)); }
+void Server::adapter_namespace(std::string nsp, bool on) { impl_->adapter_namespace(std::move(nsp), on); }
+void Server::adapter_room(std::string nsp, std::string room, bool on) {
+  impl_->adapter_room(std::move(nsp), std::move(room), on);
+}
+void Server::adapter_publish(std::string channel, std::string json, std::vector<std::string> attachments, bool msgpack) {
+  impl_->adapter_publish(std::move(channel), std::move(json), std::move(attachments), msgpack);
+}
+void Server::adapter_server_count(std::string nsp, int64_t id) { impl_->adapter_server_count(std::move(nsp), id); }
 void Server::join(uint64_t conn, std::string nsp, std::vector<std::string> rooms) {
   impl_->join(conn, std::move(nsp), std::move(rooms));
 }
@@ -541,6 +597,7 @@ Server::Stats Server::stats() const {
   s.accept_errors = impl_->accept_errors.load(std::memory_order_relaxed);
   s.compaction_errors = impl_->compaction_errors.load(std::memory_order_relaxed);
   s.handler_exceptions = impl_->handler_exceptions.load(std::memory_order_relaxed);
+  s.adapter_bad_messages = impl_->adapter_bad_messages.load(std::memory_order_relaxed);
   const auto host = impl_->to_host->stats();
   const auto docs = impl_->to_documents->stats();
   s.inbound_bytes = host.bytes;

@@ -228,6 +228,13 @@ struct Event {
     // The core (30..)
     kWarning = 30,       // a failure handled with no client to tell: data = what failed, extra = a
                          // code (COLLABIO_COMPACTION_FAILED, COLLABIO_HANDLER_EXCEPTION); logged
+    // The Redis adapter (native/sio/redis_adapter.h; lib/redis-adapter.js handles them)
+    kAdapterMessage = 31,  // a message from the cluster for the host: nsp, data = JSON text with
+                           // placeholders indexing attachments; extra = "request" | "response"
+                           // (classic), "message" | "response" (sharded), or "bad" (a message
+                           // dropped: nsp = its channel, data = why)
+    kAdapterReply = 32,    // answer to adapter_server_count: ack_id = its id, nsp, data = the count,
+                           // extra = the error ("" if none)
   };
   Kind kind = kEvent;
   uint64_t conn = 0;
@@ -307,13 +314,36 @@ class Server {
   void send(uint64_t conn, std::string packet, std::vector<std::string> attachments, bool compress = true);
   // Sends to every socket of `nsp` in any of `rooms` (all sockets of nsp if empty), except sockets in
   // `except_rooms`. `is_volatile` packets are dropped for connections whose queue is not empty.
+  // `local`: only this server's sockets; a cluster adapter does not publish it (io.local).
   void broadcast(std::string nsp, std::vector<std::string> rooms, std::vector<std::string> except_rooms,
-                 std::string packet, std::vector<std::string> attachments, bool is_volatile, bool compress = true);
+                 std::string packet, std::vector<std::string> attachments, bool is_volatile, bool compress = true,
+                 bool local = false);
   void join(uint64_t conn, std::string nsp, std::vector<std::string> rooms);
   void leave(uint64_t conn, std::string nsp, std::string room);
   // Server-side namespace disconnect: sends `packet` (a DISCONNECT) if non-empty, forgets the
   // socket's rooms, and closes the whole connection when `close_connection`.
   void disconnect(uint64_t conn, std::string nsp, std::string packet, bool close_connection);
+
+  // ---- The cluster adapter (native/sio/redis_adapter.h) ----
+  // From the next command on, rooms and broadcasts go through a Redis adapter (`url` redis:// or
+  // rediss://, `key` the channel prefix, `sharded` SPUBLISH/SSUBSCRIBE, `uid` this server's id on
+  // the channels); the rooms kept so far stay. Throws std::invalid_argument for a malformed URL
+  // (the message never quotes it). An empty `url` goes back to the local adapter.
+  struct RedisAdapterOptions {
+    std::string url;
+    std::string key = "socket.io";
+    bool sharded = false;
+    std::string uid;
+  };
+  void set_redis_adapter(RedisAdapterOptions options);
+  // Namespace `nsp` joins / leaves the cluster (its channels are subscribed / unsubscribed).
+  void adapter_namespace(std::string nsp, bool on);
+  // Sharded mode: a room that is not a socket id exists here / no longer (its channel).
+  void adapter_room(std::string nsp, std::string room, bool on);
+  // Publishes `json` (or, with `msgpack`, its notepack encoding with `attachments` inline) on `channel`.
+  void adapter_publish(std::string channel, std::string json, std::vector<std::string> attachments, bool msgpack);
+  // Counts the servers of `nsp`: answered by an Event::kAdapterReply with ack_id = `id`.
+  void adapter_server_count(std::string nsp, int64_t id);
 
   // ---- Documents ----
   // Answers a kDocAuth: mode 0 refuse (reason sent), 1 read-write, 2 read-only. `address` is the
@@ -376,6 +406,7 @@ class Server {
     uint64_t document_inbound_bytes = 0;  // document messages received and not yet integrated/stored
     uint64_t paused_connections = 0;   // connections not read now because they are over their share
     uint64_t inbound_pauses = 0;       // times a connection was paused, since start
+    uint64_t adapter_bad_messages = 0;  // cluster messages dropped because they did not decode
   };
   Stats stats() const;
 

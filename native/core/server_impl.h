@@ -120,10 +120,18 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   void connect_reply(uint64_t conn, std::string nsp, bool accepted, std::string packet);
   void send(uint64_t conn, std::string packet, std::vector<std::string> attachments, bool compress);
   void broadcast(std::string nsp, std::vector<std::string> rooms, std::vector<std::string> except,
-                 std::string packet, std::vector<std::string> attachments, bool is_volatile, bool compress);
+                 std::string packet, std::vector<std::string> attachments, bool is_volatile, bool compress,
+                 bool local);
   void join(uint64_t conn, std::string nsp, std::vector<std::string> rooms);
   void leave(uint64_t conn, std::string nsp, std::string room);
   void disconnect(uint64_t conn, std::string nsp, std::string packet, bool close_connection);
+
+  // The cluster adapter (see Server); run on cmd_.
+  void set_redis_adapter(Server::RedisAdapterOptions options);
+  void adapter_namespace(std::string nsp, bool on);
+  void adapter_room(std::string nsp, std::string room, bool on);
+  void adapter_publish(std::string channel, std::string json, std::vector<std::string> attachments, bool msgpack);
+  void adapter_server_count(std::string nsp, int64_t id);
 
   const Options opts;
   net::io_context ioc;
@@ -143,6 +151,7 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   std::atomic<uint64_t> accept_errors{0};
   std::atomic<uint64_t> compaction_errors{0};   // store compactions that failed (documents.cpp)
   std::atomic<uint64_t> handler_exceptions{0};  // exceptions that escaped a handler into ioc.run()
+  std::atomic<uint64_t> adapter_bad_messages{0};  // cluster messages that did not decode (redis_adapter.cpp)
 
  private:
   void do_accept();

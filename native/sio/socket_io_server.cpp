@@ -3,6 +3,7 @@
 #include "core/eio_connection.h"
 #include "sio/client.h"
 #include "sio/local_adapter.h"
+#include "sio/redis_adapter.h"
 
 namespace collabio::sio {
 
@@ -16,9 +17,21 @@ Client* client_of(core::ServerImpl& server, const std::shared_ptr<core::EioConne
 }  // namespace
 
 SocketIoServer::SocketIoServer(core::ServerImpl& server, Delivery& delivery)
-    : server_(server), adapter_(std::make_unique<LocalAdapter>(delivery)) {}
+    : server_(server), local_(delivery), adapter_(&local_) {}
 
 SocketIoServer::~SocketIoServer() = default;
+
+void SocketIoServer::set_redis_adapter(RedisAdapterOptions options) {
+  set_local_adapter();
+  redis_ = std::make_shared<RedisAdapter>(server_, local_, std::move(options));
+  redis_->start();
+  adapter_ = redis_.get();
+}
+
+void SocketIoServer::set_local_adapter() {
+  adapter_ = &local_;
+  redis_.reset();
+}
 
 std::unique_ptr<core::EioUpper> SocketIoServer::make_client(core::EioConnection& session) {
   return std::make_unique<Client>(server_, session);

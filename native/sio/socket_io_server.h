@@ -4,7 +4,7 @@
 // the connection table and the command strand; this module owns what Socket.IO adds on top.
 //
 // Threads: make_client runs where a session is created; every other method runs on the command
-// strand, in command order. Owner of `adapter_`: the command strand.
+// strand, in command order. Owner of `local_`, `redis_` and `adapter_`: the command strand.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,7 @@
 
 #include "core/eio_upper.h"
 #include "sio/adapter.h"
+#include "sio/local_adapter.h"
 
 namespace collabio::core {
 class EioConnection;
@@ -21,6 +22,9 @@ class ServerImpl;
 }  // namespace collabio::core
 
 namespace collabio::sio {
+
+class RedisAdapter;
+struct RedisAdapterOptions;
 
 class SocketIoServer {
  public:
@@ -42,9 +46,17 @@ class SocketIoServer {
   // The connection closed (it has already left the connection table).
   void connection_closed(uint64_t conn) { adapter_->remove_connection(conn); }
 
+  // Adapter swaps (io.adapter(...)): the rooms stay, since both adapters keep them in local_.
+  void set_redis_adapter(RedisAdapterOptions options);
+  void set_local_adapter();
+  // The Redis adapter, or null while the local one is in use.
+  RedisAdapter* redis_adapter() { return redis_.get(); }
+
  private:
   core::ServerImpl& server_;
-  std::unique_ptr<Adapter> adapter_;
+  LocalAdapter local_;                   // this process's rooms, whichever adapter is in use
+  std::shared_ptr<RedisAdapter> redis_;  // shared: its subscriber posts to the strand through a weak_ptr
+  Adapter* adapter_;                     // &local_ or redis_.get()
 };
 
 }  // namespace collabio::sio
