@@ -125,10 +125,13 @@ class BroadcastOperator {
         check();
       },
     );
-    adapter.serverCount().then((n) => {
-      expectedServers = n;
-      check();
-    });
+    adapter.serverCount().then(
+      (n) => {
+        expectedServers = n;
+        check();
+      },
+      (err) => finish(err), // a cluster adapter that cannot count its servers (Redis unreachable)
+    );
   }
 
   /** The connected sockets of this server that match (for onAnyOutgoing listeners). */

@@ -371,6 +371,8 @@ export interface ServerStats {
   pausedConnections: number;
   /** Times a connection was paused for inbound backpressure, since start. */
   inboundPauses: number;
+  /** Messages on the Redis adapter's channels dropped because they did not decode, since start. */
+  adapterBadMessages: number;
 }
 
 /** `{ address, family, port }` of the listening socket. */
@@ -639,6 +641,53 @@ export declare class SessionAwareAdapter extends Adapter {
 }
 
 export type AdapterConstructor = typeof Adapter | ((nsp: Namespace) => Adapter);
+
+/** Options of createRedisAdapter. */
+export interface RedisAdapterOptions {
+  /**
+   * `redis://[[user][:password]@]host[:port][/db]`, or `rediss://…` for TLS (certificate and host
+   * name verified). Default `redis://127.0.0.1:6379`.
+   */
+  url?: string;
+  /** Channel prefix: @socket.io/redis-adapter's `key` (classic), `channelPrefix` (sharded). Default 'socket.io'. */
+  key?: string;
+  /**
+   * 'classic': @socket.io/redis-adapter's createAdapter (PUBLISH / PSUBSCRIBE). 'sharded': its
+   * createShardedAdapter (SPUBLISH / SSUBSCRIBE, Redis 7, "dynamic" subscription mode). Default 'classic'.
+   */
+  mode?: 'classic' | 'sharded';
+  /** How long a request to the other nodes (and counting them) may take, in ms. Default 5000. */
+  requestsTimeout?: number;
+  /** With `rediss://`: PEM files of the CAs to trust (default: the system's), of a client certificate and its key. */
+  tls?: {
+    caFile?: string;
+    certFile?: string;
+    keyFile?: string;
+    /** Name for SNI and verification; default: the URL's host. */
+    servername?: string;
+    /** false: the server's certificate is not verified (tests only). Default true. */
+    rejectUnauthorized?: boolean;
+  };
+}
+
+/** A socket of another node of the cluster, as fetchSockets returns it (socket.io's RemoteSocket). */
+export declare class RemoteSocket<EmitEvents extends EventsMap = DefaultEventsMap, SocketData = any> {
+  readonly id: string;
+  readonly handshake: Handshake;
+  readonly rooms: Set<Room>;
+  readonly data: SocketData;
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean;
+  join(room: Room | Room[]): void;
+  leave(room: Room | Room[]): void;
+  disconnect(close?: boolean): this;
+}
+
+/**
+ * An adapter class for a fleet on one Redis, wire-compatible with @socket.io/redis-adapter 8.x
+ * nodes: `io.adapter(createRedisAdapter({ url: 'redis://127.0.0.1:6379' }))`. The core publishes
+ * and fans out broadcasts in C++; requests (fetchSockets, serverSideEmit, …) go through JavaScript.
+ */
+export declare function createRedisAdapter(opts?: RedisAdapterOptions): typeof Adapter;
 
 // ---------------------------------------------------------------------------------------------
 // Namespace

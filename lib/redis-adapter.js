@@ -106,7 +106,7 @@ class RedisCluster {
     this._counts = new Map(); // request id -> { resolve, reject, timer }
     this._nextCount = 1;
     this.badMessages = 0; // requests and responses that did not parse as JSON here
-    server._native.setRedisAdapter({ url: config.url, key: config.key, mode: config.mode, uid: this.uid });
+    server._native.setRedisAdapter({ url: config.url, key: config.key, mode: config.mode, uid: this.uid, tls: config.tls });
   }
 
   /** The number of servers of namespace `nsp` (this one included). */
@@ -594,11 +594,14 @@ class RedisAdapter extends Adapter {
 
 /**
  * The Redis adapter for `io.adapter(...)` or the `adapter` server option.
- * @param {{ url?: string, key?: string, mode?: 'classic' | 'sharded', requestsTimeout?: number }} [opts]
+ * @param {{ url?: string, key?: string, mode?: 'classic' | 'sharded', requestsTimeout?: number,
+ *   tls?: { caFile?: string, certFile?: string, keyFile?: string, servername?: string, rejectUnauthorized?: boolean } }} [opts]
  *   url: redis:// or rediss://, with credentials and a database (`redis://user:pass@host:6379/2`);
  *   key: the channel prefix (@socket.io/redis-adapter's `key`, the sharded adapter's
  *   `channelPrefix`), 'socket.io' by default; mode: 'classic' (createAdapter: PUBLISH/PSUBSCRIBE) or
- *   'sharded' (createShardedAdapter: SPUBLISH/SSUBSCRIBE, Redis 7); requestsTimeout: ms, 5000.
+ *   'sharded' (createShardedAdapter: SPUBLISH/SSUBSCRIBE, Redis 7); requestsTimeout: ms, 5000;
+ *   tls (rediss://): PEM files of the CAs to trust (default: the system's), of a client certificate
+ *   and key; rejectUnauthorized false skips verifying the server's certificate (tests only).
  */
 function createRedisAdapter(opts = {}) {
   const mode = opts.mode || 'classic';
@@ -607,7 +610,11 @@ function createRedisAdapter(opts = {}) {
   if (!(requestsTimeout > 0)) throw new TypeError('collabio: createRedisAdapter: requestsTimeout must be a positive number of ms');
   const url = opts.url || 'redis://127.0.0.1:6379';
   if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) throw new TypeError('collabio: createRedisAdapter: url must start with redis:// or rediss://');
-  const config = Object.freeze({ url, key: opts.key || 'socket.io', mode, requestsTimeout });
+  const tls = opts.tls || {};
+  for (const k of ['caFile', 'certFile', 'keyFile', 'servername']) {
+    if (tls[k] !== undefined && typeof tls[k] !== 'string') throw new TypeError(`collabio: createRedisAdapter: tls.${k} must be a string`);
+  }
+  const config = Object.freeze({ url, key: opts.key || 'socket.io', mode, requestsTimeout, tls: { ...tls, rejectUnauthorized: tls.rejectUnauthorized !== false } });
   class CollabioRedisAdapter extends RedisAdapter {
     constructor(nsp) {
       super(nsp, config);

@@ -220,7 +220,13 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     // Closed: the null batch goes after every waiting event (the next call, if `more`).
     if (!more && self->closed_.load(std::memory_order_acquire) && !self->released_) {
       self->released_ = true;
-      js.Call({env.Null()});
+      // A server closed without ever listening keeps no reference on the loop: this call may come
+      // while Node tears the environment down, when calling into JavaScript throws. Nothing is
+      // left to tell then.
+      try {
+        js.Call({env.Null()});
+      } catch (const Napi::Error&) {
+      }
       self->tsfn_.Release();
     }
   }
@@ -371,7 +377,8 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     server_->broadcast(Str(info[0]), Strings(info[1]), Strings(info[2]), Str(info[3]), Blobs(info[4]),
                        info[5].ToBoolean(), !info[6].IsBoolean() || info[6].ToBoolean(), info[7].ToBoolean());
   }
-  // setRedisAdapter({ url, key, mode: 'classic' | 'sharded', uid }) or setRedisAdapter(null) (local).
+  // setRedisAdapter({ url, key, mode: 'classic' | 'sharded', uid, tls?: { caFile, certFile, keyFile,
+  // servername, rejectUnauthorized } }) or setRedisAdapter(null) (local).
   void SetRedisAdapter(const Napi::CallbackInfo& info) {
     collabio::core::Server::RedisAdapterOptions o;
     if (info[0].IsObject()) {
@@ -382,6 +389,14 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
       std::string mode;
       ReadString(c, "mode", mode);
       o.sharded = mode == "sharded";
+      if (c.Get("tls").IsObject()) {
+        const Napi::Object t = c.Get("tls").As<Napi::Object>();
+        ReadString(t, "caFile", o.tls_ca_file);
+        ReadString(t, "certFile", o.tls_cert_file);
+        ReadString(t, "keyFile", o.tls_key_file);
+        ReadString(t, "servername", o.tls_server_name);
+        ReadBool(t, "rejectUnauthorized", o.tls_verify);
+      }
     }
     try {
       server_->set_redis_adapter(std::move(o));

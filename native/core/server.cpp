@@ -380,11 +380,17 @@ void ServerImpl::set_redis_adapter(Server::RedisAdapterOptions options) {
   if (!options.url.empty()) {
     std::string error;
     endpoint.emplace();
-    if (!redis::parse_url(options.url, *endpoint, error)) throw std::invalid_argument("collabio: Redis URL: " + error);
+    if (!redis::parse_url(options.url, *endpoint, error)) throw std::invalid_argument("collabio: " + error);
   }
   command([self = shared_from_this(), endpoint = std::move(endpoint), options = std::move(options)] {
     if (!endpoint || self->closing()) return self->sio_->set_local_adapter();
-    self->sio_->set_redis_adapter(sio::RedisAdapterOptions{*endpoint, options.key, options.sharded, options.uid});
+    redis::TlsOptions tls;
+    tls.ca_file = options.tls_ca_file;
+    tls.cert_file = options.tls_cert_file;
+    tls.key_file = options.tls_key_file;
+    tls.server_name = options.tls_server_name;
+    tls.verify = options.tls_verify;
+    self->sio_->set_redis_adapter(sio::RedisAdapterOptions{*endpoint, std::move(tls), options.key, options.sharded, options.uid});
   });
 }
 

@@ -334,6 +334,10 @@ class Server {
     std::string key = "socket.io";
     bool sharded = false;
     std::string uid;
+    // rediss:// only: PEM files of the CAs to trust ("" = the system's), of a client certificate
+    // and its key; whether to verify the server's chain and name, and the name ("" = the URL's host).
+    std::string tls_ca_file, tls_cert_file, tls_key_file, tls_server_name;
+    bool tls_verify = true;
   };
   void set_redis_adapter(RedisAdapterOptions options);
   // Namespace `nsp` joins / leaves the cluster (its channels are subscribed / unsubscribed).

@@ -46,6 +46,7 @@ RedisAdapter::RedisAdapter(core::ServerImpl& server, LocalAdapter& local, RedisA
     : server_(server), local_(local), options_(std::move(options)) {
   redis::Options o;
   o.endpoint = options_.endpoint;
+  o.tls = options_.tls;
   o.role = redis::Role::Subscriber;
   sub_ = std::make_unique<redis::Connection>(server_.ioc, o);
   // Both connections go to one endpoint with one set of credentials, so they fail and recover

@@ -46,6 +46,7 @@ namespace collabio::sio {
 
 struct RedisAdapterOptions {
   redis::Endpoint endpoint;
+  redis::TlsOptions tls;          // used with rediss://
   std::string key = "socket.io";  // the classic adapter's `key`, the sharded one's `channelPrefix`
   bool sharded = false;
   std::string uid;  // this server's id on the channels (the host's adapters use the same)

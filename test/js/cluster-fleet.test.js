@@ -5,29 +5,26 @@
 // restart, in the classic (PUBLISH/PSUBSCRIBE) and sharded (SPUBLISH/SSUBSCRIBE) modes of
 // @socket.io/redis-adapter 8.
 //
-// COLLABIO_FLEET names the kind of each node, e.g. "collabio,socket.io,collabio". The default is
-// three stock socket.io nodes: the reference run that proves these tests right, as SIO_IMPL does
-// for the single-server tests. (collabio nodes join once createRedisAdapter exists; issue 20.)
+// Two fleets run by default: three stock socket.io nodes, the reference run that proves these
+// tests right (as SIO_IMPL does for the single-server tests), and the mixed fleet "collabio,
+// socket.io, collabio", where the first node (which asks most of the questions) is a collabio one.
+// COLLABIO_FLEET names the kind of each node of a single fleet instead, e.g. "collabio,collabio".
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { startRedis } = require('./helpers/redis-server');
-const { stockNode, stockChild, untilServerCount, connectTo } = require('./helpers/fleet');
+const { stockNode, collabioNode, childNode, untilServerCount, connectTo } = require('./helpers/fleet');
 const { withTimeout, delay } = require('./helpers/clients');
 
-const KINDS = (process.env.COLLABIO_FLEET || 'socket.io,socket.io,socket.io').split(',');
+const FLEETS = process.env.COLLABIO_FLEET
+  ? [process.env.COLLABIO_FLEET.split(',')]
+  : [
+      ['socket.io', 'socket.io', 'socket.io'],
+      ['collabio', 'socket.io', 'collabio'],
+    ];
 
 async function startNode(kind, url, opts) {
   if (kind === 'socket.io') return stockNode(url, opts);
-  if (kind === 'collabio') {
-    const collabio = require('../..');
-    if (typeof collabio.createRedisAdapter !== 'function') {
-      throw new Error('collabio does not export createRedisAdapter yet: a fleet with collabio nodes cannot start');
-    }
-    const io = new collabio.Server({ documents: false });
-    io.adapter(collabio.createRedisAdapter({ url, key: 'socket.io', mode: opts.mode, requestsTimeout: opts.requestsTimeout }));
-    io.listen(0, '127.0.0.1');
-    return { kind, io, url: `http://127.0.0.1:${io.address().port}`, close: () => io.close() };
-  }
+  if (kind === 'collabio') return collabioNode(url, opts);
   throw new Error(`unknown node kind ${kind}`);
 }
 
@@ -36,7 +33,7 @@ function next(client, event) {
   return withTimeout(new Promise((resolve) => client.once(event, (...args) => resolve(args))), undefined, event);
 }
 
-for (const mode of ['classic', 'sharded']) {
+for (const KINDS of FLEETS) for (const mode of ['classic', 'sharded']) {
   test(`a fleet on one Redis behaves as one server (${mode}; ${KINDS.join(', ')})`, async (t) => {
     const redis = await startRedis(t);
     const nodes = [];
@@ -191,19 +188,21 @@ for (const mode of ['classic', 'sharded']) {
       });
     }
 
-    await t.test('a SIGKILLed node does not stall the others\' requests', async () => {
-      const child = await stockChild(redis.url, { mode });
-      await untilServerCount(nodes, nodes.length + 1);
-      const c = await connectTo(child, { auth: { room: 'child-room' } });
-      t.after(() => c.disconnect());
-      assert.equal((await a.io.in('child-room').fetchSockets()).length, 1);
-      await child.kill();
-      const started = Date.now();
-      const sockets = await a.io.fetchSockets();
-      assert.equal(sockets.length, clients.length, 'the killed node\'s socket is gone');
-      assert.ok(Date.now() - started < 3000 + 1000, 'resolved within requestsTimeout');
-      await untilServerCount(nodes, nodes.length);
-    });
+    for (const kind of new Set(KINDS)) {
+      await t.test(`a SIGKILLed ${kind} node does not stall the others' requests`, async () => {
+        const child = await childNode(redis.url, { mode, kind });
+        await untilServerCount(nodes, nodes.length + 1);
+        const c = await connectTo(child, { auth: { room: 'child-room' } });
+        t.after(() => c.disconnect());
+        assert.equal((await a.io.in('child-room').fetchSockets()).length, 1);
+        await child.kill();
+        const started = Date.now();
+        const sockets = await a.io.fetchSockets();
+        assert.equal(sockets.length, clients.length, 'the killed node\'s socket is gone');
+        assert.ok(Date.now() - started < 3000 + 1000, 'resolved within requestsTimeout');
+        await untilServerCount(nodes, nodes.length);
+      });
+    }
 
     await t.test('when Redis restarts, nodes keep serving their clients and then the fleet again', async () => {
       await redis.stop();

@@ -1,7 +1,7 @@
 // A typed collabio application: must compile with `tsc --noEmit --strict`.
 // Imports the package by name (resolved through package.json "exports"/"types", as users do).
 import * as http from 'node:http';
-import { Server, Socket, BroadcastOperator, metricsHandler, DocumentHandle, Adapter, SessionAwareAdapter } from 'collabio';
+import { Server, Socket, BroadcastOperator, metricsHandler, DocumentHandle, Adapter, SessionAwareAdapter, createRedisAdapter } from 'collabio';
 
 interface ClientToServer {
   chat(text: string): void;
@@ -152,6 +152,9 @@ const members: Set<string> | undefined = io.of('/').adapter.rooms.get('lobby');
 void members;
 io.of('/').adapter.allRooms().then((rooms: Set<string>) => console.log(rooms.size));
 new Server(0, { adapter: CountingAdapter });
+// A fleet on one Redis, with stock @socket.io/redis-adapter nodes beside.
+new Server(0, { adapter: createRedisAdapter({ url: 'redis://:pw@127.0.0.1:6379/2', mode: 'sharded', requestsTimeout: 2000 }) });
+io.adapter(createRedisAdapter());
 io.serverSideEmit('sync');
 io.of('/').serverSideEmitWithAck('sync').then((answers: any[]) => console.log(answers.length));
 

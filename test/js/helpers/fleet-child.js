@@ -1,12 +1,12 @@
 'use strict';
-// A stock socket.io node in its own process: node fleet-child.js <redis url> <classic|sharded>.
+// A node in its own process: node fleet-child.js <redis url> <classic|sharded> [socket.io|collabio].
 // Prints "port N" once listening. Its sockets join the room their auth names, and it answers
 // serverSideEmit 'ping' with its pid, so the killed-node tests can tell it is part of the fleet.
-const { stockNode } = require('./fleet');
+const { stockNode, collabioNode } = require('./fleet');
 
 (async () => {
-  const [url, mode] = process.argv.slice(2);
-  const node = await stockNode(url, { mode });
+  const [url, mode, kind = 'socket.io'] = process.argv.slice(2);
+  const node = kind === 'collabio' ? await collabioNode(url, { mode }) : await stockNode(url, { mode });
   node.io.on('connection', (socket) => {
     if (socket.handshake.auth.room) socket.join(socket.handshake.auth.room);
   });

@@ -1,7 +1,7 @@
 'use strict';
 // Nodes of a fleet sharing one Redis: stock socket.io nodes (socket.io + @socket.io/redis-adapter +
-// redis 4, as users run them) and, once collabio's Redis adapter exists, collabio nodes. Each
-// node listens on its own loopback port; clients connect to the node they are given.
+// redis 4, as users run them) and collabio nodes (createRedisAdapter). Each node listens on its own
+// loopback port; clients connect to the node they are given.
 const http = require('node:http');
 const { spawn } = require('node:child_process');
 const path = require('node:path');
@@ -50,13 +50,27 @@ async function stockNode(url, { mode = 'classic', requestsTimeout = 5000 } = {})
 }
 
 /**
- * A stock socket.io node in a child process (for the tests that SIGKILL a node). Resolves with
- * { url, kill() }.
+ * A collabio node on Redis (createRedisAdapter).
+ * @param {string} url redis://…
+ * @param {{ mode?: 'classic' | 'sharded', requestsTimeout?: number }} [opts]
  */
-async function stockChild(url, { mode = 'classic' } = {}) {
-  const child = spawn(process.execPath, [path.join(__dirname, 'fleet-child.js'), url, mode], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+async function collabioNode(url, { mode = 'classic', requestsTimeout = 5000 } = {}) {
+  const { Server, createRedisAdapter } = require('../../..');
+  const io = new Server({ documents: false, adapter: createRedisAdapter({ url, key: KEY, mode, requestsTimeout }) });
+  io.listen(0, '127.0.0.1');
+  return { kind: 'collabio', io, url: `http://127.0.0.1:${io.address().port}`, close: () => io.close() };
+}
+
+/**
+ * A node in a child process (for the tests that SIGKILL a node, or read its log): `kind`
+ * 'socket.io' or 'collabio'. Resolves with { url, kill(), stderr() }.
+ */
+async function childNode(url, { mode = 'classic', kind = 'socket.io', captureStderr = false } = {}) {
+  const child = spawn(process.execPath, [path.join(__dirname, 'fleet-child.js'), url, mode, kind], {
+    stdio: ['ignore', 'pipe', captureStderr ? 'pipe' : 'inherit'],
   });
+  let stderr = '';
+  if (captureStderr) child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const port = await withTimeout(
     new Promise((resolve, reject) => {
@@ -72,8 +86,10 @@ async function stockChild(url, { mode = 'classic' } = {}) {
     'fleet child start',
   );
   return {
-    kind: 'socket.io (child)',
+    kind: `${kind} (child)`,
     url: `http://127.0.0.1:${port}`,
+    /** What the child wrote to stderr so far (with captureStderr). */
+    stderr: () => stderr,
     async kill() {
       child.kill('SIGKILL');
       await exited;
@@ -110,4 +126,4 @@ async function connectTo(node, opts = {}) {
   return socket;
 }
 
-module.exports = { stockNode, stockChild, untilServerCount, connectTo, KEY };
+module.exports = { stockNode, collabioNode, childNode, untilServerCount, connectTo, KEY };

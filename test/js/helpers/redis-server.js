@@ -36,18 +36,20 @@ function freePort() {
 /**
  * Starts a redis-server. Resolves with { port, url, stop(), kill(), restart() }: stop() ends it
  * (SIGTERM, waits), kill() SIGKILLs it, restart() starts it again on the same port (after a stop
- * or kill). With `t`, stop() runs when the test ends.
+ * or kill). With `t`, stop() runs when the test ends. `opts.args` are more redis-server
+ * arguments (e.g. ['--requirepass', 'pw']); `opts.port` a port to use instead of a free one.
  * @param {import('node:test').TestContext} [t]
+ * @param {{ args?: string[], port?: number }} [opts]
  */
-async function startRedis(t) {
+async function startRedis(t, opts = {}) {
   const bin = findRedisServer();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collabio-redis-'));
-  const port = await freePort();
+  const port = opts.port || (await freePort());
   let child = null;
   let exited = null;
 
   async function launch() {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', ''];
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', '', ...(opts.args || [])];
     child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     exited = new Promise((resolve) => child.once('exit', resolve));
