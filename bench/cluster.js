@@ -2,7 +2,7 @@
 // Workload 7 of `npm run bench` (`--only cluster`): Socket.IO across processes (issue 20 §7).
 //
 // Four deployments, each freshly started for every run:
-//   collabio:fleet    3 collabio nodes, createRedisAdapter({ mode: 'classic' }), one redis-server
+//   collabio:fleet    3 collabio nodes, createRedisAdapter({ mode }), one redis-server
 //   socketio:fleet    3 socket.io nodes with @socket.io/redis-adapter (redis 4 clients), one redis-server
 //   collabio:single   one collabio node
 //   socketio:single   one socket.io node
@@ -27,7 +27,11 @@ const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
 
 const IMPLS = ['collabio:fleet', 'socketio:fleet', 'collabio:single', 'socketio:single'];
-const QUICK = { clients: 900, nodes: 3, pacedRate: 60, window: 2, size: 100, warmup: 1, duration: 4, minCpu: 1, maxDuration: 60, runs: 3 };
+// mode: the adapters' mode, classic (PUBLISH/PSUBSCRIBE) unless BENCH_CLUSTER_MODE=sharded.
+const QUICK = {
+  clients: 900, nodes: 3, pacedRate: 60, window: 2, size: 100, warmup: 1, duration: 4, minCpu: 1, maxDuration: 60, runs: 3,
+  mode: process.env.BENCH_CLUSTER_MODE || 'classic',
+};
 const LONG = { ...QUICK, warmup: 3, duration: 30, runs: 5 };
 
 function redisServerBinary() {
@@ -99,7 +103,7 @@ async function clusterRun(impl, p, h) {
   const redis = fleet ? await startRedis() : null;
   const nodes = [];
   try {
-    const env = fleet ? { BENCH_REDIS_URL: redis.url, BENCH_REDIS_MODE: 'classic' } : {};
+    const env = fleet ? { BENCH_REDIS_URL: redis.url, BENCH_REDIS_MODE: p.mode || 'classic' } : {};
     for (let i = 0; i < (fleet ? p.nodes : 1); i++) {
       const s = h.start(process.execPath, [path.join(h.BENCH, 'servers', 'sio-server.js'), server], { name: `${impl} node ${i}`, env });
       nodes.push(s);
@@ -173,7 +177,7 @@ function report(wl, r) {
         : `as fast as ${p.window} broadcasts in flight per sender allow (a broadcast leaves its sender's window when all ${p.clients} copies arrived)`;
     parts.push(
       r.section(
-        `7. Socket.IO across processes (${sub}): ${p.clients} clients in one room spread over ${p.nodes} nodes on one Redis (fleet) or on one node (single), one sender per node (${p.nodes} on the single node), ~${p.size}-byte messages, ${desc}`,
+        `7. Socket.IO across processes (${sub}): ${p.clients} clients in one room spread over ${p.nodes} nodes on one Redis (fleet, ${p.mode || 'classic'} adapters) or on one node (single), one sender per node (${p.nodes} on the single node), ~${p.size}-byte messages, ${desc}`,
         r.table(wl, sub),
         cols,
         [
