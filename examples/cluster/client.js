@@ -17,7 +17,8 @@ const connect = (url, name) =>
   const bob = await connect(urlB, 'bob');
   const heard = new Promise((resolve) => bob.once('chat', resolve));
   await alice.emitWithAck('chat', 'hello from the other node');
-  const m = await Promise.race([heard, new Promise((_, reject) => setTimeout(() => reject(new Error('bob heard nothing within 5 s')), 5000))]);
+  const tooLate = new Promise((_, reject) => setTimeout(() => reject(new Error('bob heard nothing within 5 s')), 5000).unref());
+  const m = await Promise.race([heard, tooLate]);
   console.log(`bob on ${urlB} got: ${m.name}: ${m.text}`);
   console.log(`sockets in the lobby, all nodes: ${await bob.timeout(5000).emitWithAck('who')}`);
   alice.close();

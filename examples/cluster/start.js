@@ -26,9 +26,12 @@ function freePort() {
 
 /** Our own redis-server, or a clear error saying what to install. Resolves with its URL. */
 async function startRedis() {
-  const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
-  const bin = process.env.REDIS_SERVER || which.stdout.trim();
-  if (!bin) throw new Error('redis-server not found: install it (sudo apt-get install redis-server) or give REDIS_URL=redis://host:port');
+  const bin = process.env.REDIS_SERVER || (spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout || '').trim();
+  try {
+    fs.accessSync(bin, fs.constants.X_OK);
+  } catch {
+    throw new Error(`redis-server not found${bin ? ` at ${bin}` : ''}: install it (sudo apt-get install redis-server) or give REDIS_URL=redis://host:port`);
+  }
   redisDir = fs.mkdtempSync(path.join(os.tmpdir(), 'collabio-example-redis-'));
   const port = await freePort();
   const redis = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--save', '', '--appendonly', 'no'], {
