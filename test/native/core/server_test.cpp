@@ -67,6 +67,14 @@ class Host : public EventSink {
     }
     cv_.notify_all();
   }
+  // Drains as the addon does (native/addon/addon.cpp, Deliver): at most `slice_bytes` per batch,
+  // the rest in the next one; and, like a slow handler or a GC pause, sleeps `stall` after every
+  // `stall_every`-th ["n", k] event. Call before listen().
+  void drain_like_the_addon(uint64_t slice_bytes, int stall_every, std::chrono::microseconds stall) {
+    slice_bytes_ = slice_bytes;
+    stall_every_ = stall_every;
+    stall_ = stall;
+  }
   // The numbers of the ["n", k] events received, in delivery order.
   std::vector<int> numbers() {
     std::lock_guard lk(mu_);
@@ -106,13 +114,18 @@ class Host : public EventSink {
         pending_ = false;
       }
       batch.clear();
-      server_.drain_events(batch);
+      // drain_events does not notify for what it leaves behind: the host comes back for it.
+      const bool more = server_.drain_events(batch, slice_bytes_);
       // As the addon does: the commands of a whole batch reach the I/O threads in one hand-off.
       {
         Server::CommandBatch commands(server_);
         for (auto& ev : batch) handle(ev);
       }
       server_.events_handled();  // as the addon does once JavaScript ran the batch
+      if (more) {
+        std::lock_guard lk(mu_);
+        pending_ = true;
+      }
     }
   }
 
@@ -140,8 +153,13 @@ class Host : public EventSink {
           server_.broadcast("/", {"order"}, {}, "2[\"c\"]", {}, false);
           server_.send(ev.conn, "2[\"d\"]", {});
         } else if (ev.data.rfind("[\"n\",", 0) == 0) {
-          std::lock_guard lk(mu_);
-          numbers_.push_back(std::atoi(ev.data.c_str() + 5));
+          size_t count;
+          {
+            std::lock_guard lk(mu_);
+            numbers_.push_back(std::atoi(ev.data.c_str() + 5));
+            count = numbers_.size();
+          }
+          if (stall_every_ && count % static_cast<size_t>(stall_every_) == 0) std::this_thread::sleep_for(stall_);
         } else if (ev.data.rfind("[\"bin\"", 0) == 0) {
           server_.broadcast("/", {}, {}, "51-[\"bin\",{\"_placeholder\":true,\"num\":0}]", {std::string(100, 'b')},
                             false);
@@ -160,6 +178,10 @@ class Host : public EventSink {
 
   std::thread thread_;
   std::atomic<int> connects_{0}, closes_{0};
+  // Set before listen(), read by the host thread only.
+  uint64_t slice_bytes_ = UINT64_MAX;
+  int stall_every_ = 0;
+  std::chrono::microseconds stall_{0};
   bool stopped_ = false;  // owner: the test thread
 
   std::mutex mu_;
@@ -576,6 +598,47 @@ TEST(CoreBackpressure, AFlooderIsNotReadWhileTheHostIsBusyAndEveryEventArrivesIn
   ASSERT_TRUE(eventually([&] { return host.numbers().size() == static_cast<size_t>(kEvents); }, 30s));
   const auto numbers = host.numbers();
   for (int i = 0; i < kEvents; ++i) ASSERT_EQ(numbers[static_cast<size_t>(i)], i) << "delivered out of order";
+  ASSERT_TRUE(eventually([&] {
+    const auto t = host.server().stats();
+    return t.paused_connections == 0 && t.inbound_bytes == 0 && t.inbound_events == 0;
+  }));
+}
+
+TEST(CoreBackpressure, AFlooderPausedManyTimesOverKeepsItsOrderThroughSlicedBatchesAndStalls) {
+  // The shape of test/js/hardening-backpressure.test.js's first test, without JavaScript: the host
+  // drains in slices as the addon does and stalls now and then, so the flooder is paused and
+  // resumed again and again (dozens of times in a plain build) while a second client is answered;
+  // every event must arrive once and in order. (CI once saw a flood arrive out of order there; this test looks for that in the core.)
+  Options o = base_options();
+  o.max_inbound_bytes = 64 * 1024;
+  Host host(o);
+  host.drain_like_the_addon(32 * 1024, 100, 10ms);
+  const uint16_t port = host.listen();
+  RawClient flooder(port);
+  RawClient healthy(port);
+  ASSERT_TRUE(flooder.open_socketio());
+  ASSERT_TRUE(healthy.open_socketio());
+  ASSERT_TRUE(eventually([&] { return host.connects() == 2; }));
+  const uint64_t pauses_before = host.server().stats().inbound_pauses;
+
+  constexpr int kEvents = 3000;  // 30 MB in 10 kB events
+  const std::string pad(10000, 'x');
+  std::thread sender([&] {
+    for (int i = 0; i < kEvents; ++i) flooder.send_text("42[\"n\"," + std::to_string(i) + ",\"" + pad + "\"]");
+  });
+  int echoes = 0;
+  while (host.numbers().size() < static_cast<size_t>(kEvents) && echoes < 1000) {
+    healthy.send_text("42[\"echo\"," + std::to_string(echoes) + "]");
+    const auto reply = healthy.read_frame();
+    ASSERT_TRUE(reply.has_value()) << "the healthy client is answered during the flood";
+    ASSERT_EQ(*reply, "42[\"echo\"," + std::to_string(echoes) + "]");
+    ++echoes;
+  }
+  sender.join();
+  ASSERT_TRUE(eventually([&] { return host.numbers().size() == static_cast<size_t>(kEvents); }, 60s));
+  const auto numbers = host.numbers();
+  for (int i = 0; i < kEvents; ++i) ASSERT_EQ(numbers[static_cast<size_t>(i)], i) << "delivered out of order";
+  EXPECT_GT(host.server().stats().inbound_pauses, pauses_before) << "the flooder was paused and resumed";
   ASSERT_TRUE(eventually([&] {
     const auto t = host.server().stats();
     return t.paused_connections == 0 && t.inbound_bytes == 0 && t.inbound_events == 0;
