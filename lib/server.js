@@ -532,14 +532,20 @@ class Server extends EventEmitter {
     };
   }
 
-  _onConnect(conn, nspName, authJson) {
+  /**
+   * A CONNECT for `nspName`. `auth` is its payload as the core hands it over (JSON text, '' when
+   * there is none), or the value already parsed from it: the payload is parsed at most once per
+   * CONNECT (a refusal is logged and counted once), and only when something needs it (a dynamic
+   * namespace's match, session recovery, or socket.handshake).
+   */
+  _onConnect(conn, nspName, auth) {
     if (this._closing) return;
     const nsp = this._nsps.get(nspName);
     if (!nsp && this._parentNsps.size) {
       // A dynamic namespace may accept the name (socket.io Server#_checkNamespace).
-      const auth = parseAuth(this, authJson);
-      matchParentNamespace(this, nspName, auth, (child) => {
-        if (child) this._onConnect(conn, nspName, authJson);
+      const parsed = typeof auth === 'string' ? parseAuth(this, auth) : auth;
+      matchParentNamespace(this, nspName, parsed, (child) => {
+        if (child) this._onConnect(conn, nspName, parsed);
         else this._native.connectReply(conn, nspName, false, encodeSimple(TYPES.CONNECT_ERROR, nspName, '{"message":"Invalid namespace"}'));
       });
       return;
@@ -549,12 +555,8 @@ class Server extends EventEmitter {
       return;
     }
     if (this._socket(conn, nspName)) return; // already connected to this namespace
-    const recovery = this.opts.connectionStateRecovery;
-    if (recovery) {
-      let auth = {};
-      try {
-        auth = authJson ? JSON.parse(authJson) : {};
-      } catch {} // reported once, when handshake.auth is built (parseAuth)
+    if (this.opts.connectionStateRecovery) {
+      if (typeof auth === 'string') auth = parseAuth(this, auth);
       if (auth === null || typeof auth !== 'object') auth = {};
       if (typeof auth.pid === 'string' && (typeof auth.offset === 'string' || auth.offset === undefined)) {
         const restored = nsp.adapter.restoreSession(auth.pid, auth.offset);
@@ -562,7 +564,7 @@ class Server extends EventEmitter {
           // An adapter that restores asynchronously (from another store): the connection may be
           // gone by then (the native side forgets a closed connection's handshake).
           const next = (session) => {
-            if (this._native.handshake(conn)) this._connectSocket(conn, nsp, authJson, session);
+            if (this._native.handshake(conn)) this._connectSocket(conn, nsp, auth, session);
           };
           restored.then(
             (session) => next(session || null),
@@ -573,11 +575,11 @@ class Server extends EventEmitter {
           );
           return;
         }
-        this._connectSocket(conn, nsp, authJson, restored || null);
+        this._connectSocket(conn, nsp, auth, restored || null);
         return;
       }
     }
-    this._connectSocket(conn, nsp, authJson, null);
+    this._connectSocket(conn, nsp, auth, null);
   }
 
   /**
@@ -586,11 +588,11 @@ class Server extends EventEmitter {
    * the socket takes its id, pid, rooms and data, and gets its missed packets right after the
    * CONNECT reply, before the 'connection' event.
    */
-  _connectSocket(conn, nsp, authJson, session) {
+  _connectSocket(conn, nsp, auth, session) {
     const nspName = nsp.name;
     if (this._closing || this._socket(conn, nspName)) return;
     const recovery = this.opts.connectionStateRecovery;
-    const socket = new Socket(nsp, conn, session ? session.sid : socketId(), authJson || '');
+    const socket = new Socket(nsp, conn, session ? session.sid : socketId(), auth || '');
     if (recovery) {
       socket.pid = session ? session.pid : socketId();
       if (session) {

@@ -76,24 +76,38 @@ test('a failed compaction is logged and counted, keeps every update, and the nex
   await waitFor(() => b.doc.getText('t').toString() === '012345678', 'every update after a restart');
 });
 
-test('a CONNECT auth payload JSON.parse refuses is logged and counted, and handshake.auth is {}', async (t) => {
-  // The core refuses such payloads before JavaScript sees them (native/socketio/packet.cpp checks
-  // that CONNECT data is a JSON object), so the batch is handed to the server as the core would.
-  const warnings = collectWarnings(t);
-  const io = new Server({ documents: false });
-  io.listen(0, '127.0.0.1');
-  t.after(() => io.close());
-  const auths = [];
-  io.of(/^\/dynamic-/).on('connection', (socket) => auths.push(socket.handshake.auth));
-  const EV_CONNECT = 1;
-  io._onEvents([EV_CONNECT, 424242, '/dynamic-x', '{"token":', -1, undefined, undefined, undefined]);
-  await waitFor(() => auths.length === 1 && warnings.length > 0, 'the connection and the warning', 5000);
-  assert.deepEqual(auths[0], {});
-  assert.equal(warnings[0].code, 'COLLABIO_AUTH_PARSE_FAILED');
-  assert.match(warnings[0].message, /auth payload .* is not JSON/);
-  assert.ok(io.stats().authParseErrors >= 1);
-  assert.match(io.metrics(), /^collabio_auth_parse_errors_total [1-9]\d*$/m);
-});
+// Each setup reads the payload in a different place: a dynamic namespace parses it to match the
+// name, session recovery to look for a pid, socket.handshake when the handler reads it.
+for (const [setup, opts, nspName] of [
+  ['a dynamic namespace', {}, '/dynamic-x'],
+  ['session recovery', { connectionStateRecovery: {} }, '/'],
+  ['a dynamic namespace with session recovery', { connectionStateRecovery: {} }, '/dynamic-x'],
+]) {
+  test(`a CONNECT auth payload JSON.parse refuses is logged and counted once, and handshake.auth is {} (${setup})`, async (t) => {
+    // The core refuses such payloads before JavaScript sees them (native/socketio/packet.cpp checks
+    // that CONNECT data is a JSON object), so the batch is handed to the server as the core would.
+    const warnings = collectWarnings(t);
+    const io = new Server({ documents: false, ...opts });
+    io.listen(0, '127.0.0.1');
+    t.after(() => io.close());
+    const auths = [];
+    const onConnection = (socket) => {
+      auths.push(socket.handshake.auth);
+      auths.push(socket.handshake.auth); // built once: reading it again parses nothing
+    };
+    if (nspName === '/') io.on('connection', onConnection);
+    else io.of(/^\/dynamic-/).on('connection', onConnection);
+    const EV_CONNECT = 1;
+    io._onEvents([EV_CONNECT, 424242, nspName, '{"token":', -1, undefined, undefined, undefined]);
+    await waitFor(() => auths.length === 2 && warnings.length > 0, 'the connection and the warning', 5000);
+    assert.deepEqual(auths, [{}, {}]);
+    assert.equal(warnings.length, 1);
+    assert.equal(warnings[0].code, 'COLLABIO_AUTH_PARSE_FAILED');
+    assert.match(warnings[0].message, /auth payload .* is not JSON/);
+    assert.equal(io.stats().authParseErrors, 1, 'one refused payload, counted once');
+    assert.match(io.metrics(), /^collabio_auth_parse_errors_total 1$/m);
+  });
+}
 
 test('a failure that repeats logs one line per code every 10 s, counting the quiet ones', async () => {
   const { Warnings } = require('../../lib/warnings');
