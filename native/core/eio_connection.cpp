@@ -17,6 +17,8 @@ namespace {
 // How long a closed polling session keeps its sid so that the client's next GET can still collect
 // what was queued before the close and the close packet.
 constexpr std::chrono::milliseconds kPollCloseGrace{2000};
+// engine.io's upgrade check (Socket#_maybeUpgrade): a held GET is ended with a noop this often.
+constexpr std::chrono::milliseconds kUpgradeNoopInterval{100};
 
 // EngineOptions::echo (the Engine.IO conformance suite): every message goes back as it came.
 class Echo final : public EioUpper {
@@ -94,7 +96,7 @@ void EioConnection::start_timers() {
 }
 
 void EioConnection::arm_timer() {
-  const auto next = std::min({heartbeat_at_, connect_at_, upgrade_at_, close_at_});
+  const auto next = std::min({heartbeat_at_, connect_at_, upgrade_at_, close_at_, noop_at_});
   if (next == timer_at_) return;
   if (next == kNever) {
     // Nothing left to wait for: the pending wait goes (it holds the session).
@@ -125,6 +127,10 @@ void EioConnection::on_timer() {
   if (upgrade_at_ <= now) {
     upgrade_at_ = kNever;
     drop_probe("upgrade timeout");
+  }
+  if (noop_at_ <= now) {
+    noop_at_ = now + kUpgradeNoopInterval;
+    poll_noop();
   }
   if (connect_at_ <= now) {
     connect_at_ = kNever;
@@ -247,7 +253,7 @@ void EioConnection::on_ws_closed(EioWsTransport* t, const std::string& reason) {
   if (probe_ && t == probe_.get()) {
     // The probe went away before the upgrade completed: the session stays on polling.
     probe_.reset();
-    upgrade_at_ = kNever;
+    upgrade_at_ = noop_at_ = kNever;
     std::lock_guard lk(mu_);
     upgrading_ = false;
     return;
@@ -343,10 +349,12 @@ void EioConnection::on_probe_message(bool binary, std::string&& payload) {
     static const ws::Frame pong = ws::make_frame(ws::Opcode::Text, "3probe");
     probe_->enqueue(pong);
     probe_seen_ = true;
-    // The held GET is answered now (with what is queued, or a noop) so that the client can pause
-    // polling and send the upgrade packet.
-    std::lock_guard lk(mu_);
-    if (get_) schedule_flush_locked();
+    // The client now pauses polling: it sends the upgrade packet once its GET has ended. engine.io
+    // ends a held GET with a noop 100 ms after the probe and every 100 ms after that, not at once;
+    // socket.io-client's suite counts the packets the client receives in that window, so the
+    // timeline is kept. A GET that has messages to carry ends at once as always.
+    noop_at_ = Clock::now() + kUpgradeNoopInterval;
+    arm_timer();
     return;
   }
   if (!binary && payload == "5" && probe_seen_) return finish_upgrade();
@@ -354,7 +362,7 @@ void EioConnection::on_probe_message(bool binary, std::string&& payload) {
 }
 
 void EioConnection::finish_upgrade() {
-  upgrade_at_ = kNever;
+  upgrade_at_ = noop_at_ = kNever;
   auto t = std::move(probe_);
   std::shared_ptr<PollingExchange> get;
   {
@@ -375,7 +383,7 @@ void EioConnection::finish_upgrade() {
 
 void EioConnection::drop_probe(const char* why) {
   if (!probe_) return;
-  upgrade_at_ = kNever;
+  upgrade_at_ = noop_at_ = kNever;
   probe_->shut(ws::kNormal, why, false);
   probe_.reset();
   std::lock_guard lk(mu_);
@@ -390,7 +398,7 @@ void EioConnection::do_close(const std::string& reason, bool graceful) {
   closed_ = true;
   upper_->on_close();
   release_post();  // a POST held for backpressure is answered; the session will read no more
-  heartbeat_at_ = connect_at_ = upgrade_at_ = kNever;
+  heartbeat_at_ = connect_at_ = upgrade_at_ = noop_at_ = kNever;
   if (probe_) {
     probe_->shut(ws::kNormal, "transport close", true);
     probe_.reset();

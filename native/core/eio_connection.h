@@ -129,6 +129,8 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   // (Re)starts the one wait for the earliest deadline, or cancels it when none is set.
   void arm_timer();
   void on_timer();
+  // Ends a held GET with a noop packet if nothing is queued for it (the upgrade check).
+  void poll_noop();
   // A closed polling session stops waiting for its last GET: after_close() runs now (once).
   void end_close_grace();
   // Answers the held POST, if any, with "ok".
@@ -169,6 +171,9 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   Clock::time_point connect_at_ = kNever;
   Clock::time_point upgrade_at_ = kNever;
   Clock::time_point close_at_ = kNever;
+  // While a probe is answered: when a held GET is next ended with a noop, so that the client can
+  // pause polling (engine.io's upgrade check: every 100 ms, never at once).
+  Clock::time_point noop_at_ = kNever;
   bool awaiting_pong_ = false;
   bool closed_ = false;            // do_close ran
   bool probe_seen_ = false;        // the probe answered "2probe"

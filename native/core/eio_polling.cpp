@@ -88,16 +88,22 @@ void EioConnection::flush_poll() {
     std::lock_guard lk(mu_);
     flush_scheduled_ = false;
     if (!get_ || mode_ != Mode::Polling) return;
-    if (pq_.empty()) {
-      // While a probe is answered the client waits for its GET to end: a noop ends it.
-      if (!(upgrading_ && probe_seen_)) return;
-      body.push_back('6');  // (not operator=: GCC 12 warns falsely, -Wrestrict)
-    } else {
-      body = take_payload_locked(hold);
-    }
+    if (pq_.empty()) return;
+    body = take_payload_locked(hold);
     get = std::move(get_);
   }
   get->reply(200, std::string(kGetType), std::move(body), std::move(hold));
+}
+
+void EioConnection::poll_noop() {
+  std::shared_ptr<PollingExchange> get;
+  {
+    std::lock_guard lk(mu_);
+    // With messages queued, the flush already scheduled ends the GET with them.
+    if (!get_ || mode_ != Mode::Polling || !pq_.empty()) return;
+    get = std::move(get_);
+  }
+  get->reply(200, std::string(kGetType), "6");
 }
 
 bool EioConnection::polling_active() {
@@ -137,7 +143,7 @@ void EioConnection::poll_get(std::shared_ptr<PollingExchange> x) {
       return;
     }
     self->get_ = std::move(x);
-    if (!self->pq_.empty() || (self->upgrading_ && self->probe_seen_)) self->schedule_flush_locked();
+    if (!self->pq_.empty()) self->schedule_flush_locked();
   });
 }
 

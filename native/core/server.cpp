@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <malloc.h>
 
 #include <optional>
@@ -17,6 +18,18 @@
 #include "sio/socket_io_server.h"
 
 namespace collabio::core {
+
+namespace {
+
+// Asio opens and accepts sockets without close-on-exec (it calls socket() and accept(), not
+// accept4()). A child process the application spawns (child_process.exec) would then inherit the
+// listener and every connection, keep the port bound after close() and keep clients connected
+// after their socket is closed. Node's own sockets are all close-on-exec; ours must be too.
+void set_close_on_exec(int fd) {
+  if (fd >= 0) ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
+}
+
+}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // ServerImpl
@@ -55,6 +68,7 @@ Server::Address ServerImpl::listen(const std::string& host, uint16_t port) {
     boost::system::error_code err;
     acceptor_.open(e.protocol(), err);
     if (err) return err;
+    set_close_on_exec(acceptor_.native_handle());
     acceptor_.set_option(net::socket_base::reuse_address(true), err);
     if (e.address().is_v6()) acceptor_.set_option(net::ip::v6_only(false), err);
     acceptor_.bind(e, err);
@@ -170,6 +184,7 @@ void ServerImpl::on_accept(boost::system::error_code ec, tcp::socket socket) {
     return;
   }
   accept_backoff_ms_ = 0;
+  set_close_on_exec(socket.native_handle());
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   if (const Admission verdict = admit(socket); verdict != Admission::Admit) {

@@ -3,6 +3,7 @@
 // templates for Redis.
 #include "redis/connection.h"
 
+#include <fcntl.h>
 #include <openssl/ssl.h>
 
 #include <array>
@@ -218,6 +219,10 @@ class Connection::Impl : public std::enable_shared_from_this<Impl> {
   void on_connect(uint64_t session, boost::system::error_code ec) {
     if (session != session_) return;
     if (ec) return on_lost(session, ec.message());
+    // Close-on-exec, as the server's sockets (native/core/server.cpp): a child process of the
+    // application must not inherit the connection to Redis.
+    const int fd = tcp_socket().native_handle();
+    ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
     boost::system::error_code ignored;
     tcp_socket().set_option(tcp::no_delay(true), ignored);
     tcp_socket().set_option(net::socket_base::keep_alive(true), ignored);

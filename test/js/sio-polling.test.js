@@ -209,6 +209,32 @@ test('after the upgrade, polling requests for the sid get 400', async (t) => {
   assert.equal(res.status, 400);
 });
 
+// engine.io answers the probe at once but ends a held GET with a noop only at its upgrade check,
+// 100 ms later and then every 100 ms (Socket#_maybeUpgrade): a message sent meanwhile ends the GET
+// instead, so the client receives no noop. socket.io-client's suite counts the packets a client
+// receives in that window ("should not emit a packet twice in the 'connect' handler").
+test('during an upgrade a held GET ends with the next message, and with a noop only when idle', async (t) => {
+  const { url } = await setup(t);
+  const { sid } = await openPolling(url);
+  assert.match(await connectPolling(url, sid), /^40\{"sid":/);
+  const held = fetch(pollUrl(url, sid)).then((r) => r.text());
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket&sid=${sid}`);
+  t.after(() => ws.terminate());
+  await once(ws, 'open');
+  const pong = once(ws, 'message');
+  ws.send('2probe');
+  assert.equal(String((await pong)[0]), '3probe');
+  const res = await post(url, sid, '421["echo","x"]');
+  assert.equal(await res.text(), 'ok');
+  assert.equal(await withTimeout(held), '431["x"]');
+  // Nothing to carry: the next held GET ends with a noop, and the upgrade completes.
+  assert.equal(await withTimeout(fetch(pollUrl(url, sid)).then((r) => r.text())), '6');
+  ws.send('5');
+  const echoed = once(ws, 'message');
+  ws.send('422["echo","y"]');
+  assert.equal(String((await echoed)[0]), '432["y"]');
+});
+
 test('upgradeTimeout: a probe that never sends the upgrade packet is dropped, polling goes on', async (t) => {
   const { url } = await setup(t, { upgradeTimeout: 200 });
   const { sid } = await openPolling(url);
