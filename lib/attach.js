@@ -18,6 +18,7 @@
 const net = require('node:net');
 const http = require('node:http');
 const debug = require('./debug')('collabio:attach');
+const { queryOf } = require('./query');
 
 // Hop-by-hop headers (RFC 9110 7.6.1): never copied between the two legs of a relay.
 const FORBIDDEN = 4; // engine.io's Server.errors.FORBIDDEN
@@ -164,17 +165,16 @@ class Attachment {
   allow(req, done) {
     const fn = this.io.opts.allowRequest;
     if (typeof fn !== 'function' || req.method !== 'GET') return done(null);
-    const q = req.url.indexOf('?');
-    const query = new URLSearchParams(q >= 0 ? req.url.slice(q + 1) : '');
-    const transport = query.get('transport');
-    if (query.has('sid') || (transport !== 'polling' && transport !== 'websocket')) return done(null);
+    const query = queryOf(req.url);
+    const { transport } = query;
+    if (query.sid !== undefined || (transport !== 'polling' && transport !== 'websocket')) return done(null);
     let answered = false;
     const answer = (err, success) => {
       if (answered) return;
       answered = true;
       if (success) return done(null);
       const message = typeof err === 'string' ? err : err && err.message;
-      req._query = Object.fromEntries(query);
+      req._query = query;
       this.io.engine.emit('connection_error', { req, code: FORBIDDEN, message: 'Forbidden', context: { message } });
       done(JSON.stringify({ code: FORBIDDEN, message: message || 'Forbidden' }));
     };

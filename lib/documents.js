@@ -22,7 +22,7 @@
 const { EventEmitter } = require('node:events');
 const fs = require('node:fs');
 const path = require('node:path');
-const querystring = require('node:querystring');
+const { parseQuery } = require('./query');
 const debug = require('./debug')('collabio:documents');
 const { nativeDeflateOptions } = require('./engine');
 
@@ -314,7 +314,7 @@ class Documents extends EventEmitter {
     const ctx = {
       name,
       protocol: hp ? 'hocuspocus' : 'y-websocket',
-      query: querystring.parse(hs.query),
+      query: parseQuery(hs.query),
       headers: hs.headers,
       address: hs.address,
       url: hs.url,

@@ -9,7 +9,7 @@
 
 const { EventEmitter } = require('node:events');
 const path = require('node:path');
-const querystring = require('node:querystring');
+const { parseQuery } = require('./query');
 const debug = require('./debug')('collabio:engine');
 
 const EV_HANDSHAKE = 20;
@@ -160,14 +160,13 @@ function flatHeaders(h) {
  * allowRequest, the headers hooks, connection_error and socket.request.
  */
 function requestFrom(hs, method = 'GET') {
-  const q = hs.url.indexOf('?');
   const peer = { remoteAddress: hs.address, encrypted: !!hs.secure };
   return {
     method,
     url: hs.url,
     httpVersion: '1.1',
     headers: hs.headers,
-    _query: querystring.parse(q >= 0 ? hs.url.slice(q + 1) : ''),
+    _query: parseQuery(hs.query),
     connection: peer,
     socket: peer,
   };

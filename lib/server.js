@@ -7,7 +7,6 @@
 
 const { EventEmitter } = require('node:events');
 const crypto = require('node:crypto');
-const querystring = require('node:querystring');
 const { NativeServer } = require('./native');
 const { Namespace, ParentNamespace, matchParentNamespace } = require('./namespace');
 const { Engine, nativeEngineOptions } = require('./engine');
@@ -19,6 +18,7 @@ const { TYPES, encode, encodeSimple, reconstruct } = require('./parser');
 const { formatMetrics } = require('./metrics');
 const { Warnings } = require('./warnings');
 const { Attachment } = require('./attach');
+const { parseQuery } = require('./query');
 const debug = require('./debug')('collabio:server');
 
 const EV_CONNECT = 1;
@@ -527,7 +527,7 @@ class Server extends EventEmitter {
       secure: !!hs.secure,
       issued: hs.time,
       url: hs.url,
-      query: querystring.parse(hs.query),
+      query: parseQuery(hs.query),
       auth: typeof auth === 'string' ? parseAuth(this, auth) : auth,
     };
   }

@@ -111,3 +111,38 @@ test('io.close() disconnects clients with "server shutting down" and the port is
     await server.close();
   }
 });
+
+test('handshake.query and allowRequest\'s req._query parse the query as socket.io does (repeated keys, +, escapes, bare keys)', async (t) => {
+  // Differential: the same raw polling handshake to a stock socket.io server and to collabio. The
+  // query holds what parsers disagree on: a repeated key, '+', percent escapes, a key without '='.
+  const { Server: StockServer } = require('socket.io');
+  const { Server } = require('../..');
+  const query = 'room=a&room=b&name=x+y&pct=%41%2B%20&flag&empty=&amp=%26';
+  async function observe(io, port) {
+    const connected = new Promise((resolve) => io.on('connection', (socket) => resolve(socket.handshake.query)));
+    const base = `http://127.0.0.1:${port}/socket.io/?EIO=4&transport=polling`;
+    const open = await (await fetch(`${base}&${query}`)).text();
+    const { sid } = JSON.parse(open.slice(1));
+    const posted = await fetch(`${base}&sid=${sid}`, { method: 'POST', body: '40' });
+    assert.equal(posted.status, 200);
+    return connected;
+  }
+  const seen = {};
+  const stock = new StockServer({ allowRequest: (req, cb) => cb(null, (seen.stock = req._query) !== undefined) });
+  stock.listen(0);
+  t.after(() => stock.close());
+  const ours = new Server({ documents: false, allowRequest: (req, cb) => cb(null, (seen.ours = req._query) !== undefined) });
+  ours.listen(0, '127.0.0.1');
+  t.after(() => ours.close());
+  const expected = await observe(stock, stock.httpServer.address().port);
+  const actual = await observe(ours, ours.address().port);
+  assert.deepEqual(actual, expected);
+  assert.deepEqual(seen.ours, seen.stock, 'allowRequest sees the same req._query');
+  // What socket.io gives, spelled out (so that the comparison cannot pass on two empty objects).
+  assert.equal(expected.room, 'b');
+  assert.equal(expected.name, 'x y');
+  assert.equal(expected.pct, 'A+ ');
+  assert.equal(expected.flag, '');
+  assert.equal(expected.amp, '&');
+  assert.equal(Object.getPrototypeOf(actual), Object.prototype, 'a plain object, as socket.io\'s');
+});
