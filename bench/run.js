@@ -6,7 +6,7 @@
 //
 //   node bench/run.js                 quick mode (a few minutes)
 //   node bench/run.js --long          soak mode (longer windows, more runs)
-//   node bench/run.js --only fanout,ack   workloads: fanout ack idle relay newcomer persistence cluster
+//   node bench/run.js --only fanout,ack   workloads: fanout ack idle relay newcomer persistence cluster docs-cluster
 //   node bench/run.js --runs 5 --impls collabio,socketio
 //   node bench/run.js --min-cpu 0.2   shorter windows while iterating (each figure's CPU basis is shown)
 //   node bench/run.js --report        rewrite RESULTS.md and charts from bench/results.json
@@ -67,6 +67,8 @@ const QUICK = {
   newcomer: { edits: 100000, loadedDocs: 3, joins: 10, pauseMs: 300, parallel: 2, minCpu: 1, maxJoins: 1000, runs: 3 },
   persistence: { docs: 10, clients: 10, writers: 2, rate: 500, warmup: 1, duration: 5, minCpu: 1, maxDuration: 20, runs: 3 },
   cluster: cluster.QUICK,
+  // bench/docs-cluster.js: 3 nodes on one Redis (issue 21).
+  'docs-cluster': { nodes: 3, docs: 10, editors: 6, rate: 5, warmup: 2, duration: 8, minCpu: 1, maxDuration: 60, processes: 2, edits: 100000, runs: 3 },
 };
 const LONG = {
   fanout: { ...QUICK.fanout, warmup: 3, duration: 30, runs: 5 },
@@ -76,6 +78,7 @@ const LONG = {
   newcomer: { ...QUICK.newcomer, loadedDocs: 10, joins: 20, runs: 5 },
   persistence: { ...QUICK.persistence, warmup: 3, duration: 60, maxDuration: 90, runs: 5 },
   cluster: cluster.LONG,
+  'docs-cluster': { ...QUICK['docs-cluster'], warmup: 3, duration: 30, maxDuration: 120, runs: 5 },
 };
 const P = opts.long ? LONG : QUICK;
 if (opts.runs) for (const k of Object.keys(P)) P[k] = { ...P[k], runs: Math.max(opts.runs, 1) };
@@ -89,6 +92,7 @@ const IMPLS = {
   newcomer: ['collabio', 'ywebsocket', 'hocuspocus'],
   persistence: ['collabio:none', 'collabio:full', 'collabio:normal', 'ywebsocket', 'ceiling'],
   cluster: cluster.IMPLS,
+  'docs-cluster': ['collabio', 'hocuspocus', 'collabio-single'],
 };
 const implsFor = (w) => IMPLS[w].filter((i) => !opts.impls || opts.impls.includes(i.split(':')[0]));
 
@@ -552,6 +556,7 @@ const WORKLOADS = {
   newcomer: newcomerRun,
   persistence: throughputRun,
   cluster: (impl, p) => cluster.clusterRun(impl, p, { start, loadgen, windowArgs, BENCH }),
+  'docs-cluster': require('./docs-cluster').workload({ start, sleep, log, historyFile }),
 };
 
 // ---------------------------------------------------------------- main

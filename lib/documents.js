@@ -185,6 +185,32 @@ class Documents extends EventEmitter {
     for (const k of ['unloadDelay', 'maxMessageSize', 'keepAlive', 'updateDebounce', 'compactAfterEntries', 'compactAfterBytes', 'maxDocuments']) {
       if (o[k] !== undefined) out[k] = Number(o[k]);
     }
+    // Cluster mode (docs/architecture.md, "Documents across processes"): replicas kept in step
+    // through one Redis stream per document.
+    const r = o.redis;
+    if (r !== undefined && r !== false && r !== null) {
+      const url = typeof r === 'string' ? r : r.url;
+      if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
+        throw new TypeError("documents.redis needs { url: 'redis://…' } (or 'rediss://…')");
+      }
+      out.redisUrl = url;
+      if (typeof r === 'object') {
+        if (r.prefix !== undefined) {
+          if (typeof r.prefix !== 'string' || r.prefix === '') throw new TypeError('documents.redis.prefix must be a non-empty string');
+          out.redisPrefix = r.prefix;
+        }
+        if (r.maxQueued !== undefined) out.redisMaxQueued = Number(r.maxQueued);
+        if (r.trimWindow !== undefined) out.redisTrimWindow = Number(r.trimWindow);
+        if (r.tls) {
+          if (r.tls.ca !== undefined) out.redisTlsCa = String(r.tls.ca);
+          if (r.tls.rejectUnauthorized === false) out.redisTlsVerify = false;
+        }
+      }
+      if (out.path) {
+        throw new TypeError('documents.persistence { dir | path } and documents.redis exclude each other: in cluster mode Redis stores the documents');
+      }
+      this.cluster = { url, prefix: out.redisPrefix ?? 'collabio' };
+    }
     const hp = o.hocuspocus;
     if (hp !== undefined && hp !== false) {
       if (!hp || typeof hp !== 'object' || typeof hp.path !== 'string' || !hp.path.startsWith('/')) {

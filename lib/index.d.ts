@@ -373,6 +373,8 @@ export interface ServerStats {
   inboundPauses: number;
   /** Messages on the Redis adapter's channels dropped because they did not decode, since start. */
   adapterBadMessages: number;
+  /** Awareness messages from other nodes (Redis pub/sub, documents.redis) dropped as malformed or over a limit. */
+  clusterAwarenessDropped: number;
 }
 
 /** `{ address, family, port }` of the listening socket. */
@@ -936,6 +938,18 @@ export interface DocumentsOptions {
    * the same documents (and awareness) as y-websocket clients. One socket carries many documents.
    */
   hocuspocus?: HocuspocusOptions | false;
+  /**
+   * Cluster mode: several collabio processes serve the same documents through one Redis. Awareness
+   * crosses nodes by pub/sub on `<prefix>:{<name>}:awareness`.
+   */
+  redis?: DocumentsRedisOptions | false;
+}
+
+export interface DocumentsRedisOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS). */
+  url: string;
+  /** Prefix of every key and channel (default 'collabio'). */
+  prefix?: string;
 }
 
 export interface HocuspocusOptions {

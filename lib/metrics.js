@@ -34,6 +34,7 @@ const METRICS = {
   pausedConnections: { name: 'collabio_paused_connections', type: 'gauge', help: 'Connections not read now because they are over their inbound share (backpressure).' },
   inboundPauses: { name: 'collabio_inbound_pauses_total', type: 'counter', help: 'Times a connection was paused for inbound backpressure.' },
   adapterBadMessages: { name: 'collabio_adapter_bad_messages_total', type: 'counter', help: 'Messages on the Redis adapter channels dropped because they did not decode.' },
+  clusterAwarenessDropped: { name: 'collabio_cluster_awareness_dropped_total', type: 'counter', help: 'Awareness messages from other nodes (Redis pub/sub) dropped as malformed or over a limit.' },
 };
 
 function snakeCase(key) {

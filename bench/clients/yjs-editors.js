@@ -4,7 +4,11 @@
 // remote edit it integrates (a delivery), the delay since the token was written (edit-to-remote
 // latency).
 //
-// Argument: one JSON object {protocol, url, docs:[names], editors, rate, maxSeconds}.
+// Argument: one JSON object {protocol, url, docs:[names], editors, rate, maxSeconds}. With `urls`
+// (several servers of one cluster, bench/docs-cluster.js) instead of `url`, the editors of each
+// document are spread over them (editor i on urls[i % n]), tokens carry the writer's server
+// "{<ms>@<server>}", and deliveries between different servers are also reported on their own
+// (crossSamples).
 // Talks to the harness on stdio: prints {"event":"ready"} when every editor is synced, starts
 // editing on a "go" line, counts deliveries between a "start" and a "stop" line (the harness's
 // measured window, which lasts until the server has used enough CPU), stops editing at "stop" (or
@@ -14,7 +18,8 @@ const readline = require('node:readline');
 const { Y, connect, counters, withTimeout, nowMs } = require('./yjs-common');
 
 const cfg = JSON.parse(process.argv[2]);
-const TOKEN = /\{(\d+\.\d+)\}/g;
+const TOKEN = /\{(\d+\.\d+)(?:@(\d+))?\}/g;
+const URLS = cfg.urls || [cfg.url];
 
 function out(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
@@ -26,11 +31,13 @@ async function main() {
   let windowEnd = Infinity;
   let delivered = 0;
   const samples = [];
+  const crossSamples = [];
   for (const name of cfg.docs) {
     for (let i = 0; i < cfg.editors; i++) {
       const doc = new Y.Doc();
       const text = doc.getText('t');
-      const conn = connect(cfg.protocol, cfg.url, name, doc);
+      const server = i % URLS.length;
+      const conn = connect(cfg.protocol, URLS[server], name, doc);
       text.observe((event, tr) => {
         if (tr.local) return;
         const now = nowMs();
@@ -42,10 +49,11 @@ async function main() {
           for (const m of d.insert.matchAll(TOKEN)) {
             delivered++;
             samples.push(now - Number(m[1]));
+            if (m[2] !== undefined && Number(m[2]) !== server) crossSamples.push(now - Number(m[1]));
           }
         }
       });
-      editors.push({ name, doc, text, conn, done: 0 });
+      editors.push({ name, doc, text, conn, server, done: 0 });
     }
   }
   await withTimeout(Promise.all(editors.map((e) => e.conn.whenSynced)), 60000, 'editors synced');
@@ -90,7 +98,7 @@ async function main() {
           edits++;
           const len = e.text.length;
           const pos = len === 0 ? 0 : Math.floor(Math.random() * (len + 1));
-          e.text.insert(pos, `{${nowMs().toFixed(3)}}`);
+          e.text.insert(pos, cfg.urls ? `{${nowMs().toFixed(3)}@${e.server}}` : `{${nowMs().toFixed(3)}}`);
         }
       }
     }, 5);
@@ -120,6 +128,7 @@ async function main() {
     windowS,
     delivered,
     samples: samples.map((s) => Math.round(s * 100) / 100),
+    crossSamples: crossSamples.map((s) => Math.round(s * 100) / 100),
     converged,
     convergeMs,
     textLength: editors[0].text.length,

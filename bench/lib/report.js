@@ -447,6 +447,9 @@ function generate(res, dir) {
   if (W.cluster) {
     parts.push(require('../cluster').report(W.cluster, { section, table, mdTable, verdict, fmt, charts }));
   }
+  if (W['docs-cluster']) {
+    parts.push(require('../docs-cluster').reportSection(W['docs-cluster'], { section, table, verdict, mdTable, fmt, charts }));
+  }
   parts.push(targetsSection(res));
   parts.push(`### Against the ceiling\n\n${belowCeilingSection(res)}`);
   parts.push(generatorsSection(res));

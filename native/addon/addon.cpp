@@ -144,6 +144,12 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
       dnum("maxDocumentsPerConnection", docs.max_documents_per_connection);
       dnum("maxNameLength", docs.max_name_bytes);
       ReadDeflate(d, "perMessageDeflate", docs.per_message_deflate);
+      ReadString(d, "redisUrl", docs.redis_url);
+      ReadString(d, "redisPrefix", docs.redis_prefix);
+      dnum("redisMaxQueued", docs.redis_max_queued);
+      dnum("redisTrimWindow", docs.redis_trim_window_ms);
+      ReadString(d, "redisTlsCa", docs.redis_tls_ca);
+      ReadBool(d, "redisTlsVerify", docs.redis_tls_verify);
     }
 
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "collabio:events", 0, 1);
@@ -442,6 +448,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     o.Set("pausedConnections", Napi::Number::New(info.Env(), static_cast<double>(s.paused_connections)));
     o.Set("inboundPauses", Napi::Number::New(info.Env(), static_cast<double>(s.inbound_pauses)));
     o.Set("adapterBadMessages", Napi::Number::New(info.Env(), static_cast<double>(s.adapter_bad_messages)));
+    o.Set("clusterAwarenessDropped", Napi::Number::New(info.Env(), static_cast<double>(s.cluster_awareness_dropped)));
     return o;
   }
 

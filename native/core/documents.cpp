@@ -67,6 +67,11 @@ void Document::on_loaded(std::variant<store::StoredDoc, std::string> result) {
   }
   log_entries_ = stored.log_entries;
   state_ = State::Ready;
+  // [cluster awareness] subscribe to the other nodes' awareness for this document.
+  if (auto* ca = manager_.cluster_awareness()) {
+    ca->join(name_);
+    cluster_joined_ = true;
+  }
   auto waiting = std::move(waiting_ready_);
   waiting_ready_.clear();
   for (auto& fn : waiting) fn();
@@ -132,6 +137,9 @@ void Document::add_peer(std::shared_ptr<DocPeer> peer, bool read_only) {
 void Document::remove_peer(uint64_t peer) {
   if (!peers_.erase(peer)) return;
   auto gone = awareness_.remove_connection(peer);
+  // [cluster awareness] the other nodes drop the leaving peer's states too.
+  if (!gone.empty())
+    if (auto* ca = manager_.cluster_awareness()) ca->publish_update(name_, peer, gone);
   if (!gone.empty()) send_awareness_to_all(std::move(gone));
   if (peers_.empty()) {
     awareness_timer_.cancel();  // nothing to expire; a pending wait would also delay shutdown
@@ -232,7 +240,10 @@ void Document::write(uint64_t peer, std::span<const uint8_t> update) {
 void Document::awareness(uint64_t peer, std::span<const uint8_t> update) {
   try {
     auto applied = awareness_.apply(peer, update, now_ms());
-    if (!applied.broadcast.empty()) send_awareness_to_all(std::move(applied.broadcast));
+    if (applied.broadcast.empty()) return;
+    // [cluster awareness] what changed goes to the other nodes (the accepted entries only).
+    if (auto* ca = manager_.cluster_awareness()) ca->publish_update(name_, peer, applied.broadcast);
+    send_awareness_to_all(std::move(applied.broadcast));
   } catch (const std::exception& e) {
     close_peer(peer, ws::kInvalidPayload, std::string("invalid awareness update: ") + e.what());
   }
@@ -256,6 +267,47 @@ void Document::send_stateless(uint64_t peer, const std::string& payload) {
     return;
   }
   for (auto& [id, p] : peers_) p.p->deliver_stateless(payload);
+}
+
+// ---- cluster awareness (doc_cluster_awareness.h) ----
+
+bool Document::remote_awareness(const std::string& node, uint64_t peer, std::span<const uint8_t> update) {
+  if (state_ != State::Ready) return true;
+  const auto key = std::make_pair(node, peer);
+  auto it = remote_peers_.find(key);
+  if (it == remote_peers_.end()) {
+    if (remote_peers_.size() >= DocClusterAwareness::kMaxRemotePeers) return false;
+    it = remote_peers_.emplace(key, next_remote_connection_++).first;
+  }
+  const uint64_t conn = it->second;
+  yjs::awareness::Registry::Applied applied;
+  try {
+    applied = awareness_.apply(conn, update, now_ms());
+  } catch (const std::exception&) {
+    if (awareness_.clients_of(conn).empty()) remote_peers_.erase(it);
+    return false;
+  }
+  if (awareness_.clients_of(conn).empty()) remote_peers_.erase(it);  // removed (the peer left)
+  if (!applied.broadcast.empty()) send_awareness_to_all(std::move(applied.broadcast));
+  if (!peers_.empty() && !awareness_timer_running_) {
+    awareness_timer_running_ = true;
+    expire_awareness();
+  }
+  return applied.rejected == 0;
+}
+
+void Document::answer_awareness_query() {
+  auto* ca = manager_.cluster_awareness();
+  if (!ca || state_ != State::Ready) return;
+  for (const auto& [id, peer] : peers_) {
+    std::vector<yjs::awareness::Entry> entries;
+    for (uint64_t client : awareness_.clients_of(id)) {
+      auto state = awareness_.state(client);
+      auto clock = awareness_.clock(client);
+      if (state && clock) entries.push_back({client, *clock, std::string(*state)});
+    }
+    if (!entries.empty()) ca->publish_update(name_, id, yjs::awareness::encode_update(entries));
+  }
 }
 
 // Integrates `update` (from connection `from`, or 0 for JavaScript). On a decode error the
@@ -366,6 +418,8 @@ void Document::expire_awareness() {
     }
     auto gone = self->awareness_.expire(now_ms());
     if (!gone.empty()) self->send_awareness_to_all(std::move(gone));
+    // [cluster awareness] remote peers left with no states (their node died or went quiet).
+    std::erase_if(self->remote_peers_, [&](const auto& e) { return self->awareness_.clients_of(e.second).empty(); });
     self->expire_awareness();
   });
 }
@@ -382,6 +436,9 @@ void Document::maybe_schedule_unload() {
     if (self->manager_.try_unload(self)) {
       self->awareness_timer_.cancel();
       self->js_timer_.cancel();
+      // [cluster awareness] no more interest in the other nodes' awareness.
+      if (self->cluster_joined_) self->manager_.cluster_awareness()->leave(self->name_);
+      self->cluster_joined_ = false;
     }
   });
 }
@@ -454,11 +511,30 @@ void Document::request(const std::string& op, std::string arg, Reply reply) {
 // ---------------------------------------------------------------------------------------------
 // DocumentManager
 
-DocumentManager::DocumentManager(ServerImpl& srv, DocumentOptions options) : server(srv), opts(std::move(options)) {}
+DocumentManager::DocumentManager(ServerImpl& srv, DocumentOptions options) : server(srv), opts(std::move(options)) {
+  // [cluster awareness] documents.redis: the other nodes' awareness through pub/sub. It connects
+  // when the first document loads (DocClusterAwareness::join).
+  if (!opts.redis_url.empty()) {
+    redis::Options ro;
+    std::string error;
+    if (!redis::parse_url(opts.redis_url, ro.endpoint, error)) {
+      cluster_error_ = "documents.redis.url: " + error;  // thrown by open_store(), from listen()
+      return;
+    }
+    ro.tls.ca_file = opts.redis_tls_ca;
+    ro.tls.verify = opts.redis_tls_verify;
+    // The manager owns the module, and the module's handlers end before the manager does.
+    cluster_awareness_ = std::make_unique<DocClusterAwareness>(
+        server.ioc, std::move(ro), opts.redis_prefix, [this](const std::string& name) { return find(name); },
+        server.cluster_awareness_dropped);
+  }
+}
 
 DocumentManager::~DocumentManager() { close_store(); }
 
 void DocumentManager::open_store() {
+  // [cluster awareness] a documents.redis.url the Redis client cannot use fails listen().
+  if (!cluster_error_.empty()) throw std::invalid_argument(cluster_error_);
   if (opts.persistence_path.empty() || store_) return;
   store_ = store::Store::open(opts.persistence_path, opts.durability_full ? store::Durability::Full
                                                                          : store::Durability::Normal);
@@ -571,12 +647,21 @@ void DocumentManager::host_loaded(const std::string& name, std::string state, st
   });
 }
 
+std::shared_ptr<Document> DocumentManager::find(const std::string& name) const {
+  std::lock_guard lk(mu_);
+  auto it = docs_.find(name);
+  return it == docs_.end() ? nullptr : it->second;
+}
+
 size_t DocumentManager::loaded() const {
   std::lock_guard lk(mu_);
   return docs_.size();
 }
 
 void DocumentManager::shutdown() {
+  // [cluster awareness] its connections would keep the I/O threads running. The other nodes drop
+  // this node's clients by timeout.
+  if (cluster_awareness_) cluster_awareness_->close();
   std::lock_guard lk(mu_);
   // server.closing() is already true: check_idle() schedules the unload with no delay.
   for (const auto& [name, doc] : docs_) net::post(doc->strand(), [doc] { doc->check_idle(); });

@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/doc_cluster_awareness.h"
 #include "core/doc_peer.h"
 #include "core/server_impl.h"
 #include "store/store.h"
@@ -72,6 +73,14 @@ class Document : public std::enable_shared_from_this<Document> {
   void send_stateless(uint64_t peer, const std::string& payload);
   // Closes `peer` (bad input) and forgets it.
   void close_peer(uint64_t peer, uint16_t code, const std::string& reason);
+
+  // ---- cluster awareness (doc_cluster_awareness.h), strand only ----
+  // Another node's peer `peer` (of node `node`) changed states: applied as a connection of its
+  // own and relayed to this node's peers, never republished. False when the update is refused
+  // (hostile: counted by the caller).
+  bool remote_awareness(const std::string& node, uint64_t peer, std::span<const uint8_t> update);
+  // Another node joined the document: publish the states of each local peer.
+  void answer_awareness_query();
   // Requests from JavaScript (DocumentManager::request). `reply(error, payload)`.
   using Reply = std::function<void(std::string error, std::vector<std::string> payload, std::string json)>;
   void request(const std::string& op, std::string arg, Reply reply);
@@ -122,6 +131,11 @@ class Document : public std::enable_shared_from_this<Document> {
   net::steady_timer unload_timer_;
   net::steady_timer awareness_timer_;
   bool awareness_timer_running_ = false;
+  // Cluster awareness: the registry connection id of each remote peer (node id, peer id) holding
+  // states here; ids start at 2^62, above any local peer id.
+  std::map<std::pair<std::string, uint64_t>, uint64_t> remote_peers_;
+  uint64_t next_remote_connection_ = uint64_t{1} << 62;
+  bool cluster_joined_ = false;  // join()ed on load; leave() on unload
   bool subscribed_ = false;  // JS wants 'update' events
   std::vector<std::string> js_updates_;
   bool js_flush_scheduled_ = false;
@@ -155,6 +169,8 @@ class DocumentManager : public std::enable_shared_from_this<DocumentManager> {
   // Any thread: a stateless message for peer `peer` of document `name` (0: every peer). Dropped
   // when the document is not loaded (it has no peers then).
   void send_stateless(const std::string& name, uint64_t peer, std::string payload);
+  // Any thread: the loaded document `name`, or null (no holder is added).
+  std::shared_ptr<Document> find(const std::string& name) const;
   // Any thread: host persistence delivered a document's stored state.
   void host_loaded(const std::string& name, std::string state, std::string error);
 
@@ -166,12 +182,17 @@ class DocumentManager : public std::enable_shared_from_this<DocumentManager> {
   // unload_delay (a pending unload timer would otherwise hold close() that long).
   void shutdown();
 
+  // Awareness across nodes (documents.redis), or null in single-node mode. Set in open_store,
+  // before listening; read-only after.
+  DocClusterAwareness* cluster_awareness() { return cluster_awareness_.get(); }
   ServerImpl& server;
   const DocumentOptions opts;
   store::Store* store() { return store_.get(); }
 
  private:
   mutable std::mutex mu_;
+  std::unique_ptr<DocClusterAwareness> cluster_awareness_;  // set in the constructor, read-only after
+  std::string cluster_error_;  // why documents.redis.url is unusable (constructor; thrown by open_store)
   std::unordered_map<std::string, std::shared_ptr<Document>> docs_;  // guarded by mu_
   std::unordered_map<std::string, int> js_handles_;                  // guarded by mu_
   std::unique_ptr<store::Store> store_;  // set before listening, read-only after

@@ -612,6 +612,7 @@ Server::Stats Server::stats() const {
   s.connections = impl_->open_connections.load(std::memory_order_relaxed);
   s.messages_in = impl_->messages_in.load(std::memory_order_relaxed);
   s.messages_out = impl_->messages_out.load(std::memory_order_relaxed);
+  s.cluster_awareness_dropped = impl_->cluster_awareness_dropped.load(std::memory_order_relaxed);
   const int64_t q = impl_->bytes_queued.load(std::memory_order_relaxed);
   s.bytes_queued = q > 0 ? static_cast<uint64_t>(q) : 0;
   s.engine_clients = impl_->eio->clients.load(std::memory_order_relaxed);

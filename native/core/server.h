@@ -49,6 +49,14 @@ struct DocumentOptions {
   bool host_persistence = false;          // the host loads documents (Event::kDocLoad) and watches
                                           // every document's updates (Event::kDocUpdate) to store them
   ws::DeflateOptions per_message_deflate; // off by default, as y-websocket's server (ws defaults)
+  // Cluster mode (issue 21; native/core/doc_replication.h): replicas kept in step through Redis
+  // Streams. "" = single node.
+  std::string redis_url;
+  std::string redis_prefix = "collabio";
+  size_t redis_max_queued = 10000;        // appends held while Redis is unreachable; more refused (1013)
+  uint64_t redis_trim_window_ms = 60000;  // stream entries kept behind the snapshot
+  std::string redis_tls_ca;               // PEM file of CAs for rediss:// ("" = system default)
+  bool redis_tls_verify = true;
 };
 
 // CORS for the Engine.IO endpoint and the served client bundle, as the `cors` package that
@@ -411,6 +419,7 @@ class Server {
     uint64_t paused_connections = 0;   // connections not read now because they are over their share
     uint64_t inbound_pauses = 0;       // times a connection was paused, since start
     uint64_t adapter_bad_messages = 0;  // cluster messages dropped because they did not decode
+    uint64_t cluster_awareness_dropped = 0;  // hostile awareness messages from Redis pub/sub
   };
   Stats stats() const;
 

@@ -145,6 +145,7 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
 
   // Counters (relaxed atomics; read by Server::stats()).
   std::atomic<uint64_t> messages_in{0};
+  std::atomic<uint64_t> cluster_awareness_dropped{0};  // hostile awareness messages (doc_cluster_awareness.h)
   std::atomic<uint64_t> messages_out{0};
   std::atomic<int64_t> bytes_queued{0};
   std::atomic<uint64_t> open_connections{0};

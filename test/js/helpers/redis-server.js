@@ -85,6 +85,10 @@ async function startRedis(t, opts = {}) {
   const redis = {
     port,
     url: `redis://127.0.0.1:${port}`,
+    /** The running redis-server's pid (null while stopped): bench/docs-cluster.js reads its CPU. */
+    get pid() {
+      return child ? child.pid : null;
+    },
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
     async restart() {

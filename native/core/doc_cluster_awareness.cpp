@@ -1,0 +1,123 @@
+#include "core/doc_cluster_awareness.h"
+
+#include <boost/asio/post.hpp>
+#include <random>
+
+#include "core/documents.h"
+#include "yjs/awareness_wire.h"
+
+namespace collabio::core {
+
+namespace wire = yjs::awareness_wire;
+
+namespace {
+
+constexpr std::string_view kSuffix = "}:awareness";
+
+std::string random_node_id() {
+  std::random_device rd;
+  const uint64_t v = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  static const char* hex = "0123456789abcdef";
+  std::string id(16, '0');
+  for (int i = 0; i < 16; ++i) id[i] = hex[(v >> (60 - 4 * i)) & 15];
+  return id;
+}
+
+}  // namespace
+
+DocClusterAwareness::DocClusterAwareness(boost::asio::io_context& ioc, redis::Options redis, std::string prefix,
+                                         FindDocument find, std::atomic<uint64_t>& dropped)
+    : prefix_(std::move(prefix)), node_id_(random_node_id()), find_(std::move(find)), dropped_(dropped) {
+  redis.role = redis::Role::Commands;
+  if (redis.client_name.empty()) redis.client_name = "collabio-awareness-" + node_id_;
+  publisher_ = std::make_unique<redis::Connection>(ioc, redis);
+  subscriber_ = publisher_->duplicate(redis::Role::Subscriber);
+  subscriber_->on_message([this](redis::Message&& m) { on_message(std::move(m)); });
+}
+
+DocClusterAwareness::~DocClusterAwareness() {
+  // The connections' destructors wait for a running handler: none runs once they are gone.
+  subscriber_.reset();
+  publisher_.reset();
+}
+
+void DocClusterAwareness::start() {
+  publisher_->start();
+  subscriber_->start();
+}
+
+void DocClusterAwareness::close() {
+  subscriber_->close();
+  publisher_->close();
+}
+
+std::string DocClusterAwareness::channel(const std::string& name) const {
+  return prefix_ + ":{" + name + std::string(kSuffix);
+}
+
+void DocClusterAwareness::join(const std::string& name) {
+  start();  // no effect after the first time
+  std::lock_guard lk(mu_);
+  if (joined_[name]++ > 0) return;
+  // Once Redis confirmed the subscription, nothing the other nodes answer can be missed.
+  subscriber_->subscribe(redis::SubscriptionKind::Channel, {channel(name)},
+                         [this, name](std::error_code ec, std::string_view error_reply) {
+                           if (!ec && error_reply.empty()) publish_query(name);
+                         });
+}
+
+void DocClusterAwareness::leave(const std::string& name) {
+  std::lock_guard lk(mu_);
+  auto it = joined_.find(name);
+  if (it == joined_.end()) return;
+  if (--it->second > 0) return;
+  joined_.erase(it);
+  subscriber_->unsubscribe(redis::SubscriptionKind::Channel, {channel(name)});
+}
+
+void DocClusterAwareness::publish_update(const std::string& name, uint64_t peer, std::span<const uint8_t> update) {
+  wire::Message m;
+  m.kind = wire::Kind::Update;
+  m.node = node_id_;
+  m.peer = peer;
+  m.update.assign(update.begin(), update.end());
+  const auto bytes = wire::encode(m);
+  publisher_->command({"PUBLISH", channel(name), std::string(bytes.begin(), bytes.end())});
+}
+
+void DocClusterAwareness::publish_query(const std::string& name) {
+  wire::Message m;
+  m.kind = wire::Kind::Query;
+  m.node = node_id_;
+  const auto bytes = wire::encode(m);
+  publisher_->command({"PUBLISH", channel(name), std::string(bytes.begin(), bytes.end())});
+}
+
+// Subscriber strand.
+void DocClusterAwareness::on_message(redis::Message&& message) {
+  const std::string& ch = message.channel;
+  const std::string head = prefix_ + ":{";
+  if (ch.size() < head.size() + kSuffix.size() || ch.compare(0, head.size(), head) != 0 ||
+      ch.compare(ch.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0)
+    return;  // not one of ours (we subscribe to nothing else)
+  const std::string name = ch.substr(head.size(), ch.size() - head.size() - kSuffix.size());
+  wire::Message m;
+  std::string error;
+  const auto* data = reinterpret_cast<const uint8_t*>(message.payload.data());  // bytes as received
+  if (!wire::decode({data, message.payload.size()}, m, error)) {
+    count_dropped();
+    return;
+  }
+  if (m.node == node_id_) return;  // our own, echoed
+  auto doc = find_(name);
+  if (!doc) return;  // unloaded meanwhile
+  boost::asio::post(doc->strand(), [this, doc, m = std::move(m)]() mutable {
+    if (m.kind == wire::Kind::Query) {
+      doc->answer_awareness_query();
+    } else if (!doc->remote_awareness(m.node, m.peer, m.update)) {
+      count_dropped();
+    }
+  });
+}
+
+}  // namespace collabio::core
