@@ -21,8 +21,9 @@
 //   Y.Doc joins through node 2, which never held the document: the time until the server's
 //   SyncStep2 arrived, and until the newcomer's text is complete (the figure judged, as a SyncStep2
 //   that does not yet carry the document is no answer).
-// Like the other workloads, a window lasts `duration` seconds and then until the nodes have used
-// `minCpu` seconds of CPU (at most `maxDuration`), and implementations interleave run by run.
+// As in the other workloads, a window lasts `duration` seconds and then until the nodes have used
+// `minCpu` seconds of CPU, at most `maxDuration` (bench/run.js sets both to the same: a fixed
+// window, see there), and implementations interleave run by run.
 
 const fs = require('node:fs');
 const path = require('node:path');
