@@ -5,8 +5,8 @@
 // first), so that `npm pack` ships an addon users can run without a C++ toolchain.
 //
 // A prebuilt addon must run on machines that have only Node and its own runtime libraries, so on
-// Linux SQLite, zlib and OpenSSL are linked from libsqlite3.a, libz.a and libssl.a/libcrypto.a
-// when the system has them (no .so needed at run time), with --exclude-libs,ALL, which keeps
+// Linux SQLite, zlib, OpenSSL and hiredis are linked from libsqlite3.a, libz.a, libssl.a/libcrypto.a
+// and libhiredis.a when the system has them (no .so needed at run time), with --exclude-libs,ALL, which keeps
 // those copies private (their symbols are not exported, so they cannot clash with another
 // addon's or Node's). libstdc++ and libgcc_s stay shared:
 // Node itself needs them, and linking them statically raises the glibc floor (g++ 12's static
@@ -90,6 +90,11 @@ function cmakeArgs() {
     const zlib = staticLib('libz.a');
     if (zlib) args.push(`--CDZLIB_LIBRARY=${zlib}`, `--CDZLIB_LIBRARY_RELEASE=${zlib}`);
     else console.warn('collabio prebuild: no libz.a found; the prebuild will need libz.so.1 at run time');
+    // hiredis (the Redis adapter's RESP reader) from libhiredis.a: Debian's libhiredis.so.0.14 is
+    // not on every machine.
+    const hiredis = staticLib('libhiredis.a');
+    if (hiredis) args.push(`--CDHIREDIS_STATIC_LIBRARY=${hiredis}`);
+    else console.warn('collabio prebuild: no libhiredis.a found; the prebuild will need libhiredis.so.0.14 at run time');
     args.push('--CDCMAKE_SHARED_LINKER_FLAGS=-Wl,--exclude-libs,ALL -Wl,--as-needed');
     // libsqlite3.a's own dependencies, placed after it on the link line (no-ops on glibc >= 2.34).
     args.push('--CDCMAKE_CXX_STANDARD_LIBRARIES=-lm -ldl -lpthread');
