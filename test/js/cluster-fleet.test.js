@@ -51,8 +51,13 @@ for (const KINDS of FLEETS) for (const mode of ['classic', 'sharded']) {
     t.after(() => {
       for (const c of clients) c.disconnect();
     });
-    // One client per node, named after it; each joins the rooms its auth lists.
-    for (const node of nodes) {
+    // One client per node, named after it; each joins the rooms its auth lists, and, in a
+    // middleware (before it is connected: issue 20's regression), a room named after its node.
+    for (const [i, node] of nodes.entries()) {
+      node.io.use((socket, next) => {
+        socket.join(`mw-${i}`);
+        next();
+      });
       node.io.on('connection', (socket) => {
         socket.data.name = socket.handshake.auth.name;
         for (const room of socket.handshake.auth.rooms || []) socket.join(room);
@@ -94,6 +99,17 @@ for (const KINDS of FLEETS) for (const mode of ['classic', 'sharded']) {
         assert.equal(second, 'second');
         assert.deepStrictEqual(Buffer.from(list[0]), Buffer.from('abc'));
       }
+    });
+
+    await t.test('a room joined in a middleware is reached from the other nodes', async () => {
+      for (let i = 0; i < nodes.length; i++) {
+        const from = nodes[(i + 1) % nodes.length];
+        const arrival = next(clients[i], 'mw');
+        from.io.to(`mw-${i}`).emit('mw', i);
+        assert.deepStrictEqual(await arrival, [i]);
+      }
+      await settle();
+      assert.deepStrictEqual(got.map((g) => (g.mw || []).map((args) => args[0])), clients.map((_, i) => [i]));
     });
 
     await t.test('to(), except(), local and volatile select across the fleet', async () => {
