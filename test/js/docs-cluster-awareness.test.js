@@ -5,7 +5,7 @@
 // clients disappear from the other nodes by awareness's outdated timeout (30 s, checked every
 // 10 s: within 40 s, plus the client's own 30 s check). A newcomer on a node that did not hold the
 // document gets the states of the others (the join query). Hostile pub/sub messages are counted
-// and change nothing.
+// and change nothing. Hocuspocus providers and y-websocket providers on different nodes see each other.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
@@ -13,6 +13,7 @@ const Y = require('yjs');
 const { WebsocketProvider } = require('y-websocket');
 const WebSocket = require('ws');
 const { createClient } = require('redis');
+const { HocuspocusProvider } = require('@hocuspocus/provider');
 const { startRedis } = require('./helpers/redis-server');
 const { startIpcServer } = require('./helpers/ipc-server');
 const { waitFor } = require('./helpers/docs');
@@ -21,7 +22,7 @@ const CHILD = path.join(__dirname, 'helpers', 'child-server.js');
 const PREFIX = 'awt';
 
 async function startNode(t, redisUrl, label) {
-  const opts = { documents: { unloadDelay: 200, redis: { url: redisUrl, prefix: PREFIX } } };
+  const opts = { documents: { unloadDelay: 200, redis: { url: redisUrl, prefix: PREFIX }, hocuspocus: { path: '/collab' } } };
   const node = await startIpcServer(t, process.execPath, [CHILD, JSON.stringify(opts)], { label, timeout: 20000 });
   node.ws = `ws://127.0.0.1:${node.port}`;
   return node;
@@ -103,6 +104,21 @@ test('a newcomer after a node died gets that node\'s client states, which then g
   await waitFor(() => seen(late).includes('zed') && seen(late).includes('ada'), 'lee to get the states the server holds', 15000);
   await waitFor(() => !seen(late).includes('zed') && !seen(a).includes('zed'), 'zed to go by timeout', 45000, 100);
   assert.deepEqual(seen(late), ['ada']);
+});
+
+test('Hocuspocus and y-websocket peers on different nodes see each other', { timeout: 60000 }, async (t) => {
+  const redis = await startRedis(t);
+  const n0 = await startNode(t, redis.url, 'node0');
+  const n1 = await startNode(t, redis.url, 'node1');
+  const name = 'room-mixed';
+  const y = provider(t, n0, name, 'yan');
+  const h = new HocuspocusProvider({ url: `${n1.ws}/collab`, name, WebSocketPolyfill: WebSocket });
+  t.after(() => h.destroy());
+  h.setAwarenessField('user', 'hal');
+  await waitFor(() => seen(y).join() === 'hal', 'the y-websocket peer to see the Hocuspocus peer', 15000);
+  await waitFor(() => seen(h).join() === 'yan', 'the Hocuspocus peer to see the y-websocket peer', 15000);
+  h.destroy();
+  await waitFor(() => seen(y).length === 0, 'the Hocuspocus peer to leave', 10000);
 });
 
 test('hostile awareness messages on the pub/sub channel are dropped and counted', { timeout: 60000 }, async (t) => {
