@@ -106,6 +106,33 @@ test('a newcomer after a node died gets that node\'s client states, which then g
   assert.deepEqual(seen(late), ['ada']);
 });
 
+test('a node that loads the document queries the others, which answer with their clients\' states', { timeout: 60000 }, async (t) => {
+  const redis = await startRedis(t);
+  const n0 = await startNode(t, redis.url, 'node0');
+  const n1 = await startNode(t, redis.url, 'node1');
+  const name = 'room-query';
+  const a = provider(t, n0, name, 'ada');
+  await waitFor(() => a.synced, 'ada to sync', 15000);
+
+  // Watch the document's channel: node 1 has not loaded the document yet.
+  const sub = createClient({ url: redis.url });
+  sub.on('error', () => {});
+  await sub.connect();
+  const seenOnChannel = [];
+  await sub.subscribe(`${PREFIX}:{${name}}:awareness`, (m) => seenOnChannel.push(Buffer.from(m)), true);
+
+  const b = provider(t, n1, name, 'bob');
+  await waitFor(() => seen(b).join() === 'ada', 'bob to see ada', 15000);
+  // message = 01 kind varString(node) ...: a Query (kind 1) from node 1, then an Update (kind 0)
+  // from another node carrying ada's state.
+  const nodeOf = (m) => m.subarray(3, 3 + m[2]).toString();
+  const qi = seenOnChannel.findIndex((m) => m[0] === 1 && m[1] === 1);
+  assert.ok(qi >= 0, 'node 1 published a Query');
+  const answer = seenOnChannel.slice(qi + 1).find((m) => m[1] === 0 && nodeOf(m) !== nodeOf(seenOnChannel[qi]) && m.includes('"ada"'));
+  assert.ok(answer, 'node 0 answered with ada\'s state');
+  await sub.quit();
+});
+
 test('Hocuspocus and y-websocket peers on different nodes see each other', { timeout: 60000 }, async (t) => {
   const redis = await startRedis(t);
   const n0 = await startNode(t, redis.url, 'node0');
