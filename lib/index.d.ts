@@ -182,8 +182,10 @@ export interface ServerOptions {
     maxDisconnectionDuration?: number;
     /** Whether a recovered socket skips the middlewares. Default true. */
     skipMiddlewares?: boolean;
-    /** Encoded bytes the packet log keeps at most, per namespace (collabio). Default 32 MiB. */
+    /** Encoded bytes the packet log keeps at most, per namespace (collabio, in-memory adapter). Default 32 MiB. */
     maxPacketLogBytes?: number;
+    /** Entries the Redis packet log keeps at most, per namespace, approximately (collabio, createRedisAdapter). Default 100000. */
+    maxPacketLogEntries?: number;
   };
   /** Host to listen on when a port is given to the constructor. Default: all interfaces. */
   host?: string;

@@ -21,6 +21,7 @@
 const crypto = require('node:crypto');
 const { Adapter } = require('./adapter');
 const { TYPES, deconstruct, reconstruct, hasBinary } = require('./parser');
+const { RedisRecovery, LogReader } = require('./redis-recovery');
 const debug = require('./debug')('collabio:redis-adapter');
 
 // @socket.io/redis-adapter's RequestType (classic) and socket.io-adapter's MessageType (sharded).
@@ -54,6 +55,7 @@ const MessageType = {
 
 const EV_ADAPTER_MESSAGE = 31;
 const EV_ADAPTER_REPLY = 32;
+const EV_ADAPTER_COMMAND_REPLY = 33;
 
 function randomId() {
   return crypto.randomBytes(8).toString('hex');
@@ -105,6 +107,9 @@ class RedisCluster {
     this.adapters = new Map();
     this._counts = new Map(); // request id -> { resolve, reject, timer }
     this._nextCount = 1;
+    this._commands = new Map(); // command id -> { resolve, reject }
+    this._nextCommand = 1;
+    this._logReader = undefined;
     this.badMessages = 0; // requests and responses that did not parse as JSON here
     server._native.setRedisAdapter({ url: config.url, key: config.key, mode: config.mode, uid: this.uid, tls: config.tls });
   }
@@ -122,7 +127,39 @@ class RedisCluster {
     });
   }
 
+  /**
+   * Runs one Redis command on the native adapter's connection (`blocking`: on its connection for
+   * blocking reads); resolves with the reply (strings, numbers, arrays, null), rejects with an
+   * error reply or a connection failure.
+   */
+  command(args, blocking = false) {
+    return new Promise((resolve, reject) => {
+      const id = this._nextCommand++;
+      this._commands.set(id, { resolve, reject });
+      this.server._native.adapterCommand(args.map(String), id, blocking);
+    });
+  }
+
+  /** The packet-log reader of connection state recovery (lib/redis-recovery.js), made on first use. */
+  logReader() {
+    if (this._logReader === undefined) this._logReader = new LogReader(this);
+    return this._logReader;
+  }
+
   onEvent(kind, nspName, data, ackId, attachments, extra) {
+    if (kind === EV_ADAPTER_COMMAND_REPLY) {
+      const waiting = this._commands.get(ackId);
+      if (waiting === undefined) return;
+      this._commands.delete(ackId);
+      if (extra) return waiting.reject(new Error(extra));
+      let reply;
+      try {
+        reply = JSON.parse(data);
+      } catch (err) {
+        return waiting.reject(new Error(`collabio: unreadable Redis reply: ${err.message}`));
+      }
+      return waiting.resolve(reply);
+    }
     if (kind === EV_ADAPTER_REPLY) {
       const waiting = this._counts.get(ackId);
       if (waiting === undefined) return;
@@ -166,6 +203,9 @@ class RedisCluster {
       reject(new Error('the adapter was closed'));
     }
     this._counts.clear();
+    for (const { reject } of this._commands.values()) reject(new Error('the adapter was closed'));
+    this._commands.clear();
+    if (this._logReader !== undefined) this._logReader.close();
   }
 }
 
@@ -204,6 +244,9 @@ class RedisAdapter extends Adapter {
     }
     this.requests = new Map();
     this.ackRequests = new Map();
+    // Connection state recovery across the nodes: sessions and the packet log in Redis.
+    const csr = server.opts.connectionStateRecovery;
+    this._recovery = csr ? new RedisRecovery(this, csr) : undefined;
     if (this.sharded) {
       // The sharded adapter's "dynamic" mode: a room that is not a socket id has a channel of its
       // own, which only the nodes that have the room subscribe to.
@@ -227,9 +270,11 @@ class RedisAdapter extends Adapter {
   init() {
     this._cluster.adapters.set(this.nsp.name, this);
     this._native().adapterNamespace(this.nsp.name, true);
+    if (this._recovery) this._recovery.init();
   }
 
   close() {
+    if (this._recovery) this._recovery.close();
     for (const r of this.requests.values()) clearTimeout(r.timeout);
     this.requests.clear();
     this.ackRequests.clear();
@@ -283,6 +328,58 @@ class RedisAdapter extends Adapter {
       type === MessageType.SERVER_SIDE_EMIT ||
       type === MessageType.SERVER_SIDE_EMIT_RESPONSE
     );
+  }
+
+  // ---- connection state recovery (lib/redis-recovery.js; the API of SessionAwareAdapter) ----
+
+  broadcast(packet, opts) {
+    const flags = opts.flags || {};
+    // Logged as socket.io logs: events without an ack, not volatile, not local.
+    if (this._recovery && packet.type === TYPES.EVENT && packet.id === undefined && !flags.volatile && !flags.local) {
+      this._recovery.append(packet, opts);
+      return;
+    }
+    super.broadcast(packet, opts);
+  }
+
+  addAll(id, rooms) {
+    super.addAll(id, rooms);
+    if (this._recovery) this._sessionChanged(id);
+  }
+
+  del(id, room) {
+    super.del(id, room);
+    if (this._recovery) this._sessionChanged(id);
+  }
+
+  _sessionChanged(id) {
+    const socket = this.nsp.sockets.get(id);
+    if (socket !== undefined && socket.connected) this._recovery.writeSession(socket);
+  }
+
+  /** A socket connected: its session is in Redis from now on (so a crash of this node loses it not). */
+  writeSession(socket) {
+    if (this._recovery) this._recovery.writeSession(socket);
+  }
+
+  persistSession(session) {
+    if (this._recovery) this._recovery.persistSession(session);
+  }
+
+  dropSession(pid) {
+    if (this._recovery) this._recovery.dropSession(pid);
+  }
+
+  restoreSession(pid, offset) {
+    return this._recovery ? this._recovery.restoreSession(pid, offset) : null;
+  }
+
+  currentSeq() {
+    return this._recovery ? this._recovery.currentSeq() : undefined;
+  }
+
+  missedAfter(seq, rooms) {
+    return this._recovery ? this._recovery.missedAfter(seq, rooms) : [];
   }
 
   // ---- the cluster's operations (socket.io's adapter API) ----
@@ -624,4 +721,4 @@ function createRedisAdapter(opts = {}) {
   return CollabioRedisAdapter;
 }
 
-module.exports = { createRedisAdapter, RedisAdapter, RemoteSocket, EV_ADAPTER_MESSAGE, EV_ADAPTER_REPLY };
+module.exports = { createRedisAdapter, RedisAdapter, RemoteSocket, EV_ADAPTER_MESSAGE, EV_ADAPTER_REPLY, EV_ADAPTER_COMMAND_REPLY };

@@ -32,8 +32,8 @@ const EV_DOC_LAST = 19;
 const EV_ENGINE_FIRST = 20; // Engine.IO events (20..29) are handled by lib/engine.js
 const EV_ENGINE_LAST = 29;
 const EV_WARNING = 30;
-const EV_ADAPTER_FIRST = 31; // the Redis adapter's events (31..32) are handled by lib/redis-adapter.js
-const EV_ADAPTER_LAST = 32;
+const EV_ADAPTER_FIRST = 31; // the Redis adapter's events (31..33) are handled by lib/redis-adapter.js
+const EV_ADAPTER_LAST = 33;
 const STRIDE = 8;
 
 const DEFAULTS = {
@@ -631,7 +631,7 @@ class Server extends EventEmitter {
       // In order, after the reply and before anything the 'connection' handler sends. Packets
       // logged while the middlewares ran (when they are not skipped) are included.
       let missed = session.missedPackets || [];
-      if (typeof session.seq === 'number' && typeof nsp.adapter.missedAfter === 'function') {
+      if (session.seq !== undefined && typeof nsp.adapter.missedAfter === 'function') {
         missed = missed.concat(nsp.adapter.missedAfter(session.seq, session.rooms));
       }
       for (const p of missed) {

@@ -337,6 +337,7 @@ class Socket extends EventEmitter {
     if (this.pid !== undefined && typeof adapter.currentSeq === 'function') this._since = adapter.currentSeq();
     adapter.addAll(this.id, [this.id]);
     this.nsp._attach(this);
+    if (this.pid !== undefined && typeof adapter.writeSession === 'function') adapter.writeSession(this);
     this.server._native.join(this._conn, this.nsp.name, [...adapter.socketRooms(this.id)]);
   }
 
@@ -418,6 +419,8 @@ class Socket extends EventEmitter {
         data: this._data,
         since: this._since,
       });
+    } else if (this.pid !== undefined && typeof this.nsp.adapter.dropSession === 'function') {
+      this.nsp.adapter.dropSession(this.pid); // written at connect (a Redis adapter): gone for good
     }
     this.connected = false;
     this.nsp._remove(this);

@@ -72,6 +72,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
                            InstanceMethod<&NativeServer::AdapterRoom>("adapterRoom"),
                            InstanceMethod<&NativeServer::AdapterPublish>("adapterPublish"),
                            InstanceMethod<&NativeServer::AdapterServerCount>("adapterServerCount"),
+                           InstanceMethod<&NativeServer::AdapterCommand>("adapterCommand"),
                            InstanceMethod<&NativeServer::Leave>("leave"),
                            InstanceMethod<&NativeServer::Disconnect>("disconnect"),
                            InstanceMethod<&NativeServer::Close>("close"),
@@ -423,6 +424,11 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
   // adapterServerCount(nsp, id): answered by an adapter reply event
   void AdapterServerCount(const Napi::CallbackInfo& info) {
     server_->adapter_server_count(Str(info[0]), static_cast<int64_t>(info[1].As<Napi::Number>().DoubleValue()));
+  }
+  // adapterCommand(args: string[], id, blocking): answered by an adapter command reply event
+  void AdapterCommand(const Napi::CallbackInfo& info) {
+    server_->adapter_command(Strings(info[0]), static_cast<int64_t>(info[1].As<Napi::Number>().DoubleValue()),
+                             info[2].ToBoolean());
   }
   void Join(const Napi::CallbackInfo& info) { server_->join(Id(info[0]), Str(info[1]), Strings(info[2])); }
   void Leave(const Napi::CallbackInfo& info) { server_->leave(Id(info[0]), Str(info[1]), Str(info[2])); }

@@ -436,6 +436,13 @@ void ServerImpl::adapter_server_count(std::string nsp, int64_t id) {
   });
 }
 
+void ServerImpl::adapter_command(std::vector<std::string> args, int64_t id, bool blocking) {
+  command([self = shared_from_this(), args = std::move(args), id, blocking]() mutable {
+    if (auto* a = self->sio_->redis_adapter()) return a->command(std::move(args), id, blocking);
+    self->push_event(Event{Event::kAdapterCommandReply, 0, {}, {}, id, {}, nullptr, "no Redis adapter"});
+  });
+}
+
 void ServerImpl::join(uint64_t conn, std::string nsp, std::vector<std::string> rooms) {
   command([self = shared_from_this(), conn, nsp = std::move(nsp), rooms = std::move(rooms)] {
     self->sio_->join(conn, nsp, rooms);
@@ -542,6 +549,9 @@ void Server::adapter_publish(std::string channel, std::string json, std::vector<
   impl_->adapter_publish(std::move(channel), std::move(json), std::move(attachments), msgpack);
 }
 void Server::adapter_server_count(std::string nsp, int64_t id) { impl_->adapter_server_count(std::move(nsp), id); }
+void Server::adapter_command(std::vector<std::string> args, int64_t id, bool blocking) {
+  impl_->adapter_command(std::move(args), id, blocking);
+}
 void Server::join(uint64_t conn, std::string nsp, std::vector<std::string> rooms) {
   impl_->join(conn, std::move(nsp), std::move(rooms));
 }

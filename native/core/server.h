@@ -243,6 +243,8 @@ struct Event {
                            // dropped: nsp = its channel, data = why)
     kAdapterReply = 32,    // answer to adapter_server_count: ack_id = its id, nsp, data = the count,
                            // extra = the error ("" if none)
+    kAdapterCommandReply = 33,  // answer to adapter_command: ack_id = its id, data = the reply as
+                                // JSON (see sio::RedisAdapter::command), extra = the error ("" if none)
   };
   Kind kind = kEvent;
   uint64_t conn = 0;
@@ -356,6 +358,9 @@ class Server {
   void adapter_publish(std::string channel, std::string json, std::vector<std::string> attachments, bool msgpack);
   // Counts the servers of `nsp`: answered by an Event::kAdapterReply with ack_id = `id`.
   void adapter_server_count(std::string nsp, int64_t id);
+  // Runs one Redis command on the adapter's connection (`blocking`: on a connection of its own, for
+  // XREAD BLOCK): answered by an Event::kAdapterCommandReply with ack_id = `id`.
+  void adapter_command(std::vector<std::string> args, int64_t id, bool blocking);
 
   // ---- Documents ----
   // Answers a kDocAuth: mode 0 refuse (reason sent), 1 read-write, 2 read-only. `address` is the

@@ -132,6 +132,7 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   void adapter_room(std::string nsp, std::string room, bool on);
   void adapter_publish(std::string channel, std::string json, std::vector<std::string> attachments, bool msgpack);
   void adapter_server_count(std::string nsp, int64_t id);
+  void adapter_command(std::vector<std::string> args, int64_t id, bool blocking);
 
   const Options opts;
   net::io_context ioc;

@@ -31,6 +31,45 @@ bool wire_packet(const Broadcast& b, wire::WirePacket& out) {
   return true;
 }
 
+// A reply as JSON text for the host: bulk and status strings as strings (bytes copied as they are,
+// control characters, quote and backslash escaped), integers as numbers, arrays as arrays, nil as
+// null. Error replies do not come here.
+void append_json(const redis::Reply& r, std::string& out) {
+  switch (r.type) {
+    case redis::Reply::Type::Nil:
+      out += "null";
+      return;
+    case redis::Reply::Type::Integer:
+      out += std::to_string(r.integer);
+      return;
+    case redis::Reply::Type::Array:
+      out.push_back('[');
+      for (size_t i = 0; i < r.elements.size(); ++i) {
+        if (i) out.push_back(',');
+        append_json(r.elements[i], out);
+      }
+      out.push_back(']');
+      return;
+    default:
+      break;
+  }
+  static const char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (const unsigned char c : r.str) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20) {
+      out += "\\u00";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  out.push_back('"');
+}
+
 wire::BroadcastOpts wire_opts(const Broadcast& b) {
   wire::BroadcastOpts o;
   o.rooms = b.rooms;
@@ -58,6 +97,7 @@ RedisAdapter::RedisAdapter(core::ServerImpl& server, LocalAdapter& local, RedisA
 
 RedisAdapter::~RedisAdapter() {
   // The connections' destructors wait for a handler running on another thread; none runs after.
+  blocking_.reset();
   sub_.reset();
   pub_.reset();
 }
@@ -175,6 +215,29 @@ void RedisAdapter::server_count(const std::string& nsp, int64_t id) {
       ev.extra = "unexpected reply to PUBSUB";
     } else {
       ev.data = std::to_string(r.elements[1].integer);
+    }
+    server->push_event(std::move(ev));
+  });
+}
+
+void RedisAdapter::command(std::vector<std::string> args, int64_t id, bool blocking) {
+  redis::Connection* conn = pub_.get();
+  if (blocking) {
+    if (!blocking_) {
+      blocking_ = pub_->duplicate(redis::Role::Commands);
+      blocking_->start();
+    }
+    conn = blocking_.get();
+  }
+  core::ServerImpl* server = &server_;
+  conn->command(std::move(args), [server, id](std::error_code ec, redis::Reply r) {
+    Event ev{Event::kAdapterCommandReply, 0, {}, {}, id};
+    if (ec) {
+      ev.extra = ec.message();
+    } else if (r.is_error()) {
+      ev.extra = r.str.empty() ? "error reply" : r.str;
+    } else {
+      append_json(r, ev.data);
     }
     server->push_event(std::move(ev));
   });

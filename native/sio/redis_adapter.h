@@ -24,7 +24,8 @@
 //   handler runs on the subscriber's strand and posts broadcasts to the command strand through a
 //   weak pointer, so a broadcast that arrives while the adapter is being replaced is dropped.
 // - `channels_` (channel -> namespace) is written on the command strand and read by the message
-//   handler: guarded by `channels_mu_`. Everything else is const after construction.
+//   handler: guarded by `channels_mu_`. `blocking_` is created and used on the command strand.
+//   Everything else is const after construction.
 #pragma once
 
 #include <cstdint>
@@ -82,6 +83,11 @@ class RedisAdapter final : public Adapter, public std::enable_shared_from_this<R
   // Counts the servers of `nsp` (subscribers of its request channel, or of its sharded channel):
   // Event::kAdapterReply with ack_id = `id`, data = the count, or extra = the error.
   void server_count(const std::string& nsp, int64_t id);
+  // Runs `args` on the command connection, or with `blocking` (XREAD BLOCK) on a third connection
+  // that only the host's blocking reads use, so that they stall no publish. Event::kAdapterCommandReply
+  // with ack_id = `id`: data = the reply as JSON (strings, integers, arrays, null; an error reply is
+  // extra = its text). Strings are passed as bytes: the host stores only UTF-8 text.
+  void command(std::vector<std::string> args, int64_t id, bool blocking);
 
  private:
   enum class ChannelKind : uint8_t { Broadcast, Request, Response, Message };
@@ -107,6 +113,7 @@ class RedisAdapter final : public Adapter, public std::enable_shared_from_this<R
   const RedisAdapterOptions options_;
   std::unique_ptr<redis::Connection> pub_;  // commands and PUBLISH / SPUBLISH
   std::unique_ptr<redis::Connection> sub_;  // subscriptions
+  std::unique_ptr<redis::Connection> blocking_;  // the host's blocking reads; created on first use
 
   std::mutex channels_mu_;
   std::unordered_map<std::string, Channel> channels_;  // subscribed channel or pattern -> what it is; guarded

@@ -1,0 +1,218 @@
+'use strict';
+// Connection state recovery across the nodes of a Redis fleet (lib/redis-recovery.js): sessions and
+// the packet log live in Redis, written as sockets connect and join, so a client whose node was
+// SIGKILLed recovers on another node with its id, rooms, data and every event it missed, in order.
+// The client is the real socket.io-client; it reaches the nodes through a TCP proxy, as behind a
+// load balancer: the proxy sends new connections to the node the test says.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const net = require('node:net');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { io: ioClient } = require('socket.io-client');
+const { Server, createRedisAdapter } = require('../..');
+const { startRedis } = require('./helpers/redis-server');
+const { once, withTimeout, delay } = require('./helpers/clients');
+
+/** A collabio node in this process, set up as helpers/recovery-node.js. */
+async function localNode(t, url, maxDisconnectionDuration) {
+  const io = new Server({ documents: false, connectionStateRecovery: { maxDisconnectionDuration }, adapter: createRedisAdapter({ url }) });
+  io.listen(0, '127.0.0.1');
+  io.on('connection', (socket) => {
+    if (socket.recovered) return;
+    const { room, data } = socket.handshake.auth;
+    if (data !== undefined) socket.data = data;
+    if (room) socket.join(room);
+  });
+  t.after(() => io.close());
+  await withTimeout(io.of('/').adapter._recovery.ready, undefined, 'packet log reader');
+  return { io, port: io.address().port };
+}
+
+/** helpers/recovery-node.js in a child process; resolves with { port, emit(room, event, ...args), kill() }. */
+async function childNode(t, url, maxDisconnectionDuration) {
+  const child = spawn(process.execPath, [path.join(__dirname, 'helpers', 'recovery-node.js'), url, String(maxDisconnectionDuration)], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  t.after(() => child.kill('SIGKILL'));
+  const port = await withTimeout(
+    new Promise((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /^port (\d+)$/m.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`recovery node exited (${code}) before listening`)));
+    }),
+    undefined,
+    'recovery node start',
+  );
+  return {
+    port,
+    emit: (room, event, ...args) => child.send({ cmd: 'emit', room, event, args }),
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** A TCP proxy on a loopback port: each new connection goes to `proxy.target` (a port), or is refused while it is null. */
+async function tcpProxy(t, target) {
+  const proxy = { target, url: '' };
+  const open = new Set();
+  const server = net.createServer((inbound) => {
+    open.add(inbound);
+    inbound.on('close', () => open.delete(inbound));
+    inbound.on('error', () => {});
+    if (proxy.target === null) return inbound.destroy();
+    const outbound = net.connect(proxy.target, '127.0.0.1');
+    open.add(outbound);
+    outbound.on('close', () => open.delete(outbound));
+    outbound.on('error', () => inbound.destroy());
+    inbound.pipe(outbound).pipe(inbound);
+    outbound.on('close', () => inbound.destroy());
+    inbound.on('close', () => outbound.destroy());
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.url = `http://127.0.0.1:${server.address().port}`;
+  t.after(() => {
+    for (const s of open) s.destroy();
+    server.close();
+  });
+  return proxy;
+}
+
+function client(t, url, auth, transports = ['websocket']) {
+  const socket = ioClient(url, { transports, forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 200, auth });
+  t.after(() => socket.disconnect());
+  return socket;
+}
+
+async function until(fn, what) {
+  await withTimeout(
+    (async () => {
+      while (!fn()) await delay(10);
+    })(),
+    undefined,
+    what,
+  );
+}
+
+for (const transports of [['websocket'], ['polling', 'websocket']]) {
+  const over = transports.length === 1 ? 'WebSocket' : 'polling that upgraded';
+  test(`node SIGKILLed (${over}): the client recovers on another node with its id, rooms, data and every missed event in order`, async (t) => {
+    const redis = await startRedis(t);
+    const b = await localNode(t, redis.url, 10000);
+    const a = await childNode(t, redis.url, 10000);
+    const proxy = await tcpProxy(t, a.port);
+    const socket = client(t, proxy.url, { room: 'r1', data: { name: 'ada' } }, transports);
+    const got = [];
+    socket.on('tick', (n) => got.push(n));
+    await once(socket, 'connect');
+    if (transports.length > 1) await once(socket.io.engine, 'upgrade');
+    const id = socket.id;
+    // Until node A reads the packet log: then the client holds an offset.
+    await withTimeout(
+      (async () => {
+        while (got.length === 0) {
+          a.emit('r1', 'tick', 'warm-up');
+          await delay(100);
+        }
+      })(),
+      undefined,
+      'first event through node A',
+    );
+    await delay(100); // the other warm-up events in flight arrive
+    const seen = got.length;
+
+    proxy.target = null; // no node until the events below are logged
+    const disconnected = once(socket, 'disconnect');
+    await a.kill();
+    assert.equal((await disconnected)[0], 'transport close');
+    b.io.to('r1').emit('tick', 1);
+    b.io.to('other').emit('tick', 'not for r1');
+    b.io.except('r1').emit('tick', 'except r1');
+    b.io.to('r1').emit('tick', 2, { nested: [true] });
+    b.io.emit('tick', 3);
+    b.io.to('r1').volatile.emit('tick', 'volatile: not logged');
+    await delay(200); // appended to the log (XADD), read by node B
+
+    const connected = once(socket, 'connect');
+    proxy.target = b.port;
+    await connected;
+    assert.equal(socket.recovered, true);
+    assert.equal(socket.id, id);
+    await until(() => got.length >= seen + 3, 'the missed events');
+    assert.deepEqual(got.slice(seen), [1, 2, 3]);
+    const serverSide = b.io.of('/').sockets.get(id);
+    assert.ok(serverSide, 'node B has the socket under its old id');
+    assert.equal(serverSide.recovered, true);
+    assert.ok(serverSide.rooms.has('r1'));
+    assert.deepEqual(serverSide.data, { name: 'ada' });
+    // And it goes on: a room broadcast from node B reaches it, once.
+    b.io.to('r1').emit('tick', 4);
+    await until(() => got.length >= seen + 4, 'an event after the recovery');
+    await delay(100);
+    assert.deepEqual(got.slice(seen), [1, 2, 3, 4]);
+  });
+}
+
+test('a session older than maxDisconnectionDuration is not recovered: new id, no missed events', async (t) => {
+  const redis = await startRedis(t);
+  const b = await localNode(t, redis.url, 1000);
+  const a = await childNode(t, redis.url, 1000);
+  const proxy = await tcpProxy(t, a.port);
+  const socket = client(t, proxy.url, { room: 'r1' });
+  const got = [];
+  socket.on('tick', (n) => got.push(n));
+  await once(socket, 'connect');
+  const id = socket.id;
+  await withTimeout(
+    (async () => {
+      while (got.length === 0) {
+        a.emit('r1', 'tick', 'warm-up');
+        await delay(100);
+      }
+    })(),
+    undefined,
+    'first event through node A',
+  );
+  proxy.target = null;
+  await a.kill();
+  b.io.to('r1').emit('tick', 'missed');
+  await delay(2500); // past maxDisconnectionDuration (its session was last renewed before the kill)
+  const seen = got.length;
+  const connected = once(socket, 'connect');
+  proxy.target = b.port;
+  await connected;
+  assert.equal(socket.recovered, false);
+  assert.notEqual(socket.id, id);
+  await delay(200);
+  assert.deepEqual(got.slice(seen), []);
+});
+
+test('two nodes emitting at once: clients of both see the logged events in one order', async (t) => {
+  const redis = await startRedis(t);
+  const a = await localNode(t, redis.url, 10000);
+  const b = await localNode(t, redis.url, 10000);
+  const onA = client(t, `http://127.0.0.1:${a.port}`, {});
+  const onB = client(t, `http://127.0.0.1:${b.port}`, {});
+  const gotA = [];
+  const gotB = [];
+  onA.on('n', (x) => gotA.push(x));
+  onB.on('n', (x) => gotB.push(x));
+  await Promise.all([once(onA, 'connect'), once(onB, 'connect')]);
+  const N = 200;
+  for (let i = 0; i < N; i++) {
+    a.io.emit('n', `a${i}`);
+    b.io.emit('n', `b${i}`);
+  }
+  await until(() => gotA.length === 2 * N && gotB.length === 2 * N, 'every event on both clients');
+  assert.deepEqual(gotA, gotB);
+  // Each node's own events keep their emission order.
+  assert.deepEqual(gotA.filter((x) => x[0] === 'a'), Array.from({ length: N }, (_, i) => `a${i}`));
+  assert.deepEqual(gotA.filter((x) => x[0] === 'b'), Array.from({ length: N }, (_, i) => `b${i}`));
+});
