@@ -101,8 +101,8 @@ test('a Redis with a password and a database: collabio and stock nodes meet on i
     [0, 1],
     [1, 0],
   ]) {
-    const arrival = next(clients[to], 'hello');
-    nodes[from].io.emit('hello', from);
+    const arrival = next(clients[to], `hello-${from}`); // one event per round: the sender's own client gets it too
+    nodes[from].io.emit(`hello-${from}`, from);
     assert.deepStrictEqual(await arrival, [from]);
   }
   // Database 2 it is (pub/sub ignores databases, so look at the connections instead): every
@@ -157,8 +157,8 @@ test('rediss://: a collabio node over TLS (chain and name verified) and a stock 
     [0, 1],
     [1, 0],
   ]) {
-    const arrival = next(clients[to], 'secure');
-    nodes[from].io.emit('secure', from);
+    const arrival = next(clients[to], `secure-${from}`);
+    nodes[from].io.emit(`secure-${from}`, from);
     assert.deepStrictEqual(await arrival, [from]);
   }
   for (const n of nodes.splice(0)) await n.close();
