@@ -168,7 +168,7 @@ function report(wl, r) {
     { key: 'redis_us', title: 'Redis CPU µs/broadcast' },
     { key: 'cpu_s', title: 'CPU basis s' },
     { key: 'server_util', title: 'node cores' },
-    { key: 'redis_util', title: 'Redis cores' },
+    { key: 'redis_util', title: 'Redis cores', fmt: (v) => v.toFixed(4) },
     { key: 'gen_util', title: 'gen cores' },
     { key: 'delivered', title: 'delivered', fmt: (v) => `${(v * 100).toFixed(1)}%` },
   ];
@@ -189,6 +189,7 @@ function report(wl, r) {
         `${p.warmup}s warmup + ${p.duration}s window per run; fleet CPU summed over its ${p.nodes} nodes`,
         `cluster-${sub}.svg`,
         r.charts,
+        [['collabio:fleet', 'socketio:fleet'], ['collabio:single', 'socketio:single'], ['collabio:fleet', 'collabio:single']],
       ),
     );
   }

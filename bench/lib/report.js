@@ -70,8 +70,9 @@ function errorsOf(rows) {
   return lines.length ? `\nErrors:\n${lines.join('\n')}\n` : '';
 }
 
-// metric: field name; unit; better: higher|lower
-function section(title, rows, cols, primary, note, chartFile, charts) {
+// metric: field name; unit; better: higher|lower. `pairs` ([[a, b], …]), when given, names the
+// rows whose ratios are shown (a against b) instead of collabio against every other row.
+function section(title, rows, cols, primary, note, chartFile, charts, pairs = null) {
   const impls = Object.keys(rows);
   const lines = impls.map((impl) => {
     const m = rows[impl].med;
@@ -86,7 +87,17 @@ function section(title, rows, cols, primary, note, chartFile, charts) {
   // Ratios: collabio against every other server on the primary metrics.
   const ratioLines = [];
   const col = rows.collabio?.med || rows[impls.find((i) => i.startsWith('collabio'))]?.med;
-  if (col) {
+  if (pairs) {
+    for (const [a, b] of pairs) {
+      const ma = rows[a]?.med;
+      const mb = rows[b]?.med;
+      if (!ma || !mb) continue;
+      ratioLines.push([
+        `${a} / ${b}`,
+        ...primary.map((p) => x(p.better === 'higher' ? ratio(ma[p.key], mb[p.key]) : ratio(mb[p.key], ma[p.key]))),
+      ]);
+    }
+  } else if (col) {
     for (const impl of impls.filter((i) => !i.startsWith('collabio'))) {
       const m = rows[impl].med;
       if (!m) continue;
@@ -107,7 +118,7 @@ function section(title, rows, cols, primary, note, chartFile, charts) {
   });
   let s = `### ${title}\n\n${mdTable(headers, lines)}\n`;
   if (ratioLines.length) {
-    s += `\nRatios (>1 means collabio is better: faster, or less server CPU / memory per unit):\n\n`;
+    s += `\nRatios (>1 means ${pairs ? 'the first row' : 'collabio'} is better: faster, or less server CPU / memory per unit):\n\n`;
     s += mdTable(['', ...primary.map((p) => p.title)], ratioLines) + '\n';
   }
   s += errorsOf(rows);
