@@ -202,7 +202,8 @@ function report(wl, r) {
     // Fleet CPU per delivery at most 1.15x a single collabio node's: fleet x (1/1.15) <= single.
     const f = range(paced['collabio:fleet']?.med, 'cpu_us');
     const s = range(paced['collabio:single']?.med, 'cpu_us');
-    rows.push(['paced: collabio fleet CPU/delivery vs a single collabio node', `${runs(f)} vs ${runs(s)} µs`, '≤ 1.15×',
+    const times = f && s ? `${(f.med / s.med).toFixed(2)}× (runs: ${(f.lo / s.hi).toFixed(2)}×–${(f.hi / s.lo).toFixed(2)}×): ` : '';
+    rows.push(['paced: collabio fleet CPU/delivery vs a single collabio node', `${times}${runs(f)} vs ${runs(s)} µs`, '≤ 1.15×',
       r.verdict(f, s, 1 / 1.15) ?? 'n/a']);
   }
   {
