@@ -237,6 +237,8 @@ export interface ServerOptions {
   addTrailingSlash?: boolean;
   /** Serve the socket.io-client bundle at <path>/socket.io.js when socket.io-client is installed. Default true. */
   serveClient?: boolean;
+  /** Remove a dynamic child namespace when its last socket leaves (socket.io 4.6+). Default false. */
+  cleanupEmptyChildNamespaces?: boolean;
   /**
    * CORS for the Engine.IO endpoint (functions as origin are not supported). With a string or a
    * list as `origin`, WebSocket upgrades (Socket.IO and documents) from other origins get HTTP 403.

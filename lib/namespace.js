@@ -220,6 +220,19 @@ class ParentNamespace extends Namespace {
     for (const l of this.listeners('connect')) nsp.on('connect', l);
     for (const l of this.listeners('connection')) nsp.on('connection', l);
     this.children.add(nsp);
+    if (this.server.opts.cleanupEmptyChildNamespaces) {
+      // As socket.io 4.6+: a child namespace goes with its last socket (its adapter is closed); a
+      // client connecting to the name later creates it again through this parent.
+      const remove = nsp._remove;
+      nsp._remove = (socket) => {
+        remove.call(nsp, socket);
+        if (nsp.sockets.size !== 0 || this.server._nsps.get(name) !== nsp) return;
+        debug('closing child namespace %s', name);
+        nsp.adapter.close();
+        this.server._nsps.delete(name);
+        this.children.delete(nsp);
+      };
+    }
     this.server._nsps.set(name, nsp);
     EventEmitter.prototype.emit.call(this.server, 'new_namespace', nsp);
     return nsp;

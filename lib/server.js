@@ -90,6 +90,7 @@ class Server extends EventEmitter {
       srv = undefined;
     }
     checkAttachable(srv);
+    refuseUnsupportedOptions(opts || {});
     this.opts = { ...DEFAULTS, ...(opts || {}) };
     if (this.opts.connectionStateRecovery) {
       // socket.io's defaults, and the packet log's byte bound (collabio; docs/LIMITS.md).
@@ -663,6 +664,38 @@ function nativeTlsOptions(tls) {
   const out = { key: pem(tls.key), cert: pem(tls.cert), ca: pem(tls.ca), passphrase: tls.passphrase === undefined ? '' : String(tls.passphrase) };
   if (!out.key || !out.cert) throw new TypeError('collabio: tls needs both key and cert (PEM)');
   return out;
+}
+
+/**
+ * socket.io options whose behaviour collabio does not have throw here rather than being ignored:
+ * clients configured for them would fail in ways far from the cause (docs/API.md, "Differences
+ * from socket.io", says why each is kept out).
+ */
+function refuseUnsupportedOptions(opts) {
+  if (opts.parser !== undefined && !isDefaultParser(opts.parser)) {
+    throw new TypeError('collabio: the parser option is not supported: the native core reads and writes Socket.IO packets in socket.io-parser\'s format only (clients must use the default parser)');
+  }
+  if (opts.allowEIO3) {
+    throw new TypeError('collabio: allowEIO3 is not supported: only Engine.IO v4 clients (socket.io-client 3.x and later) can connect');
+  }
+  if (opts.wsEngine !== undefined) {
+    throw new TypeError('collabio: the wsEngine option is not supported: WebSockets are served by the native core');
+  }
+  if (opts.allowUpgrades === false) {
+    throw new TypeError("collabio: allowUpgrades: false is not supported: choose the transport with transports (['polling'] or ['websocket'])");
+  }
+  if (opts.initialPacket !== undefined) {
+    throw new TypeError('collabio: the initialPacket option is not supported');
+  }
+}
+
+/** Whether `parser` is socket.io-parser itself (what socket.io uses when the option is absent). */
+function isDefaultParser(parser) {
+  try {
+    return parser === require('socket.io-parser');
+  } catch {
+    return false;
+  }
 }
 
 /** An http.Server-like object: what attach() takes (http/https.Server, or a net.Server with 'request'). */

@@ -4,7 +4,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { setup, nextConnection } = require('./helpers/harness');
-const { startServer } = require('./helpers/servers');
+const { startServer, IMPL } = require('./helpers/servers');
 const { Clients, once, assertEchoWorks } = require('./helpers/clients');
 
 test('connect exposes query, auth and the handshake to the server', async (t) => {
@@ -145,4 +145,19 @@ test('handshake.query and allowRequest\'s req._query parse the query as socket.i
   assert.equal(expected.flag, '');
   assert.equal(expected.amp, '&');
   assert.equal(Object.getPrototypeOf(actual), Object.prototype, 'a plain object, as socket.io\'s');
+});
+
+// socket.io options collabio does not have are refused when the server is made, with the reason,
+// rather than ignored (a msgpack client, or an Engine.IO v3 one, would otherwise fail far from
+// the cause). The default parser itself is accepted.
+test('parser, allowEIO3, wsEngine, allowUpgrades: false and initialPacket are refused with the reason (collabio)', { skip: IMPL !== 'collabio' && 'collabio refuses them' }, () => {
+  const { Server } = require('../..');
+  const msgpackLike = { Encoder: class {}, Decoder: class {} };
+  assert.throws(() => new Server({ parser: msgpackLike }), /parser option is not supported.*socket\.io-parser/);
+  assert.throws(() => new Server({ allowEIO3: true }), /allowEIO3 is not supported.*Engine\.IO v4/);
+  assert.throws(() => new Server({ wsEngine: require('ws').Server }), /wsEngine option is not supported/);
+  assert.throws(() => new Server({ allowUpgrades: false }), /allowUpgrades: false is not supported.*transports/);
+  assert.throws(() => new Server({ initialPacket: 'hi' }), /initialPacket option is not supported/);
+  const io = new Server({ parser: require('socket.io-parser'), allowEIO3: false, documents: false });
+  io.close();
 });

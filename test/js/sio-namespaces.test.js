@@ -95,6 +95,57 @@ test('dynamic namespace from a function sees the name and the auth', async (t) =
   assert.equal(io.of('/team-blue').sockets.size, 1);
 });
 
+// socket.io's cleanupEmptyChildNamespaces (4.6+): a dynamic child namespace is removed with its last
+// socket, and a client connecting to that name afterwards gets a new child (its 'connection'
+// handlers run again). io._nsps is private in both servers; these tests read it as socket.io's own do.
+test('cleanupEmptyChildNamespaces: a child namespace goes with its last socket and comes back on demand', async (t) => {
+  const { io, clients } = await setup(t, { cleanupEmptyChildNamespaces: true });
+  const parent = io.of(/^\/dyn-\d+$/);
+  const connections = [];
+  parent.on('connection', (socket) => connections.push(socket.nsp));
+  const a = await clients.connect({ path: '/dyn-1' });
+  const b = await clients.connect({ path: '/dyn-1' });
+  assert.equal(connections.length, 2);
+  const first = connections[0];
+  assert.equal(io._nsps.get('/dyn-1'), first);
+  a.disconnect();
+  await withTimeout(
+    (async () => {
+      while (first.sockets.size !== 1) await new Promise((r) => setTimeout(r, 10));
+    })(),
+  );
+  assert.equal(io._nsps.get('/dyn-1'), first, 'kept while a socket remains');
+  b.disconnect();
+  await withTimeout(
+    (async () => {
+      while (io._nsps.has('/dyn-1')) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    undefined,
+    'the empty child namespace removed',
+  );
+  const c = await clients.connect({ path: '/dyn-1' });
+  assert.equal(connections.length, 3);
+  assert.notEqual(connections[2], first, 'a new child namespace');
+  assert.equal(io._nsps.get('/dyn-1'), connections[2]);
+  assert.equal(c.connected, true);
+});
+
+test('without cleanupEmptyChildNamespaces an empty child namespace stays', async (t) => {
+  const { io, clients } = await setup(t);
+  io.of(/^\/dyn-\d+$/);
+  const a = await clients.connect({ path: '/dyn-2' });
+  const child = io._nsps.get('/dyn-2');
+  assert.ok(child);
+  a.disconnect();
+  await withTimeout(
+    (async () => {
+      while (child.sockets.size !== 0) await new Promise((r) => setTimeout(r, 10));
+    })(),
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(io._nsps.get('/dyn-2'), child);
+});
+
 test('one connection carries several namespaces, also over polling', async (t) => {
   const { io, clients } = await setup(t);
   io.of('/chat').on('connection', (socket) => socket.on('hi', (ack) => ack('chat')));
