@@ -92,17 +92,21 @@ function nativeTests(sanitize) {
 }
 
 // ThreadSanitizer over the core's multithreaded tests (test/native/core: a core::Server on several
-// I/O threads with real TCP clients). Only core_tests: the other suites are single-threaded.
+// I/O threads with real TCP clients) and the Redis ones (test/native/redis: connections on two I/O
+// threads, the Redis adapter posting from its subscriber to the command strand). The other suites
+// are single-threaded.
 function tsanTests() {
   const dir = path.join(root, 'build', 'native-tsan');
   // g++ prints -Wtsan warnings for the fences in Asio's handler invocation (std_fenced_block, a
   // system header): TSan does not model fences; the scheduler's mutex orders handlers anyway.
   run('cmake', ['-S', root, '-B', dir, '-DCOLLABIO_TESTS=ON', '-DCMAKE_BUILD_TYPE=RelWithDebInfo', '-DCOLLABIO_SANITIZE=thread'],
     { stdio: ['inherit', 'ignore', 'inherit'] });
-  run('cmake', ['--build', dir, '-j', jobs, '--target', 'core_tests']);
-  run(path.join(dir, 'core_tests'), [], {
-    env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1 second_deadlock_stack=1 history_size=4' },
-  });
+  run('cmake', ['--build', dir, '-j', jobs, '--target', 'core_tests', 'redis_tests']);
+  for (const suite of ['core_tests', 'redis_tests']) {
+    run(path.join(dir, suite), [], {
+      env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1 second_deadlock_stack=1 history_size=4' },
+    });
+  }
 }
 
 // Environment that loads the ASan+UBSan addon into Node: the ASan runtime must come first in the

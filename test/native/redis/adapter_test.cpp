@@ -166,9 +166,9 @@ core::Server::RedisAdapterOptions adapter_options(const RedisServer& rs, bool sh
 TEST(RedisAdapter, ClassicBroadcastsArePublishedOnceAndLocalOnesStayHome) {
   RedisServer rs;
   rs.start();
+  Inbox inbox;  // outlives the watcher, whose handler fills it
   IoThreads io;
   redis::Connection watcher(io.ioc, options_for(rs, redis::Role::Subscriber));
-  Inbox inbox;
   watcher.on_message(inbox.handler());
   watcher.start();
   subscribe(watcher, redis::SubscriptionKind::Pattern, {"socket.io#/chat#*"});
@@ -216,11 +216,11 @@ TEST(RedisAdapter, ClassicBroadcastsArePublishedOnceAndLocalOnesStayHome) {
 TEST(RedisAdapter, RequestsAndResponsesReachTheHostAndBadMessagesAreCounted) {
   RedisServer rs;
   rs.start();
+  Inbox inbox;  // outlives the watcher, whose handler fills it
   IoThreads io;
   redis::Connection raw(io.ioc, options_for(rs, redis::Role::Commands));
   raw.start();
   redis::Connection watcher(io.ioc, options_for(rs, redis::Role::Subscriber));
-  Inbox inbox;
   watcher.on_message(inbox.handler());
   watcher.start();
   subscribe(watcher, redis::SubscriptionKind::Channel, {"socket.io-response#/#"});
@@ -273,11 +273,11 @@ TEST(RedisAdapter, RequestsAndResponsesReachTheHostAndBadMessagesAreCounted) {
 TEST(RedisAdapter, ShardedBroadcastsUseRoomChannelsAndOnlyAckedOnesReachTheHost) {
   RedisServer rs;
   rs.start();
+  Inbox inbox;  // outlives the watcher, whose handler fills it
   IoThreads io;
   redis::Connection raw(io.ioc, options_for(rs, redis::Role::Commands));
   raw.start();
   redis::Connection watcher(io.ioc, options_for(rs, redis::Role::Subscriber));
-  Inbox inbox;
   watcher.on_message(inbox.handler());
   watcher.start();
   subscribe(watcher, redis::SubscriptionKind::Shard, {"socket.io#/#", "socket.io#/#room#"});
