@@ -34,7 +34,7 @@ const arg = (name, def) => {
 const RUNS = arg('runs', 3);
 const RELAY = { docs: 10, editors: 10, rate: 5, warmup: 3, duration: arg('duration', 10), processes: 2 };
 const MEMORY = { docs: 200, paragraphs: 40, edits: 1000 };
-const IMPLS = ['collabio-hocuspocus', 'hocuspocus'];
+const IMPLS = ['collabio-hocuspocus', 'hocuspocus'].filter((i) => !args.includes('--only') || args[args.indexOf('--only') + 1] === i);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (m) => process.stderr.write(`[hocuspocus bench] ${m}\n`);
@@ -131,6 +131,8 @@ async function relayRun(impl) {
     const err = results.find((r) => r.event === 'error');
     if (err) throw new Error(err.message);
     const delivered = results.reduce((a, r) => a + r.delivered, 0);
+    const messagesIn = results.reduce((a, r) => a + (r.messagesIn || 0), 0);
+    const editorsCpu = results.reduce((a, r) => a + r.cpuSeconds, 0);
     const samples = results.flatMap((r) => r.samples);
     // A delivery is one edit reaching one remote editor (its token observed there). Hocuspocus
     // carries several edits in one message, so messages are not comparable; edits delivered are.
@@ -141,6 +143,8 @@ async function relayRun(impl) {
       cpu_us_per_delivery: (cpu.seconds / editDeliveries) * 1e6,
       cpu_us_per_update: (cpu.seconds / delivered) * 1e6,
       cpu_s: cpu.seconds,
+      messages_per_s: messagesIn / RELAY.duration,
+      editors_cores: editorsCpu / RELAY.duration,
       p50_ms: quantile(samples, 0.5),
       p99_ms: quantile(samples, 0.99),
       converged: results.every((r) => r.converged),

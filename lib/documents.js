@@ -182,7 +182,7 @@ class Documents extends EventEmitter {
     // defaults); same options as socket.io's perMessageDeflate.
     const pmd = nativeDeflateOptions(o.perMessageDeflate);
     if (pmd) out.perMessageDeflate = pmd;
-    for (const k of ['unloadDelay', 'maxMessageSize', 'keepAlive', 'updateDebounce', 'compactAfterEntries', 'compactAfterBytes', 'maxDocuments']) {
+    for (const k of ['unloadDelay', 'maxMessageSize', 'keepAlive', 'updateDebounce', 'relayInterval', 'compactAfterEntries', 'compactAfterBytes', 'maxDocuments']) {
       if (o[k] !== undefined) out[k] = Number(o[k]);
     }
     // Cluster mode (docs/architecture.md, "Documents across processes"): replicas kept in step

@@ -64,6 +64,8 @@ async function main() {
   let cpu0 = null;
   let edits = 0;
   let editsAtStart = 0;
+  let messagesAtStart = 0;
+  let messagesInWindow = 0;
   let go;
   const started = new Promise((r) => (go = r));
   rl.on('line', (l) => {
@@ -72,9 +74,11 @@ async function main() {
     else if (cmd === 'start') {
       windowStart = nowMs();
       cpu0 = process.cpuUsage();
+      messagesAtStart = counters.messagesIn;
       editsAtStart = edits;
     } else if (cmd === 'stop') {
       windowEnd = nowMs();
+      messagesInWindow = counters.messagesIn - messagesAtStart;
       stopped = true;
     }
   });
@@ -133,6 +137,7 @@ async function main() {
     convergeMs,
     textLength: editors[0].text.length,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    messagesIn: messagesInWindow,
     bytesIn: counters.bytesIn,
   });
   process.stdout.write(line + '\n', () => process.exit(0));

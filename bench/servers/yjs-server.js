@@ -29,7 +29,11 @@ async function main() {
     // collabio serving Hocuspocus providers at ws://127.0.0.1:N/ (bench/hocuspocus.js), in memory;
     // BENCH_THREADS sets its I/O threads (default: one per CPU).
     const { Server } = require('../..');
-    const io = new Server({ threads: Number(process.env.BENCH_THREADS) || undefined, documents: { persistence: false, hocuspocus: { path: '/' } } });
+    const relayInterval = process.env.BENCH_RELAY_INTERVAL === undefined ? undefined : Number(process.env.BENCH_RELAY_INTERVAL);
+    const io = new Server({
+      threads: Number(process.env.BENCH_THREADS) || undefined,
+      documents: { persistence: false, relayInterval, hocuspocus: { path: '/' } },
+    });
     io.listen(0, '127.0.0.1');
     ready(io.address().port);
     stop = () => io.close();

@@ -138,6 +138,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
       dnum("maxMessageSize", docs.max_message);
       dnum("keepAlive", docs.keepalive_ms);
       dnum("updateDebounce", docs.update_debounce_ms);
+      dnum("relayInterval", docs.relay_interval_ms);
       dnum("compactAfterEntries", docs.compact_after_entries);
       dnum("compactAfterBytes", docs.compact_after_bytes);
       dnum("maxDocuments", docs.max_documents);

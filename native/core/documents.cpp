@@ -20,6 +20,9 @@ int64_t now_ms() {
       .count();
 }
 
+// Peer ids start at 1 (connection ids); JavaScript's writes use 0.
+constexpr uint64_t kNoPeer = ~uint64_t{0};
+
 // Awareness states not renewed for this long are dropped (y-protocols outdatedTimeout is 30 s).
 constexpr int kAwarenessCheckMs = 10000;
 
@@ -34,6 +37,7 @@ Document::Document(DocumentManager& manager, std::string name)
       strand_(net::make_strand(manager.server.ioc)),
       unload_timer_(strand_),
       awareness_timer_(strand_),
+      relay_timer_(strand_),
       js_timer_(strand_) {}
 
 void Document::start_loading() {
@@ -158,6 +162,54 @@ void Document::close_peer(uint64_t peer, uint16_t code, const std::string& reaso
 
 void Document::send_update_to_all(std::vector<uint8_t> update, uint64_t except) {
   if (peers_.empty()) return;
+  relay_batch_.push_back(PendingRelay{except, std::move(update)});
+  if (relay_flush_scheduled_) return;
+  relay_flush_scheduled_ = true;
+  const auto next = last_relay_ + std::chrono::milliseconds(manager_.opts.relay_interval_ms);
+  if (std::chrono::steady_clock::now() >= next) {
+    // Quiet until now: out as soon as the messages already handed to this strand are handled.
+    net::post(strand_, [self = shared_from_this()] { self->flush_relay(); });
+    return;
+  }
+  relay_timer_.expires_at(next);
+  relay_timer_.async_wait([self = shared_from_this()](boost::system::error_code) { self->flush_relay(); });
+}
+
+// One update goes to everyone but its sender, as before batching. Several are merged
+// (Y.mergeUpdates) into one message for every peer, their senders included: a peer integrates
+// what it already has as a no-op (yjs skips known structs), and one merge plus one frame per
+// protocol costs the server less than a merge per sender, while each client integrates one
+// message per burst instead of one per remote edit. Hocuspocus 4 does the same (its Document
+// merges an event-loop turn's updates and broadcasts them to every connection).
+void Document::flush_relay() {
+  relay_flush_scheduled_ = false;
+  last_relay_ = std::chrono::steady_clock::now();
+  auto batch = std::move(relay_batch_);
+  relay_batch_.clear();
+  if (batch.empty() || peers_.empty()) return;
+  uint64_t except = batch.front().from;
+  std::vector<uint8_t> update;
+  if (batch.size() == 1) {
+    update = std::move(batch.front().update);
+  } else {
+    std::vector<std::span<const uint8_t>> parts;
+    parts.reserve(batch.size());
+    for (const auto& b : batch) {
+      parts.emplace_back(b.update);
+      if (b.from != except) except = kNoPeer;
+    }
+    try {
+      update = yjs::mergeUpdates(parts);
+    } catch (const std::exception&) {
+      // Our own integrated updates always merge; should one not, each goes out as it came.
+      for (auto& b : batch) {
+        const SharedMessage m(std::move(b.update));
+        for (auto& [id, peer] : peers_)
+          if (id != b.from) peer.p->deliver_update(m);
+      }
+      return;
+    }
+  }
   const SharedMessage m(std::move(update));
   for (auto& [id, peer] : peers_)
     if (id != except) peer.p->deliver_update(m);

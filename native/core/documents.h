@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -104,7 +105,9 @@ class Document : public std::enable_shared_from_this<Document> {
   void when_durable(std::function<void()> fn);
   void integrate(uint64_t from, std::span<const uint8_t> update, std::function<void(std::string)> done);
   void relay(uint64_t from, std::vector<uint8_t> update);
+  // Queues `update` (from peer `except`, 0 for JavaScript) for the next relay flush.
   void send_update_to_all(std::vector<uint8_t> update, uint64_t except);
+  void flush_relay();
   void send_awareness_to_all(std::vector<uint8_t> update);
   void acknowledge_when_durable(uint64_t peer, bool saved);
   void maybe_schedule_unload();
@@ -136,6 +139,19 @@ class Document : public std::enable_shared_from_this<Document> {
   std::map<std::pair<std::string, uint64_t>, uint64_t> remote_peers_;
   uint64_t next_remote_connection_ = uint64_t{1} << 62;
   bool cluster_joined_ = false;  // join()ed on load; leave() on unload
+  // Updates integrated (and, with a store, committed) but not yet sent to the peers, with their
+  // senders. Relays of one document are at least DocumentOptions::relay_interval_ms apart, and
+  // what arrives in between goes out as one merged update (flush_relay): a lone update after a
+  // quiet interval leaves at once (posted, so the messages already handed to this strand join it);
+  // a burst costs each client one message to integrate instead of one per edit.
+  struct PendingRelay {
+    uint64_t from;
+    std::vector<uint8_t> update;
+  };
+  std::vector<PendingRelay> relay_batch_;
+  bool relay_flush_scheduled_ = false;
+  std::chrono::steady_clock::time_point last_relay_{};
+  net::steady_timer relay_timer_;
   bool subscribed_ = false;  // JS wants 'update' events
   std::vector<std::string> js_updates_;
   bool js_flush_scheduled_ = false;

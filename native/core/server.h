@@ -38,6 +38,7 @@ struct DocumentOptions {
   bool authorize = false;                 // ask the host (Event::kDocAuth) before serving a connection
   uint32_t keepalive_ms = 30000;          // WebSocket ping period; no pong by the next one closes
   uint32_t update_debounce_ms = 50;       // batching of Event::kDocUpdate
+  uint32_t relay_interval_ms = 2;         // a document's relays at least this far apart; merged between
   size_t compact_after_entries = 500;     // store log entries that trigger a compaction
   uint64_t compact_after_bytes = 8ull << 20;
   size_t max_documents = 100000;          // loaded at once; more are refused (close 1013)
