@@ -4,25 +4,31 @@
 // the same real @hocuspocus/provider editors on both (issue 19). Its own script so that it does not
 // touch bench/run.js's measurement; the servers and editors are bench/run.js's.
 //
-//   node bench/hocuspocus.js                 quick: 3 interleaved runs of each workload
-//   node bench/hocuspocus.js --runs 5 --duration 20
+//   node bench/hocuspocus.js                 3 interleaved runs of each workload; rewrites the
+//                                            generated part of bench/RESULTS.md's Hocuspocus section
+//   node bench/hocuspocus.js --runs 5 --min-cpu 2
+//   node bench/hocuspocus.js --runs 1 --min-cpu 0.1 --only collabio-hocuspocus --no-report   (iterating)
 //
 // Workloads:
 // - relay: 10 documents x 10 Hocuspocus editors (bench/clients/yjs-editors.js, protocol "hocus"),
-//   5 edits/s each, in 2 Node processes. Server CPU (nanoseconds on a CPU, every thread, from
-//   /proc/<pid>/task/*/schedstat) per delivered edit over the window, and edit-to-remote latency
-//   p50/p99 from every editor.
+//   5 edits/s each, in 2 Node processes. The measured window lasts at least `duration` seconds and
+//   until the server has spent `minCpu` seconds of CPU (at most `maxDuration`), so that a figure per
+//   delivery rests on enough CPU (as bench/run.js). Server CPU (nanoseconds on a CPU, every thread,
+//   from /proc/<pid>/task/*/schedstat) per delivered edit, edit-to-remote latency p50/p99 from
+//   every editor, messages the editors received and the editors' own CPU.
 // - memory: 200 documents opened 50 per Hocuspocus socket (bench/clients/hocus-docs.js), each
 //   given 40 paragraphs typed in 1000 edits into Tiptap's XmlFragment and acknowledged by the
 //   server; (RSS after - RSS before) / documents.
-// Prints a JSON summary and a Markdown table (pasted into bench/RESULTS.md).
+// Every figure is shown as median and min–max over the runs; a target is met only when collabio's
+// worst run beats Hocuspocus's best (bench/lib/report.js verdict).
 
 const fs = require('node:fs');
 const path = require('node:path');
 const readline = require('node:readline');
 const { spawn, execFileSync } = require('node:child_process');
 const proc = require('./lib/proc');
-const { median, quantile } = require('./lib/stats');
+const { quantile } = require('./lib/stats');
+const { medians, verdict } = require('./lib/report');
 
 const BENCH = __dirname;
 const ROOT = path.join(BENCH, '..');
@@ -32,9 +38,14 @@ const arg = (name, def) => {
   return i >= 0 ? Number(args[i + 1]) : def;
 };
 const RUNS = arg('runs', 3);
-const RELAY = { docs: 10, editors: 10, rate: 5, warmup: 3, duration: arg('duration', 10), processes: 2 };
+const RELAY = {
+  docs: 10, editors: 10, rate: 5, warmup: 3, processes: 2,
+  duration: arg('duration', 10), minCpu: arg('min-cpu', 1), maxDuration: arg('max-duration', 150),
+};
 const MEMORY = { docs: 200, paragraphs: 40, edits: 1000 };
-const IMPLS = ['collabio-hocuspocus', 'hocuspocus'].filter((i) => !args.includes('--only') || args[args.indexOf('--only') + 1] === i);
+const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+const IMPLS = ['collabio-hocuspocus', 'hocuspocus'].filter((i) => !ONLY || ONLY === i);
+const REPORT = !args.includes('--no-report') && !ONLY;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (m) => process.stderr.write(`[hocuspocus bench] ${m}\n`);
@@ -103,13 +114,36 @@ async function server(impl) {
   return s;
 }
 
+/**
+ * The measured window (as bench/run.js cpuWindow): starts with `onStart()`, lasts at least
+ * RELAY.duration seconds and until server `pid` has used RELAY.minCpu CPU seconds, at most
+ * RELAY.maxDuration; ends with `onStop()`. A window in which a server thread exited is refused.
+ */
+async function cpuWindow(pid, onStart, onStop) {
+  const s0 = proc.sample(pid);
+  const w0 = Date.now();
+  onStart();
+  for (;;) {
+    await sleep(250);
+    const elapsed = (Date.now() - w0) / 1000;
+    const cpu = proc.between(s0, proc.sample(pid));
+    if (!cpu) throw new Error('server exited during the measured window');
+    if (elapsed >= RELAY.maxDuration || (elapsed >= RELAY.duration && cpu.seconds >= RELAY.minCpu)) break;
+  }
+  onStop();
+  const cpu = proc.between(s0, proc.sample(pid));
+  const seconds = (Date.now() - w0) / 1000;
+  if (cpu.lostThreads.length) throw new Error('a server thread exited during the window: its CPU is not counted');
+  return { cpu, seconds };
+}
+
 async function relayRun(impl) {
   const s = await server(impl);
   const docs = Array.from({ length: RELAY.docs }, (_, i) => `doc-${i}`);
   const groups = Array.from({ length: RELAY.processes }, (_, k) => docs.filter((_, i) => i % RELAY.processes === k));
   const eds = groups.map((g, k) =>
     start([path.join(BENCH, 'clients', 'yjs-editors.js'), JSON.stringify({
-      ...RELAY, protocol: 'hocus', url: `ws://127.0.0.1:${s.port}`, docs: g, maxSeconds: RELAY.warmup + RELAY.duration + 30,
+      ...RELAY, protocol: 'hocus', url: `ws://127.0.0.1:${s.port}`, docs: g, maxSeconds: RELAY.warmup + RELAY.maxDuration + 30,
     })], `editors#${k}`),
   );
   try {
@@ -120,14 +154,9 @@ async function relayRun(impl) {
     await sleep(RELAY.warmup * 1000);
     // The editors count deliveries between "start" and "stop"; server CPU in nanoseconds over the
     // same window (bench/lib/proc.js).
-    const c0 = proc.sample(s.pid);
-    for (const e of eds) e.send('start');
-    await sleep(RELAY.duration * 1000);
-    for (const e of eds) e.send('stop');
-    const cpu = proc.between(c0, proc.sample(s.pid));
-    if (cpu.lostThreads.length) throw new Error('a server thread exited during the window: its CPU is not counted');
+    const { cpu, seconds } = await cpuWindow(s.pid, () => eds.forEach((e) => e.send('start')), () => eds.forEach((e) => e.send('stop')));
     const rss = proc.rssKb(s.pid);
-    const results = await Promise.all(eds.map((e) => e.next((m) => m.event === 'result' || m.event === 'error', 120000, 'result')));
+    const results = await Promise.all(eds.map((e) => e.next((m) => m.event === 'result' || m.event === 'error', 120000 + seconds * 1000, 'result')));
     const err = results.find((r) => r.event === 'error');
     if (err) throw new Error(err.message);
     const delivered = results.reduce((a, r) => a + r.delivered, 0);
@@ -138,13 +167,16 @@ async function relayRun(impl) {
     // carries several edits in one message, so messages are not comparable; edits delivered are.
     const editDeliveries = samples.length;
     return {
-      deliveries_per_s: editDeliveries / RELAY.duration,
-      updates_per_s: delivered / RELAY.duration,
+      deliveries_per_s: editDeliveries / seconds,
+      updates_per_s: delivered / seconds,
       cpu_us_per_delivery: (cpu.seconds / editDeliveries) * 1e6,
-      cpu_us_per_update: (cpu.seconds / delivered) * 1e6,
       cpu_s: cpu.seconds,
-      messages_per_s: messagesIn / RELAY.duration,
-      editors_cores: editorsCpu / RELAY.duration,
+      window_s: seconds,
+      server_cores: cpu.seconds / seconds,
+      // What the editors had to integrate: every message the server sent them (updates, SyncStatus,
+      // awareness), per second, and the editors' own CPU (their queueing is the latency).
+      messages_per_s: messagesIn / seconds,
+      editors_cores: editorsCpu / seconds,
       p50_ms: quantile(samples, 0.5),
       p99_ms: quantile(samples, 0.99),
       converged: results.every((r) => r.converged),
@@ -193,38 +225,63 @@ async function main() {
       log(JSON.stringify(memory[impl].at(-1)));
     }
   }
-  const med = (list, k) => median(list.map((r) => r[k]));
-  const summary = Object.fromEntries(
-    IMPLS.map((i) => [
-      i,
-      {
-        cpu_us_per_delivery: med(relay[i], 'cpu_us_per_delivery'),
-        p50_ms: med(relay[i], 'p50_ms'),
-        p99_ms: med(relay[i], 'p99_ms'),
-        deliveries_per_s: med(relay[i], 'deliveries_per_s'),
-        updates_per_s: med(relay[i], 'updates_per_s'),
-        converged: relay[i].every((r) => r.converged),
-        kb_per_doc: med(memory[i], 'kb_per_doc'),
-        runs: { relay: relay[i], memory: memory[i] },
-      },
-    ]),
-  );
-  const c = summary['collabio-hocuspocus'];
-  const h = summary.hocuspocus;
   const version = (pkg) => JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
   const versions = { '@hocuspocus/server': version('@hocuspocus/server'), '@hocuspocus/provider': version('@hocuspocus/provider') };
-  process.stdout.write(JSON.stringify({ versions, relay: RELAY, memory: MEMORY, runs: RUNS, summary }, null, 1) + '\n');
-  const f = (x, d = 1) => (x == null ? '–' : x.toFixed(d));
+  const summary = Object.fromEntries(IMPLS.map((i) => [i, { relay: medians(relay[i]), memory: medians(memory[i]), runs: { relay: relay[i], memory: memory[i] } }]));
+  const result = { date: new Date().toISOString(), versions, relay: RELAY, memory: MEMORY, runs: RUNS, summary };
+  process.stdout.write(JSON.stringify(result, null, 1) + '\n');
+  if (!REPORT) return;
+  fs.writeFileSync(path.join(BENCH, 'hocuspocus-results.json'), JSON.stringify(result, null, 1) + '\n');
+  const section = report(result);
+  process.stdout.write('\n' + section + '\n');
+  const file = path.join(BENCH, 'RESULTS.md');
+  const old = fs.readFileSync(file, 'utf8');
+  const a = old.indexOf(BEGIN);
+  const b = old.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`bench/RESULTS.md has no ${BEGIN} ... ${END} markers`);
+  fs.writeFileSync(file, old.slice(0, a) + `${BEGIN}\n${section}\n${END}` + old.slice(b + END.length));
+  log('bench/RESULTS.md and bench/hocuspocus-results.json updated');
+}
+
+const BEGIN = '<!-- hocuspocus:begin (node bench/hocuspocus.js rewrites this part) -->';
+const END = '<!-- hocuspocus:end -->';
+
+/** The generated Markdown of a run: the table with every figure's spread, and the verdicts. */
+function report(res) {
+  const c = { ...res.summary['collabio-hocuspocus'].relay, ...res.summary['collabio-hocuspocus'].memory };
+  const h = { ...res.summary.hocuspocus.relay, ...res.summary.hocuspocus.memory };
+  const f = (v, d) => (v == null ? 'n/a' : v.toFixed(d));
+  const cell = (m, k, d = 1) => (m[`${k}_min`] === m[`${k}_max`] || res.runs < 2 ? f(m[k], d) : `${f(m[k], d)} <sub>${f(m[`${k}_min`], d)}–${f(m[`${k}_max`], d)}</sub>`);
+  const range = (m, k) => ({ lo: m[`${k}_min`], hi: m[`${k}_max`] });
+  // Ratio of the medians, and the runs' worst and best case.
+  const less = (k) => `${f(h[k] / c[k], 1)}× less (runs ${f(h[`${k}_min`] / c[`${k}_max`], 1)}–${f(h[`${k}_max`] / c[`${k}_min`], 1)}×)`;
+  const v = (k, factor) => verdict(range(c, k), range(h, k), factor) ?? 'n/a';
   const rows = [
-    '| | collabio (Hocuspocus protocol) | @hocuspocus/server ' + versions['@hocuspocus/server'] + ' | ratio | target |',
-    '|---|---|---|---|---|',
-    `| server CPU per edit delivered to a remote editor (µs) | ${f(c.cpu_us_per_delivery)} | ${f(h.cpu_us_per_delivery)} | ${f(h.cpu_us_per_delivery / c.cpu_us_per_delivery)}× less | ≥ 4× |`,
-    `| edit-to-remote p50 / p99 (ms) | ${f(c.p50_ms)} / ${f(c.p99_ms)} | ${f(h.p50_ms)} / ${f(h.p99_ms)} | | lower |`,
-    `| edit deliveries/s (updates integrated/s) | ${f(c.deliveries_per_s, 0)} (${f(c.updates_per_s, 0)}) | ${f(h.deliveries_per_s, 0)} (${f(h.updates_per_s, 0)}) | | |`,
-    `| memory per document (KB) | ${f(c.kb_per_doc)} | ${f(h.kb_per_doc)} | ${f(h.kb_per_doc / c.kb_per_doc)}× less | ≥ 5× |`,
-    `| converged | ${c.converged} | ${h.converged} | | |`,
+    `| | collabio (Hocuspocus protocol) | @hocuspocus/server ${res.versions['@hocuspocus/server']} | ratio | target | verdict |`,
+    '|---|---|---|---|---|---|',
+    `| server CPU per edit delivered (µs) | ${cell(c, 'cpu_us_per_delivery', 2)} | ${cell(h, 'cpu_us_per_delivery', 2)} | ${less('cpu_us_per_delivery')} | ≥ 4× less | ${v('cpu_us_per_delivery', 4)} |`,
+    `| CPU basis per run (s of server CPU) | ${cell(c, 'cpu_s', 2)} | ${cell(h, 'cpu_s', 2)} | | ≥ ${res.relay.minCpu} | ${c.cpu_s_min >= res.relay.minCpu && h.cpu_s_min >= res.relay.minCpu ? 'met' : '**short**'} |`,
+    `| edit-to-remote p50 (ms) | ${cell(c, 'p50_ms')} | ${cell(h, 'p50_ms')} | | not higher | ${v('p50_ms', 1)} |`,
+    `| edit-to-remote p99 (ms) | ${cell(c, 'p99_ms')} | ${cell(h, 'p99_ms')} | | not higher | ${v('p99_ms', 1)} |`,
+    `| edit deliveries/s | ${cell(c, 'deliveries_per_s', 0)} | ${cell(h, 'deliveries_per_s', 0)} | | | |`,
+    `| messages received by the editors /s | ${cell(c, 'messages_per_s', 0)} | ${cell(h, 'messages_per_s', 0)} | | | |`,
+    `| editors' CPU (cores) | ${cell(c, 'editors_cores', 2)} | ${cell(h, 'editors_cores', 2)} | | | |`,
+    `| window (s) | ${cell(c, 'window_s', 0)} | ${cell(h, 'window_s', 0)} | | | |`,
+    `| memory per document (KB) | ${cell(c, 'kb_per_doc')} | ${cell(h, 'kb_per_doc')} | ${less('kb_per_doc')} | ≥ 5× less | ${v('kb_per_doc', 5)} |`,
+    `| converged (every run) | ${c.converged} | ${h.converged} | | true | ${c.converged && h.converged ? 'met' : '**missed**'} |`,
   ];
-  process.stdout.write('\n' + rows.join('\n') + '\n');
+  const R = res.relay;
+  return [
+    `### Latest run (${res.date.slice(0, 10)}, ${res.runs} interleaved runs; median <sub>min–max</sub>)`,
+    '',
+    `Relay: ${R.docs} documents × ${R.editors} editors in ${R.processes} Node processes, ${R.rate} edits/s per editor, ` +
+      `window ≥ ${R.duration} s and until the server has used ${R.minCpu} s of CPU (at most ${R.maxDuration} s), after ${R.warmup} s of warm-up. ` +
+      `Memory: ${res.memory.docs} documents, ${res.memory.paragraphs} paragraphs each in ${res.memory.edits} edits. ` +
+      `@hocuspocus/provider ${res.versions['@hocuspocus/provider']}. A verdict is met only when collabio's worst run beats the other's best by the factor, ` +
+      'missed when its best run fails against the other\'s worst, otherwise within noise.',
+    '',
+    ...rows,
+  ].join('\n');
 }
 
 main().catch((err) => {
