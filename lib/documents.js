@@ -185,6 +185,9 @@ class Documents extends EventEmitter {
     for (const k of ['unloadDelay', 'maxMessageSize', 'keepAlive', 'updateDebounce', 'relayInterval', 'compactAfterEntries', 'compactAfterBytes', 'maxDocuments']) {
       if (o[k] !== undefined) out[k] = Number(o[k]);
     }
+    if (out.relayInterval !== undefined && !(out.relayInterval >= 0 && out.relayInterval <= 10000)) {
+      throw new TypeError('documents.relayInterval is a number of milliseconds from 0 to 10000');
+    }
     // Cluster mode (docs/architecture.md, "Documents across processes"): replicas kept in step
     // through one Redis stream per document.
     const r = o.redis;

@@ -929,6 +929,11 @@ export interface DocumentsOptions {
   keepAlive?: number;
   /** Batching window of 'update' events delivered to document handles. */
   updateDebounce?: number;
+  /**
+   * Least time between two relays of one document to its clients (ms, default 2); updates that
+   * arrive in between go out as one merged update. 0: merge only what has already arrived.
+   */
+  relayInterval?: number;
   /** Compact a document's stored updates after this many entries… */
   compactAfterEntries?: number;
   /** …or after this many bytes. */

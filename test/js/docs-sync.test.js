@@ -163,3 +163,39 @@ test('an idle client stays connected past 30 s of silence', { timeout: 60000 }, 
   assert.equal(closes, 0);
   assert.equal(a.wsconnected, true);
 });
+
+test('a burst of updates within relayInterval reaches each client as one merged update', async (t) => {
+  // A long interval, so that the burst below surely falls inside it.
+  const { connect } = await docServer(t, { documents: { relayInterval: 1000 } });
+  const a = connect('burst');
+  const b = connect('burst');
+  const c = connect('burst');
+  await Promise.all([synced(a), synced(b), synced(c)]);
+  // Sync updates (y-websocket: [0 sync, 2 update, ...]) c receives from here on.
+  const updates = [];
+  c.ws.addEventListener('message', (e) => {
+    const u8 = new Uint8Array(e.data);
+    if (u8[0] === 0 && u8[1] === 2) updates.push(u8);
+  });
+  // After a quiet interval the first update is relayed at once, alone.
+  a.doc.getText('t').insert(0, 'first ');
+  await waitFor(() => c.doc.getText('t').toString() === 'first ', 'c to see the first update');
+  assert.equal(updates.length, 1);
+  // Ten updates from two clients inside the interval: one merged relay.
+  for (let i = 0; i < 5; i++) {
+    a.doc.getText('t').insert(0, 'a');
+    b.doc.getText('t').insert(b.doc.getText('t').length, 'b');
+  }
+  const want = (d) => d.getText('t').toString().length === 16;
+  await waitFor(() => want(c.doc) && want(a.doc) && want(b.doc), 'everyone to have the burst');
+  assert.ok(updates.length <= 2, `the burst's 10 updates came in ${updates.length - 1} messages`);
+  assert.equal(a.doc.getText('t').toString(), c.doc.getText('t').toString());
+  assert.equal(b.doc.getText('t').toString(), c.doc.getText('t').toString());
+  assert.equal(c.doc.getText('t').toString(), 'aaaaafirst bbbbb');
+});
+
+test('documents.relayInterval is validated', () => {
+  const { Server } = require('../..');
+  assert.throws(() => new Server({ documents: { relayInterval: -1 } }), /relayInterval/);
+  assert.throws(() => new Server({ documents: { relayInterval: 'soon' } }), /relayInterval/);
+});
