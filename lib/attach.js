@@ -21,7 +21,7 @@ const debug = require('./debug')('collabio:attach');
 const { queryOf } = require('./query');
 
 // Hop-by-hop headers (RFC 9110 7.6.1): never copied between the two legs of a relay.
-const FORBIDDEN = 4; // engine.io's Server.errors.FORBIDDEN
+const { engineErrors } = require('./constants');
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
@@ -175,8 +175,8 @@ class Attachment {
       if (success) return done(null);
       const message = typeof err === 'string' ? err : err && err.message;
       req._query = query;
-      this.io.engine.emit('connection_error', { req, code: FORBIDDEN, message: 'Forbidden', context: { message } });
-      done(JSON.stringify({ code: FORBIDDEN, message: message || 'Forbidden' }));
+      this.io.engine.emit('connection_error', { req, code: engineErrors.FORBIDDEN, message: 'Forbidden', context: { message } });
+      done(JSON.stringify({ code: engineErrors.FORBIDDEN, message: message || 'Forbidden' }));
     };
     try {
       fn(req, answer);

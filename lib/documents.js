@@ -26,18 +26,7 @@ const { parseQuery } = require('./query');
 const debug = require('./debug')('collabio:documents');
 const { nativeDeflateOptions } = require('./engine');
 
-const EV_DOC_AUTH = 7;
-const EV_DOC_CREATE = 8;
-const EV_DOC_UNLOAD = 9;
-const EV_DOC_UPDATE = 10;
-const EV_REPLY = 11;
-const EV_DOC_LOAD = 12;
-const EV_DOC_IDLE = 13;
-const EV_DOC_STATELESS = 14;
-
-const AUTH_REFUSE = 0;
-const AUTH_READ_WRITE = 1;
-const AUTH_READ_ONLY = 2;
+const { eventKinds: EV, docAuthModes: AUTH } = require('./constants');
 
 const DB_FILE = 'collabio.sqlite';
 
@@ -291,7 +280,7 @@ class Documents extends EventEmitter {
 
   _onEvent(kind, conn, name, data, reqId, attachments, handshake, extra) {
     switch (kind) {
-      case EV_REPLY: {
+      case EV.REPLY: {
         const p = this._pending.get(reqId);
         if (!p) return;
         this._pending.delete(reqId);
@@ -299,10 +288,10 @@ class Documents extends EventEmitter {
         else p.resolve(p.json ? extra : attachments || []);
         return;
       }
-      case EV_DOC_LOAD:
+      case EV.DOC_LOAD:
         this._hostLoad(name);
         return;
-      case EV_DOC_UPDATE: {
+      case EV.DOC_UPDATE: {
         if (this._host) this._markDirty(name);
         const set = this._handles.get(name);
         if (!set) return;
@@ -310,21 +299,21 @@ class Documents extends EventEmitter {
         for (const h of set) if (h.listenerCount('update')) h.emit('update', updates);
         return;
       }
-      case EV_DOC_CREATE:
+      case EV.DOC_CREATE:
         debug('document %s loaded', name);
         this.emit('create', name);
         return;
-      case EV_DOC_IDLE:
+      case EV.DOC_IDLE:
         this.emit('idle', name);
         return;
-      case EV_DOC_UNLOAD:
+      case EV.DOC_UNLOAD:
         debug('document %s unloaded', name);
         this.emit('unload', name);
         return;
-      case EV_DOC_AUTH:
+      case EV.DOC_AUTH:
         this._authorize(conn, name, handshake, reqId > 0 ? { token: data, address: extra || '', peer: reqId } : null);
         return;
-      case EV_DOC_STATELESS:
+      case EV.DOC_STATELESS:
         this.emit('stateless', {
           name,
           connection: conn,
@@ -357,16 +346,16 @@ class Documents extends EventEmitter {
     try {
       result = this.opts.authorize(ctx);
     } catch (err) {
-      answer(AUTH_REFUSE, (err && err.message) || 'permission denied');
+      answer(AUTH.REFUSE, (err && err.message) || 'permission denied');
       return;
     }
     Promise.resolve(result).then(
       (r) => {
-        if (r === 'read-only' || (r && r.readOnly)) answer(AUTH_READ_ONLY);
-        else if (r === true || r === 'read-write' || (r && typeof r === 'object')) answer(AUTH_READ_WRITE);
-        else answer(AUTH_REFUSE, 'permission denied');
+        if (r === 'read-only' || (r && r.readOnly)) answer(AUTH.READ_ONLY);
+        else if (r === true || r === 'read-write' || (r && typeof r === 'object')) answer(AUTH.READ_WRITE);
+        else answer(AUTH.REFUSE, 'permission denied');
       },
-      (err) => answer(AUTH_REFUSE, (err && err.message) || 'permission denied'),
+      (err) => answer(AUTH.REFUSE, (err && err.message) || 'permission denied'),
     );
   }
 

@@ -12,11 +12,7 @@ const path = require('node:path');
 const { parseQuery } = require('./query');
 const debug = require('./debug')('collabio:engine');
 
-const EV_HANDSHAKE = 20;
-const EV_CONNECTION_ERROR = 21;
-const EV_UPGRADE = 22;
-
-const FORBIDDEN = 4;
+const { eventKinds: EV, engineErrors, handshakeAllowed } = require('./constants');
 
 function serializeCookie(opts) {
   // Attribute order of the `cookie` package (which engine.io uses); the value (the sid) is put
@@ -239,10 +235,10 @@ class Engine extends EventEmitter {
 
   _onEvent(kind, conn, nsp, data, ackId, attachments, hs, extra) {
     switch (kind) {
-      case EV_HANDSHAKE:
+      case EV.HANDSHAKE:
         this._onHandshake(conn, nsp, data, hs);
         return;
-      case EV_CONNECTION_ERROR: {
+      case EV.CONNECTION_ERROR: {
         let context;
         try {
           context = extra ? JSON.parse(extra) : undefined;
@@ -252,7 +248,7 @@ class Engine extends EventEmitter {
         this.emit('connection_error', { req: requestFrom(hs, nsp), code: ackId, message: data, context });
         return;
       }
-      case EV_UPGRADE: {
+      case EV.UPGRADE: {
         const c = this._connection(conn, 'polling');
         c.transport = { name: data };
         c.upgraded = true;
@@ -273,7 +269,7 @@ class Engine extends EventEmitter {
         EventEmitter.prototype.emit.call(this, 'initial_headers', initial, req);
         EventEmitter.prototype.emit.call(this, 'headers', headers, req);
       }
-      this._server._native.handshakeReply(requestId, allowed ? -1 : FORBIDDEN, message || '', flatHeaders(initial), flatHeaders(headers));
+      this._server._native.handshakeReply(requestId, allowed ? handshakeAllowed : engineErrors.FORBIDDEN, message || '', flatHeaders(initial), flatHeaders(headers));
     };
     const allow = this._server.opts.allowRequest;
     // Attached, lib/attach.js has asked allowRequest with the real request already.
@@ -298,4 +294,4 @@ class Engine extends EventEmitter {
   }
 }
 
-module.exports = { Engine, nativeEngineOptions, nativeDeflateOptions, requestFrom, EV_HANDSHAKE, EV_CONNECTION_ERROR, EV_UPGRADE };
+module.exports = { Engine, nativeEngineOptions, nativeDeflateOptions, requestFrom };

@@ -53,9 +53,7 @@ const MessageType = {
   ADAPTER_CLOSE: 13,
 };
 
-const EV_ADAPTER_MESSAGE = 31;
-const EV_ADAPTER_REPLY = 32;
-const EV_ADAPTER_COMMAND_REPLY = 33;
+const { eventKinds: EV } = require('./constants');
 
 function randomId() {
   return crypto.randomBytes(8).toString('hex');
@@ -147,7 +145,7 @@ class RedisCluster {
   }
 
   onEvent(kind, nspName, data, ackId, attachments, extra) {
-    if (kind === EV_ADAPTER_COMMAND_REPLY) {
+    if (kind === EV.ADAPTER_COMMAND_REPLY) {
       const waiting = this._commands.get(ackId);
       if (waiting === undefined) return;
       this._commands.delete(ackId);
@@ -160,7 +158,7 @@ class RedisCluster {
       }
       return waiting.resolve(reply);
     }
-    if (kind === EV_ADAPTER_REPLY) {
+    if (kind === EV.ADAPTER_REPLY) {
       const waiting = this._counts.get(ackId);
       if (waiting === undefined) return;
       this._counts.delete(ackId);
@@ -721,4 +719,4 @@ function createRedisAdapter(opts = {}) {
   return CollabioRedisAdapter;
 }
 
-module.exports = { createRedisAdapter, RedisAdapter, RemoteSocket, EV_ADAPTER_MESSAGE, EV_ADAPTER_REPLY, EV_ADAPTER_COMMAND_REPLY };
+module.exports = { createRedisAdapter, RedisAdapter, RemoteSocket };

@@ -21,20 +21,12 @@ const { Attachment } = require('./attach');
 const { parseQuery } = require('./query');
 const debug = require('./debug')('collabio:server');
 
-const EV_CONNECT = 1;
-const EV_EVENT = 2;
-const EV_ACK = 3;
-const EV_NSP_DISCONNECT = 4;
-const EV_CLOSE = 5;
-const EV_ERROR = 6;
-const EV_DOC_FIRST = 7; // document events (7..19) are handled by lib/documents.js
-const EV_DOC_LAST = 19;
-const EV_ENGINE_FIRST = 20; // Engine.IO events (20..29) are handled by lib/engine.js
-const EV_ENGINE_LAST = 29;
-const EV_WARNING = 30;
-const EV_ADAPTER_FIRST = 31; // the Redis adapter's events (31..33) are handled by lib/redis-adapter.js
-const EV_ADAPTER_LAST = 33;
-const STRIDE = 8;
+const { eventKinds: EV, eventKindRanges, eventStride: STRIDE, eventSlots: SLOT } = require('./constants');
+
+// Document events go to lib/documents.js, Engine.IO's to lib/engine.js, the Redis adapter's to
+// lib/redis-adapter.js; the rest are Socket.IO's and the core's, handled here.
+const { documents: DOC_KINDS, engine: ENGINE_KINDS, adapter: ADAPTER_KINDS } = eventKindRanges;
+const { KIND, CONN, NSP, DATA, ACK_ID, ATTACHMENTS, HANDSHAKE, EXTRA } = SLOT;
 
 const DEFAULTS = {
   path: '/socket.io',
@@ -417,15 +409,22 @@ class Server extends EventEmitter {
     }
     for (let i = 0; i < batch.length; i += STRIDE) {
       try {
-        const kind = batch[i];
-        if (kind >= EV_DOC_FIRST && kind <= EV_DOC_LAST) {
-          this.documents._onEvent(kind, batch[i + 1], batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 6], batch[i + 7]);
-        } else if (kind >= EV_ADAPTER_FIRST && kind <= EV_ADAPTER_LAST) {
-          if (this._redisCluster) this._redisCluster.onEvent(kind, batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 7]);
-        } else if (kind >= EV_ENGINE_FIRST && kind <= EV_ENGINE_LAST) {
-          this._engine._onEvent(kind, batch[i + 1], batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 6], batch[i + 7]);
+        const kind = batch[i + KIND];
+        const conn = batch[i + CONN];
+        const nsp = batch[i + NSP];
+        const data = batch[i + DATA];
+        const ackId = batch[i + ACK_ID];
+        const attachments = batch[i + ATTACHMENTS];
+        const hs = batch[i + HANDSHAKE];
+        const extra = batch[i + EXTRA];
+        if (kind >= DOC_KINDS.first && kind <= DOC_KINDS.last) {
+          this.documents._onEvent(kind, conn, nsp, data, ackId, attachments, hs, extra);
+        } else if (kind >= ADAPTER_KINDS.first && kind <= ADAPTER_KINDS.last) {
+          if (this._redisCluster) this._redisCluster.onEvent(kind, nsp, data, ackId, attachments, extra);
+        } else if (kind >= ENGINE_KINDS.first && kind <= ENGINE_KINDS.last) {
+          this._engine._onEvent(kind, conn, nsp, data, ackId, attachments, hs, extra);
         } else {
-          this._onEvent(kind, batch[i + 1], batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5], batch[i + 7]);
+          this._onEvent(kind, conn, nsp, data, ackId, attachments, extra);
         }
       } catch (err) {
         // An exception in an application handler must not lose the rest of the batch.
@@ -438,34 +437,34 @@ class Server extends EventEmitter {
 
   _onEvent(kind, conn, nspName, data, ackId, attachments, extra) {
     switch (kind) {
-      case EV_CONNECT:
+      case EV.CONNECT:
         this._onConnect(conn, nspName, data);
         return;
-      case EV_EVENT:
-      case EV_ACK: {
+      case EV.EVENT:
+      case EV.ACK: {
         const socket = this._socket(conn, nspName);
         if (!socket) return;
         let args = JSON.parse(data);
         if (attachments) args = reconstruct(args, attachments);
-        if (kind === EV_EVENT) socket._onevent(args, ackId);
+        if (kind === EV.EVENT) socket._onevent(args, ackId);
         else socket._onack(ackId, args);
         return;
       }
-      case EV_NSP_DISCONNECT: {
+      case EV.NSP_DISCONNECT: {
         const socket = this._socket(conn, nspName);
         if (socket) socket._onclose('client namespace disconnect');
         return;
       }
-      case EV_CLOSE: {
+      case EV.CLOSE: {
         this._engine._closed(conn, data);
         for (const s of this._connSockets(conn)) s._onclose(data);
         this._conns.delete(conn);
         return;
       }
-      case EV_WARNING:
+      case EV.WARNING:
         this._warnings.warn(extra, data);
         return;
-      case EV_ERROR: {
+      case EV.ERROR: {
         // A bad packet from this client: its sockets hear about it before the close (socket.io).
         for (const s of this._connSockets(conn)) s._onerror(new Error(data));
         return;

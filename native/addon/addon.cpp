@@ -13,14 +13,15 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "core/host_protocol.h"
 #include "core/server.h"
+#include "engineio/packet.h"
 
 namespace {
 
 using collabio::core::Event;
-
-// Values per event in the flat array given to JavaScript.
-constexpr uint32_t kEventStride = 8;
+using collabio::core::kEventStride;
+using collabio::core::EventSlot;  // where each field of an event goes in the batch
 // Bytes of events handed to JavaScript per call (at least one event). Everything a batch creates
 // (its strings, what the handlers build from them, the commands they issue) lives until the
 // call returns: slices keep that transient memory small however much is waiting, and the garbage of
@@ -201,19 +202,19 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
         }
         // Fields left unset read as undefined in JavaScript (the array starts with holes): most
         // events carry no attachments, handshake or extra, and each Set is a call into V8.
-        arr.Set(i, Napi::Number::New(env, ev.kind));
-        arr.Set(i + 1, Napi::Number::New(env, static_cast<double>(ev.conn)));
-        arr.Set(i + 2, Napi::String::New(env, ev.nsp));
-        arr.Set(i + 3, Napi::String::New(env, ev.data));
-        arr.Set(i + 4, Napi::Number::New(env, static_cast<double>(ev.ack_id)));
+        arr.Set(i + EventSlot::kSlotKind, Napi::Number::New(env, ev.kind));
+        arr.Set(i + EventSlot::kSlotConn, Napi::Number::New(env, static_cast<double>(ev.conn)));
+        arr.Set(i + EventSlot::kSlotNsp, Napi::String::New(env, ev.nsp));
+        arr.Set(i + EventSlot::kSlotData, Napi::String::New(env, ev.data));
+        arr.Set(i + EventSlot::kSlotAckId, Napi::Number::New(env, static_cast<double>(ev.ack_id)));
         if (!ev.attachments.empty()) {
           Napi::Array atts = Napi::Array::New(env, ev.attachments.size());
           for (uint32_t k = 0; k < ev.attachments.size(); ++k)
             atts.Set(k, Napi::Buffer<char>::Copy(env, ev.attachments[k].data(), ev.attachments[k].size()));
-          arr.Set(i + 5, atts);
+          arr.Set(i + EventSlot::kSlotAttachments, atts);
         }
-        if (ev.handshake) arr.Set(i + 6, HandshakeToJs(env, *ev.handshake));
-        if (!ev.extra.empty()) arr.Set(i + 7, Napi::String::New(env, ev.extra));
+        if (ev.handshake) arr.Set(i + EventSlot::kSlotHandshake, HandshakeToJs(env, *ev.handshake));
+        if (!ev.extra.empty()) arr.Set(i + EventSlot::kSlotExtra, Napi::String::New(env, ev.extra));
         i += kEventStride;
       }
       self->batch_.clear();
@@ -538,8 +539,48 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
   std::atomic<bool> closed_{false};    // set by an I/O thread, read on the main thread
 };
 
+// `binding.constants`: the numbers of core/host_protocol.h by name, frozen (lib/constants.js).
+Napi::Object ExportConstants(Napi::Env env) {
+  const auto table = [&](const auto& named) {
+    Napi::Object o = Napi::Object::New(env);
+    for (const auto& [name, value] : named) o.Set(std::string(name), Napi::Number::New(env, static_cast<double>(value)));
+    o.Freeze();
+    return o;
+  };
+  namespace core = collabio::core;
+  using collabio::engineio::ErrorCode;
+  const core::NamedNumber engine_errors[] = {
+      {"UNKNOWN_TRANSPORT", static_cast<int>(ErrorCode::UnknownTransport)},
+      {"UNKNOWN_SID", static_cast<int>(ErrorCode::UnknownSid)},
+      {"BAD_HANDSHAKE_METHOD", static_cast<int>(ErrorCode::BadHandshakeMethod)},
+      {"BAD_REQUEST", static_cast<int>(ErrorCode::BadRequest)},
+      {"FORBIDDEN", static_cast<int>(ErrorCode::Forbidden)},
+      {"UNSUPPORTED_PROTOCOL_VERSION", static_cast<int>(ErrorCode::UnsupportedProtocolVersion)},
+  };
+  Napi::Object ranges = Napi::Object::New(env);
+  for (const auto& r : core::kEventKindRanges) {
+    Napi::Object range = Napi::Object::New(env);
+    range.Set("first", r.first);
+    range.Set("last", r.last);
+    range.Freeze();
+    ranges.Set(std::string(r.name), range);
+  }
+  ranges.Freeze();
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("eventKinds", table(core::kEventKindNames));
+  c.Set("eventKindRanges", ranges);
+  c.Set("eventStride", core::kEventStride);
+  c.Set("eventSlots", table(core::kEventSlotNames));
+  c.Set("docAuthModes", table(core::kDocAuthModeNames));
+  c.Set("handshakeAllowed", core::kHandshakeAllowed);
+  c.Set("engineErrors", table(engine_errors));
+  c.Freeze();
+  return c;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeServer", NativeServer::Init(env));
+  exports.Set("constants", ExportConstants(env));
   return exports;
 }
 

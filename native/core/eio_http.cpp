@@ -162,7 +162,7 @@ void HttpSession::open_session(const HandshakeDecision& d) {
   held_.reset();
   const std::string_view query = split_target(req.target()).query;
   const bool upgrade = beast::websocket::is_upgrade(req);
-  if (d.error >= 0) {
+  if (d.error >= 0) {  // kHandshakeAllowed is negative
     engine_error(req, static_cast<engineio::ErrorCode>(d.error), d.message, context_json({{"message", d.message}}));
     return;
   }

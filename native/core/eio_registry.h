@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/host_protocol.h"
+
 namespace collabio::core {
 
 class EioConnection;
@@ -22,7 +24,7 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 // The host's answer to a handshake (Server::handshake_reply).
 struct HandshakeDecision {
-  int error = -1;               // -1: accept; otherwise an Engine.IO error code (4 = Forbidden)
+  int error = kHandshakeAllowed;  // or an Engine.IO error code (engineio::ErrorCode)
   std::string message;          // error message for the JSON body ("" = the code's default)
   HeaderList initial_headers;   // added to the handshake response only
   HeaderList headers;           // added to the handshake response and every later one of the session

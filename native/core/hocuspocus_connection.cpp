@@ -140,15 +140,15 @@ void HocuspocusConnection::authorized(const std::string& address, int mode, std:
     if (self->closing()) return;
     auto it = self->sessions_.find(address);
     if (it == self->sessions_.end() || it->second.state != Session::State::Authorizing) return;
-    if (mode == 0) {
+    if (mode == kDocAuthRefuse) {
       // As Hocuspocus: PermissionDenied for this document; the socket and its other documents stay.
       self->send(hp::encode_permission_denied(address, reason.empty() ? "permission-denied" : reason));
       self->drop_early(it->second);
       self->sessions_.erase(it);
       return;
     }
-    self->send(hp::encode_authenticated(address, mode == 2));
-    self->attach(address, it->second, mode == 2);
+    self->send(hp::encode_authenticated(address, mode == kDocAuthReadOnly));
+    self->attach(address, it->second, mode == kDocAuthReadOnly);
   });
 }
 

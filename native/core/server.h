@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/host_protocol.h"
 #include "core/ws_deflate.h"
 
 namespace collabio::core {
@@ -208,45 +209,9 @@ struct AdoptOptions {
   bool single_request = true;
 };
 
-struct Event {
-  enum Kind : uint8_t {
-    kConnect = 1,        // Socket.IO CONNECT for `nsp`; data = auth JSON or ""
-    kEvent = 2,          // EVENT/BINARY_EVENT; data = JSON array text; ack_id >= 0 if an ack is wanted
-    kAck = 3,            // ACK/BINARY_ACK; data = JSON array text; ack_id = the id
-    kNspDisconnect = 4,  // the client left `nsp` (DISCONNECT packet)
-    kClose = 5,          // the connection closed; data = socket.io reason ("transport close", ...)
-    kError = 6,          // a bad Socket.IO packet; data = the parser's message; a kClose follows
-    kDocAuth = 7,        // a document connection asks to be served: nsp = document name, handshake set;
-                         // Hocuspocus: data = token, extra = document address, ack_id = peer id
-    kDocCreate = 8,      // nsp = document name, now loaded (or loading)
-    kDocUnload = 9,      // nsp = document name, unloaded from memory
-    kDocUpdate = 10,     // nsp = document name; attachments = updates (batched)
-    kReply = 11,         // answer to doc_request: ack_id = request id; data = error ("" if none);
-                         // attachments = binary result, extra = JSON/text result
-    kDocLoad = 12,       // host persistence: load document nsp, answer with doc_loaded()
-    kDocIdle = 13,       // the last connection of document nsp left (it unloads after unload_delay)
-    kDocStateless = 14,  // a Hocuspocus stateless message: conn = peer id, nsp = document name,
-                         // data = payload
-    // Documents use 7..19 (lib/documents.js handles them).
-    // Engine.IO (20..29)
-    kHandshake = 20,     // a new session waits for handshake_reply(conn = request id); nsp = transport,
-                         // data = HTTP method, handshake set
-    kConnectionError = 21,  // a refused Engine.IO request: ack_id = code, data = message, nsp = HTTP
-                            // method, extra = context JSON, handshake = the request
-    kUpgrade = 22,       // session `conn` now runs over data = "websocket"
-    // The core (30..)
-    kWarning = 30,       // a failure handled with no client to tell: data = what failed, extra = a
-                         // code (COLLABIO_COMPACTION_FAILED, COLLABIO_HANDLER_EXCEPTION); logged
-    // The Redis adapter (native/sio/redis_adapter.h; lib/redis-adapter.js handles them)
-    kAdapterMessage = 31,  // a message from the cluster for the host: nsp, data = JSON text with
-                           // placeholders indexing attachments; extra = "request" | "response"
-                           // (classic), "message" | "response" (sharded), or "bad" (a message
-                           // dropped: nsp = its channel, data = why)
-    kAdapterReply = 32,    // answer to adapter_server_count: ack_id = its id, nsp, data = the count,
-                           // extra = the error ("" if none)
-    kAdapterCommandReply = 33,  // answer to adapter_command: ack_id = its id, data = the reply as
-                                // JSON (see sio::RedisAdapter::command), extra = the error ("" if none)
-  };
+// One thing for the host to handle. What each field holds depends on the kind: see EventKinds
+// (host_protocol.h), which is also how JavaScript receives it.
+struct Event : EventKinds {
   Kind kind = kEvent;
   uint64_t conn = 0;
   std::string nsp;
@@ -364,8 +329,9 @@ class Server {
   void adapter_command(std::vector<std::string> args, int64_t id, bool blocking);
 
   // ---- Documents ----
-  // Answers a kDocAuth: mode 0 refuse (reason sent), 1 read-write, 2 read-only. `address` is the
-  // event's `extra` (a Hocuspocus connection's document address; "" for y-websocket).
+  // Answers a kDocAuth with a DocAuthMode (host_protocol.h; `reason` is sent on a refusal).
+  // `address` is the event's `extra` (a Hocuspocus connection's document address; "" for
+  // y-websocket).
   void doc_auth(uint64_t conn, int mode, std::string reason, std::string address = {});
   // Sends a Hocuspocus stateless message to peer `peer` of document `name`, or to all its peers
   // when 0 (y-websocket peers have no such message and ignore it).
@@ -379,9 +345,10 @@ class Server {
   void doc_loaded(std::string name, std::string state, std::string error);
 
   // ---- Engine.IO ----
-  // Answers a kHandshake: `error` -1 accepts, else an Engine.IO error code (4 Forbidden -> 403)
-  // with `message`. Headers are flat name/value lists: `initial_headers` go on the handshake
-  // response, `headers` on it and on every later response of the session.
+  // Answers a kHandshake: `error` kHandshakeAllowed (host_protocol.h) accepts, else an Engine.IO
+  // error code (engineio::ErrorCode; Forbidden -> 403) with `message`. Headers are flat name/value
+  // lists: `initial_headers` go on the handshake response, `headers` on it and on every later
+  // response of the session.
   void handshake_reply(uint64_t request, int error, std::string message, std::vector<std::string> initial_headers,
                        std::vector<std::string> headers);
   // While set, every new Engine.IO session waits for handshake_reply (allowRequest, header hooks).

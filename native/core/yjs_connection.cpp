@@ -61,7 +61,7 @@ void YjsConnection::authorized(int mode, std::string reason) {
   net::post(executor(), [self = self_as<YjsConnection>(), mode, reason = std::move(reason)] {
     if (self->decided_ || self->closing()) return;
     self->decided_ = true;
-    if (mode == 0) {
+    if (mode == kDocAuthRefuse) {
       const std::string why = reason.empty() ? "permission denied" : reason;
       const auto msg = sync::encode_permission_denied(why);
       self->enqueue(ws::make_frame(ws::Opcode::Binary,
@@ -69,7 +69,7 @@ void YjsConnection::authorized(int mode, std::string reason) {
       self->do_close(kForbidden, why, false);
       return;
     }
-    self->attach(mode == 2);
+    self->attach(mode == kDocAuthReadOnly);
   });
 }
 

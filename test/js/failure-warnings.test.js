@@ -97,8 +97,8 @@ for (const [setup, opts, nspName] of [
     };
     if (nspName === '/') io.on('connection', onConnection);
     else io.of(/^\/dynamic-/).on('connection', onConnection);
-    const EV_CONNECT = 1;
-    io._onEvents([EV_CONNECT, 424242, nspName, '{"token":', -1, undefined, undefined, undefined]);
+    const { eventKinds } = require('../../lib/constants');
+    io._onEvents([eventKinds.CONNECT, 424242, nspName, '{"token":', -1, undefined, undefined, undefined]);
     await waitFor(() => auths.length === 2 && warnings.length > 0, 'the connection and the warning', 5000);
     assert.deepEqual(auths, [{}, {}]);
     assert.equal(warnings.length, 1);
