@@ -112,7 +112,8 @@ for (const transports of [['websocket'], ['polling', 'websocket']]) {
     const got = [];
     socket.on('tick', (n) => got.push(n));
     await once(socket, 'connect');
-    if (transports.length > 1) await once(socket.io.engine, 'upgrade');
+    // (The upgrade may complete before 'connect' is emitted: wait on the state, not the event.)
+    if (transports.length > 1) await until(() => socket.io.engine.transport.name === 'websocket', 'the upgrade to WebSocket');
     const id = socket.id;
     // Until node A reads the packet log: then the client holds an offset.
     await withTimeout(
