@@ -177,7 +177,10 @@ class Client : public std::enable_shared_from_this<Client> {
 
   void start_fanout_sender() {
     if (g_opt.rate > 0) {
-      tick_start_ = bench::now_ns();
+      // Senders take turns: sender k starts k / rate seconds after sender 0, so that the
+      // broadcasts are evenly spaced in time rather than sent in bursts of one per sender (which
+      // one node could deliver in one write per connection and a fleet could not).
+      tick_start_ = bench::now_ns() + uint64_t(double(index_) * 1e9 / g_opt.rate);
       do_tick();
     } else {
       fill_window();
@@ -419,7 +422,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void do_tick() {
     if (g_stop_sending.load(std::memory_order_relaxed)) return;
     const uint64_t now = bench::now_ns();
-    const uint64_t due = uint64_t(double(now - tick_start_) / 1e9 * g_opt.rate / double(g_senders.size()));
+    const uint64_t due = now < tick_start_ ? 0 : uint64_t(double(now - tick_start_) / 1e9 * g_opt.rate / double(g_senders.size()));
     while (sent_by_tick_ < due && inflight_msgs() < g_opt.window) {
       send_fan();
       ++sent_by_tick_;
