@@ -157,6 +157,9 @@ async function clusterRun(impl, p, h) {
 function report(wl, r) {
   const p = wl.params;
   const parts = [];
+  if (wl.ran) {
+    parts.push(`Workload 7 ran at ${wl.ran.date} (\`${wl.ran.command}\`), load average ${wl.ran.loadavgStart} / ${wl.ran.loadavgEnd} at its start / end.\n`);
+  }
   const cols = [
     { key: 'per_s', title: 'deliveries/s' },
     { key: 'broadcasts_per_s', title: 'broadcasts/s' },

@@ -650,6 +650,9 @@ async function main() {
     const p = P[w];
     const impls = implsFor(w);
     const rows = Object.fromEntries(impls.map((i) => [i, { runs: [], errors: [] }]));
+    // When and under what load this workload ran: a partial run (--only) keeps the other
+    // workloads' figures, and the report's header describes only the latest command.
+    const ran = { date: new Date().toISOString(), command: results.meta.command, loadavgStart: os.loadavg().map((x) => x.toFixed(2)).join(' ') };
     for (let run = 0; run < p.runs; run++) {
       // Implementations interleave run by run so that noise from the shared machine spreads evenly.
       for (const impl of impls) {
@@ -668,7 +671,7 @@ async function main() {
         }
       }
     }
-    results.workloads[w] = { params: p, rows };
+    results.workloads[w] = { params: p, rows, ran: { ...ran, loadavgEnd: os.loadavg().map((x) => x.toFixed(2)).join(' ') } };
     // Results so far are kept even if a later workload is interrupted.
     results.meta.loadavgEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
     results.meta.seconds = Math.round((Date.now() - t0) / 1000);
