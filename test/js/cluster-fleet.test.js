@@ -5,9 +5,10 @@
 // restart, in the classic (PUBLISH/PSUBSCRIBE) and sharded (SPUBLISH/SSUBSCRIBE) modes of
 // @socket.io/redis-adapter 8.
 //
-// Two fleets run by default: three stock socket.io nodes, the reference run that proves these
-// tests right (as SIO_IMPL does for the single-server tests), and the mixed fleet "collabio,
-// socket.io, collabio", where the first node (which asks most of the questions) is a collabio one.
+// Three fleets run by default: three stock socket.io nodes, the reference run that proves these
+// tests right (as SIO_IMPL does for the single-server tests), and two mixed fleets: "collabio,
+// socket.io, collabio", where the first node (which asks most of the questions) is a collabio one,
+// and "socket.io, collabio, socket.io", where stock nodes ask and a collabio node answers.
 // COLLABIO_FLEET names the kind of each node of a single fleet instead, e.g. "collabio,collabio".
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -20,6 +21,7 @@ const FLEETS = process.env.COLLABIO_FLEET
   : [
       ['socket.io', 'socket.io', 'socket.io'],
       ['collabio', 'socket.io', 'collabio'],
+      ['socket.io', 'collabio', 'socket.io'],
     ];
 
 async function startNode(kind, url, opts) {
