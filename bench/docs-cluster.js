@@ -212,6 +212,9 @@ function reportSection(wl, { section, table, verdict, mdTable, fmt, charts }) {
     lines.push(['cold newcomer on a node that did not hold the document: SyncStep2 received', a ? `${fmt(a.med)} ms (runs: ${fmt(a.lo)}–${fmt(a.hi)})` : 'n/a', '≤ 50 ms', v]);
   }
   s += `\nTargets of issue 21 (judged on the spread of the runs, as above):\n\n${mdTable(['target', 'measured', 'wanted', 'verdict'], lines)}\n`;
+  if (wl.ran) {
+    s += `\nWorkload 8 ran at ${wl.ran.date} (\`${wl.ran.command}\`${wl.ran.commit ? `, tree ${wl.ran.commit}` : ''}), load average ${wl.ran.loadavgStart} / ${wl.ran.loadavgEnd} at its start / end.\n`;
+  }
   return s;
 }
 
