@@ -81,4 +81,11 @@ printf '{ "name": "socket.io", "main": "index.js" }\n' > "$WORK/node_modules/soc
 
 cd "$WORK"
 echo "socket.io-client suite from $SRC against ${SIO_IMPL:-collabio} ($target)"
-exec npx mocha --import=tsx --require test/support/hooks.ts --exit test/index.ts
+# In a session of its own: the suite's "autoUnref: false" fixture outlives it (its test kills only
+# the shell that started it), and is ended with the session's process group afterwards.
+setsid npx mocha --import=tsx --require test/support/hooks.ts --exit test/index.ts &
+suite=$!
+rc=0
+wait "$suite" || rc=$?
+kill -- "-$suite" 2>/dev/null || true
+exit "$rc"
