@@ -12,7 +12,8 @@
 // Talks to the harness on stdio: prints {"event":"ready"} when every editor is synced, starts
 // editing on a "go" line, counts deliveries between a "start" and a "stop" line (the harness's
 // measured window, which lasts until the server has used enough CPU), stops editing at "stop" (or
-// after maxSeconds), checks convergence, prints {"event":"result",...}.
+// after maxSeconds), checks convergence, prints {"event":"result",...}. A "latency-stop" line ends
+// the latency samples early (deliveries are still counted until "stop").
 
 const readline = require('node:readline');
 const { Y, connect, counters, withTimeout, nowMs } = require('./yjs-common');
@@ -29,6 +30,9 @@ async function main() {
   const editors = [];
   let windowStart = Infinity;
   let windowEnd = Infinity;
+  // Latency samples are taken until "latency-stop" (or the window's end): a harness whose window
+  // lasts until the server has used enough CPU can still compare latency over equal durations.
+  let latencyEnd = Infinity;
   let delivered = 0;
   const samples = [];
   const crossSamples = [];
@@ -48,7 +52,7 @@ async function main() {
           if (typeof d.insert !== 'string') continue;
           for (const m of d.insert.matchAll(TOKEN)) {
             delivered++;
-            samples.push(now - Number(m[1]));
+            if (now < latencyEnd) samples.push(now - Number(m[1]));
             if (m[2] !== undefined && Number(m[2]) !== server) crossSamples.push(now - Number(m[1]));
           }
         }
@@ -71,6 +75,7 @@ async function main() {
   rl.on('line', (l) => {
     const cmd = l.trim();
     if (cmd === 'go') go();
+    else if (cmd === 'latency-stop') latencyEnd = nowMs();
     else if (cmd === 'start') {
       windowStart = nowMs();
       cpu0 = process.cpuUsage();
