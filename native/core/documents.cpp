@@ -309,7 +309,7 @@ void Document::query_awareness(uint64_t peer) {
 }
 
 void Document::stateless(uint64_t peer, std::string_view payload) {
-  manager_.server.push_event(Event{Event::kDocStateless, peer, name_, std::string(payload)});
+  manager_.server.push_event(Event::doc_stateless(peer, name_, std::string(payload)));
 }
 
 void Document::send_stateless(uint64_t peer, const std::string& payload) {
@@ -642,7 +642,7 @@ bool DocumentManager::try_unload(const std::shared_ptr<Document>& doc) {
 void DocumentManager::request(std::string name, std::string op, std::string arg, int64_t req_id, bool hold) {
   auto doc = acquire(name);
   if (!doc) {
-    server.push_event(Event{Event::kReply, 0, name, "too many documents loaded", req_id, {}, nullptr});
+    server.push_event(Event::reply(req_id, name, "too many documents loaded"));
     return;
   }
   if (hold) {
@@ -653,9 +653,7 @@ void DocumentManager::request(std::string name, std::string op, std::string arg,
   net::post(doc->strand(), [self = shared_from_this(), doc, op = std::move(op), arg = std::move(arg), req_id] {
     doc->request(op, arg, [self, name = doc->name(), req_id](std::string error, std::vector<std::string> payload,
                                                              std::string json) {
-      Event ev{Event::kReply, 0, name, std::move(error), req_id, std::move(payload), nullptr};
-      ev.extra = std::move(json);
-      self->server.push_event(std::move(ev));
+      self->server.push_event(Event::reply(req_id, name, std::move(error), std::move(payload), std::move(json)));
     });
     self->release(doc);
   });

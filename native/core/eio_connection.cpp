@@ -378,7 +378,7 @@ void EioConnection::finish_upgrade() {
     get = std::move(get_);
   }
   if (get) get->reply(200, "text/plain; charset=UTF-8", "6");
-  server_->push_event(Event{Event::kUpgrade, id_, {}, "websocket", -1, {}, nullptr, {}});
+  server_->push_event(Event::upgrade(id_, "websocket"));
 }
 
 void EioConnection::drop_probe(const char* why) {

@@ -151,9 +151,8 @@ void HttpSession::handshake(Request&& req, bool upgrade) {
   const uint64_t id = server_->eio->add_pending([self = shared_from_this()](HandshakeDecision d) {
     net::post(self->stream_.get_executor(), [self, d = std::move(d)] { self->open_session(d); });
   });
-  Event ev{Event::kHandshake, id, std::string(upgrade ? "websocket" : "polling"),
-           std::string(held_->method_string()), -1, {}, make_handshake(*held_), {}};
-  server_->push_event(std::move(ev));
+  server_->push_event(Event::handshake_request(id, upgrade ? "websocket" : "polling",
+                                               std::string(held_->method_string()), make_handshake(*held_)));
 }
 
 void HttpSession::open_session(const HandshakeDecision& d) {
@@ -278,10 +277,9 @@ void HttpSession::upgrade_session(const std::shared_ptr<EioConnection>& session,
 }
 
 void HttpSession::engine_error(const Request& req, engineio::ErrorCode code, std::string message, std::string context) {
-  Event ev{Event::kConnectionError, 0, std::string(req.method_string()),
-           std::string(engineio::error_message(static_cast<int>(code))), static_cast<int>(code),
-           {}, make_handshake(req), std::move(context)};
-  server_->push_event(std::move(ev));
+  server_->push_event(Event::connection_error(std::string(req.method_string()), static_cast<int>(code),
+                                              std::string(engineio::error_message(static_cast<int>(code))),
+                                              std::move(context), make_handshake(req)));
   respond(code == engineio::ErrorCode::Forbidden ? http::status::forbidden : http::status::bad_request,
           "application/json", engineio::error_json(static_cast<int>(code), message), false);
 }

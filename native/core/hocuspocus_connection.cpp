@@ -98,8 +98,8 @@ void HocuspocusConnection::on_ws_message(bool, std::string&& payload) {
     s.state = Session::State::Authorizing;
     if (opts.authorize) {
       // The application decides (lib/documents.js); messages that arrive meanwhile are kept.
-      server_->push_event(Event{Event::kDocAuth, id(), s.document, std::string(token->token),
-                                static_cast<int64_t>(s.peer_id), {}, handshake_, address});
+      server_->push_event(
+          Event::doc_auth_hocuspocus(id(), s.document, std::string(token->token), s.peer_id, address, handshake_));
       return;
     }
     send(hp::encode_authenticated(address, false));

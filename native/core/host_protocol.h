@@ -14,6 +14,32 @@
 namespace collabio::core {
 
 // Kinds of Event (server.h). A base of Event, so that the kinds read Event::kConnect.
+//
+// An Event has eight generic fields (the eight slots JavaScript receives); what each holds depends
+// on the kind. The table is the contract; Event's named constructors (server.h) fill the fields
+// by these names, so that a producer says "method", not "nsp". A blank is unset.
+//
+//   kind               conn         nsp          data            ack_id       attachments  handshake  extra
+//   kConnect           session      namespace    auth JSON                                 request
+//   kEvent, kAck       session      namespace    args JSON       ack id (-1)  binary args
+//   kNspDisconnect     session      namespace
+//   kClose             session                   reason
+//   kError             session                   parser message
+//   kDocAuth           connection   document     token (Hp)      peer (Hp)                 request    address (Hp)
+//   kDocCreate/Unload/Load/Idle     document
+//   kDocUpdate                      document                                  updates
+//   kReply                          document     error ("")      request id   binary result           text result
+//   kDocStateless      peer         document     payload
+//   kHandshake         request id   transport    HTTP method                               request
+//   kConnectionError                HTTP method  message         error code                request    context JSON
+//   kUpgrade           session                   transport
+//   kWarning                                     what failed                                          warning code
+//   kAdapterMessage                 namespace    JSON text                    binary args             message type
+//                                   (channel)    (why, "bad")                                         ("bad")
+//   kAdapterReply                   namespace    server count    request id                           error ("")
+//   kAdapterCommandReply                         reply JSON      request id                           error ("")
+//
+// (Hp: Hocuspocus only. Session: the Engine.IO session's connection id.)
 struct EventKinds {
   enum Kind : uint8_t {
     // Socket.IO (1..6): lib/server.js

@@ -258,7 +258,7 @@ void ServerImpl::close() {
 
 void ServerImpl::report_failure(std::atomic<uint64_t>& counter, const char* code, std::string what) {
   counter.fetch_add(1, std::memory_order_relaxed);
-  push_event(Event{Event::kWarning, 0, {}, std::move(what), -1, {}, nullptr, code});
+  push_event(Event::warning(std::move(what), code));
 }
 
 uint64_t ServerImpl::inbound_connection(const Event& ev) {
@@ -587,7 +587,7 @@ void Server::doc_stateless(std::string name, uint64_t peer, std::string payload)
 
 void Server::doc_request(std::string name, std::string op, std::string arg, int64_t req_id, bool hold) {
   if (!impl_->docs) {
-    impl_->push_event(Event{Event::kReply, 0, std::move(name), "documents are not enabled", req_id, {}, nullptr});
+    impl_->push_event(Event::reply(req_id, std::move(name), "documents are not enabled"));
     return;
   }
   impl_->docs->request(std::move(name), std::move(op), std::move(arg), req_id, hold);

@@ -226,6 +226,49 @@ struct Event : EventKinds {
         std::shared_ptr<const Handshake> hs = nullptr, std::string x = {})
       : kind(k), conn(c), nsp(std::move(n)), data(std::move(d)), ack_id(ack), attachments(std::move(atts)),
         handshake(std::move(hs)), extra(std::move(x)) {}
+
+  // ---- the kinds whose fields hold something other than their names say (host_protocol.h) ----
+  // A new Engine.IO session waits for Server::handshake_reply(request, ...).
+  static Event handshake_request(uint64_t request, std::string transport, std::string method,
+                                 std::shared_ptr<const Handshake> request_head) {
+    return Event(kHandshake, request, std::move(transport), std::move(method), -1, {}, std::move(request_head));
+  }
+  // An Engine.IO request was refused with `code` (engineio::ErrorCode).
+  static Event connection_error(std::string method, int code, std::string message, std::string context_json,
+                                std::shared_ptr<const Handshake> request_head) {
+    return Event(kConnectionError, 0, std::move(method), std::move(message), code, {}, std::move(request_head),
+                 std::move(context_json));
+  }
+  // Session `session` now runs over `transport`.
+  static Event upgrade(uint64_t session, std::string transport) {
+    return Event(kUpgrade, session, {}, std::move(transport));
+  }
+  // A failure handled with no client to tell; `code` names it (COLLABIO_COMPACTION_FAILED, ...).
+  static Event warning(std::string what, std::string code) {
+    return Event(kWarning, 0, {}, std::move(what), -1, {}, nullptr, std::move(code));
+  }
+  // A y-websocket connection asks to be served `document`.
+  static Event doc_auth(uint64_t conn, std::string document, std::shared_ptr<const Handshake> request_head) {
+    return Event(kDocAuth, conn, std::move(document), {}, -1, {}, std::move(request_head));
+  }
+  // A Hocuspocus connection's Auth message for `document` (its `address` as the provider names it;
+  // `peer`: the id its stateless messages carry).
+  static Event doc_auth_hocuspocus(uint64_t conn, std::string document, std::string token, uint64_t peer,
+                                   std::string address, std::shared_ptr<const Handshake> request_head) {
+    return Event(kDocAuth, conn, std::move(document), std::move(token), static_cast<int64_t>(peer), {},
+                 std::move(request_head), std::move(address));
+  }
+  // The answer to Server::doc_request `request` on `document`: `error` ("" when none), a binary
+  // and/or a text result.
+  static Event reply(int64_t request, std::string document, std::string error, std::vector<std::string> binary = {},
+                     std::string text = {}) {
+    return Event(kReply, 0, std::move(document), std::move(error), request, std::move(binary), nullptr,
+                 std::move(text));
+  }
+  // A Hocuspocus stateless message from `peer` of `document`.
+  static Event doc_stateless(uint64_t peer, std::string document, std::string payload) {
+    return Event(kDocStateless, peer, std::move(document), std::move(payload));
+  }
 };
 
 class EventSink {

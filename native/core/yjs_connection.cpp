@@ -50,7 +50,7 @@ void YjsConnection::on_started() {
   schedule_keepalive();
   if (server_->docs->opts.authorize) {
     // The application decides (lib/documents.js); frames that arrive meanwhile are kept.
-    server_->push_event(Event{Event::kDocAuth, id(), doc_name_, {}, -1, {}, handshake_});
+    server_->push_event(Event::doc_auth(id(), doc_name_, handshake_));
     return;
   }
   decided_ = true;
