@@ -44,6 +44,7 @@ const SANITIZED_CI_FILES = [
   'hardening-shutdown.test.js', 'hardening-ws.test.js', 'sio-bad-input.test.js', 'sio-binary.test.js',
   'sio-polling.test.js', 'sio-disconnect.test.js', 'docs-sync.test.js', 'persistence.test.js',
   'redis-adapter.test.js', // hostile messages on the Redis adapter's channels, Redis going away
+  'docs-cluster-awareness.test.js', // hostile awareness messages between nodes, a node SIGKILLed
 ];
 
 function run(cmd, args, opts = {}) {
