@@ -4,7 +4,7 @@
 //
 //   collabio [--port 1234] [--host 0.0.0.0] [--data ./collabio-data] [--memory] [--threads N]
 //            [--durability full|normal] [--static DIR] [--close-timeout MS] [--hocuspocus-path /collab]
-//            [--tls-key key.pem --tls-cert cert.pem]
+//            [--tls-key key.pem --tls-cert cert.pem] [--redis redis://host:6379 [--redis-prefix P]]
 //
 // PORT and HOST are honoured when the flags are absent. Documents persist into --data unless
 // --memory. SIGINT/SIGTERM close every connection (each gets --close-timeout to take what is queued
@@ -29,6 +29,9 @@ const USAGE = `Usage: collabio [options]
                        on the same documents as y-websocket clients
   --tls-key FILE       serve TLS (wss://, https://) with this PEM private key ...
   --tls-cert FILE      ... and this PEM certificate chain (both or neither)
+  --redis URL          cluster mode: keep documents in step with every node on this Redis
+                       (redis:// or rediss://); Redis stores them (--data is not used)
+  --redis-prefix P     key prefix in Redis (default collabio)
   --close-timeout MS   on SIGINT/SIGTERM, how long a client may take to receive what is queued for
                        it and to answer the close before it is dropped (default 5000)
   -h, --help           this text
@@ -51,6 +54,8 @@ function main(argv) {
         'close-timeout': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-cert': { type: 'string' },
+        redis: { type: 'string' },
+        'redis-prefix': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -87,7 +92,8 @@ function main(argv) {
     }
   }
   const dataDir = path.resolve(args.data ?? 'collabio-data');
-  const persistence = args.memory ? false : { dir: dataDir, durability: args.durability ?? 'full' };
+  const persistence = args.memory || args.redis ? false : { dir: dataDir, durability: args.durability ?? 'full' };
+  const redis = args.redis ? { url: args.redis, ...(args['redis-prefix'] && { prefix: args['redis-prefix'] }) } : undefined;
   let io;
   try {
     io = new Server({
@@ -95,7 +101,7 @@ function main(argv) {
       serveStatic: args.static ? path.resolve(args.static) : undefined,
       ...(closeTimeout !== undefined && { closeTimeout }),
       ...(tls && { tls }),
-      documents: { persistence, ...(args['hocuspocus-path'] && { hocuspocus: { path: args['hocuspocus-path'] } }) },
+      documents: { persistence, ...(redis && { redis }), ...(args['hocuspocus-path'] && { hocuspocus: { path: args['hocuspocus-path'] } }) },
     });
     io.listen(port, host);
   } catch (err) {
@@ -107,7 +113,11 @@ function main(argv) {
   process.stdout.write(
     `collabio listening on ${tls ? 'wss' : 'ws'}://${shown}:${addr.port} (Socket.IO at /socket.io/, documents at /<name>)\n` +
       (args['hocuspocus-path'] ? `Hocuspocus providers at ${tls ? 'wss' : 'ws'}://${shown}:${addr.port}${args['hocuspocus-path']}\n` : '') +
-      (persistence ? `documents stored in ${io.documents.file}\n` : 'documents kept in memory only (--memory)\n'),
+      (redis
+        ? `documents kept in step through ${redis.url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@')} (prefix ${io.documents.cluster.prefix})\n`
+        : persistence
+          ? `documents stored in ${io.documents.file}\n`
+          : 'documents kept in memory only (--memory)\n'),
   );
   let stopping = false;
   const stop = (signal) => {

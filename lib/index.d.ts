@@ -363,6 +363,18 @@ export interface ServerStats {
   compactionErrors: number;
   /** Exceptions that escaped a native I/O handler since start (a bug; each logged as a CollabioWarning). */
   handlerExceptions: number;
+  /** Cluster mode for documents: updates appended to their Redis stream (XADD acknowledged). */
+  streamAppends: number;
+  /** Cluster mode: appends refused (Redis unreachable past `documents.redis.maxQueued`, or an error reply). */
+  streamAppendsRefused: number;
+  /** Cluster mode: stream entries this node's reader delivered (every node's, its own included). */
+  streamEntriesRead: number;
+  /** Cluster mode: stream entries that did not decode, dropped (each logged as a CollabioWarning). */
+  badStreamEntries: number;
+  /** Cluster mode: snapshots this node wrote as the compactor (lease holder). */
+  streamCompactions: number;
+  /** Cluster mode: documents read again (snapshot + stream) after the reader's connection was lost. */
+  streamReloads: number;
   /** CONNECT auth payloads the core accepted but JSON.parse refused (handshake.auth is {}; logged). */
   authParseErrors: number;
   /** Bytes of client events waiting for JavaScript (queued or being handled). */
@@ -948,17 +960,28 @@ export interface DocumentsOptions {
    */
   hocuspocus?: HocuspocusOptions | false;
   /**
-   * Cluster mode: several collabio processes serve the same documents through one Redis. Awareness
-   * crosses nodes by pub/sub on `<prefix>:{<name>}:awareness`.
+   * Cluster mode: every node on this Redis serves every document, each keeping a replica in step
+   * through one Redis stream per document (see the README, "Cluster mode for documents"). Redis
+   * stores the documents then: `persistence` with a file is refused beside it. Awareness crosses
+   * nodes by pub/sub on `<prefix>:{<name>}:awareness`.
    */
-  redis?: DocumentsRedisOptions | false;
+  redis?: string | DocumentsRedisOptions | false;
 }
 
 export interface DocumentsRedisOptions {
-  /** `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS). */
+  /** `redis://[[user]:password@]host[:port][/db]` or `rediss://…` (TLS). */
   url: string;
-  /** Prefix of every key and channel (default 'collabio'). */
+  /** Prefix of every key and channel (default 'collabio'): keys are `<prefix>:{<name>}:updates|snapshot|lease`. */
   prefix?: string;
+  /**
+   * Appends held while Redis is unreachable (default 10000). Past it the editor's update is not
+   * acknowledged: its document's clients are closed with 1013 and reconnect.
+   */
+  maxQueued?: number;
+  /** Stream entries kept behind the snapshot when it is trimmed, in ms (default 60000). */
+  trimWindow?: number;
+  /** rediss:// only: `ca` is the path of a PEM file of CAs to trust (default: the system's). */
+  tls?: { ca?: string; rejectUnauthorized?: boolean };
 }
 
 export interface HocuspocusOptions {

@@ -450,6 +450,12 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     o.Set("acceptErrors", Napi::Number::New(info.Env(), static_cast<double>(s.accept_errors)));
     o.Set("compactionErrors", Napi::Number::New(info.Env(), static_cast<double>(s.compaction_errors)));
     o.Set("handlerExceptions", Napi::Number::New(info.Env(), static_cast<double>(s.handler_exceptions)));
+    o.Set("streamAppends", Napi::Number::New(info.Env(), static_cast<double>(s.stream_appends)));
+    o.Set("streamAppendsRefused", Napi::Number::New(info.Env(), static_cast<double>(s.stream_appends_refused)));
+    o.Set("streamEntriesRead", Napi::Number::New(info.Env(), static_cast<double>(s.stream_entries_read)));
+    o.Set("badStreamEntries", Napi::Number::New(info.Env(), static_cast<double>(s.stream_bad_entries)));
+    o.Set("streamCompactions", Napi::Number::New(info.Env(), static_cast<double>(s.stream_compactions)));
+    o.Set("streamReloads", Napi::Number::New(info.Env(), static_cast<double>(s.stream_reloads)));
     o.Set("inboundBytes", Napi::Number::New(info.Env(), static_cast<double>(s.inbound_bytes)));
     o.Set("inboundEvents", Napi::Number::New(info.Env(), static_cast<double>(s.inbound_events)));
     o.Set("documentInboundBytes", Napi::Number::New(info.Env(), static_cast<double>(s.document_inbound_bytes)));

@@ -41,6 +41,14 @@ Document::Document(DocumentManager& manager, std::string name)
       js_timer_(strand_) {}
 
 void Document::start_loading() {
+  if (Replication* rep = manager_.replication()) {
+    rep->load(name_, [self = shared_from_this()](std::string error, ReplicaLoad load) {
+      net::post(self->strand_, [self, error = std::move(error), load = std::move(load)]() mutable {
+        self->on_replica_loaded(std::move(error), std::move(load));
+      });
+    });
+    return;
+  }
   if (manager_.opts.host_persistence) {
     manager_.server.push_event(Event{Event::kDocLoad, 0, name_});
     return;
@@ -93,7 +101,7 @@ void Document::host_loaded(std::string state, std::string error) {
   on_loaded(std::move(stored));
 }
 
-void Document::fail(const std::string& reason) {
+void Document::fail(const std::string& reason, uint16_t code) {
   state_ = State::Failed;
   failure_ = reason;
   auto waiting = std::move(waiting_ready_);
@@ -101,9 +109,146 @@ void Document::fail(const std::string& reason) {
   for (auto& fn : waiting) fn();  // each sees Failed and reports it
   auto peers = std::move(peers_);
   peers_.clear();
-  for (auto& [id, peer] : peers) peer.p->close_peer(ws::kInternalError, reason);
+  for (auto& [id, peer] : peers) peer.p->close_peer(code, reason);
   // Forget the failed instance so that a later connection tries to load again.
   maybe_schedule_unload();
+}
+
+// ---- cluster mode ----
+
+bool Document::apply_entry(const ReplicaEntry& e, std::vector<uint8_t>& relay) {
+  try {
+    if (e.update.empty()) throw std::runtime_error("no update field");
+    auto r = doc_.applyUpdate(bytes(e.update));
+    relay = std::move(r.relay);
+    return !relay.empty();
+  } catch (const std::exception& ex) {
+    // Written by something that is not a collabio node (or a bug): the document is unchanged.
+    manager_.server.report_failure(manager_.server.bad_stream_entries, "COLLABIO_BAD_STREAM_ENTRY",
+                                   "document \"" + name_ + "\": stream entry " + e.id.to_string() +
+                                       " dropped: " + ex.what());
+    return false;
+  }
+}
+
+void Document::on_replica_loaded(std::string error, ReplicaLoad load) {
+  if (!error.empty()) {
+    fail("document could not be loaded: " + error, ws::kTryAgainLater);
+    return;
+  }
+  if (!load.snapshot.empty()) {
+    try {
+      doc_.applyUpdate(bytes(load.snapshot));
+    } catch (const std::exception& e) {
+      fail(std::string("stored snapshot is corrupt: ") + e.what());
+      return;
+    }
+  }
+  std::vector<uint8_t> relay;
+  for (const auto& e : load.entries) apply_entry(e, relay);
+  stream_pos_ = load.position;
+  stream_entries_ = load.entries.size();
+  watching_ = true;
+  std::weak_ptr<Document> weak = weak_from_this();
+  manager_.replication()->watch(
+      name_, this, stream_pos_,
+      [weak](std::vector<ReplicaEntry> entries) {
+        if (auto self = weak.lock())
+          net::post(self->strand_, [self, entries = std::move(entries)]() mutable { self->remote_entries(std::move(entries)); });
+      },
+      [weak](ReplicaLoad load) {
+        if (auto self = weak.lock())
+          net::post(self->strand_, [self, load = std::move(load)]() mutable { self->reload(std::move(load)); });
+      });
+  on_loaded(store::StoredDoc{});
+}
+
+void Document::remote_entries(std::vector<ReplicaEntry> entries) {
+  if (state_ != State::Ready) return;
+  Replication* rep = manager_.replication();
+  for (const auto& e : entries) {
+    if (e.id <= stream_pos_) continue;  // already held (read by load, or delivered twice)
+    stream_pos_ = e.id;
+    ++stream_entries_;
+    if (e.node == rep->node_id()) continue;  // integrated when it was accepted here
+    std::vector<uint8_t> relay;
+    if (!apply_entry(e, relay)) continue;
+    if (subscribed_ || manager_.opts.host_persistence) {
+      js_updates_.push_back(to_string(relay));
+      flush_js_updates();
+    }
+    send_update_to_all(std::move(relay), 0);
+  }
+  maybe_compact_stream(false);
+}
+
+void Document::reload(ReplicaLoad load) {
+  if (state_ != State::Ready) return;
+  std::vector<uint8_t> relay;
+  if (!load.snapshot.empty()) {
+    ReplicaEntry snapshot{load.position, {}, std::move(load.snapshot)};
+    if (apply_entry(snapshot, relay)) send_update_to_all(std::move(relay), 0);
+  }
+  for (const auto& e : load.entries) {
+    if (apply_entry(e, relay)) send_update_to_all(std::move(relay), 0);
+  }
+  stream_pos_ = load.position;
+}
+
+// Durable before relayed, across nodes: the update goes to the stream, and to this node's peers
+// once Redis acknowledged it. A refused append (Redis unreachable past the queue bound) fails the
+// document: this replica holds an update no other node will see, so every peer is closed (1013)
+// and the replica dropped; clients reconnect, the document is read again from Redis, and they send
+// what it lacks.
+void Document::append_to_stream(uint64_t from, std::vector<uint8_t> update) {
+  ++pending_durable_;
+  std::string data = to_string(update);
+  manager_.replication()->append(
+      name_, std::move(data),
+      [self = shared_from_this(), from, update = std::move(update), hold = input_hold_](std::string error,
+                                                                                       redis::StreamId) mutable {
+        net::post(self->strand_, [self, from, update = std::move(update), error = std::move(error)]() mutable {
+          --self->pending_durable_;
+          if (self->state_ == State::Ready) {
+            if (!error.empty()) {
+              self->fail("document log unavailable: " + error, ws::kTryAgainLater);
+            } else {
+              if (self->subscribed_ || self->manager_.opts.host_persistence) {
+                self->js_updates_.push_back(to_string(update));
+                self->flush_js_updates();
+              }
+              self->send_update_to_all(std::move(update), from);
+            }
+          }
+          if (self->pending_durable_ == 0) {
+            auto waiting = std::move(self->waiting_durable_);
+            self->waiting_durable_.clear();
+            for (auto& fn : waiting) fn();
+          }
+        });
+      });
+}
+
+// One compactor at a time per document, across nodes: whoever takes the lease writes the
+// snapshot (every entry up to stream_pos_ is integrated here) and trims the stream.
+void Document::maybe_compact_stream(bool force) {
+  Replication* rep = manager_.replication();
+  if (state_ != State::Ready || compacting_ || stream_entries_ == 0 || stream_pos_ == redis::StreamId{}) return;
+  if (!force && stream_entries_ < manager_.opts.compact_after_entries) return;
+  compacting_ = true;
+  const size_t entries = stream_entries_;
+  stream_entries_ = 0;
+  rep->compact(name_, to_string(doc_.encodeStateAsUpdate()), stream_pos_,
+               [self = shared_from_this(), entries](std::string error, bool) {
+                 net::post(self->strand_, [self, entries, error = std::move(error)] {
+                   self->compacting_ = false;
+                   if (error.empty()) return;
+                   self->stream_entries_ += entries;
+                   self->manager_.server.report_failure(self->manager_.server.compaction_errors,
+                                                        "COLLABIO_COMPACTION_FAILED",
+                                                        "compacting document \"" + self->name_ + "\" failed: " + error);
+                 });
+               });
 }
 
 void Document::when_ready(std::function<void()> fn) {
@@ -379,6 +524,10 @@ void Document::integrate(uint64_t from, std::span<const uint8_t> update, std::fu
 }
 
 void Document::relay(uint64_t from, std::vector<uint8_t> update) {
+  if (manager_.replication()) {
+    append_to_stream(from, std::move(update));
+    return;
+  }
   store::Store* st = manager_.store();
   if (!st) {
     if (subscribed_ || manager_.opts.host_persistence) {  // the host stores what changes
@@ -485,7 +634,10 @@ void Document::maybe_schedule_unload() {
     if (ec || gen != self->unload_generation_ || !self->peers_.empty()) return;
     // Leave a compact state behind so the next load is quick.
     if (self->state_ == State::Ready) self->maybe_compact(true);
+    if (self->state_ == State::Ready && self->manager_.replication() && !self->manager_.server.closing())
+      self->maybe_compact_stream(true);
     if (self->manager_.try_unload(self)) {
+      if (self->watching_) self->manager_.replication()->unwatch(self->name_, self.get());
       self->awareness_timer_.cancel();
       self->js_timer_.cancel();
       // [cluster awareness] no more interest in the other nodes' awareness.
@@ -508,8 +660,12 @@ void Document::request(const std::string& op, std::string arg, Reply reply) {
         reply(error, {}, {});
         return;
       }
-      // Resolves once the update is durable (and relayed).
-      self->when_durable([reply = std::move(reply)] { reply({}, {}, {}); });
+      // Resolves once the update is durable (and relayed); in cluster mode, once XADD is
+      // acknowledged (a refused append fails the document, and the promise with it).
+      self->when_durable([self, reply = std::move(reply)] {
+        if (self->state_ == State::Failed) reply(self->failure_, {}, {});
+        else reply({}, {}, {});
+      });
       return;
     }
     if (op == "subscribe" || op == "unsubscribe") {
@@ -587,6 +743,17 @@ DocumentManager::~DocumentManager() { close_store(); }
 void DocumentManager::open_store() {
   // [cluster awareness] a documents.redis.url the Redis client cannot use fails listen().
   if (!cluster_error_.empty()) throw std::invalid_argument(cluster_error_);
+  if (!opts.redis_url.empty() && !replication_) {
+    ReplicationOptions ro;
+    ro.url = opts.redis_url;
+    ro.prefix = opts.redis_prefix;
+    ro.max_queued = opts.redis_max_queued;
+    ro.trim_window_ms = opts.redis_trim_window_ms;
+    ro.tls.ca_file = opts.redis_tls_ca;
+    ro.tls.verify = opts.redis_tls_verify;
+    replication_ = std::make_shared<Replication>(server, std::move(ro));
+    replication_->start();
+  }
   if (opts.persistence_path.empty() || store_) return;
   store_ = store::Store::open(opts.persistence_path, opts.durability_full ? store::Durability::Full
                                                                          : store::Durability::Normal);
@@ -715,6 +882,9 @@ void DocumentManager::shutdown() {
   std::lock_guard lk(mu_);
   // server.closing() is already true: check_idle() schedules the unload with no delay.
   for (const auto& [name, doc] : docs_) net::post(doc->strand(), [doc] { doc->check_idle(); });
+  // The Redis connections keep the io_context running: closed once the appends in flight have
+  // their answers (the connections of the documents are closing meanwhile).
+  if (replication_) replication_->close(std::chrono::milliseconds(2000));
 }
 
 }  // namespace collabio::core

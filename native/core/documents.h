@@ -27,6 +27,7 @@
 
 #include "core/doc_cluster_awareness.h"
 #include "core/doc_peer.h"
+#include "core/doc_replication.h"
 #include "core/server_impl.h"
 #include "store/store.h"
 #include "yjs/awareness.h"
@@ -88,6 +89,14 @@ class Document : public std::enable_shared_from_this<Document> {
   // A holder went away: unload later if nobody is left.
   void check_idle() { maybe_schedule_unload(); }
 
+  // ---- cluster mode (DocumentOptions::redis_url), strand only ----
+  // Entries of this document's stream that the node's reader delivers, in stream order: other
+  // nodes' updates are integrated and relayed to this node's peers; this node's own are already
+  // integrated. An entry that does not decode is dropped and counted (stats: badStreamEntries).
+  void remote_entries(std::vector<ReplicaEntry> entries);
+  // The reader lost its connection and read the snapshot and stream again (see doc_replication.h).
+  void reload(ReplicaLoad load);
+
   // Handles held outside the strand (connections being attached, JS handles): while > 0 the
   // document is not unloaded. Guarded by DocumentManager::mu_.
   int holders = 0;
@@ -100,7 +109,12 @@ class Document : public std::enable_shared_from_this<Document> {
   };
 
   void on_loaded(std::variant<store::StoredDoc, std::string> result);
-  void fail(const std::string& reason);
+  void on_replica_loaded(std::string error, ReplicaLoad load);
+  // Integrates one stream entry; true when it changed the document (`relay` then holds what was new).
+  bool apply_entry(const ReplicaEntry& e, std::vector<uint8_t>& relay);
+  void append_to_stream(uint64_t from, std::vector<uint8_t> update);
+  void maybe_compact_stream(bool force);
+  void fail(const std::string& reason, uint16_t code = ws::kInternalError);
   void when_ready(std::function<void()> fn);
   void when_durable(std::function<void()> fn);
   void integrate(uint64_t from, std::span<const uint8_t> update, std::function<void(std::string)> done);
@@ -156,6 +170,12 @@ class Document : public std::enable_shared_from_this<Document> {
   std::vector<std::string> js_updates_;
   bool js_flush_scheduled_ = false;
   net::steady_timer js_timer_;
+  // Cluster mode: the id of the last stream entry this replica holds (every entry up to it is
+  // integrated), entries seen since the last compaction, and whether one is running.
+  redis::StreamId stream_pos_;
+  size_t stream_entries_ = 0;
+  bool compacting_ = false;
+  bool watching_ = false;  // registered with the node's reader
   // The inbound hold of the message being decoded (set around `decode` in on_message): relay()
   // keeps it with the store append, so the sender stays paused until its update is committed.
   std::shared_ptr<void> input_hold_;
@@ -204,6 +224,8 @@ class DocumentManager : public std::enable_shared_from_this<DocumentManager> {
   ServerImpl& server;
   const DocumentOptions opts;
   store::Store* store() { return store_.get(); }
+  // Cluster mode: the node's replication (null in single-node mode). Set before listening.
+  Replication* replication() { return replication_.get(); }
 
  private:
   mutable std::mutex mu_;
@@ -212,6 +234,7 @@ class DocumentManager : public std::enable_shared_from_this<DocumentManager> {
   std::unordered_map<std::string, std::shared_ptr<Document>> docs_;  // guarded by mu_
   std::unordered_map<std::string, int> js_handles_;                  // guarded by mu_
   std::unique_ptr<store::Store> store_;  // set before listening, read-only after
+  std::shared_ptr<Replication> replication_;  // set before listening (open_store), read-only after
 };
 
 }  // namespace collabio::core

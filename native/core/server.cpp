@@ -630,6 +630,16 @@ Server::Stats Server::stats() const {
   s.compaction_errors = impl_->compaction_errors.load(std::memory_order_relaxed);
   s.handler_exceptions = impl_->handler_exceptions.load(std::memory_order_relaxed);
   s.adapter_bad_messages = impl_->adapter_bad_messages.load(std::memory_order_relaxed);
+  s.stream_bad_entries = impl_->bad_stream_entries.load(std::memory_order_relaxed);
+  if (impl_->docs) {
+    if (Replication* r = impl_->docs->replication()) {
+      s.stream_appends = r->appends.load(std::memory_order_relaxed);
+      s.stream_appends_refused = r->appends_refused.load(std::memory_order_relaxed);
+      s.stream_entries_read = r->remote_entries.load(std::memory_order_relaxed);
+      s.stream_compactions = r->compactions.load(std::memory_order_relaxed);
+      s.stream_reloads = r->reloads.load(std::memory_order_relaxed);
+    }
+  }
   const auto host = impl_->to_host->stats();
   const auto docs = impl_->to_documents->stats();
   s.inbound_bytes = host.bytes;

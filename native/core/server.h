@@ -428,6 +428,13 @@ class Server {
     uint64_t accept_errors = 0;   // failed accepts (EMFILE, ENFILE, ENOBUFS, ...) since start
     uint64_t compaction_errors = 0;   // failed compactions of a document's stored log
     uint64_t handler_exceptions = 0;  // exceptions that escaped an I/O handler (a bug; logged)
+    // Cluster mode for documents (zero in single-node mode).
+    uint64_t stream_appends = 0;         // updates appended (XADD acknowledged)
+    uint64_t stream_appends_refused = 0; // appends refused (Redis unreachable past the bound, errors)
+    uint64_t stream_entries_read = 0;    // entries the reader delivered (all nodes')
+    uint64_t stream_bad_entries = 0;     // entries that did not decode, dropped
+    uint64_t stream_compactions = 0;     // snapshots written by this node
+    uint64_t stream_reloads = 0;         // documents reloaded after the reader's connection was lost
     // Inbound backpressure (Options::max_inbound_*).
     uint64_t inbound_bytes = 0;        // bytes of client events waiting for the host (drained or not)
     uint64_t inbound_events = 0;       // those events

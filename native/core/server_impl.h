@@ -154,6 +154,7 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   std::atomic<uint64_t> compaction_errors{0};   // store compactions that failed (documents.cpp)
   std::atomic<uint64_t> handler_exceptions{0};  // exceptions that escaped a handler into ioc.run()
   std::atomic<uint64_t> adapter_bad_messages{0};  // cluster messages that did not decode (redis_adapter.cpp)
+  std::atomic<uint64_t> bad_stream_entries{0};  // cluster mode: stream entries that did not decode
 
  private:
   void do_accept();

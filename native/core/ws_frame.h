@@ -28,6 +28,7 @@ enum CloseCode : uint16_t {
   kPolicyViolation = 1008,
   kTooBig = 1009,
   kInternalError = 1011,
+  kTryAgainLater = 1013,
 };
 
 // Encodes a whole unmasked frame (FIN set) into one contiguous string: header then payload.

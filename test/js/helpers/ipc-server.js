@@ -41,6 +41,8 @@ async function startIpcServer(t, command, args, { label, timeout }) {
   return {
     port,
     pid,
+    child,
+    exited,
     url: `http://127.0.0.1:${port}`,
     ask,
     /** Asks the child to close its server; resolves with its exit. */

@@ -1,6 +1,6 @@
 'use strict';
 // A redis-server of the test's own: the Debian package's binary, on a free loopback port, with its
-// files in a temporary directory, no persistence, stopped when the test ends. Never the system
+// files in a temporary directory, no persistence unless asked, stopped when the test ends. Never the system
 // service. A machine without redis-server fails the test with a message saying what to install.
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -34,12 +34,13 @@ function freePort() {
 }
 
 /**
- * Starts a redis-server. Resolves with { port, url, stop(), kill(), restart() }: stop() ends it
+ * Starts a redis-server (with `appendonly`: its append-only file on, fsync always, in the
+ * temporary directory, so restart() finds the data again). Resolves with { port, url, stop(), kill(), restart() }: stop() ends it
  * (SIGTERM, waits), kill() SIGKILLs it, restart() starts it again on the same port (after a stop
  * or kill). With `t`, stop() runs when the test ends. `opts.args` are more redis-server
  * arguments (e.g. ['--requirepass', 'pw']); `opts.port` a port to use instead of a free one.
  * @param {import('node:test').TestContext} [t]
- * @param {{ args?: string[], port?: number }} [opts]
+ * @param {{ args?: string[], port?: number, appendonly?: boolean }} [opts]
  */
 async function startRedis(t, opts = {}) {
   const bin = findRedisServer();
@@ -49,7 +50,10 @@ async function startRedis(t, opts = {}) {
   let exited = null;
 
   async function launch() {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', '', ...(opts.args || [])];
+    // opts.appendonly: the append-only file, fsynced before each reply (what durable-before-relay
+    // needs of Redis; the default `everysec` may lose the last second on a crash).
+    const aof = opts.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...aof, '--daemonize', 'no', '--logfile', '', ...(opts.args || [])];
     child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     exited = new Promise((resolve) => child.once('exit', resolve));

@@ -1,0 +1,307 @@
+#include "core/doc_replication.h"
+
+#include <boost/asio/post.hpp>
+#include <random>
+#include <stdexcept>
+
+namespace collabio::core {
+
+namespace {
+
+// Reads the snapshot and every entry after it in one step (scripts run atomically), so a
+// compaction cannot trim between the two reads. Reply: {ms, seq, state, entries} ('' when there is
+// no snapshot).
+constexpr const char* kLoadScript = R"lua(
+local s = redis.call('HMGET', KEYS[1], 'ms', 'seq', 'state')
+local from = '-'
+if s[1] then from = '(' .. s[1] .. '-' .. s[2] end
+return {s[1] or '', s[2] or '', s[3] or '', redis.call('XRANGE', KEYS[2], from, '+')}
+)lua";
+
+// Writes the snapshot when it is newer than the stored one, then trims the stream below ARGV[4]
+// (the snapshot's id minus the safety window). Either way it gives back the lease (KEYS[3]) if
+// this node (ARGV[5]) still holds it. 1: written, 0: a newer snapshot is stored. Ids
+// compare as (ms, seq); both fit a Lua number exactly (ms < 2^53).
+constexpr const char* kCompactScript = R"lua(
+if redis.call('GET', KEYS[3]) == ARGV[5] then redis.call('DEL', KEYS[3]) end
+local cur = redis.call('HMGET', KEYS[1], 'ms', 'seq')
+if cur[1] then
+  local ms, seq = tonumber(cur[1]), tonumber(cur[2])
+  local nms, nseq = tonumber(ARGV[1]), tonumber(ARGV[2])
+  if ms > nms or (ms == nms and seq >= nseq) then return 0 end
+end
+redis.call('HSET', KEYS[1], 'ms', ARGV[1], 'seq', ARGV[2], 'state', ARGV[3])
+redis.call('XTRIM', KEYS[2], 'MINID', ARGV[4])
+return 1
+)lua";
+
+constexpr uint64_t kReadCount = 1000;  // entries per stream per XREAD
+
+std::string random_node_id() {
+  std::random_device rd;
+  std::uniform_int_distribution<uint64_t> dist;
+  char buf[17];
+  snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(dist(rd)));
+  return buf;
+}
+
+ReplicaEntry to_entry(redis::StreamEntry&& e) {
+  ReplicaEntry out;
+  out.id = e.id;
+  for (auto& [field, value] : e.fields) {
+    if (field == "u") out.update = std::move(value);
+    else if (field == "n") out.node = std::move(value);
+  }
+  return out;
+}
+
+bool parse_load(const redis::Reply& r, ReplicaLoad& out) {
+  if (r.type != redis::Reply::Type::Array || r.elements.size() != 4) return false;
+  for (int i = 0; i < 3; ++i)
+    if (!r.elements[i].is_string()) return false;
+  if (!r.elements[0].str.empty()) {
+    if (!redis::parse_stream_id(r.elements[0].str + "-" + r.elements[1].str, out.position)) return false;
+    out.snapshot = r.elements[2].str;
+  }
+  std::vector<redis::StreamEntry> entries;
+  if (!redis::parse_entries(r.elements[3], entries)) return false;
+  for (auto& e : entries) out.entries.push_back(to_entry(std::move(e)));
+  if (!out.entries.empty()) out.position = out.entries.back().id;
+  return true;
+}
+
+std::string describe(std::error_code ec, const redis::Reply& r) {
+  if (ec) return "redis: " + ec.message();
+  if (r.is_error()) return "redis: " + r.str;
+  return "redis: unexpected reply";
+}
+
+}  // namespace
+
+Replication::Replication(ServerImpl& server, ReplicationOptions options)
+    : server_(server), opts_(std::move(options)), node_id_(random_node_id()), strand_(net::make_strand(server.ioc)) {
+  redis::Options ro;
+  std::string error;
+  if (!redis::parse_url(opts_.url, ro.endpoint, error)) throw std::invalid_argument("documents.redis.url: " + error);
+  ro.tls = opts_.tls;
+  ro.max_queued = opts_.max_queued;
+  ro.client_name = "collabio-docs-" + node_id_;
+  cmd_ = std::make_unique<redis::Connection>(server.ioc, ro);
+  reader_ = cmd_->duplicate(redis::Role::Commands);
+}
+
+Replication::~Replication() = default;
+
+std::string Replication::stream_key(const std::string& name) const { return opts_.prefix + ":{" + name + "}:updates"; }
+std::string Replication::snapshot_key(const std::string& name) const { return opts_.prefix + ":{" + name + "}:snapshot"; }
+std::string Replication::lease_key(const std::string& name) const { return opts_.prefix + ":{" + name + "}:lease"; }
+
+void Replication::start() {
+  cmd_->start();
+  reader_->start();
+  cmd_->command({"DEL", opts_.prefix + ":wake:" + node_id_});
+}
+
+void Replication::close(std::chrono::milliseconds grace) {
+  auto self = shared_from_this();
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  // Polls every 20 ms until no append waits for its answer (or the grace is over): appends are
+  // answered in order, so this is at most one round trip after the last one was sent.
+  auto timer = std::make_shared<net::steady_timer>(strand_);
+  auto step = std::make_shared<std::function<void()>>();
+  *step = [self, deadline, timer, step] {
+    if (self->pending_appends_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+      timer->expires_after(std::chrono::milliseconds(20));
+      timer->async_wait([step](boost::system::error_code) { (*step)(); });
+      return;
+    }
+    self->closed_ = true;
+    self->watches_.clear();
+    self->reader_->close();
+    self->cmd_->close();
+    *step = nullptr;  // breaks the cycle step -> lambda -> step
+  };
+  net::post(strand_, [step] { (*step)(); });
+}
+
+void Replication::append(const std::string& name, std::string update, AppendDone done) {
+  std::vector<std::string> args = {"XADD", stream_key(name), "*", "u", std::move(update), "n", node_id_};
+  pending_appends_.fetch_add(1);
+  send_append(std::move(args), std::move(done), false);
+}
+
+void Replication::send_append(std::vector<std::string> args, AppendDone done, bool retried) {
+  auto copy = retried ? std::vector<std::string>{} : args;
+  cmd_->command(std::move(args), [self = shared_from_this(), copy = std::move(copy), done = std::move(done),
+                                  retried](std::error_code ec, redis::Reply r) mutable {
+    if (ec == redis::Errc::connection_lost && !retried) {
+      // Written, unanswered: it may have been stored. Once more (queued until reconnected).
+      self->send_append(std::move(copy), std::move(done), true);
+      return;
+    }
+    self->pending_appends_.fetch_sub(1);
+    redis::StreamId id;
+    if (!ec && redis::parse_stream_id(r, id)) {
+      self->appends.fetch_add(1, std::memory_order_relaxed);
+      done({}, id);
+      return;
+    }
+    self->appends_refused.fetch_add(1, std::memory_order_relaxed);
+    done(describe(ec, r), {});
+  });
+}
+
+void Replication::load(const std::string& name, LoadDone done) {
+  cmd_->command({"EVAL", kLoadScript, "2", snapshot_key(name), stream_key(name)},
+                [done = std::move(done)](std::error_code ec, redis::Reply r) {
+                  ReplicaLoad load;
+                  if (ec || !parse_load(r, load)) {
+                    done(describe(ec, r), {});
+                    return;
+                  }
+                  done({}, std::move(load));
+                });
+}
+
+void Replication::watch(const std::string& name, const void* owner, redis::StreamId after, Sink sink, ReloadSink reload) {
+  net::post(strand_, [self = shared_from_this(), name, owner, after, sink = std::move(sink), reload = std::move(reload)]() mutable {
+    if (self->closed_) return;
+    const std::string key = self->stream_key(name);
+    self->watches_[key] = Watch{name, owner, after.to_string(), std::move(sink), std::move(reload)};
+    if (self->reading_) self->wake();
+    else self->do_read();
+  });
+}
+
+void Replication::unwatch(const std::string& name, const void* owner) {
+  net::post(strand_, [self = shared_from_this(), key = stream_key(name), owner] {
+    auto it = self->watches_.find(key);
+    if (it != self->watches_.end() && it->second.owner == owner) self->watches_.erase(it);
+  });
+}
+
+// An entry on this node's wake stream ends the XREAD in flight, so the next one includes a
+// document that was just added. (Its id is tracked like a document's, so a wake that reaches
+// Redis before the XREAD does is still seen.)
+void Replication::wake() {
+  cmd_->command({"XADD", opts_.prefix + ":wake:" + node_id_, "MAXLEN", "~", "16", "*", "w", "1"});
+}
+
+void Replication::do_read() {
+  if (closed_ || reading_ || watches_.empty()) return;
+  if (resync_) {
+    do_resync();
+    return;
+  }
+  reading_ = true;
+  std::vector<std::pair<std::string, std::string>> streams;
+  streams.reserve(watches_.size() + 1);
+  streams.emplace_back(opts_.prefix + ":wake:" + node_id_, wake_id_);
+  for (const auto& [key, w] : watches_) streams.emplace_back(key, w.after);
+  reader_->command(redis::xread_block(opts_.block_ms, streams, kReadCount),
+                   [self = shared_from_this()](std::error_code ec, redis::Reply r) {
+                     net::post(self->strand_, [self, ec, r = std::move(r)]() mutable { self->on_read(ec, std::move(r)); });
+                   });
+}
+
+void Replication::on_read(std::error_code ec, redis::Reply reply) {
+  reading_ = false;
+  if (closed_ || ec == redis::Errc::closed) return;
+  std::vector<redis::StreamBatch> batches;
+  if (ec || !redis::parse_xread(reply, batches)) {
+    // Lost with its connection (Redis restarted, network): what was trimmed meanwhile is in the
+    // snapshot, so reload every document before reading on. Other failures (an error reply, a
+    // refused handshake) wait a little, then read again from the same ids.
+    if (ec == redis::Errc::connection_lost) {
+      resync_ = true;
+      do_read();
+      return;
+    }
+    auto timer = std::make_shared<net::steady_timer>(strand_);
+    timer->expires_after(std::chrono::milliseconds(500));
+    timer->async_wait([self = shared_from_this(), timer](boost::system::error_code) { self->do_read(); });
+    return;
+  }
+  for (auto& batch : batches) {
+    if (batch.entries.empty()) continue;
+    if (batch.key == opts_.prefix + ":wake:" + node_id_) {
+      wake_id_ = batch.entries.back().id.to_string();
+      continue;
+    }
+    auto it = watches_.find(batch.key);
+    if (it == watches_.end()) continue;  // unwatched meanwhile
+    it->second.after = batch.entries.back().id.to_string();
+    std::vector<ReplicaEntry> entries;
+    entries.reserve(batch.entries.size());
+    for (auto& e : batch.entries) entries.push_back(to_entry(std::move(e)));
+    remote_entries.fetch_add(entries.size(), std::memory_order_relaxed);
+    it->second.sink(std::move(entries));
+  }
+  do_read();
+}
+
+void Replication::do_resync() {
+  resync_ = false;
+  reading_ = true;  // no XREAD until every reload has answered
+  auto left = std::make_shared<size_t>(watches_.size());
+  for (auto& [key, w] : watches_) {
+    reader_->command({"EVAL", kLoadScript, "2", snapshot_key(w.name), key},
+                     [self = shared_from_this(), key = key, left](std::error_code ec, redis::Reply r) {
+                       net::post(self->strand_, [self, key, left, ec, r = std::move(r)] {
+                         ReplicaLoad load;
+                         if (ec || !parse_load(r, load)) {
+                           self->resync_ = true;  // try again on the next round
+                         } else if (auto it = self->watches_.find(key); it != self->watches_.end()) {
+                           self->reloads.fetch_add(1, std::memory_order_relaxed);
+                           it->second.after = load.position.to_string();
+                           it->second.reload(std::move(load));
+                         }
+                         if (--*left == 0) {
+                           self->reading_ = false;
+                           if (self->resync_) {
+                             // Still unreachable: the next attempt waits for the reconnection
+                             // (commands queue on the connection meanwhile).
+                             auto timer = std::make_shared<net::steady_timer>(self->strand_);
+                             timer->expires_after(std::chrono::milliseconds(200));
+                             timer->async_wait([self, timer](boost::system::error_code) { self->do_read(); });
+                           } else {
+                             self->do_read();
+                           }
+                         }
+                       });
+                     });
+  }
+}
+
+void Replication::compact(const std::string& name, std::string state, redis::StreamId upto, CompactDone done) {
+  auto self = shared_from_this();
+  cmd_->command(redis::set_nx_px(lease_key(name), node_id_, opts_.lease_ms),
+                [self, name, state = std::move(state), upto, done = std::move(done)](std::error_code ec,
+                                                                                     redis::Reply r) mutable {
+                  bool taken = false;
+                  if (ec || !redis::parse_set_nx(r, taken)) {
+                    done(describe(ec, r), false);
+                    return;
+                  }
+                  if (!taken) {
+                    done({}, false);
+                    return;
+                  }
+                  redis::StreamId trim = upto;
+                  trim.ms = upto.ms > self->opts_.trim_window_ms ? upto.ms - self->opts_.trim_window_ms : 0;
+                  trim.seq = 0;
+                  self->cmd_->command({"EVAL", kCompactScript, "3", self->snapshot_key(name), self->stream_key(name),
+                                       self->lease_key(name), std::to_string(upto.ms), std::to_string(upto.seq),
+                                       std::move(state), trim.to_string(), self->node_id_},
+                                      [self, done = std::move(done)](std::error_code ec, redis::Reply r) {
+                                        if (ec || r.type != redis::Reply::Type::Integer) {
+                                          done(describe(ec, r), false);
+                                          return;
+                                        }
+                                        if (r.integer == 1) self->compactions.fetch_add(1, std::memory_order_relaxed);
+                                        done({}, r.integer == 1);
+                                      });
+                });
+}
+
+}  // namespace collabio::core

@@ -1,0 +1,162 @@
+// Documents across processes (issue 21): every node keeps a replica of the documents its clients
+// use, and Redis Streams keep the replicas in step. One stream per document is the order; a
+// snapshot (the merged state and the id of the last entry it holds) plus the stream after that id
+// is the state.
+//
+// Keys (`{name}` is a Redis Cluster hash tag, so the keys of one document share a slot):
+//   <prefix>:{<name>}:updates   stream: one entry per accepted update, fields `u` (the Yjs update,
+//                               v1) and `n` (the id of the node that appended it)
+//   <prefix>:{<name>}:snapshot  hash: `ms`, `seq` (the last entry id it includes), `state`
+//   <prefix>:{<name>}:lease     the compactor's lease (SET NX PX), value: the node id
+//   <prefix>:wake:<node>        stream this node's reader also blocks on; an entry wakes it when a
+//                               document is added to its watch list
+//
+// Data paths
+// - append(): XADD on the commands connection. The document relays an update to its own peers
+//   only when the XADD is acknowledged (durable before relay, as with the SQLite store).
+// - One reader per node: XREAD BLOCK on a connection of its own (Connection::duplicate()) over
+//   every watched document's stream, from the last id seen for each. Entries go to the document's
+//   sink (Document::remote_entries), which skips its own node's entries (already integrated).
+// - load(): one Lua script reads the snapshot and the stream after its id atomically, so a
+//   compaction between the two reads cannot trim entries the loader has not seen.
+// - compact(): whoever takes the lease (SET NX PX) runs a script that writes the snapshot only if
+//   it is newer than the one stored, then trims the stream (XTRIM MINID) below the snapshot's id
+//   minus a safety window; readers that lag less than the window never miss an entry.
+// - After the reader's connection is lost (Redis restarted, network), it reloads every watched
+//   document through load() before blocking again: a position the compactor trimmed meanwhile is
+//   covered by the snapshot (Yjs merges are idempotent, so re-applying known state is harmless).
+//
+// Awareness (presence) is not stored here: it is ephemeral and goes over pub/sub
+// (doc_cluster_awareness.h).
+//
+// Threads and ownership
+// - reader state (watches_, wake_id_, reading_, resync_) is owned by strand_.
+// - cmd_ and reader_ are redis::Connection, thread-safe; their handlers run on their own strands and
+//   post into strand_ or hand results to the caller's callback (which posts to its own strand).
+// - pending_appends_ is atomic (appends in flight, for shutdown).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/server_impl.h"
+#include "redis/connection.h"
+#include "redis/streams.h"
+
+namespace collabio::core {
+
+struct ReplicationOptions {
+  std::string url;                     // redis:// or rediss://
+  std::string prefix = "collabio";
+  redis::TlsOptions tls;
+  size_t max_queued = 10000;           // appends held while Redis is unreachable; more are refused
+  uint64_t trim_window_ms = 60000;     // XTRIM MINID keeps entries this much older than the snapshot
+  uint64_t lease_ms = 10000;           // the compactor's lease
+  uint32_t block_ms = 5000;            // XREAD BLOCK timeout (the reader loops)
+};
+
+// One entry of a document's stream, as the reader delivers it.
+struct ReplicaEntry {
+  redis::StreamId id;
+  std::string node;    // field `n`; empty when absent
+  std::string update;  // field `u`; empty when absent (the sink counts such an entry as bad)
+};
+
+// What load() read: the snapshot's state (empty when there is none), the entries after it, and the
+// position to read on from.
+struct ReplicaLoad {
+  std::string snapshot;
+  std::vector<ReplicaEntry> entries;
+  redis::StreamId position;
+};
+
+class Replication : public std::enable_shared_from_this<Replication> {
+ public:
+  // Called with a document's entries, in stream order. Runs on the reader's strand: post.
+  using Sink = std::function<void(std::vector<ReplicaEntry> entries)>;
+  // A reload after the reader lost its connection (see above). Same thread rule.
+  using ReloadSink = std::function<void(ReplicaLoad load)>;
+
+  // Throws std::invalid_argument when the URL is not a Redis URL (the reason never quotes it).
+  Replication(ServerImpl& server, ReplicationOptions options);
+  ~Replication();
+
+  void start();
+  // Stops reading once every append in flight has its answer (or after `grace`), then closes
+  // both connections. Any thread.
+  void close(std::chrono::milliseconds grace);
+
+  const std::string& node_id() const { return node_id_; }
+
+  std::string stream_key(const std::string& name) const;
+  std::string snapshot_key(const std::string& name) const;
+  std::string lease_key(const std::string& name) const;
+
+  // Appends one update. `done(error, id)`: error empty once Redis acknowledged it (id set);
+  // otherwise why it was refused (Redis unreachable past max_queued, or an error reply). A
+  // command lost with its connection is sent again once (a duplicate entry is harmless: Yjs
+  // updates are idempotent). Runs on a Redis connection's strand: post.
+  using AppendDone = std::function<void(std::string error, redis::StreamId id)>;
+  void append(const std::string& name, std::string update, AppendDone done);
+
+  // Reads the snapshot and the stream after it. Runs `done` on a Redis connection's strand.
+  using LoadDone = std::function<void(std::string error, ReplicaLoad load)>;
+  void load(const std::string& name, LoadDone done);
+
+  // Reads `name`'s stream after `after` from now on, handing entries to `sink` (and reloads to
+  // `reload`). Replaces an earlier watch of the same name. `owner` identifies the watcher: an
+  // unwatch by an earlier owner (a replica unloaded just before the document was opened again)
+  // leaves the new watch alone.
+  void watch(const std::string& name, const void* owner, redis::StreamId after, Sink sink, ReloadSink reload);
+  void unwatch(const std::string& name, const void* owner);
+
+  // Compaction: if this node takes the lease, stores `state` (which holds every entry up to
+  // `upto`) as the snapshot when it is newer than the stored one and trims the stream. `done(error,
+  // compacted)`: compacted false when another node holds the lease or has a newer snapshot.
+  using CompactDone = std::function<void(std::string error, bool compacted)>;
+  void compact(const std::string& name, std::string state, redis::StreamId upto, CompactDone done);
+
+  // Counters (relaxed).
+  std::atomic<uint64_t> appends{0};
+  std::atomic<uint64_t> appends_refused{0};
+  std::atomic<uint64_t> remote_entries{0};
+  std::atomic<uint64_t> compactions{0};
+  std::atomic<uint64_t> reloads{0};
+
+ private:
+  struct Watch {
+    std::string name;
+    const void* owner;
+    std::string after;  // last id seen, as text
+    Sink sink;
+    ReloadSink reload;
+  };
+  void do_read();
+  void on_read(std::error_code ec, redis::Reply reply);
+  void do_resync();
+  void wake();
+  void send_append(std::vector<std::string> args, AppendDone done, bool retried);
+
+  ServerImpl& server_;
+  const ReplicationOptions opts_;
+  const std::string node_id_;
+  std::unique_ptr<redis::Connection> cmd_;
+  std::unique_ptr<redis::Connection> reader_;
+  Strand strand_;
+
+  // ---- owner: strand_ ----
+  std::map<std::string, Watch> watches_;  // by stream key
+  std::string wake_id_ = "0-0";
+  bool reading_ = false;   // an XREAD is in flight
+  bool resync_ = false;    // the reader's connection was lost: reload before reading on
+  bool closed_ = false;
+
+  std::atomic<uint64_t> pending_appends_{0};
+};
+
+}  // namespace collabio::core

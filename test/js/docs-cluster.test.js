@@ -1,0 +1,368 @@
+'use strict';
+// Documents across processes (issue 21): three collabio nodes on one redis-server of the test's
+// own (append-only file on, fsync always), real y-websocket providers spread over the nodes, and
+// a yjs reference that applies every update any editor made. "Converged" means every editor's
+// state, and a newcomer's, encodes byte-identically to the reference.
+const test = require('node:test');
+const assert = require('node:assert');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const Y = require('yjs');
+const { WebsocketProvider } = require('y-websocket');
+const WebSocket = require('ws');
+const { createClient } = require('redis');
+const { startRedis, freePort } = require('./helpers/redis-server');
+const { startIpcServer } = require('./helpers/ipc-server');
+const { waitFor, sleep } = require('./helpers/docs');
+
+const NODE = path.join(__dirname, 'helpers', 'docs-cluster-node.js');
+const CLI = path.join(__dirname, '..', '..', 'lib', 'cli.js');
+
+async function startNode(t, redisUrl, { port = 0, options = {} } = {}) {
+  const s = await startIpcServer(t, process.execPath, [NODE, redisUrl, String(port), JSON.stringify(options)], {
+    label: 'cluster node',
+    timeout: 20000,
+  });
+  return {
+    ...s,
+    wsUrl: `ws://127.0.0.1:${s.port}`,
+    stats: async () => (await s.ask({ cmd: 'stats' }, 'stats')).stats,
+    kill: async () => {
+      s.child.kill('SIGKILL');
+      await s.exited;
+    },
+  };
+}
+
+async function redisClient(t, url) {
+  const c = createClient({ url });
+  c.on('error', () => {});
+  await c.connect();
+  t.after(() => c.disconnect().catch(() => {}));
+  return c;
+}
+
+/** Editors of one document, and the reference every local edit goes into. */
+class Session {
+  constructor(t, name) {
+    this.name = name;
+    this.reference = new Y.Doc();
+    this.editors = [];
+    t.after(() => this.destroy());
+  }
+
+  /** A provider on `node` (an object with wsUrl). Its local edits go into the reference. */
+  editor(node, { track = true, params } = {}) {
+    const doc = new Y.Doc();
+    const provider = new WebsocketProvider(node.wsUrl, this.name, doc, { WebSocketPolyfill: WebSocket, disableBc: true, params });
+    if (track) {
+      doc.on('update', (update, origin) => {
+        if (origin !== provider) Y.applyUpdate(this.reference, update);
+      });
+    }
+    const e = { doc, provider, node };
+    this.editors.push(e);
+    return e;
+  }
+
+  synced(editors = this.editors) {
+    return waitFor(() => editors.every((e) => e.provider.synced), `${this.name}: providers to sync`, 30000);
+  }
+
+  /** One random edit: text insert or delete, or a map entry. */
+  static edit(e, rand) {
+    const text = e.doc.getText('t');
+    const r = rand();
+    if (r < 0.6 || text.length === 0) {
+      text.insert(Math.floor(rand() * (text.length + 1)), Math.random().toString(36).slice(2, 2 + 1 + Math.floor(rand() * 6)));
+    } else if (r < 0.8) {
+      const at = Math.floor(rand() * text.length);
+      text.delete(at, Math.min(1 + Math.floor(rand() * 3), text.length - at));
+    } else {
+      e.doc.getMap('m').set(`k${Math.floor(rand() * 20)}`, Math.floor(rand() * 1000));
+    }
+  }
+
+  /** Every editor (and `extra` docs) encodes exactly as the reference does. */
+  converged(extra = []) {
+    const want = Buffer.from(Y.encodeStateAsUpdate(this.reference));
+    const docs = [...this.editors.map((e) => e.doc), ...extra];
+    return waitFor(
+      () => docs.every((d) => Buffer.from(Y.encodeStateAsUpdate(d)).equals(want)),
+      `${this.name}: ${docs.length} documents to converge on the reference`,
+      40000,
+      50,
+    );
+  }
+
+  /** A newcomer on `node`: synced, equal to the reference. */
+  async newcomer(node) {
+    const e = this.editor(node, { track: false });
+    await this.synced([e]);
+    await this.converged([e.doc]);
+    return e;
+  }
+
+  destroy() {
+    for (const e of this.editors) {
+      e.provider.destroy();
+      e.doc.destroy();
+    }
+    this.editors = [];
+  }
+}
+
+/** A deterministic random source. */
+function seeded(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** Random edits by random editors, yielding to the event loop every few edits. */
+async function editRandomly(session, count, rand, editors = session.editors) {
+  for (let i = 0; i < count; i++) {
+    Session.edit(editors[Math.floor(rand() * editors.length)], rand);
+    if (i % 5 === 4) await sleep(2);
+  }
+}
+
+test('concurrent random edits on three nodes converge byte-identically; a newcomer on each node gets the same state', async (t) => {
+  const redis = await startRedis(t, { appendonly: true });
+  const nodes = [];
+  for (let i = 0; i < 3; i++) nodes.push(await startNode(t, redis.url));
+  const a = new Session(t, 'shared');
+  const b = new Session(t, 'other/doc');
+  for (const n of nodes) {
+    a.editor(n);
+    a.editor(n);
+    b.editor(n);
+  }
+  await a.synced();
+  await b.synced();
+  const rand = seeded(21);
+  await Promise.all([editRandomly(a, 300, rand), editRandomly(b, 100, rand)]);
+  await a.converged();
+  await b.converged();
+  for (const n of nodes) {
+    await a.newcomer(n);
+    await b.newcomer(n);
+  }
+  // The order is in Redis: one stream per document, keys grouped by the name's hash tag.
+  const rc = await redisClient(t, redis.url);
+  assert.ok((await rc.xLen('collabio:{shared}:updates')) > 0);
+  assert.ok((await rc.xLen('collabio:{other/doc}:updates')) > 0);
+  const stats = await Promise.all(nodes.map((n) => n.stats()));
+  for (const s of stats) {
+    assert.ok(s.streamAppends > 0, 'every node appended');
+    assert.ok(s.streamEntriesRead > 0, 'every node read');
+    assert.strictEqual(s.streamAppendsRefused, 0);
+    assert.strictEqual(s.badStreamEntries, 0);
+  }
+});
+
+test('a hostile stream entry is dropped and counted; the document goes on on every node', async (t) => {
+  const redis = await startRedis(t, { appendonly: true });
+  const nodes = [await startNode(t, redis.url), await startNode(t, redis.url)];
+  const s = new Session(t, 'hostile');
+  s.editor(nodes[0]);
+  s.editor(nodes[1]);
+  await s.synced();
+  await editRandomly(s, 20, seeded(1));
+  await s.converged();
+  const rc = await redisClient(t, redis.url);
+  await rc.xAdd('collabio:{hostile}:updates', '*', { u: '\x00\xff\xff\xff\xff\xff\x07garbage', n: 'intruder' });
+  await rc.xAdd('collabio:{hostile}:updates', '*', { x: 'no update field' });
+  await editRandomly(s, 20, seeded(2));
+  await s.converged();
+  for (const n of nodes) {
+    const st = await n.stats();
+    assert.strictEqual(st.badStreamEntries, 2, 'both bad entries counted on each node holding the document');
+  }
+  // A node that loads the document later skips them too.
+  const third = await startNode(t, redis.url);
+  await s.newcomer(third);
+  assert.strictEqual((await third.stats()).badStreamEntries, 2);
+});
+
+test('a node SIGKILLed mid-edit and restarted loses nothing its clients typed', async (t) => {
+  const redis = await startRedis(t, { appendonly: true });
+  const nodes = [];
+  for (let i = 0; i < 3; i++) nodes.push(await startNode(t, redis.url));
+  const s = new Session(t, 'kill');
+  for (const n of nodes) {
+    s.editor(n);
+    s.editor(n);
+  }
+  await s.synced();
+  const rand = seeded(7);
+  let editing = true;
+  const typing = (async () => {
+    while (editing) await editRandomly(s, 5, rand);
+  })();
+  await sleep(300);
+  const victim = nodes[1];
+  const port = victim.port;
+  await victim.kill();
+  await sleep(300); // editors of the dead node keep typing offline
+  nodes[1] = await startNode(t, redis.url, { port });
+  for (const e of s.editors) if (e.node === victim) e.node = nodes[1];
+  await sleep(300);
+  editing = false;
+  await typing;
+  await s.converged();
+  for (const n of nodes) await s.newcomer(n);
+});
+
+test('all nodes restarted (the CLI with --redis): documents come back from Redis', async (t) => {
+  const redis = await startRedis(t, { appendonly: true });
+  const ports = [await freePort(), await freePort(), await freePort()];
+  // A node as users start it; ready once it prints where documents are kept.
+  const launch = async (port) => {
+    const child = spawn(process.execPath, [CLI, '--port', String(port), '--host', '127.0.0.1', '--threads', '1', '--redis', redis.url], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    t.after(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    await waitFor(() => out.includes('documents kept in step through redis://127.0.0.1'), `collabio --redis on ${port} to start`, 20000);
+    return { wsUrl: `ws://127.0.0.1:${port}`, stop: () => (child.kill('SIGTERM'), exited) };
+  };
+  let nodes = await Promise.all(ports.map(launch));
+  const s = new Session(t, 'restart-all');
+  for (const n of nodes) s.editor(n);
+  await s.synced();
+  await editRandomly(s, 150, seeded(3));
+  await s.converged();
+  s.destroy();
+  const codes = await Promise.all(nodes.map((n) => n.stop()));
+  assert.deepStrictEqual(codes, [0, 0, 0], 'every node closed cleanly on SIGTERM');
+  nodes = await Promise.all(ports.map(launch));
+  for (const n of nodes) await s.newcomer(n);
+  await Promise.all(nodes.map((n) => n.stop()));
+});
+
+test('Redis SIGKILLed and restarted from its append-only file: documents intact, edits flow again on every node', async (t) => {
+  const redis = await startRedis(t, { appendonly: true });
+  const nodes = [];
+  for (let i = 0; i < 3; i++) nodes.push(await startNode(t, redis.url));
+  const s = new Session(t, 'redis-crash');
+  for (const n of nodes) s.editor(n);
+  await s.synced();
+  await editRandomly(s, 100, seeded(4));
+  await s.converged();
+  await redis.kill();
+  // While Redis is down local clients are still served (their sync answered, their edits
+  // queued within the bound); the edits reach the other nodes once Redis is back.
+  await editRandomly(s, 10, seeded(5));
+  await sleep(300);
+  await redis.restart();
+  await editRandomly(s, 100, seeded(6));
+  await s.converged();
+  const fresh = await startNode(t, redis.url);
+  await s.newcomer(fresh);
+  const stats = await Promise.all(nodes.map((n) => n.stats()));
+  for (const st of stats) assert.ok(st.streamReloads >= 1, 'the reader reloaded after its connection came back');
+});
+
+test('compaction during editing: a lease-holder snapshots and trims; the stream stays bounded; newcomers load snapshot + tail', async (t) => {
+  const redis = await startRedis(t, { appendonly: true });
+  const options = { compactAfterEntries: 50, redis: { trimWindow: 200 } };
+  const nodes = [];
+  for (let i = 0; i < 3; i++) nodes.push(await startNode(t, redis.url, { options }));
+  const s = new Session(t, 'compact');
+  for (const n of nodes) {
+    s.editor(n);
+    s.editor(n);
+  }
+  await s.synced();
+  const rc = await redisClient(t, redis.url);
+  const rand = seeded(9);
+  let maxLen = 0;
+  for (let round = 0; round < 20; round++) {
+    await editRandomly(s, 100, rand);
+    maxLen = Math.max(maxLen, await rc.xLen('collabio:{compact}:updates'));
+  }
+  await s.converged();
+  const stats = await Promise.all(nodes.map((n) => n.stats()));
+  const compactions = stats.reduce((sum, st) => sum + st.streamCompactions, 0);
+  assert.ok(compactions >= 5, `snapshots written (${compactions})`);
+  const snapshot = await rc.hGetAll(require('redis').commandOptions({ returnBuffers: true }), 'collabio:{compact}:snapshot');
+  assert.ok(snapshot.state && snapshot.state.length > 0, 'a snapshot is stored');
+  await sleep(300);
+  await editRandomly(s, 60, rand); // past the window: the next compaction trims what is older
+  await s.converged();
+  const finalLen = await rc.xLen('collabio:{compact}:updates');
+  const docBytes = Y.encodeStateAsUpdate(s.reference).length;
+  t.diagnostic(`2060 edits: stream length max ${maxLen}, at the end ${finalLen}; snapshot ${snapshot.state.length} B; document ${docBytes} B; ${compactions} compactions`);
+  assert.ok(maxLen < 2000, `the stream was trimmed while editing (max length ${maxLen} of 2000 edits)`);
+  assert.ok(finalLen < 500, `the stream is bounded (${finalLen})`);
+  const fresh = await startNode(t, redis.url, { options });
+  await s.newcomer(fresh);
+});
+
+test('past the queue bound while Redis is down, the editor is closed with 1013 and its edits arrive once Redis is back', async (t) => {
+  const redis = await startRedis(t, { appendonly: true });
+  const options = { redis: { maxQueued: 3 } };
+  const nodes = [await startNode(t, redis.url, { options }), await startNode(t, redis.url, { options })];
+  const s = new Session(t, 'bound');
+  const writer = s.editor(nodes[0]);
+  s.editor(nodes[1]);
+  await s.synced();
+  await editRandomly(s, 10, seeded(10));
+  await s.converged();
+  const closes = [];
+  writer.provider.on('connection-close', (ev) => ev && closes.push(ev.code));
+  await redis.kill();
+  for (let i = 0; i < 10; i++) {
+    writer.doc.getText('t').insert(0, `offline ${i} `);
+    await sleep(20);
+  }
+  await waitFor(() => closes.includes(1013), 'the editor to be closed with 1013 (Try Again Later)', 20000);
+  assert.ok((await nodes[0].stats()).streamAppendsRefused >= 1);
+  await redis.restart();
+  await s.converged();
+});
+
+test('io.documents.open(name).applyUpdate in cluster mode resolves once the update is in the stream', async (t) => {
+  const redis = await startRedis(t, { appendonly: true });
+  const nodes = [await startNode(t, redis.url), await startNode(t, redis.url)];
+  const rc = await redisClient(t, redis.url);
+  const src = new Y.Doc();
+  src.getText('t').insert(0, 'from the application');
+  const update = Y.encodeStateAsUpdate(src);
+  const before = await rc.xLen('collabio:{api}:updates');
+  const r = await nodes[0].ask({ cmd: 'apply', name: 'api', update: Buffer.from(update).toString('base64') }, 'applied');
+  assert.strictEqual(r.applied, true);
+  assert.strictEqual((await rc.xLen('collabio:{api}:updates')) - before, 1, 'appended before the promise resolved');
+  const s = new Session(t, 'api');
+  Y.applyUpdate(s.reference, update);
+  await s.newcomer(nodes[1]);
+});
+
+test('authorize and read-only apply in cluster mode: a read-only client on one node changes nothing anywhere', async (t) => {
+  const redis = await startRedis(t, { appendonly: true });
+  const options = { readOnlyQuery: 'ro' };
+  const nodes = [await startNode(t, redis.url, { options }), await startNode(t, redis.url, { options })];
+  const s = new Session(t, 'read-only');
+  s.editor(nodes[0]);
+  const reader = s.editor(nodes[1], { track: false, params: { ro: '1' } });
+  await s.synced();
+  await editRandomly(s, 20, seeded(11), [s.editors[0]]);
+  await s.converged(); // the read-only client receives edits made on the other node
+  const before = Buffer.from(Y.encodeStateAsUpdate(s.reference));
+  reader.doc.getText('t').insert(0, 'not allowed');
+  await sleep(300);
+  // The read-only client keeps its own edit; the others must not see it.
+  reader.provider.destroy();
+  reader.doc.destroy(); // its awareness timer would keep the process alive
+  s.editors = s.editors.filter((e) => e !== reader);
+  const newcomer = await s.newcomer(nodes[0]);
+  assert.ok(Buffer.from(Y.encodeStateAsUpdate(newcomer.doc)).equals(before), 'the read-only edit reached no node');
+  assert.ok(!newcomer.doc.getText('t').toString().includes('not allowed'));
+});

@@ -1,0 +1,37 @@
+'use strict';
+// One collabio node of a documents cluster, in a child process (test/js/docs-cluster.test.js).
+// argv: redisUrl port [optionsJSON] (documents options, plus `readOnlyQuery`). Over IPC it sends { ready, port, pid } once listening and
+// answers { cmd: 'stats' } with { stats }, { cmd: 'apply', name, update (base64) } with
+// { applied: true | error }, and { cmd: 'close' } with { closed } before exiting.
+const { Server } = require('../../..');
+
+const [redisUrl, port, json] = process.argv.slice(2);
+const { readOnlyQuery, ...extra } = json ? JSON.parse(json) : {};
+// readOnlyQuery: connections whose URL has this query parameter are read-only, others read-write.
+const authorize = readOnlyQuery ? ({ query }) => (query[readOnlyQuery] ? 'read-only' : true) : undefined;
+const io = new Server({
+  threads: 1,
+  documents: { unloadDelay: 200, ...extra, ...(authorize && { authorize }), redis: { url: redisUrl, ...(extra.redis || {}) } },
+});
+io.on('error', () => {});
+io.listen(Number(port), '127.0.0.1');
+process.send({ ready: true, port: io.address().port, pid: process.pid });
+process.on('message', async (m) => {
+  if (m.cmd === 'stats') process.send({ stats: io.stats() });
+  if (m.cmd === 'apply') {
+    const doc = io.documents.open(m.name);
+    try {
+      await doc.applyUpdate(Buffer.from(m.update, 'base64'));
+      process.send({ applied: true });
+    } catch (err) {
+      process.send({ applied: String(err.message || err) });
+    } finally {
+      doc.close();
+    }
+  }
+  if (m.cmd === 'close') {
+    await io.close();
+    process.send({ closed: true });
+    process.exit(0);
+  }
+});
