@@ -173,7 +173,7 @@ void Document::remote_entries(std::vector<ReplicaEntry> entries) {
     if (e.node == rep->node_id()) continue;  // integrated when it was accepted here
     std::vector<uint8_t> relay;
     if (!apply_entry(e, relay)) continue;
-    if (subscribed_ || manager_.opts.host_persistence) {
+    if (subscribed_) {
       js_updates_.push_back(to_string(relay));
       flush_js_updates();
     }
@@ -213,7 +213,7 @@ void Document::append_to_stream(uint64_t from, std::vector<uint8_t> update) {
             if (!error.empty()) {
               self->fail("document log unavailable: " + error, ws::kTryAgainLater);
             } else {
-              if (self->subscribed_ || self->manager_.opts.host_persistence) {
+              if (self->subscribed_) {
                 self->js_updates_.push_back(to_string(update));
                 self->flush_js_updates();
               }
@@ -239,10 +239,20 @@ void Document::maybe_compact_stream(bool force) {
   const size_t entries = stream_entries_;
   stream_entries_ = 0;
   rep->compact(name_, to_string(doc_.encodeStateAsUpdate()), stream_pos_,
-               [self = shared_from_this(), entries](std::string error, bool) {
-                 net::post(self->strand_, [self, entries, error = std::move(error)] {
+               [self = shared_from_this(), entries](std::string error, bool compacted) {
+                 net::post(self->strand_, [self, entries, compacted, error = std::move(error)] {
                    self->compacting_ = false;
-                   if (error.empty()) return;
+                   if (error.empty()) {
+                     // Application persistence (persistence.store) in cluster mode: the compactor
+                     // stores, once per snapshot, not every node on every change. An empty update
+                     // (`00 00`) marks the document changed for the host, which then stores the
+                     // state of this replica (a superset of the snapshot).
+                     if (compacted && self->manager_.opts.host_persistence) {
+                       self->js_updates_.push_back(std::string("\0\0", 2));
+                       self->flush_js_updates();
+                     }
+                     return;
+                   }
                    self->stream_entries_ += entries;
                    self->manager_.server.report_failure(self->manager_.server.compaction_errors,
                                                         "COLLABIO_COMPACTION_FAILED",

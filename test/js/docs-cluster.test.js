@@ -366,3 +366,31 @@ test('authorize and read-only apply in cluster mode: a read-only client on one n
   assert.ok(Buffer.from(Y.encodeStateAsUpdate(newcomer.doc)).equals(before), 'the read-only edit reached no node');
   assert.ok(!newcomer.doc.getText('t').toString().includes('not allowed'));
 });
+
+test('persistence.store in cluster mode is called by the compactor with the replica state, not by every node on every change', async (t) => {
+  const redis = await startRedis(t, { appendonly: true });
+  const options = { storeHook: true, compactAfterEntries: 40, redis: { trimWindow: 200 } };
+  const nodes = [];
+  const stored = [];
+  for (let i = 0; i < 3; i++) {
+    const n = await startNode(t, redis.url, { options });
+    n.child.on('message', (m) => m && m.stored && stored.push({ node: i, ...m.stored }));
+    nodes.push(n);
+  }
+  const s = new Session(t, 'stored');
+  for (const n of nodes) s.editor(n);
+  await s.synced();
+  await editRandomly(s, 400, seeded(12));
+  await s.converged();
+  const stats = await Promise.all(nodes.map((n) => n.stats()));
+  const compactions = stats.reduce((sum, st) => sum + st.streamCompactions, 0);
+  await waitFor(() => stored.length >= 1, 'a store after a compaction', 20000);
+  assert.ok(compactions >= 1);
+  assert.ok(stored.length <= compactions, `stores (${stored.length}) only after compactions (${compactions}), not per change (400 edits)`);
+  for (const st of stored) {
+    assert.strictEqual(st.name, 'stored');
+    const d = new Y.Doc();
+    Y.applyUpdate(d, Buffer.from(st.state, 'base64')); // a whole, valid state
+    assert.ok(d.getText('t').length > 0);
+  }
+});
