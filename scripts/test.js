@@ -45,6 +45,7 @@ const SANITIZED_CI_FILES = [
   'sio-polling.test.js', 'sio-disconnect.test.js', 'docs-sync.test.js', 'persistence.test.js',
   'redis-adapter.test.js', // hostile messages on the Redis adapter's channels, Redis going away
   'docs-cluster-awareness.test.js', // hostile awareness messages between nodes, a node SIGKILLed
+  'docs-cluster.test.js', // document streams: hostile entries, node and Redis killed, compaction
 ];
 
 function run(cmd, args, opts = {}) {
