@@ -9,6 +9,8 @@ const os = require('node:os');
 const path = require('node:path');
 
 const START_MS = 10000;
+// setpriv execs the program, so the child's pid is Redis's own and signals reach it directly.
+const SETPRIV = process.platform === 'linux' && fs.existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : null;
 
 function findRedisServer() {
   const fromEnv = process.env.REDIS_SERVER;
@@ -54,7 +56,11 @@ async function startRedis(t, opts = {}) {
     // needs of Redis; the default `everysec` may lose the last second on a crash).
     const aof = opts.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...aof, '--daemonize', 'no', '--logfile', '', ...(opts.args || [])];
-    child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Through setpriv --pdeathsig (util-linux, which every Debian has): the kernel ends this Redis
+    // when the test process dies, even by SIGKILL or a runner's timeout, so no orphan outlives it.
+    child = SETPRIV
+      ? spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     exited = new Promise((resolve) => child.once('exit', resolve));
     await new Promise((resolve, reject) => {
