@@ -21,11 +21,11 @@ io.listen(0, '127.0.0.1');
 
 process.on('message', (m) => {
   if (m.cmd === 'stats') {
-    process.send({ stats: io.stats() });
+    process.send({ ask: m.ask, stats: io.stats() });
   } else if (m.cmd === 'close') {
     const start = Date.now();
     io.close().then(() => {
-      process.send({ closed: true, ms: Date.now() - start }, () => process.exit(0));
+      process.send({ ask: m.ask, closed: true, ms: Date.now() - start }, () => process.exit(0));
     });
   }
 });

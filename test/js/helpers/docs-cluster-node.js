@@ -27,21 +27,21 @@ io.on('error', () => {});
 io.listen(Number(port), '127.0.0.1');
 process.send({ ready: true, port: io.address().port, pid: process.pid });
 process.on('message', async (m) => {
-  if (m.cmd === 'stats') process.send({ stats: io.stats() });
+  if (m.cmd === 'stats') process.send({ ask: m.ask, stats: io.stats() });
   if (m.cmd === 'apply') {
     const doc = io.documents.open(m.name);
     try {
       await doc.applyUpdate(Buffer.from(m.update, 'base64'));
-      process.send({ applied: true });
+      process.send({ ask: m.ask, applied: true });
     } catch (err) {
-      process.send({ applied: String(err.message || err) });
+      process.send({ ask: m.ask, applied: String(err.message || err) });
     } finally {
       doc.close();
     }
   }
   if (m.cmd === 'close') {
     await io.close();
-    process.send({ closed: true });
+    process.send({ ask: m.ask, closed: true });
     process.exit(0);
   }
 });

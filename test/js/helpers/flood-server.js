@@ -13,7 +13,7 @@
 // - 'relay' (seq, payload): sends both to the other members of the room 'room', which every
 //   socket joins when it connects;
 // - 'echo' (...args, ack): answers at once.
-// Answers { cmd: 'stats' } with { stats: io.stats(), floods, floodBytes, outOfOrder, breaks } and
+// Answers { cmd: 'stats', ask } (ask: the request's number, echoed in the answer) with { stats: io.stats(), floods, floodBytes, outOfOrder, breaks } and
 // { cmd: 'close' } with { closed: true } (then exits 0). `breaks` lists the first sequence breaks,
 // { socket (in connection order), at (that socket's event count), expected, got, pauses
 // (io.stats().inboundPauses then) }, so that a failed order check shows the shape of the disorder:
@@ -58,9 +58,9 @@ io.listen(0, '127.0.0.1');
 
 process.on('message', (m) => {
   if (m.cmd === 'stats') {
-    process.send({ stats: io.stats(), floods, floodBytes, outOfOrder, breaks, memory: process.memoryUsage() });
+    process.send({ ask: m.ask, stats: io.stats(), floods, floodBytes, outOfOrder, breaks, memory: process.memoryUsage() });
   } else if (m.cmd === 'close') {
-    io.close().then(() => process.send({ closed: true }, () => process.exit(0)));
+    io.close().then(() => process.send({ ask: m.ask, closed: true }, () => process.exit(0)));
   }
 });
 process.on('disconnect', () => process.exit(0));
