@@ -281,10 +281,14 @@ function generate(res, dir) {
   const m = res.meta;
   const parts = [];
   parts.push(`## Latest run (${m.mode} mode)\n`);
-  const old = Object.values(res.workloads).some((wl) =>
-    Object.values(wl.rows).some((r) => r.runs.some((run) => [run, run.max].some((x) => x && x.cpu_us != null && x.cpu_s == null))));
-  if (old) {
-    parts.push('**These results predate the method above**: CPU in 10 ms ticks with no CPU basis recorded, possibly one run per workload, and the old ceiling. Rerun `npm run bench` before quoting them.\n');
+  // Workloads whose runs were measured before the nanosecond method (no CPU basis recorded): a
+  // partial run (--only) keeps them, and the banner names them so that fresh figures are not
+  // discounted with them.
+  const old = Object.entries(res.workloads)
+    .filter(([, wl]) => Object.values(wl.rows).some((r) => r.runs.some((run) => [run, run.max].some((x) => x && x.cpu_us != null && x.cpu_s == null))))
+    .map(([name]) => name);
+  if (old.length) {
+    parts.push(`**The ${old.join(', ')} results predate the method above**: CPU in 10 ms ticks with no CPU basis recorded, possibly one run per workload, and the old ceiling. Rerun \`npm run bench\` before quoting them.\n`);
   }
   parts.push(
     mdTable(['', ''], [
