@@ -20,11 +20,10 @@
 // The Redis is the Debian redis-server binary, on a free loopback port in a temporary directory,
 // no persistence; never the system service.
 
-const fs = require('node:fs');
-const net = require('node:net');
-const os = require('node:os');
 const path = require('node:path');
-const { spawn, spawnSync } = require('node:child_process');
+
+// The same redis-server the tests start (the Debian binary, a free port, a temporary directory).
+const { startRedis } = require('../test/js/helpers/redis-server');
 
 const IMPLS = ['collabio:fleet', 'socketio:fleet', 'collabio:single', 'socketio:single'];
 // mode: the adapters' mode, classic (PUBLISH/PSUBSCRIBE) unless BENCH_CLUSTER_MODE=sharded.
@@ -35,65 +34,6 @@ const QUICK = {
   mode: process.env.BENCH_CLUSTER_MODE || 'classic',
 };
 const LONG = { ...QUICK, warmup: 3, duration: 30, runs: 5 };
-
-function redisServerBinary() {
-  if (process.env.REDIS_SERVER) return process.env.REDIS_SERVER;
-  const r = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
-  if (r.status !== 0 || !r.stdout.trim()) {
-    throw new Error('redis-server not found: the cluster workload starts its own (apt-get install redis-server, or set REDIS_SERVER)');
-  }
-  return r.stdout.trim();
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A redis-server of the run's own. Resolves with { pid, url, stop() }. */
-async function startRedis() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collabio-bench-redis-'));
-  const port = await freePort();
-  const child = spawn(redisServerBinary(), ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-    '--appendonly', 'no', '--daemonize', 'no', '--logfile', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise((r) => child.once('exit', r));
-  let log = '';
-  await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`redis-server did not start within 10 s: ${log.slice(-400)}`)), 10000);
-    const on = (d) => {
-      log += d;
-      if (log.includes('Ready to accept connections')) {
-        clearTimeout(t);
-        resolve();
-      }
-    };
-    child.stdout.on('data', on);
-    child.stderr.on('data', on);
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`redis-server exited (${code}): ${log.slice(-400)}`));
-    });
-  });
-  child.stdout.resume();
-  child.stderr.resume();
-  return {
-    pid: child.pid,
-    url: `redis://127.0.0.1:${port}`,
-    async stop() {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /**
  * One run of deployment `impl` with parameters `p`. `h` gives bench/run.js's process helpers:
