@@ -7,56 +7,22 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const net = require('node:net');
-const path = require('node:path');
-const { spawn } = require('node:child_process');
 const { io: ioClient } = require('socket.io-client');
-const { Server, createRedisAdapter } = require('../..');
+const { collabioNode, childNode: fleetChild, joinFromAuth } = require('./helpers/fleet');
 const { startRedis } = require('./helpers/redis-server');
 const { once, withTimeout, delay } = require('./helpers/clients');
 
-/** A collabio node in this process, set up as helpers/recovery-node.js. */
+/** A collabio node with recovery in this process (helpers/fleet.js), its sockets set up by joinFromAuth. */
 async function localNode(t, url, maxDisconnectionDuration) {
-  const io = new Server({ documents: false, connectionStateRecovery: { maxDisconnectionDuration }, adapter: createRedisAdapter({ url }) });
-  io.listen(0, '127.0.0.1');
-  io.on('connection', (socket) => {
-    if (socket.recovered) return;
-    const { room, data } = socket.handshake.auth;
-    if (data !== undefined) socket.data = data;
-    if (room) socket.join(room);
-  });
-  t.after(() => io.close());
-  await withTimeout(io.of('/').adapter._recovery.ready, undefined, 'packet log reader');
-  return { io, port: io.address().port };
+  const node = await collabioNode(url, { maxDisconnectionDuration });
+  t.after(() => node.close());
+  joinFromAuth(node.io);
+  return node;
 }
 
-/** helpers/recovery-node.js in a child process; resolves with { port, emit(room, event, ...args), kill() }. */
-async function childNode(t, url, maxDisconnectionDuration) {
-  const child = spawn(process.execPath, [path.join(__dirname, 'helpers', 'recovery-node.js'), url, String(maxDisconnectionDuration)], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  t.after(() => child.kill('SIGKILL'));
-  const port = await withTimeout(
-    new Promise((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-        const m = /^port (\d+)$/m.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      child.once('exit', (code) => reject(new Error(`recovery node exited (${code}) before listening`)));
-    }),
-    undefined,
-    'recovery node start',
-  );
-  return {
-    port,
-    emit: (room, event, ...args) => child.send({ cmd: 'emit', room, event, args }),
-    async kill() {
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
+/** The same node in a child process, so that the test can SIGKILL it: { port, emit(room, event, ...args), kill() }. */
+function childNode(t, url, maxDisconnectionDuration) {
+  return fleetChild(url, { kind: 'collabio', maxDisconnectionDuration, t });
 }
 
 /** A TCP proxy on a loopback port: each new connection goes to `proxy.target` (a port), or is refused while it is null. */

@@ -1,7 +1,8 @@
 'use strict';
 // Nodes of a fleet sharing one Redis: stock socket.io nodes (socket.io + @socket.io/redis-adapter +
 // redis 4, as users run them) and collabio nodes (createRedisAdapter). Each node listens on its own
-// loopback port; clients connect to the node they are given.
+// loopback port; clients connect to the node they are given. Every node built here treats a new
+// socket the same way (joinFromAuth), in this process or in a child (fleet-child.js).
 const http = require('node:http');
 const { spawn } = require('node:child_process');
 const path = require('node:path');
@@ -9,6 +10,19 @@ const { io: connectClient } = require('socket.io-client');
 const { withTimeout, delay } = require('./clients');
 
 const KEY = 'socket.io';
+
+/**
+ * What the fleet's nodes do with a new socket: keep auth.data as socket.data and join the room
+ * auth.room names. A recovered socket (connection state recovery) has its data and rooms already.
+ */
+function joinFromAuth(io) {
+  io.on('connection', (socket) => {
+    if (socket.recovered) return;
+    const { room, data } = socket.handshake.auth;
+    if (data !== undefined) socket.data = data;
+    if (room) socket.join(room);
+  });
+}
 
 /**
  * A stock socket.io node on Redis.
@@ -50,28 +64,42 @@ async function stockNode(url, { mode = 'classic', requestsTimeout = 5000 } = {})
 }
 
 /**
- * A collabio node on Redis (createRedisAdapter).
+ * A collabio node on Redis (createRedisAdapter). With `maxDisconnectionDuration` it has connection
+ * state recovery across the fleet (lib/redis-recovery.js), and resolves once it reads the packet log.
  * @param {string} url redis://…
- * @param {{ mode?: 'classic' | 'sharded', requestsTimeout?: number }} [opts]
+ * @param {{ mode?: 'classic' | 'sharded', requestsTimeout?: number, maxDisconnectionDuration?: number }} [opts]
  */
-async function collabioNode(url, { mode = 'classic', requestsTimeout = 5000 } = {}) {
+async function collabioNode(url, { mode = 'classic', requestsTimeout = 5000, maxDisconnectionDuration } = {}) {
   const { Server, createRedisAdapter } = require('../../..');
-  const io = new Server({ documents: false, adapter: createRedisAdapter({ url, key: KEY, mode, requestsTimeout }) });
+  const io = new Server({
+    documents: false,
+    adapter: createRedisAdapter({ url, key: KEY, mode, requestsTimeout }),
+    ...(maxDisconnectionDuration === undefined ? {} : { connectionStateRecovery: { maxDisconnectionDuration } }),
+  });
   io.listen(0, '127.0.0.1');
-  return { kind: 'collabio', io, url: `http://127.0.0.1:${io.address().port}`, close: () => io.close() };
+  if (maxDisconnectionDuration !== undefined) {
+    await withTimeout(io.of('/').adapter._recovery.ready, undefined, 'the packet log reader');
+  }
+  const port = io.address().port;
+  return { kind: 'collabio', io, port, url: `http://127.0.0.1:${port}`, close: () => io.close() };
 }
 
 /**
  * A node in a child process (for the tests that SIGKILL a node, or read its log): `kind`
- * 'socket.io' or 'collabio'. Resolves with { url, kill(), stderr() }.
+ * 'socket.io' or 'collabio'; `maxDisconnectionDuration` as for collabioNode. With `t`, the child is
+ * SIGKILLed after that test if it still runs. Resolves with { url, port, emit(room, event, ...args),
+ * kill(), stderr() }; emit broadcasts from the child node.
  */
-async function childNode(url, { mode = 'classic', kind = 'socket.io', captureStderr = false } = {}) {
-  const child = spawn(process.execPath, [path.join(__dirname, 'fleet-child.js'), url, mode, kind], {
-    stdio: ['ignore', 'pipe', captureStderr ? 'pipe' : 'inherit'],
+async function childNode(url, { mode = 'classic', kind = 'socket.io', captureStderr = false, maxDisconnectionDuration, t } = {}) {
+  const args = [url, mode, kind];
+  if (maxDisconnectionDuration !== undefined) args.push(String(maxDisconnectionDuration));
+  const child = spawn(process.execPath, [path.join(__dirname, 'fleet-child.js'), ...args], {
+    stdio: ['ignore', 'pipe', captureStderr ? 'pipe' : 'inherit', 'ipc'],
   });
   let stderr = '';
   if (captureStderr) child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise((resolve) => child.once('exit', resolve));
+  if (t) t.after(() => child.kill('SIGKILL'));
   const port = await withTimeout(
     new Promise((resolve, reject) => {
       let out = '';
@@ -87,7 +115,9 @@ async function childNode(url, { mode = 'classic', kind = 'socket.io', captureStd
   );
   return {
     kind: `${kind} (child)`,
+    port,
     url: `http://127.0.0.1:${port}`,
+    emit: (room, event, ...args) => child.send({ cmd: 'emit', room, event, args }),
     /** What the child wrote to stderr so far (with captureStderr). */
     stderr: () => stderr,
     async kill() {
@@ -126,4 +156,4 @@ async function connectTo(node, opts = {}) {
   return socket;
 }
 
-module.exports = { stockNode, collabioNode, childNode, untilServerCount, connectTo, KEY };
+module.exports = { stockNode, collabioNode, childNode, joinFromAuth, untilServerCount, connectTo, KEY };
