@@ -11,6 +11,7 @@
 // line per metric family, `name value` samples, counters end in _total).
 
 const debug = require('./debug')('collabio:metrics');
+const { splitTarget } = require('./query');
 
 /** Content-Type of the text exposition format. */
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -82,9 +83,7 @@ function formatMetrics(stats) {
 function metricsHandler(io, opts = {}) {
   const path = opts.path || '/metrics';
   return function collabioMetrics(req, res, next) {
-    const url = req.url || '/';
-    const q = url.indexOf('?');
-    const pathname = q >= 0 ? url.slice(0, q) : url;
+    const pathname = splitTarget(req.url || '/').path;
     if (pathname !== path || (req.method !== 'GET' && req.method !== 'HEAD')) {
       if (typeof next === 'function') return next();
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });

@@ -6,13 +6,24 @@
 
 /** `text`: the query without its '?' (the native handshake's `query`). */
 function parseQuery(text) {
-  return Object.fromEntries(new URLSearchParams(text));
+  // URLSearchParams drops a leading '?' of its text; URL#searchParams (engine.io) keeps it, as
+  // part of the first key ('/x??a=1' gives { '?a': '1' }). An empty first pair keeps it too.
+  return Object.fromEntries(new URLSearchParams(text.startsWith('?') ? '&' + text : text));
+}
+
+/**
+ * A request target split at its first '?' (as the core's split_target, native/core/server.h):
+ * splitTarget('/socket.io/?EIO=4&x=1') -> { path: '/socket.io/', query: 'EIO=4&x=1' }; query is ''
+ * when there is no '?'.
+ */
+function splitTarget(url) {
+  const q = url.indexOf('?');
+  return q >= 0 ? { path: url.slice(0, q), query: url.slice(q + 1) } : { path: url, query: '' };
 }
 
 /** The query of a request target such as '/socket.io/?EIO=4&transport=polling'. */
 function queryOf(url) {
-  const q = url.indexOf('?');
-  return parseQuery(q >= 0 ? url.slice(q + 1) : '');
+  return parseQuery(splitTarget(url).query);
 }
 
-module.exports = { parseQuery, queryOf };
+module.exports = { parseQuery, queryOf, splitTarget };
