@@ -50,7 +50,7 @@ void Document::start_loading() {
     return;
   }
   if (manager_.opts.host_persistence) {
-    manager_.server.push_event(Event{Event::kDocLoad, 0, name_});
+    manager_.server.push_event(Event::doc_load(name_));
     return;
   }
   store::Store* st = manager_.store();
@@ -302,7 +302,7 @@ void Document::remove_peer(uint64_t peer) {
   if (!gone.empty()) send_awareness_to_all(std::move(gone));
   if (peers_.empty()) {
     awareness_timer_.cancel();  // nothing to expire; a pending wait would also delay shutdown
-    manager_.server.push_event(Event{Event::kDocIdle, 0, name_});
+    manager_.server.push_event(Event::doc_idle(name_));
   }
   maybe_schedule_unload();
 }
@@ -610,7 +610,7 @@ void Document::flush_js_updates() {
   js_timer_.async_wait([self = shared_from_this()](boost::system::error_code) {
     self->js_flush_scheduled_ = false;
     if (self->js_updates_.empty()) return;
-    Event ev{Event::kDocUpdate, 0, self->name_, {}, -1, std::move(self->js_updates_), nullptr};
+    Event ev = Event::doc_update(self->name_, std::move(self->js_updates_));
     self->js_updates_.clear();
     self->manager_.server.push_event(std::move(ev));
   });
@@ -792,7 +792,7 @@ std::shared_ptr<Document> DocumentManager::acquire(const std::string& name) {
     }
     doc->holders++;
   }
-  if (created) server.push_event(Event{Event::kDocCreate, 0, name, {}, -1, {}, nullptr});
+  if (created) server.push_event(Event::doc_create(name));
   return doc;
 }
 
@@ -812,7 +812,7 @@ bool DocumentManager::try_unload(const std::shared_ptr<Document>& doc) {
     if (it == docs_.end() || it->second != doc) return false;
     docs_.erase(it);
   }
-  server.push_event(Event{Event::kDocUnload, 0, doc->name(), {}, -1, {}, nullptr});
+  server.push_event(Event::doc_unload(doc->name()));
   return true;
 }
 

@@ -443,7 +443,7 @@ void EioConnection::do_close(const std::string& reason, bool graceful) {
     }
     get->reply(200, "text/plain; charset=UTF-8", std::move(body), std::move(hold));
   }
-  server_->push_event(Event{Event::kClose, id_, {}, reason, -1, {}, nullptr, {}});
+  server_->push_event(Event::close(id_, reason));
   server_->connection_closed(id_);
   server_->eio->clients.fetch_sub(1, std::memory_order_relaxed);
   if (keep_for_get) {

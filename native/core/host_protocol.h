@@ -16,8 +16,9 @@ namespace collabio::core {
 // Kinds of Event (server.h). A base of Event, so that the kinds read Event::kConnect.
 //
 // An Event has eight generic fields (the eight slots JavaScript receives); what each holds depends
-// on the kind. The table is the contract; Event's named constructors (server.h) fill the fields
-// by these names, so that a producer says "method", not "nsp". A blank is unset.
+// on the kind. The table is the contract; Event's named constructors (server.h), one per row, are
+// the only way to build an Event and fill the fields by these names, so that a producer says
+// "method", not "nsp". A blank is unset.
 //
 //   kind               conn         nsp          data            ack_id       attachments  handshake  extra
 //   kConnect           session      namespace    auth JSON                                 request

@@ -432,14 +432,14 @@ void ServerImpl::adapter_publish(std::string channel, std::string json, std::vec
 void ServerImpl::adapter_server_count(std::string nsp, int64_t id) {
   command([self = shared_from_this(), nsp = std::move(nsp), id] {
     if (auto* a = self->sio_->redis_adapter()) return a->server_count(nsp, id);
-    self->push_event(Event{Event::kAdapterReply, 0, nsp, "1", id});  // the local adapter: this server alone
+    self->push_event(Event::adapter_reply(id, nsp, "1"));  // the local adapter: this server alone
   });
 }
 
 void ServerImpl::adapter_command(std::vector<std::string> args, int64_t id, bool blocking) {
   command([self = shared_from_this(), args = std::move(args), id, blocking]() mutable {
     if (auto* a = self->sio_->redis_adapter()) return a->command(std::move(args), id, blocking);
-    self->push_event(Event{Event::kAdapterCommandReply, 0, {}, {}, id, {}, nullptr, "no Redis adapter"});
+    self->push_event(Event::adapter_command_reply(id, {}, "no Redis adapter"));
   });
 }
 

@@ -210,7 +210,9 @@ struct AdoptOptions {
 };
 
 // One thing for the host to handle. What each field holds depends on the kind: see EventKinds
-// (host_protocol.h), which is also how JavaScript receives it.
+// (host_protocol.h), which is also how JavaScript receives it. Events are built only through the
+// named constructors below, one per kind (or per variant of a kind), whose parameters say what
+// each field holds; the fields stay public for the consumers that read them by slot.
 struct Event : EventKinds {
   Kind kind = kEvent;
   uint64_t conn = 0;
@@ -218,16 +220,77 @@ struct Event : EventKinds {
   std::string data;
   int64_t ack_id = -1;
   std::vector<std::string> attachments;
-  std::shared_ptr<const Handshake> handshake;  // set on kConnect and kDocAuth
+  std::shared_ptr<const Handshake> handshake;  // set on kConnect, kDocAuth, kHandshake, kConnectionError
   std::string extra;
 
   Event() = default;
-  Event(Kind k, uint64_t c, std::string n, std::string d = {}, int64_t ack = -1, std::vector<std::string> atts = {},
-        std::shared_ptr<const Handshake> hs = nullptr, std::string x = {})
-      : kind(k), conn(c), nsp(std::move(n)), data(std::move(d)), ack_id(ack), attachments(std::move(atts)),
-        handshake(std::move(hs)), extra(std::move(x)) {}
 
-  // ---- the kinds whose fields hold something other than their names say (host_protocol.h) ----
+  // ---- Socket.IO (lib/server.js) ----
+  // A CONNECT to namespace `nsp` on Engine.IO session `session`, with the auth payload as JSON text
+  // ("" when none).
+  static Event connect(uint64_t session, std::string nsp, std::string auth_json,
+                       std::shared_ptr<const Handshake> request_head) {
+    return Event(kConnect, session, std::move(nsp), std::move(auth_json), -1, {}, std::move(request_head));
+  }
+  // An EVENT/BINARY_EVENT: `args_json` is the JSON array text (placeholders index `attachments`,
+  // filled in afterwards for a BINARY_EVENT); `ack_id` >= 0 when the client wants an ack, else -1.
+  static Event client_event(uint64_t session, std::string nsp, std::string args_json, int64_t ack_id) {
+    return Event(kEvent, session, std::move(nsp), std::move(args_json), ack_id);
+  }
+  // An ACK/BINARY_ACK answering the server's ack `ack_id`.
+  static Event client_ack(uint64_t session, std::string nsp, std::string args_json, int64_t ack_id) {
+    return Event(kAck, session, std::move(nsp), std::move(args_json), ack_id);
+  }
+  // The client left namespace `nsp` (a DISCONNECT packet).
+  static Event namespace_disconnect(uint64_t session, std::string nsp) {
+    return Event(kNspDisconnect, session, std::move(nsp));
+  }
+  // Session `session` closed; `reason` as socket.io names it ("transport close", ...).
+  static Event close(uint64_t session, std::string reason) {
+    return Event(kClose, session, {}, std::move(reason));
+  }
+  // A bad Socket.IO packet; `message` is the parser's. A close() follows.
+  static Event packet_error(uint64_t session, std::string message) {
+    return Event(kError, session, {}, std::move(message));
+  }
+
+  // ---- Documents (lib/documents.js) ----
+  // A y-websocket connection asks to be served `document`.
+  static Event doc_auth(uint64_t conn, std::string document, std::shared_ptr<const Handshake> request_head) {
+    return Event(kDocAuth, conn, std::move(document), {}, -1, {}, std::move(request_head));
+  }
+  // A Hocuspocus connection's Auth message for `document` (its `address` as the provider names it;
+  // `peer`: the id its stateless messages carry).
+  static Event doc_auth_hocuspocus(uint64_t conn, std::string document, std::string token, uint64_t peer,
+                                   std::string address, std::shared_ptr<const Handshake> request_head) {
+    return Event(kDocAuth, conn, std::move(document), std::move(token), static_cast<int64_t>(peer), {},
+                 std::move(request_head), std::move(address));
+  }
+  // `document` is now loaded (or loading).
+  static Event doc_create(std::string document) { return Event(kDocCreate, 0, std::move(document)); }
+  // `document` was unloaded from memory.
+  static Event doc_unload(std::string document) { return Event(kDocUnload, 0, std::move(document)); }
+  // Host persistence: load `document` and answer with Server::doc_loaded().
+  static Event doc_load(std::string document) { return Event(kDocLoad, 0, std::move(document)); }
+  // The last connection of `document` left (it unloads after unload_delay).
+  static Event doc_idle(std::string document) { return Event(kDocIdle, 0, std::move(document)); }
+  // `document`'s updates since the last kDocUpdate, in order (batched by update_debounce_ms).
+  static Event doc_update(std::string document, std::vector<std::string> updates) {
+    return Event(kDocUpdate, 0, std::move(document), {}, -1, std::move(updates));
+  }
+  // The answer to Server::doc_request `request` on `document`: `error` ("" when none), a binary
+  // and/or a text result.
+  static Event reply(int64_t request, std::string document, std::string error, std::vector<std::string> binary = {},
+                     std::string text = {}) {
+    return Event(kReply, 0, std::move(document), std::move(error), request, std::move(binary), nullptr,
+                 std::move(text));
+  }
+  // A Hocuspocus stateless message from `peer` of `document`.
+  static Event doc_stateless(uint64_t peer, std::string document, std::string payload) {
+    return Event(kDocStateless, peer, std::move(document), std::move(payload));
+  }
+
+  // ---- Engine.IO (lib/engine.js) ----
   // A new Engine.IO session waits for Server::handshake_reply(request, ...).
   static Event handshake_request(uint64_t request, std::string transport, std::string method,
                                  std::shared_ptr<const Handshake> request_head) {
@@ -243,32 +306,43 @@ struct Event : EventKinds {
   static Event upgrade(uint64_t session, std::string transport) {
     return Event(kUpgrade, session, {}, std::move(transport));
   }
+
+  // ---- The core (lib/server.js) ----
   // A failure handled with no client to tell; `code` names it (COLLABIO_COMPACTION_FAILED, ...).
   static Event warning(std::string what, std::string code) {
     return Event(kWarning, 0, {}, std::move(what), -1, {}, nullptr, std::move(code));
   }
-  // A y-websocket connection asks to be served `document`.
-  static Event doc_auth(uint64_t conn, std::string document, std::shared_ptr<const Handshake> request_head) {
-    return Event(kDocAuth, conn, std::move(document), {}, -1, {}, std::move(request_head));
+
+  // ---- The Redis adapter (lib/redis-adapter.js) ----
+  // A message from the cluster for namespace `nsp`: `json` with placeholders indexing `binary`;
+  // `type` is "request" | "response" (classic) or "message" | "response" (sharded).
+  static Event adapter_message(std::string nsp, std::string json, std::vector<std::string> binary,
+                               std::string type) {
+    return Event(kAdapterMessage, 0, std::move(nsp), std::move(json), -1, std::move(binary), nullptr,
+                 std::move(type));
   }
-  // A Hocuspocus connection's Auth message for `document` (its `address` as the provider names it;
-  // `peer`: the id its stateless messages carry).
-  static Event doc_auth_hocuspocus(uint64_t conn, std::string document, std::string token, uint64_t peer,
-                                   std::string address, std::shared_ptr<const Handshake> request_head) {
-    return Event(kDocAuth, conn, std::move(document), std::move(token), static_cast<int64_t>(peer), {},
-                 std::move(request_head), std::move(address));
+  // A message dropped (received on `channel`, or one the host asked to publish: channel ""),
+  // and why.
+  static Event adapter_bad_message(std::string channel, std::string why) {
+    return Event(kAdapterMessage, 0, std::move(channel), std::move(why), -1, {}, nullptr, "bad");
   }
-  // The answer to Server::doc_request `request` on `document`: `error` ("" when none), a binary
-  // and/or a text result.
-  static Event reply(int64_t request, std::string document, std::string error, std::vector<std::string> binary = {},
-                     std::string text = {}) {
-    return Event(kReply, 0, std::move(document), std::move(error), request, std::move(binary), nullptr,
-                 std::move(text));
+  // The answer to Server::adapter_server_count `request` for `nsp`: the count as decimal text, or
+  // `error` (then `count` is "").
+  static Event adapter_reply(int64_t request, std::string nsp, std::string count, std::string error = {}) {
+    return Event(kAdapterReply, 0, std::move(nsp), std::move(count), request, {}, nullptr, std::move(error));
   }
-  // A Hocuspocus stateless message from `peer` of `document`.
-  static Event doc_stateless(uint64_t peer, std::string document, std::string payload) {
-    return Event(kDocStateless, peer, std::move(document), std::move(payload));
+  // The answer to Server::adapter_command `request`: the reply as JSON text, or `error` (then
+  // `reply_json` is "").
+  static Event adapter_command_reply(int64_t request, std::string reply_json, std::string error = {}) {
+    return Event(kAdapterCommandReply, 0, {}, std::move(reply_json), request, {}, nullptr, std::move(error));
   }
+
+ private:
+  // Positional: private, so that every producer names what it fills (the table in host_protocol.h).
+  Event(Kind k, uint64_t c, std::string n, std::string d = {}, int64_t ack = -1, std::vector<std::string> atts = {},
+        std::shared_ptr<const Handshake> hs = nullptr, std::string x = {})
+      : kind(k), conn(c), nsp(std::move(n)), data(std::move(d)), ack_id(ack), attachments(std::move(atts)),
+        handshake(std::move(hs)), extra(std::move(x)) {}
 };
 
 class EventSink {

@@ -35,12 +35,12 @@ void Client::on_message(std::string_view text) {
   using T = socketio::PacketType;
   switch (p.type) {
     case T::Connect:
-      server_.push_event(Event{Event::kConnect, conn, std::move(p.nsp), std::string(p.data), -1, {}, session_.handshake(), {}});
+      server_.push_event(Event::connect(conn, std::move(p.nsp), std::string(p.data), session_.handshake()));
       return;
     case T::Disconnect:
       if (!namespace_connected(p.nsp)) return;
       set_namespace(p.nsp, false);
-      server_.push_event(Event{Event::kNspDisconnect, conn, p.nsp, {}, -1, {}, nullptr, {}});
+      server_.push_event(Event::namespace_disconnect(conn, p.nsp));
       server_.disconnect(conn, std::move(p.nsp), {}, false);
       return;
     case T::Event:
@@ -53,7 +53,8 @@ void Client::on_message(std::string_view text) {
       if (!is_event && !p.id) return fail("invalid payload");
       // Ack ids reach JavaScript as numbers: keep them within 2^53.
       const int64_t ack = p.id ? static_cast<int64_t>(*p.id & 0x1FFFFFFFFFFFFFull) : -1;
-      Event ev{is_event ? Event::kEvent : Event::kAck, conn, std::move(p.nsp), std::string(p.data), ack, {}, nullptr, {}};
+      Event ev = is_event ? Event::client_event(conn, std::move(p.nsp), std::string(p.data), ack)
+                          : Event::client_ack(conn, std::move(p.nsp), std::string(p.data), ack);
       if (p.attachments > 0) {
         ev.attachments.reserve(p.attachments);
         pending_ = std::make_unique<PendingBinary>(PendingBinary{std::move(ev), p.attachments});
@@ -80,7 +81,7 @@ void Client::on_close() {
 
 void Client::fail(std::string error) {
   if (!session_.open()) return;
-  server_.push_event(Event{Event::kError, session_.id(), {}, std::move(error), -1, {}, nullptr, {}});
+  server_.push_event(Event::packet_error(session_.id(), std::move(error)));
   session_.protocol_error();
 }
 

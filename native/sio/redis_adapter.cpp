@@ -186,7 +186,7 @@ void RedisAdapter::publish(const std::string& channel, const std::string& json,
   if (msgpack) {
     std::string error;
     if (!socketio::notepack::from_json(json, attachments, payload, error)) {
-      server_.push_event(Event{Event::kAdapterMessage, 0, {}, "cannot encode a message: " + error, -1, {}, nullptr, "bad"});
+      server_.push_event(Event::adapter_bad_message({}, "cannot encode a message: " + error));
       return;
     }
   }
@@ -205,18 +205,19 @@ void RedisAdapter::server_count(const std::string& nsp, int64_t id) {
   // The reply handler runs on the connection's strand; push_event is thread-safe.
   core::ServerImpl* server = &server_;
   pub_->command(std::move(args), [server, id, nsp](std::error_code ec, redis::Reply r) {
-    Event ev{Event::kAdapterReply, 0, nsp, {}, id};
+    std::string count;
+    std::string error;
     if (ec) {
-      ev.extra = ec.message();
+      error = ec.message();
     } else if (r.is_error()) {
-      ev.extra = r.str;
+      error = r.str;
     } else if (r.type != redis::Reply::Type::Array || r.elements.size() != 2 ||
                r.elements[1].type != redis::Reply::Type::Integer) {
-      ev.extra = "unexpected reply to PUBSUB";
+      error = "unexpected reply to PUBSUB";
     } else {
-      ev.data = std::to_string(r.elements[1].integer);
+      count = std::to_string(r.elements[1].integer);
     }
-    server->push_event(std::move(ev));
+    server->push_event(Event::adapter_reply(id, nsp, std::move(count), std::move(error)));
   });
 }
 
@@ -231,15 +232,16 @@ void RedisAdapter::command(std::vector<std::string> args, int64_t id, bool block
   }
   core::ServerImpl* server = &server_;
   conn->command(std::move(args), [server, id](std::error_code ec, redis::Reply r) {
-    Event ev{Event::kAdapterCommandReply, 0, {}, {}, id};
+    std::string reply_json;
+    std::string error;
     if (ec) {
-      ev.extra = ec.message();
+      error = ec.message();
     } else if (r.is_error()) {
-      ev.extra = r.str.empty() ? "error reply" : r.str;
+      error = r.str.empty() ? "error reply" : r.str;
     } else {
-      append_json(r, ev.data);
+      append_json(r, reply_json);
     }
-    server->push_event(std::move(ev));
+    server->push_event(Event::adapter_command_reply(id, std::move(reply_json), std::move(error)));
   });
 }
 
@@ -303,12 +305,12 @@ void RedisAdapter::to_host(const std::string& nsp, const char* kind, const std::
   std::vector<std::string> attachments;
   std::string error;
   if (!wire::decode_payload(payload, json, attachments, error)) return bad_message(nsp, error);
-  server_.push_event(Event{Event::kAdapterMessage, 0, nsp, std::move(json), -1, std::move(attachments), nullptr, kind});
+  server_.push_event(Event::adapter_message(nsp, std::move(json), std::move(attachments), kind));
 }
 
 void RedisAdapter::bad_message(const std::string& channel, const std::string& error) {
   server_.adapter_bad_messages.fetch_add(1, std::memory_order_relaxed);
-  server_.push_event(Event{Event::kAdapterMessage, 0, channel, error, -1, {}, nullptr, "bad"});
+  server_.push_event(Event::adapter_bad_message(channel, error));
 }
 
 void RedisAdapter::deliver_remote(Broadcast b) {
