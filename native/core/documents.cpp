@@ -208,7 +208,6 @@ void Document::append_to_stream(uint64_t from, std::vector<uint8_t> update) {
       [self = shared_from_this(), from, update = std::move(update), hold = input_hold_](std::string error,
                                                                                        redis::StreamId) mutable {
         net::post(self->strand_, [self, from, update = std::move(update), error = std::move(error)]() mutable {
-          --self->pending_durable_;
           if (self->state_ == State::Ready) {
             if (!error.empty()) {
               self->fail("document log unavailable: " + error, ws::kTryAgainLater);
@@ -220,11 +219,7 @@ void Document::append_to_stream(uint64_t from, std::vector<uint8_t> update) {
               self->send_update_to_all(std::move(update), from);
             }
           }
-          if (self->pending_durable_ == 0) {
-            auto waiting = std::move(self->waiting_durable_);
-            self->waiting_durable_.clear();
-            for (auto& fn : waiting) fn();
-          }
+          self->append_settled();
         });
       });
 }
@@ -275,6 +270,13 @@ void Document::when_durable(std::function<void()> fn) {
   } else {
     waiting_durable_.push_back(std::move(fn));
   }
+}
+
+void Document::append_settled() {
+  if (--pending_durable_ > 0) return;
+  auto waiting = std::move(waiting_durable_);
+  waiting_durable_.clear();
+  for (auto& fn : waiting) fn();
 }
 
 void Document::add_peer(std::shared_ptr<DocPeer> peer, bool read_only) {
@@ -558,7 +560,6 @@ void Document::relay(uint64_t from, std::vector<uint8_t> update) {
              [self = shared_from_this(), from, update = std::move(update),
               hold = input_hold_](std::optional<std::string> err) mutable {
                net::post(self->strand_, [self, from, update = std::move(update), err = std::move(err)] {
-                 --self->pending_durable_;
                  if (err) {
                    // Not durable: do not relay what could be lost; the sender is told by a close.
                    self->close_peer(from, ws::kInternalError, "could not store the update: " + *err);
@@ -569,11 +570,7 @@ void Document::relay(uint64_t from, std::vector<uint8_t> update) {
                    }
                    self->send_update_to_all(std::move(update), from);
                  }
-                 if (self->pending_durable_ == 0) {
-                   auto waiting = std::move(self->waiting_durable_);
-                   self->waiting_durable_.clear();
-                   for (auto& fn : waiting) fn();
-                 }
+                 self->append_settled();
                });
              });
   maybe_compact(false);

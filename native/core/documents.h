@@ -116,7 +116,13 @@ class Document : public std::enable_shared_from_this<Document> {
   void maybe_compact_stream(bool force);
   void fail(const std::string& reason, uint16_t code = ws::kInternalError);
   void when_ready(std::function<void()> fn);
+  // Runs `fn` once every append sent so far (to the store, or to the stream in cluster mode) has
+  // answered: now if none is pending.
   void when_durable(std::function<void()> fn);
+  // One append counted in pending_durable_ has answered and its outcome is applied (relayed, or
+  // its sender closed): the last one pending runs what when_durable() queued. Called exactly once
+  // per ++pending_durable_, on the strand.
+  void append_settled();
   void integrate(uint64_t from, std::span<const uint8_t> update, std::function<void(std::string)> done);
   void relay(uint64_t from, std::vector<uint8_t> update);
   // Queues `update` (from peer `except`, 0 for JavaScript) for the next relay flush.
@@ -141,7 +147,7 @@ class Document : public std::enable_shared_from_this<Document> {
   std::map<uint64_t, Peer> peers_;  // by peer id; ordered: deterministic fan-out order
   std::vector<std::function<void()>> waiting_ready_;
   std::vector<std::function<void()>> waiting_durable_;
-  uint64_t pending_durable_ = 0;  // appends sent to the store and not yet committed
+  uint64_t pending_durable_ = 0;  // appends sent to the store or stream and not yet answered
   size_t log_entries_ = 0;        // appends since the last compaction
   uint64_t log_bytes_ = 0;
   uint64_t unload_generation_ = 0;
