@@ -7,7 +7,7 @@
 //            [--tls-key key.pem --tls-cert cert.pem] [--redis redis://host:6379 [--redis-prefix P]]
 //
 // PORT and HOST are honoured when the flags are absent. Documents persist into --data unless
-// --memory. SIGINT/SIGTERM close every connection (each gets --close-timeout to take what is queued
+// --memory; with --redis, Redis stores them and --data (only when given) bootstraps what Redis lacks. SIGINT/SIGTERM close every connection (each gets --close-timeout to take what is queued
 // for it and to answer the close), flush the store and exit 0.
 
 const fs = require('node:fs');
@@ -30,7 +30,9 @@ const USAGE = `Usage: collabio [options]
   --tls-key FILE       serve TLS (wss://, https://) with this PEM private key ...
   --tls-cert FILE      ... and this PEM certificate chain (both or neither)
   --redis URL          cluster mode: keep documents in step with every node on this Redis
-                       (redis:// or rediss://); Redis stores them (--data is not used)
+                       (redis:// or rediss://); Redis stores them. With --data as well, a
+                       document Redis lacks is read from --data (moving from one node to a
+                       cluster), and each snapshot is written back there
   --redis-prefix P     key prefix in Redis (default collabio)
   --close-timeout MS   on SIGINT/SIGTERM, how long a client may take to receive what is queued for
                        it and to answer the close before it is dropped (default 5000)
@@ -92,7 +94,9 @@ function main(argv) {
     }
   }
   const dataDir = path.resolve(args.data ?? 'collabio-data');
-  const persistence = args.memory || args.redis ? false : { dir: dataDir, durability: args.durability ?? 'full' };
+  const stored = { dir: dataDir, durability: args.durability ?? 'full' };
+  // Cluster mode reads --data only when it is given: a bootstrap source beside Redis.
+  const persistence = args.memory ? false : args.redis ? args.data !== undefined && stored : stored;
   const redis = args.redis ? { url: args.redis, ...(args['redis-prefix'] && { prefix: args['redis-prefix'] }) } : undefined;
   let io;
   try {
@@ -114,7 +118,8 @@ function main(argv) {
     `collabio listening on ${tls ? 'wss' : 'ws'}://${shown}:${addr.port} (Socket.IO at /socket.io/, documents at /<name>)\n` +
       (args['hocuspocus-path'] ? `Hocuspocus providers at ${tls ? 'wss' : 'ws'}://${shown}:${addr.port}${args['hocuspocus-path']}\n` : '') +
       (redis
-        ? `documents kept in step through ${redis.url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@')} (prefix ${io.documents.cluster.prefix})\n`
+        ? `documents kept in step through ${redis.url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@')} (prefix ${io.documents.cluster.prefix})\n` +
+          (persistence ? `documents Redis lacks are read from ${io.documents.file}, snapshots written back there\n` : '')
         : persistence
           ? `documents stored in ${io.documents.file}\n`
           : 'documents kept in memory only (--memory)\n'),

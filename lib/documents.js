@@ -198,9 +198,6 @@ class Documents extends EventEmitter {
           if (r.tls.rejectUnauthorized === false) out.redisTlsVerify = false;
         }
       }
-      if (out.path) {
-        throw new TypeError('documents.persistence { dir | path } and documents.redis exclude each other: in cluster mode Redis stores the documents');
-      }
       this.cluster = { url, prefix: out.redisPrefix ?? 'collabio' };
     }
     const hp = o.hocuspocus;

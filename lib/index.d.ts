@@ -375,6 +375,10 @@ export interface ServerStats {
   streamCompactions: number;
   /** Cluster mode: documents read again (snapshot + stream) after the reader's connection was lost. */
   streamReloads: number;
+  /** Cluster mode: documents read from persistence because Redis held neither snapshot nor stream for them. */
+  streamBootstraps: number;
+  /** Cluster mode: of those, the ones whose state this node wrote to Redis (first seed wins). */
+  streamSeeds: number;
   /** CONNECT auth payloads the core accepted but JSON.parse refused (handshake.auth is {}; logged). */
   authParseErrors: number;
   /** Bytes of client events waiting for JavaScript (queued or being handled). */

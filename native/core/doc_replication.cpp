@@ -35,6 +35,19 @@ redis.call('XTRIM', KEYS[2], 'MINID', ARGV[4])
 return 1
 )lua";
 
+// Bootstrap (Replication::seed): writes ARGV[1] as the snapshot at 0-0 only if there is neither a
+// snapshot nor a stream entry, then answers like kLoadScript, plus 1 when it wrote the snapshot.
+// Every stream id is above 0-0, so the entries appended after the seed are read from it.
+constexpr const char* kSeedScript = R"lua(
+local seeded = 0
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('XLEN', KEYS[2]) == 0 then
+  redis.call('HSET', KEYS[1], 'ms', '0', 'seq', '0', 'state', ARGV[1])
+  seeded = 1
+end
+local s = redis.call('HMGET', KEYS[1], 'ms', 'seq', 'state')
+return {s[1], s[2], s[3], redis.call('XRANGE', KEYS[2], '(' .. s[1] .. '-' .. s[2], '+'), seeded}
+)lua";
+
 constexpr uint64_t kReadCount = 1000;  // entries per stream per XREAD
 
 std::string random_node_id() {
@@ -55,18 +68,23 @@ ReplicaEntry to_entry(redis::StreamEntry&& e) {
   return out;
 }
 
+// kLoadScript's reply (4 elements) or kSeedScript's (5: the last one is ignored here).
 bool parse_load(const redis::Reply& r, ReplicaLoad& out) {
-  if (r.type != redis::Reply::Type::Array || r.elements.size() != 4) return false;
+  if (r.type != redis::Reply::Type::Array || r.elements.size() < 4) return false;
   for (int i = 0; i < 3; ++i)
     if (!r.elements[i].is_string()) return false;
   if (!r.elements[0].str.empty()) {
     if (!redis::parse_stream_id(r.elements[0].str + "-" + r.elements[1].str, out.position)) return false;
     out.snapshot = r.elements[2].str;
+    out.found = true;
   }
   std::vector<redis::StreamEntry> entries;
   if (!redis::parse_entries(r.elements[3], entries)) return false;
   for (auto& e : entries) out.entries.push_back(to_entry(std::move(e)));
-  if (!out.entries.empty()) out.position = out.entries.back().id;
+  if (!out.entries.empty()) {
+    out.position = out.entries.back().id;
+    out.found = true;
+  }
   return true;
 }
 
@@ -159,6 +177,20 @@ void Replication::load(const std::string& name, LoadDone done) {
                     done(describe(ec, r), {});
                     return;
                   }
+                  done({}, std::move(load));
+                });
+}
+
+void Replication::seed(const std::string& name, std::string state, LoadDone done) {
+  cmd_->command({"EVAL", kSeedScript, "2", snapshot_key(name), stream_key(name), std::move(state)},
+                [self = shared_from_this(), done = std::move(done)](std::error_code ec, redis::Reply r) {
+                  ReplicaLoad load;
+                  if (ec || !parse_load(r, load) || r.elements.size() != 5 ||
+                      r.elements[4].type != redis::Reply::Type::Integer) {
+                    done(describe(ec, r), {});
+                    return;
+                  }
+                  if (r.elements[4].integer == 1) self->seeds.fetch_add(1, std::memory_order_relaxed);
                   done({}, std::move(load));
                 });
 }

@@ -19,6 +19,12 @@
 //   sink (Document::remote_entries), which skips its own node's entries (already integrated).
 // - load(): one Lua script reads the snapshot and the stream after its id atomically, so a
 //   compaction between the two reads cannot trim entries the loader has not seen.
+// - seed(): bootstrap from persistence. When load() found neither snapshot nor stream, the node
+//   reads the document from its persistence (SQLite store or persistence.load) and offers that
+//   state as the snapshot (id 0-0). One script writes it only if Redis still has neither, and
+//   answers like load(): the first node to seed wins, every other one reads the winner's state
+//   and the entries appended since. Two nodes opening a document at once therefore never both
+//   seed (a load hook that builds a fresh Y.Doc per call would otherwise double its content).
 // - compact(): whoever takes the lease (SET NX PX) runs a script that writes the snapshot only if
 //   it is newer than the one stored, then trims the stream (XTRIM MINID) below the snapshot's id
 //   minus a safety window; readers that lag less than the window never miss an entry.
@@ -73,6 +79,9 @@ struct ReplicaLoad {
   std::string snapshot;
   std::vector<ReplicaEntry> entries;
   redis::StreamId position;
+  // Redis holds the document: a snapshot (possibly of an empty document) or stream entries. When
+  // false the node bootstraps it from persistence (seed()).
+  bool found = false;
 };
 
 class Replication : public std::enable_shared_from_this<Replication> {
@@ -108,6 +117,11 @@ class Replication : public std::enable_shared_from_this<Replication> {
   using LoadDone = std::function<void(std::string error, ReplicaLoad load)>;
   void load(const std::string& name, LoadDone done);
 
+  // Bootstrap: stores `state` (the document as persistence had it, possibly empty) as the
+  // snapshot at id 0-0 if Redis has neither a snapshot nor stream entries for `name`, atomically;
+  // then reads like load(). `done` as for load(); `load.found` is true.
+  void seed(const std::string& name, std::string state, LoadDone done);
+
   // Reads `name`'s stream after `after` from now on, handing entries to `sink` (and reloads to
   // `reload`). Replaces an earlier watch of the same name. `owner` identifies the watcher: an
   // unwatch by an earlier owner (a replica unloaded just before the document was opened again)
@@ -127,6 +141,8 @@ class Replication : public std::enable_shared_from_this<Replication> {
   std::atomic<uint64_t> remote_entries{0};
   std::atomic<uint64_t> compactions{0};
   std::atomic<uint64_t> reloads{0};
+  std::atomic<uint64_t> bootstraps{0};  // documents read from persistence because Redis lacked them
+  std::atomic<uint64_t> seeds{0};       // of those, the ones whose state this node wrote to Redis
 
  private:
   struct Watch {

@@ -92,6 +92,12 @@ void Document::on_loaded(std::variant<store::StoredDoc, std::string> result) {
 
 void Document::host_loaded(std::string state, std::string error) {
   if (state_ != State::Loading) return;
+  if (manager_.replication()) {
+    std::vector<std::vector<uint8_t>> updates;
+    if (!state.empty()) updates.emplace_back(state.begin(), state.end());
+    if (bootstrapping_) seed(std::move(error), std::move(updates));
+    return;
+  }
   if (!error.empty()) {
     on_loaded(std::move(error));
     return;
@@ -136,6 +142,10 @@ void Document::on_replica_loaded(std::string error, ReplicaLoad load) {
     fail("document could not be loaded: " + error, ws::kTryAgainLater);
     return;
   }
+  if (!load.found && !bootstrapping_ && (manager_.opts.host_persistence || manager_.store())) {
+    bootstrap();
+    return;
+  }
   if (!load.snapshot.empty()) {
     try {
       doc_.applyUpdate(bytes(load.snapshot));
@@ -161,6 +171,52 @@ void Document::on_replica_loaded(std::string error, ReplicaLoad load) {
           net::post(self->strand_, [self, load = std::move(load)]() mutable { self->reload(std::move(load)); });
       });
   on_loaded(store::StoredDoc{});
+}
+
+// Bootstrap from persistence (doc_replication.h, seed()): a user moving from one node to a
+// cluster, or whose Redis lost its data, gets the document back from where single-node mode kept
+// it. Persistence is read at most once per load, and only while Redis has nothing for the
+// document: once seeded, Redis is the source.
+void Document::bootstrap() {
+  bootstrapping_ = true;
+  manager_.replication()->bootstraps.fetch_add(1, std::memory_order_relaxed);
+  if (manager_.opts.host_persistence) {
+    manager_.server.push_event(Event{Event::kDocLoad, 0, name_});  // answered by host_loaded
+    return;
+  }
+  manager_.store()->load(name_, [self = shared_from_this()](std::variant<store::StoredDoc, std::string> result) {
+    net::post(self->strand_, [self, result = std::move(result)]() mutable {
+      if (auto* err = std::get_if<std::string>(&result)) self->seed(std::move(*err), {});
+      else self->seed({}, std::move(std::get<store::StoredDoc>(result).updates));
+    });
+  });
+}
+
+// `updates`: the document as persistence holds it (the store's state and log, or what
+// persistence.load gave). Merged into one state in a scratch document, not in this replica: the
+// replica's state comes from Redis, which may hold another node's seed instead.
+void Document::seed(std::string error, std::vector<std::vector<uint8_t>> updates) {
+  if (!error.empty()) {
+    fail("document could not be loaded: " + error);
+    return;
+  }
+  std::string state;
+  if (!updates.empty()) {
+    yjs::Doc merged;
+    try {
+      for (const auto& u : updates) merged.applyUpdate(u);
+    } catch (const std::exception& e) {
+      // Refused before it reaches Redis, where every node would fail on it.
+      fail(std::string("stored document is corrupt: ") + e.what());
+      return;
+    }
+    state = to_string(merged.encodeStateAsUpdate());
+  }
+  manager_.replication()->seed(name_, std::move(state), [self = shared_from_this()](std::string error, ReplicaLoad load) {
+    net::post(self->strand_, [self, error = std::move(error), load = std::move(load)]() mutable {
+      self->on_replica_loaded(std::move(error), std::move(load));
+    });
+  });
 }
 
 void Document::remote_entries(std::vector<ReplicaEntry> entries) {
@@ -233,11 +289,25 @@ void Document::maybe_compact_stream(bool force) {
   compacting_ = true;
   const size_t entries = stream_entries_;
   stream_entries_ = 0;
-  rep->compact(name_, to_string(doc_.encodeStateAsUpdate()), stream_pos_,
-               [self = shared_from_this(), entries](std::string error, bool compacted) {
-                 net::post(self->strand_, [self, entries, compacted, error = std::move(error)] {
+  auto state = doc_.encodeStateAsUpdate();
+  // With a store (documents.persistence { dir | path }), the snapshot also replaces the stored
+  // state, so the store can bootstrap Redis again should Redis lose its data.
+  std::shared_ptr<std::vector<uint8_t>> kept;
+  if (manager_.store()) kept = std::make_shared<std::vector<uint8_t>>(state);
+  rep->compact(name_, to_string(state), stream_pos_,
+               [self = shared_from_this(), entries, kept](std::string error, bool compacted) {
+                 net::post(self->strand_, [self, entries, compacted, kept, error = std::move(error)] {
                    self->compacting_ = false;
                    if (error.empty()) {
+                     if (compacted && kept) {
+                       self->manager_.store()->compact(self->name_, std::move(*kept), [self](std::optional<std::string> err) {
+                         if (err)
+                           self->manager_.server.report_failure(self->manager_.server.compaction_errors,
+                                                                "COLLABIO_COMPACTION_FAILED",
+                                                                "storing the snapshot of document \"" + self->name_ +
+                                                                    "\" failed: " + *err);
+                       });
+                     }
                      // Application persistence (persistence.store) in cluster mode: the compactor
                      // stores, once per snapshot, not every node on every change. An empty update
                      // (`00 00`) marks the document changed for the host, which then stores the

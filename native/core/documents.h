@@ -110,6 +110,10 @@ class Document : public std::enable_shared_from_this<Document> {
 
   void on_loaded(std::variant<store::StoredDoc, std::string> result);
   void on_replica_loaded(std::string error, ReplicaLoad load);
+  // Cluster mode, Redis lacks the document: read it from persistence (store or persistence.load),
+  // then offer it to Redis (Replication::seed), whose answer goes to on_replica_loaded.
+  void bootstrap();
+  void seed(std::string error, std::vector<std::vector<uint8_t>> updates);
   // Integrates one stream entry; true when it changed the document (`relay` then holds what was new).
   bool apply_entry(const ReplicaEntry& e, std::vector<uint8_t>& relay);
   void append_to_stream(uint64_t from, std::vector<uint8_t> update);
@@ -182,6 +186,7 @@ class Document : public std::enable_shared_from_this<Document> {
   size_t stream_entries_ = 0;
   bool compacting_ = false;
   bool watching_ = false;  // registered with the node's reader
+  bool bootstrapping_ = false;  // reading persistence because Redis lacked the document (once per load)
   // The inbound hold of the message being decoded (set around `decode` in on_message): relay()
   // keeps it with the store append, so the sender stays paused until its update is committed.
   std::shared_ptr<void> input_hold_;

@@ -638,6 +638,8 @@ Server::Stats Server::stats() const {
       s.stream_entries_read = r->remote_entries.load(std::memory_order_relaxed);
       s.stream_compactions = r->compactions.load(std::memory_order_relaxed);
       s.stream_reloads = r->reloads.load(std::memory_order_relaxed);
+      s.stream_bootstraps = r->bootstraps.load(std::memory_order_relaxed);
+      s.stream_seeds = r->seeds.load(std::memory_order_relaxed);
     }
   }
   const auto host = impl_->to_host->stats();

@@ -5,129 +5,10 @@
 // state, and a newcomer's, encodes byte-identically to the reference.
 const test = require('node:test');
 const assert = require('node:assert');
-const path = require('node:path');
-const { spawn } = require('node:child_process');
 const Y = require('yjs');
-const { WebsocketProvider } = require('y-websocket');
-const WebSocket = require('ws');
-const { createClient } = require('redis');
 const { startRedis, freePort } = require('./helpers/redis-server');
-const { startIpcServer } = require('./helpers/ipc-server');
 const { waitFor, sleep } = require('./helpers/docs');
-
-const NODE = path.join(__dirname, 'helpers', 'docs-cluster-node.js');
-const CLI = path.join(__dirname, '..', '..', 'lib', 'cli.js');
-
-async function startNode(t, redisUrl, { port = 0, options = {} } = {}) {
-  const s = await startIpcServer(t, process.execPath, [NODE, redisUrl, String(port), JSON.stringify(options)], {
-    label: 'cluster node',
-    timeout: 20000,
-  });
-  return {
-    ...s,
-    wsUrl: `ws://127.0.0.1:${s.port}`,
-    stats: async () => (await s.ask({ cmd: 'stats' }, 'stats')).stats,
-    kill: async () => {
-      s.child.kill('SIGKILL');
-      await s.exited;
-    },
-  };
-}
-
-async function redisClient(t, url) {
-  const c = createClient({ url });
-  c.on('error', () => {});
-  await c.connect();
-  t.after(() => c.disconnect().catch(() => {}));
-  return c;
-}
-
-/** Editors of one document, and the reference every local edit goes into. */
-class Session {
-  constructor(t, name) {
-    this.name = name;
-    this.reference = new Y.Doc();
-    this.editors = [];
-    t.after(() => this.destroy());
-  }
-
-  /** A provider on `node` (an object with wsUrl). Its local edits go into the reference. */
-  editor(node, { track = true, params } = {}) {
-    const doc = new Y.Doc();
-    const provider = new WebsocketProvider(node.wsUrl, this.name, doc, { WebSocketPolyfill: WebSocket, disableBc: true, params });
-    if (track) {
-      doc.on('update', (update, origin) => {
-        if (origin !== provider) Y.applyUpdate(this.reference, update);
-      });
-    }
-    const e = { doc, provider, node };
-    this.editors.push(e);
-    return e;
-  }
-
-  synced(editors = this.editors) {
-    return waitFor(() => editors.every((e) => e.provider.synced), `${this.name}: providers to sync`, 30000);
-  }
-
-  /** One random edit: text insert or delete, or a map entry. */
-  static edit(e, rand) {
-    const text = e.doc.getText('t');
-    const r = rand();
-    if (r < 0.6 || text.length === 0) {
-      text.insert(Math.floor(rand() * (text.length + 1)), Math.random().toString(36).slice(2, 2 + 1 + Math.floor(rand() * 6)));
-    } else if (r < 0.8) {
-      const at = Math.floor(rand() * text.length);
-      text.delete(at, Math.min(1 + Math.floor(rand() * 3), text.length - at));
-    } else {
-      e.doc.getMap('m').set(`k${Math.floor(rand() * 20)}`, Math.floor(rand() * 1000));
-    }
-  }
-
-  /** Every editor (and `extra` docs) encodes exactly as the reference does. */
-  converged(extra = []) {
-    const want = Buffer.from(Y.encodeStateAsUpdate(this.reference));
-    const docs = [...this.editors.map((e) => e.doc), ...extra];
-    return waitFor(
-      () => docs.every((d) => Buffer.from(Y.encodeStateAsUpdate(d)).equals(want)),
-      `${this.name}: ${docs.length} documents to converge on the reference`,
-      40000,
-      50,
-    );
-  }
-
-  /** A newcomer on `node`: synced, equal to the reference. */
-  async newcomer(node) {
-    const e = this.editor(node, { track: false });
-    await this.synced([e]);
-    await this.converged([e.doc]);
-    return e;
-  }
-
-  destroy() {
-    for (const e of this.editors) {
-      e.provider.destroy();
-      e.doc.destroy();
-    }
-    this.editors = [];
-  }
-}
-
-/** A deterministic random source. */
-function seeded(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-/** Random edits by random editors, yielding to the event loop every few edits. */
-async function editRandomly(session, count, rand, editors = session.editors) {
-  for (let i = 0; i < count; i++) {
-    Session.edit(editors[Math.floor(rand() * editors.length)], rand);
-    if (i % 5 === 4) await sleep(2);
-  }
-}
+const { startNode, launchCli, redisClient, Session, seeded, editRandomly } = require('./helpers/docs-cluster');
 
 test('concurrent random edits on three nodes converge byte-identically; a newcomer on each node gets the same state', async (t) => {
   const redis = await startRedis(t, { appendonly: true });
@@ -220,19 +101,7 @@ test('all nodes restarted (the CLI with --redis): documents come back from Redis
   const redis = await startRedis(t, { appendonly: true });
   const ports = [await freePort(), await freePort(), await freePort()];
   // A node as users start it; ready once it prints where documents are kept.
-  const launch = async (port) => {
-    const child = spawn(process.execPath, [CLI, '--port', String(port), '--host', '127.0.0.1', '--threads', '1', '--redis', redis.url], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    t.after(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    await waitFor(() => out.includes('documents kept in step through redis://127.0.0.1'), `collabio --redis on ${port} to start`, 20000);
-    return { wsUrl: `ws://127.0.0.1:${port}`, stop: () => (child.kill('SIGTERM'), exited) };
-  };
+  const launch = (port) => launchCli(t, port, ['--redis', redis.url], 'documents kept in step through redis://127.0.0.1');
   let nodes = await Promise.all(ports.map(launch));
   const s = new Session(t, 'restart-all');
   for (const n of nodes) s.editor(n);
