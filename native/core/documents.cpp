@@ -181,7 +181,7 @@ void Document::bootstrap() {
   bootstrapping_ = true;
   manager_.replication()->bootstraps.fetch_add(1, std::memory_order_relaxed);
   if (manager_.opts.host_persistence) {
-    manager_.server.push_event(Event{Event::kDocLoad, 0, name_});  // answered by host_loaded
+    manager_.server.push_event(Event::doc_load(name_));  // answered by host_loaded
     return;
   }
   manager_.store()->load(name_, [self = shared_from_this()](std::variant<store::StoredDoc, std::string> result) {
