@@ -142,7 +142,7 @@ test('hostile document frames are refused, close only their own connection and n
         }
         assert.ok(b.wsconnected && a.wsconnected, `peers still connected after "${name}"`);
       }
-  // Peers still edit and converge.
+      // Peers still edit and converge.
       b.doc.getText('t').insert(6, ' and well');
       await waitFor(() => a.doc.getText('t').toString() === 'intact and well', 'a sees b after the attacks');
       await waitFor(() => io.stats().connections === 2, 'hostile connections gone', 10000);
