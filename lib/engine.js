@@ -239,13 +239,15 @@ class Engine extends EventEmitter {
         this._onHandshake(conn, nsp, data, hs);
         return;
       case EV.CONNECTION_ERROR: {
+        // What each slot holds for this kind: the table in native/core/host_protocol.h.
+        const [method, code, message] = [nsp, ackId, data];
         let context;
         try {
           context = extra ? JSON.parse(extra) : undefined;
         } catch {
           context = undefined;
         }
-        this.emit('connection_error', { req: requestFrom(hs, nsp), code: ackId, message: data, context });
+        this.emit('connection_error', { req: requestFrom(hs, method), code, message, context });
         return;
       }
       case EV.UPGRADE: {
