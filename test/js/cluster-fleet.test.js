@@ -14,7 +14,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { startRedis } = require('./helpers/redis-server');
 const { stockNode, collabioNode, childNode, untilServerCount, connectTo } = require('./helpers/fleet');
-const { withTimeout, delay } = require('./helpers/clients');
+const { withTimeout, until } = require('./helpers/clients');
 
 const FLEETS = process.env.COLLABIO_FLEET
   ? [process.env.COLLABIO_FLEET.split(',')]
@@ -155,24 +155,12 @@ for (const KINDS of FLEETS) for (const mode of ['classic', 'sharded']) {
 
     await t.test('socketsJoin, socketsLeave and disconnectSockets reach the sockets of other nodes', async () => {
       a.io.in(clients[last].id).socketsJoin('joined');
-      await withTimeout(
-        (async () => {
-          while ((await a.io.in('joined').fetchSockets()).length !== 1) await delay(10);
-        })(),
-        undefined,
-        'socketsJoin',
-      );
+      await until(async () => (await a.io.in('joined').fetchSockets()).length === 1, 'socketsJoin');
       const arrival = next(clients[last], 'joined-news');
       a.io.to('joined').emit('joined-news', 1);
       await arrival;
       a.io.in('joined').socketsLeave('joined');
-      await withTimeout(
-        (async () => {
-          while ((await a.io.in('joined').fetchSockets()).length !== 0) await delay(10);
-        })(),
-        undefined,
-        'socketsLeave',
-      );
+      await until(async () => (await a.io.in('joined').fetchSockets()).length === 0, 'socketsLeave');
       const gone = new Promise((resolve) => clients[last].once('disconnect', resolve));
       a.io.in('muted').disconnectSockets();
       assert.equal(await withTimeout(gone, undefined, 'disconnectSockets'), 'io server disconnect');

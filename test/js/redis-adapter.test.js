@@ -11,23 +11,12 @@ const path = require('node:path');
 const { createClient } = require('redis');
 const { startRedis, freePort } = require('./helpers/redis-server');
 const { stockNode, collabioNode, childNode, untilServerCount, connectTo } = require('./helpers/fleet');
-const { withTimeout, delay } = require('./helpers/clients');
+const { withTimeout, delay, until } = require('./helpers/clients');
 const { createRedisAdapter, Server, formatMetrics } = require('../..');
 
 /** Resolves with the first `event` `client` receives (its arguments as an array). */
 function next(client, event) {
   return withTimeout(new Promise((resolve) => client.once(event, (...args) => resolve(args))), undefined, event);
-}
-
-/** Waits until `fn()` is true. */
-async function until(fn, what) {
-  await withTimeout(
-    (async () => {
-      while (!(await fn())) await delay(20);
-    })(),
-    undefined,
-    what,
-  );
 }
 
 // A msgpack array nested 300 deep (the decoders stop at 256).

@@ -5,7 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { setup } = require('./helpers/harness');
-const { once, withTimeout, delay } = require('./helpers/clients');
+const { once, withTimeout, delay, until } = require('./helpers/clients');
 
 /** n connected clients (alternating polling-only and websocket) and their server sockets, by client id. */
 async function connectMany(io, clients, n) {
@@ -13,11 +13,7 @@ async function connectMany(io, clients, n) {
   io.on('connection', (socket) => servers.set(socket.id, socket));
   const list = [];
   for (let i = 0; i < n; i++) list.push(await clients.connect({ transports: i % 2 ? ['polling'] : ['websocket'] }));
-  await withTimeout(
-    (async () => {
-      while (servers.size < n) await delay(5);
-    })(),
-  );
+  await until(() => servers.size >= n, 'every server-side socket');
   return { list, servers };
 }
 
@@ -91,11 +87,7 @@ test('socketsJoin, socketsLeave and disconnectSockets act on the matching socket
   const got = [];
   list.forEach((cl, i) => cl.on('team-news', () => got.push(i)));
   io.to('team').emit('team-news');
-  await withTimeout(
-    (async () => {
-      while (got.length < 2) await delay(5);
-    })(),
-  );
+  await until(() => got.length >= 2, 'both room members');
   await delay(30);
   assert.deepEqual(got.sort(), [0, 1]);
 

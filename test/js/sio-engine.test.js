@@ -5,7 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { setup } = require('./helpers/harness');
-const { once, withTimeout, delay, assertEchoWorks } = require('./helpers/clients');
+const { once, assertEchoWorks, until } = require('./helpers/clients');
 
 const handshakeUrl = (url, path = '/socket.io/') => `${url}${path}?EIO=4&transport=polling`;
 
@@ -86,11 +86,7 @@ test('connection_error reports bad requests with code and message', async (t) =>
   io.engine.on('connection_error', (err) => errors.push(err));
   await fetch(`${url}/socket.io/?EIO=4&transport=carrier-pigeon`);
   await fetch(`${url}/socket.io/?EIO=4&transport=polling&sid=unknown`);
-  await withTimeout(
-    (async () => {
-      while (errors.length < 2) await delay(10);
-    })(),
-  );
+  await until(() => errors.length >= 2, 'two connection_error events');
   assert.deepEqual(
     errors.map((e) => [e.code, e.message]),
     [
@@ -129,11 +125,7 @@ test('io.engine.clientsCount counts Engine.IO sessions of every transport', asyn
   await clients.connect({ transports: ['websocket'] });
   assert.equal(io.engine.clientsCount, 2);
   a.disconnect();
-  await withTimeout(
-    (async () => {
-      while (io.engine.clientsCount !== 1) await delay(10);
-    })(),
-  );
+  await until(() => io.engine.clientsCount === 1, 'one Engine.IO client left');
 });
 
 test('cookie option sets the io cookie on the handshake', async (t) => {

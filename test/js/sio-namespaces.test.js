@@ -5,7 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { setup } = require('./helpers/harness');
-const { once, withTimeout } = require('./helpers/clients');
+const { once, withTimeout, until } = require('./helpers/clients');
 
 test('io.of(name): a namespace with its own connection event and middleware', async (t) => {
   const { io, clients } = await setup(t);
@@ -109,20 +109,10 @@ test('cleanupEmptyChildNamespaces: a child namespace goes with its last socket a
   const first = connections[0];
   assert.equal(io._nsps.get('/dyn-1'), first);
   a.disconnect();
-  await withTimeout(
-    (async () => {
-      while (first.sockets.size !== 1) await new Promise((r) => setTimeout(r, 10));
-    })(),
-  );
+  await until(() => first.sockets.size === 1, 'one socket left in the child namespace');
   assert.equal(io._nsps.get('/dyn-1'), first, 'kept while a socket remains');
   b.disconnect();
-  await withTimeout(
-    (async () => {
-      while (io._nsps.has('/dyn-1')) await new Promise((r) => setTimeout(r, 10));
-    })(),
-    undefined,
-    'the empty child namespace removed',
-  );
+  await until(() => !io._nsps.has('/dyn-1'), 'the empty child namespace removed');
   const c = await clients.connect({ path: '/dyn-1' });
   assert.equal(connections.length, 3);
   assert.notEqual(connections[2], first, 'a new child namespace');
@@ -137,11 +127,7 @@ test('without cleanupEmptyChildNamespaces an empty child namespace stays', async
   const child = io._nsps.get('/dyn-2');
   assert.ok(child);
   a.disconnect();
-  await withTimeout(
-    (async () => {
-      while (child.sockets.size !== 0) await new Promise((r) => setTimeout(r, 10));
-    })(),
-  );
+  await until(() => child.sockets.size === 0, 'the child namespace empty');
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(io._nsps.get('/dyn-2'), child);
 });

@@ -6,7 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const WebSocket = require('ws');
 const { setup, nextConnection } = require('./helpers/harness');
-const { once, withTimeout, delay, assertEchoWorks } = require('./helpers/clients');
+const { once, withTimeout, delay, until, assertEchoWorks } = require('./helpers/clients');
 
 const POLLING_FIRST = { transports: ['polling', 'websocket'] };
 
@@ -198,11 +198,7 @@ test('after the upgrade, polling requests for the sid get 400', async (t) => {
   const msgs = [];
   ws.on('message', (m) => msgs.push(m.toString()));
   ws.send('2probe');
-  await withTimeout(
-    (async () => {
-      while (!msgs.includes('3probe')) await delay(10);
-    })(),
-  );
+  await until(() => msgs.includes('3probe'));
   ws.send('5');
   await delay(50);
   const res = await fetch(pollUrl(url, sid));
@@ -282,11 +278,7 @@ test('upgrade under concurrent traffic loses and reorders nothing', async (t) =>
     }),
   );
   await upgraded;
-  await withTimeout(
-    (async () => {
-      while (serverGot.length < N || clientGot.length < N) await delay(10);
-    })(),
-  );
+  await until(() => serverGot.length >= N && clientGot.length >= N, 'every event in both directions');
   assert.deepEqual(serverGot, [...Array(N).keys()]);
   assert.deepEqual(clientGot, [...Array(N).keys()]);
   assert.equal(client.io.engine.transport.name, 'websocket');
@@ -339,19 +331,11 @@ test('a second WebSocket for an upgraded sid is closed; the first goes on', asyn
   const msgs = [];
   ws.on('message', (m) => msgs.push(m.toString()));
   ws.send('2probe');
-  await withTimeout(
-    (async () => {
-      while (!msgs.includes('3probe')) await delay(10);
-    })(),
-  );
+  await until(() => msgs.includes('3probe'));
   ws.send('5');
   const second = new WebSocket(wsUrl);
   second.on('error', () => {});
   await once(second, 'close');
   ws.send('40');
-  await withTimeout(
-    (async () => {
-      while (!msgs.some((m) => m.startsWith('40{'))) await delay(10);
-    })(),
-  );
+  await until(() => msgs.some((m) => m.startsWith('40{')));
 });

@@ -5,7 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { setup, nextConnection } = require('./helpers/harness');
-const { once, withTimeout, delay } = require('./helpers/clients');
+const { once, until } = require('./helpers/clients');
 
 test('socket.use runs for every incoming packet, in order, and can reject one', async (t) => {
   const { io, clients } = await setup(t);
@@ -29,11 +29,7 @@ test('socket.use runs for every incoming packet, in order, and can reject one', 
   const [err] = await error;
   assert.equal(err.message, 'not allowed');
   client.emit('ok', 2);
-  await withTimeout(
-    (async () => {
-      while (handled.length < 1) await delay(5);
-    })(),
-  );
+  await until(() => handled.length >= 1, 'the allowed event handled');
   assert.deepEqual(handled, [['ok', 2]]);
   assert.deepEqual(seen, [
     ['first', 'forbidden', [1]],

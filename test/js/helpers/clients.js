@@ -36,6 +36,19 @@ function withTimeout(promise, ms = LIVENESS_MS, what = 'operation') {
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * Resolves once `fn()` (sync or async) is truthy, polling every 10 ms; rejects with "timed out:
+ * <what>" after `ms`, and then stops polling (a loop left running would keep a failed test's file
+ * from ending).
+ */
+async function until(fn, what = 'condition', ms = LIVENESS_MS) {
+  const deadline = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await delay(10);
+  }
+}
+
+/**
  * Keeps track of every client a test opens and closes them all at the end.
  * Usage: `const clients = new Clients(url); t.after(() => clients.closeAll());`
  */
@@ -152,4 +165,4 @@ async function assertEchoWorks(socket, assert) {
   assert.deepStrictEqual(reply, payload);
 }
 
-module.exports = { Clients, RawEioClient, once, withTimeout, delay, assertEchoWorks, LIVENESS_MS };
+module.exports = { Clients, RawEioClient, once, withTimeout, delay, until, assertEchoWorks, LIVENESS_MS };

@@ -7,7 +7,7 @@ const http = require('node:http');
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { io: connectClient } = require('socket.io-client');
-const { withTimeout, delay } = require('./clients');
+const { withTimeout, delay, until } = require('./clients');
 
 const KEY = 'socket.io';
 
@@ -128,18 +128,8 @@ async function childNode(url, { mode = 'classic', kind = 'socket.io', captureStd
 }
 
 /** Waits until every node's adapter counts `n` servers (their subscriptions are in place). */
-async function untilServerCount(nodes, n, what = `${n} servers`) {
-  await withTimeout(
-    (async () => {
-      for (;;) {
-        const counts = await Promise.all(nodes.map((node) => node.io.of('/').adapter.serverCount()));
-        if (counts.every((c) => c === n)) return;
-        await delay(20);
-      }
-    })(),
-    undefined,
-    what,
-  );
+function untilServerCount(nodes, n, what = `${n} servers`) {
+  return until(async () => (await Promise.all(nodes.map((node) => node.io.of('/').adapter.serverCount()))).every((c) => c === n), what);
 }
 
 /** A socket.io-client connected over WebSocket to `node`; resolves once connected. */
