@@ -381,6 +381,8 @@ export interface ServerStats {
   streamSeeds: number;
   /** CONNECT auth payloads the core accepted but JSON.parse refused (handshake.auth is {}; logged). */
   authParseErrors: number;
+  /** Connection state recovery across a Redis fleet: writes to Redis that failed (packet log appends, sessions; logged). */
+  recoveryErrors: number;
   /** Bytes of client events waiting for JavaScript (queued or being handled). */
   inboundBytes: number;
   /** Client events waiting for JavaScript. */

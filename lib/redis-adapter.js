@@ -109,6 +109,7 @@ class RedisCluster {
     this._nextCommand = 1;
     this._logReader = undefined;
     this.badMessages = 0; // requests and responses that did not parse as JSON here
+    this.recoveryErrors = 0; // connection state recovery's writes to Redis that failed (lib/redis-recovery.js)
     server._native.setRedisAdapter({ url: config.url, key: config.key, mode: config.mode, uid: this.uid, tls: config.tls });
   }
 

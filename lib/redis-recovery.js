@@ -135,7 +135,6 @@ class RedisRecovery {
     this.maxEntries = opts.maxPacketLogEntries || 100000;
     this.lastId = undefined; // the newest entry delivered here (undefined until the stream was read once)
     this.recent = []; // { id, rooms, except, text, attachments } delivered here, oldest first
-    this.failedAppends = 0;
     this._appends = 0;
     this._timer = undefined;
     // Settles once this node knows where it reads the stream from (init): a recovery waits for it.
@@ -183,14 +182,15 @@ class RedisRecovery {
         // Bounded by count too, every 1000 appends of this node (XADD takes one trimming strategy
         // at a time).
         if (++this._appends % 1000 === 0) {
-          this.cluster.command(['XTRIM', this.streamKey, 'MAXLEN', '~', String(this.maxEntries)]).catch(() => {});
+          this.cluster.command(['XTRIM', this.streamKey, 'MAXLEN', '~', String(this.maxEntries)]).catch((err) => {
+            this._failed('trimming the packet log', err); // MINID still bounds it by age
+          });
         }
       },
       (err) => {
         // Redis unreachable: the event still reaches this node's sockets, without an offset (it
         // cannot be replayed).
-        this.failedAppends++;
-        debug('%s: appending to the packet log failed (%s): delivered here only, not recoverable', this.nsp.name, err.message);
+        this._failed('appending an event to the packet log (it is delivered on this node only, and cannot be replayed)', err);
         const [text, att] = encode(TYPES.EVENT, this.nsp.name, undefined, packet.data);
         this.adapter._send(text, att, { rooms: opts.rooms, except: opts.except, flags: { ...(opts.flags || {}), local: true } });
       },
@@ -252,6 +252,15 @@ class RedisRecovery {
     return this.sessionPrefix + pid;
   }
 
+  /**
+   * A write to Redis that failed and is not retried: counted (io.stats().recoveryErrors) and logged
+   * as a CollabioWarning (at most one line per 10 s, lib/warnings.js).
+   */
+  _failed(what, err) {
+    this.cluster.recoveryErrors++;
+    this.cluster.server._warnings.warn('COLLABIO_RECOVERY_FAILED', `connection state recovery on ${this.nsp.name}: ${what} failed: ${err.message}`);
+  }
+
   /** Writes the session of a connected socket (at connect, join and leave). */
   writeSession(socket) {
     if (socket.pid === undefined || !socket.connected) return;
@@ -265,11 +274,11 @@ class RedisRecovery {
     try {
       json = JSON.stringify(session);
     } catch (err) {
-      debug('%s: session %s not stored: %s', this.nsp.name, session.sid, err.message);
+      this._failed(`storing session ${session.sid} (socket.data is not JSON: it cannot be recovered on another node)`, err);
       return;
     }
     this.cluster.command(['SET', this._sessionKey(pid), json, 'PX', String(this.maxDisconnectionDuration)]).catch((err) => {
-      debug('%s: storing session %s failed: %s', this.nsp.name, session.sid, err.message);
+      this._failed(`storing session ${session.sid} (it cannot be recovered on another node)`, err);
     });
   }
 
@@ -280,13 +289,17 @@ class RedisRecovery {
 
   /** A socket left for good (a reason socket.io does not recover from). */
   dropSession(pid) {
-    this.cluster.command(['DEL', this._sessionKey(pid)]).catch(() => {});
+    this.cluster.command(['DEL', this._sessionKey(pid)]).catch((err) => {
+      this._failed('deleting a session (it expires after maxDisconnectionDuration)', err);
+    });
   }
 
   _renewSessions() {
     for (const socket of this.nsp.sockets.values()) {
       if (socket.pid === undefined) continue;
-      this.cluster.command(['PEXPIRE', this._sessionKey(socket.pid), String(this.maxDisconnectionDuration)]).catch(() => {});
+      this.cluster.command(['PEXPIRE', this._sessionKey(socket.pid), String(this.maxDisconnectionDuration)]).catch((err) => {
+        this._failed(`renewing session ${socket.id} (if it expires, a crash of this node makes it unrecoverable)`, err);
+      });
     }
   }
 

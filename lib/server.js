@@ -322,8 +322,11 @@ class Server extends EventEmitter {
    * inboundPauses). See docs/API.md.
    */
   stats() {
-    const s = { ...this._native.stats(), authParseErrors: this._authParseErrors };
-    if (this._redisCluster) s.adapterBadMessages += this._redisCluster.badMessages;
+    const s = { ...this._native.stats(), authParseErrors: this._authParseErrors, recoveryErrors: 0 };
+    if (this._redisCluster) {
+      s.adapterBadMessages += this._redisCluster.badMessages;
+      s.recoveryErrors = this._redisCluster.recoveryErrors;
+    }
     return s;
   }
 

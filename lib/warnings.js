@@ -1,10 +1,10 @@
 'use strict';
 // Failures the server handles with no client to tell: a failed compaction of a stored document, an
-// exception that escaped a native I/O handler, a CONNECT auth payload JSON.parse refused. Each one
-// is counted (io.stats(), the metrics) and logged as a process warning: Node prints it to stderr
-// ("(node:PID) CollabioWarning: ..."), and an application can route it with
-// process.on('warning'). A failure that repeats logs at most one line per code every
-// WARN_INTERVAL_MS, saying how many were not logged since.
+// exception that escaped a native I/O handler, a CONNECT auth payload JSON.parse refused, a write of
+// connection state recovery to Redis (lib/redis-recovery.js). Each one is counted (io.stats(), the
+// metrics) and logged as a process warning: Node prints it to stderr ("(node:PID) CollabioWarning:
+// ..."), and an application can route it with process.on('warning'). A failure that repeats logs at
+// most one line per code every WARN_INTERVAL_MS, saying how many were not logged since.
 
 const debug = require('./debug')('collabio:warnings');
 

@@ -10,7 +10,7 @@ const net = require('node:net');
 const { io: ioClient } = require('socket.io-client');
 const { collabioNode, childNode: fleetChild, joinFromAuth } = require('./helpers/fleet');
 const { startRedis } = require('./helpers/redis-server');
-const { once, withTimeout, delay } = require('./helpers/clients');
+const { once, delay, until } = require('./helpers/clients');
 
 /** A collabio node with recovery in this process (helpers/fleet.js), its sockets set up by joinFromAuth. */
 async function localNode(t, url, maxDisconnectionDuration) {
@@ -57,16 +57,6 @@ function client(t, url, auth, transports = ['websocket']) {
   return socket;
 }
 
-async function until(fn, what) {
-  await withTimeout(
-    (async () => {
-      while (!fn()) await delay(10);
-    })(),
-    undefined,
-    what,
-  );
-}
-
 for (const transports of [['websocket'], ['polling', 'websocket']]) {
   const over = transports.length === 1 ? 'WebSocket' : 'polling that upgraded';
   test(`node SIGKILLed (${over}): the client recovers on another node with its id, rooms, data and every missed event in order`, async (t) => {
@@ -82,16 +72,16 @@ for (const transports of [['websocket'], ['polling', 'websocket']]) {
     if (transports.length > 1) await until(() => socket.io.engine.transport.name === 'websocket', 'the upgrade to WebSocket');
     const id = socket.id;
     // Until node A reads the packet log: then the client holds an offset.
-    await withTimeout(
-      (async () => {
-        while (got.length === 0) {
-          a.emit('r1', 'tick', 'warm-up');
-          await delay(100);
-        }
-      })(),
-      undefined,
-      'first event through node A',
-    );
+    // Emitting again every 100 ms until one arrives.
+    let last = 0;
+    await until(() => {
+      if (got.length > 0) return true;
+      if (Date.now() - last >= 100) {
+        a.emit('r1', 'tick', 'warm-up');
+        last = Date.now();
+      }
+      return false;
+    }, 'first event through node A');
     await delay(100); // the other warm-up events in flight arrive
     const seen = got.length;
 
@@ -137,16 +127,16 @@ test('a session older than maxDisconnectionDuration is not recovered: new id, no
   socket.on('tick', (n) => got.push(n));
   await once(socket, 'connect');
   const id = socket.id;
-  await withTimeout(
-    (async () => {
-      while (got.length === 0) {
-        a.emit('r1', 'tick', 'warm-up');
-        await delay(100);
-      }
-    })(),
-    undefined,
-    'first event through node A',
-  );
+  // Emitting again every 100 ms until one arrives.
+  let last = 0;
+  await until(() => {
+    if (got.length > 0) return true;
+    if (Date.now() - last >= 100) {
+      a.emit('r1', 'tick', 'warm-up');
+      last = Date.now();
+    }
+    return false;
+  }, 'first event through node A');
   proxy.target = null;
   await a.kill();
   b.io.to('r1').emit('tick', 'missed');
@@ -182,4 +172,42 @@ test('two nodes emitting at once: clients of both see the logged events in one o
   // Each node's own events keep their emission order.
   assert.deepEqual(gotA.filter((x) => x[0] === 'a'), Array.from({ length: N }, (_, i) => `a${i}`));
   assert.deepEqual(gotA.filter((x) => x[0] === 'b'), Array.from({ length: N }, (_, i) => `b${i}`));
+});
+
+test('writes to Redis that fail are counted and logged: a socket.data that is not JSON, an append Redis refuses', async (t) => {
+  const redis = await startRedis(t);
+  const node = await localNode(t, redis.url, 10000);
+  const warnings = [];
+  const onWarning = (w) => {
+    if (w.name === 'CollabioWarning') warnings.push(w);
+  };
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const socket = client(t, `http://127.0.0.1:${node.port}`, { room: 'r1' });
+  const got = [];
+  socket.on('tick', (n) => got.push(n));
+  await once(socket, 'connect');
+  assert.equal(node.io.stats().recoveryErrors, 0);
+
+  // socket.data that JSON.stringify refuses: the session cannot be stored.
+  const [serverSide] = node.io.of('/').sockets.values();
+  const cyclic = {};
+  cyclic.self = cyclic;
+  serverSide.data = cyclic;
+  serverSide.join('r2'); // a join writes the session
+  await until(() => node.io.stats().recoveryErrors === 1, 'the unstorable session counted');
+  await until(() => warnings.length === 1, 'the warning (emitted on the next tick)');
+  assert.match(warnings.at(-1).message, /storing session .*socket\.data is not JSON/);
+  assert.equal(warnings.at(-1).code, 'COLLABIO_RECOVERY_FAILED');
+  serverSide.data = {};
+
+  // An append Redis refuses (the packet log's key holds a string, so XADD answers WRONGTYPE): the
+  // event still reaches this node's sockets, and the failure is counted. (While Redis is only
+  // unreachable, appends wait on the connection and go out after the reconnect.)
+  const adapter = node.io.of('/').adapter;
+  await adapter._cluster.command(['SET', adapter._recovery.streamKey, 'not a stream']);
+  node.io.to('r1').emit('tick', 'not logged');
+  await until(() => got.includes('not logged'), 'the event on this node');
+  await until(() => node.io.stats().recoveryErrors >= 2, 'the failed append counted');
+  assert.match(node.io.metrics(), /^collabio_recovery_errors_total [2-9]\d*$/m);
 });
