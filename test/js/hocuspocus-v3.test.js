@@ -11,12 +11,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const WebSocket = require('ws');
-const v3 = require('hocuspocus-provider-v3');
-const v4 = require('@hocuspocus/provider');
-const { docServer, waitFor, synced, sleep } = require('./helpers/docs');
-
-const PATH = '/collab';
+const { waitFor, synced, sleep } = require('./helpers/docs');
+const { v3, hpServer, hpSynced, saved } = require('./helpers/hocuspocus');
 
 test('the aliased package is @hocuspocus/provider 3.x', () => {
   // package.json is not in the package's exports: read it beside the resolved entry (dist/).
@@ -26,31 +22,8 @@ test('the aliased package is @hocuspocus/provider 3.x', () => {
   assert.match(pkg.version, /^3\./);
 });
 
-async function server(t, documents = {}) {
-  // Closed by hand: providers first, then the server (a 3.x provider whose server went away first
-  // keeps retrying its connection).
-  const s = await docServer(null, { documents: { hocuspocus: { path: PATH }, ...documents } });
-  const url = `${s.url}${PATH}`;
-  const made = [];
-  const provider = (lib, name, opts = {}) => {
-    const p = new lib.HocuspocusProvider({ url, name, WebSocketPolyfill: WebSocket, ...opts });
-    made.push(p);
-    return p;
-  };
-  t.after(async () => {
-    for (const p of made.reverse()) p.destroy();
-    await s.close();
-  });
-  return { ...s, url, made, h3: (name, opts) => provider(v3, name, opts), h4: (name, opts) => provider(v4, name, opts) };
-}
-
-// 3.x calls it `isSynced` (with a `synced` getter); 4.x `synced`.
-const hpSynced = (p) => waitFor(() => p.synced, `provider ${p.configuration.name} to sync`);
-// SyncStatus: every change the provider sent was acknowledged as saved.
-const saved = (p) => waitFor(() => p.synced && !p.hasUnsyncedChanges, `provider ${p.configuration.name} to have its changes saved`);
-
 test('a 3.x provider, a 4.x provider and a y-websocket client edit one document and converge', async (t) => {
-  const { h3, h4, connect, io } = await server(t);
+  const { h3, h4, connect, io } = await hpServer(t);
   const a = h3('mixed');
   const b = h4('mixed');
   const y = connect('mixed');
@@ -78,7 +51,7 @@ test('a 3.x provider, a 4.x provider and a y-websocket client edit one document 
 });
 
 test('a 3.x provider joining later receives the whole document', async (t) => {
-  const { h3, h4 } = await server(t);
+  const { h3, h4 } = await hpServer(t);
   const b = h4('late');
   await hpSynced(b);
   b.document.getText('t').insert(0, 'written before the 3.x provider came');
@@ -89,7 +62,7 @@ test('a 3.x provider joining later receives the whole document', async (t) => {
 });
 
 test('awareness is shared between 3.x, 4.x and y-websocket clients', async (t) => {
-  const { h3, h4, connect } = await server(t);
+  const { h3, h4, connect } = await hpServer(t);
   const a = h3('aw');
   const b = h4('aw');
   const y = connect('aw');
@@ -107,7 +80,7 @@ test('awareness is shared between 3.x, 4.x and y-websocket clients', async (t) =
 
 test('a 3.x provider authenticates with its token: accepted, denied, read-only', async (t) => {
   const seen = [];
-  const { h3, io } = await server(t, {
+  const { h3, io } = await hpServer(t, {
     authorize: ({ name, token, protocol }) => {
       seen.push({ name, token, protocol });
       if (token === 'writer') return true;
@@ -144,7 +117,7 @@ test('a 3.x provider authenticates with its token: accepted, denied, read-only',
 });
 
 test('stateless messages both ways with a 3.x provider', async (t) => {
-  const { h3, h4, io } = await server(t);
+  const { h3, h4, io } = await hpServer(t);
   const a = h3('chat');
   const b = h4('chat');
   await Promise.all([hpSynced(a), hpSynced(b)]);
@@ -166,9 +139,8 @@ test('stateless messages both ways with a 3.x provider', async (t) => {
 });
 
 test('several documents over one 3.x socket; detaching one leaves the others', async (t) => {
-  const { url, connect, io, made } = await server(t);
-  const socket = new v3.HocuspocusProviderWebsocket({ url, WebSocketPolyfill: WebSocket });
-  made.push(socket);  // destroyed after the providers (made is destroyed last first)
+  const { socket: makeSocket, connect, io, made } = await hpServer(t);
+  const socket = makeSocket({}, v3); // destroyed after the providers (made is destroyed last first)
   const providers = [];
   for (let i = 0; i < 5; i++) {
     const p = new v3.HocuspocusProvider({ websocketProvider: socket, name: `multi-${i}` });

@@ -6,37 +6,11 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const WebSocket = require('ws');
-const { HocuspocusProvider, HocuspocusProviderWebsocket } = require('@hocuspocus/provider');
 const encoding = require('lib0/encoding');
-const { docServer, waitFor, synced, sleep, Y } = require('./helpers/docs');
+const { waitFor, synced, sleep, Y } = require('./helpers/docs');
+const { PATH, v4, hpServer, hpSynced, saved } = require('./helpers/hocuspocus');
 
-const PATH = '/collab';
-
-/** A collabio server with Hocuspocus on PATH, plus helpers making real Hocuspocus providers. */
-async function hpServer(t, documents = {}) {
-  const s = await docServer(t, { documents: { hocuspocus: { path: PATH }, ...documents } });
-  const hpUrl = `${s.url}${PATH}`;
-  const made = [];
-  // One provider with its own socket (what Tiptap apps usually do).
-  const hocus = (name, opts = {}) => {
-    const p = new HocuspocusProvider({ url: hpUrl, name, WebSocketPolyfill: WebSocket, ...opts });
-    made.push(p);
-    return p;
-  };
-  // A socket several providers share.
-  const socket = (opts = {}) => {
-    const ws = new HocuspocusProviderWebsocket({ url: hpUrl, WebSocketPolyfill: WebSocket, ...opts });
-    made.push(ws);
-    return ws;
-  };
-  t.after(() => {
-    for (const p of made.reverse()) p.destroy();
-  });
-  return { ...s, hpUrl, hocus, socket };
-}
-
-const hpSynced = (p) => waitFor(() => p.synced, `hocuspocus provider ${p.configuration.name} to sync`);
-const saved = (p) => waitFor(() => p.synced && !p.hasUnsyncedChanges, `hocuspocus provider ${p.configuration.name} to have its changes saved`);
+const { HocuspocusProvider } = v4;
 
 /** A raw WebSocket on the Hocuspocus path, collecting messages and the close. */
 function rawSocket(url) {
