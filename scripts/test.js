@@ -46,6 +46,7 @@ const SANITIZED_CI_FILES = [
   'redis-adapter.test.js', // hostile messages on the Redis adapter's channels, Redis going away
   'docs-cluster-awareness.test.js', // hostile awareness messages between nodes, a node SIGKILLed
   'docs-cluster.test.js', // document streams: hostile entries, node and Redis killed, compaction
+  'docs-cluster-bootstrap.test.js', // seeding Redis from SQLite / persistence.load, a hostile load answer
 ];
 
 function run(cmd, args, opts = {}) {

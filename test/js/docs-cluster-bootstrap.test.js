@@ -152,3 +152,29 @@ test('Redis lost its data: the documents come back from the SQLite store, where 
   await editRandomly(s, 40, seeded(52));
   await s.converged();
 });
+
+test('a persistence.load answer that is not a Yjs update fails the load (1011) and writes nothing to Redis; other documents go on', async (t) => {
+  const redis = await startRedis(t);
+  const node = await startNode(t, redis.url, { options: { loadHook: { garbage: true } } });
+  const bad = new Session(t, 'garbage');
+  const e = bad.editor(node, { track: false });
+  const closes = [];
+  e.provider.on('connection-close', (ev) => ev && closes.push(ev.code));
+  await waitFor(() => closes.includes(1011), 'the client to be closed with 1011', 20000);
+  const rc = await redisClient(t, redis.url);
+  assert.strictEqual(await rc.exists(['collabio:{garbage}:snapshot', 'collabio:{garbage}:updates']), 0, 'nothing seeded');
+  bad.destroy();
+  // io.documents.open() bootstraps too, and its applyUpdate rejects with the reason.
+  const src = new Y.Doc();
+  src.getText('t').insert(0, 'from the application');
+  const r = await node.ask({ cmd: 'apply', name: 'fine', update: Buffer.from(Y.encodeStateAsUpdate(src)).toString('base64') }, 'applied');
+  assert.match(String(r.applied), /stored document is corrupt/);
+  // A document Redis holds does not consult persistence: it is served.
+  await rc.hSet('collabio:{fine}:snapshot', { ms: '0', seq: '0', state: '' });
+  const good = new Session(t, 'fine');
+  good.editor(node);
+  await good.synced();
+  await editRandomly(good, 20, seeded(71));
+  await good.converged();
+  assert.strictEqual((await node.stats()).streamSeeds, 0);
+});

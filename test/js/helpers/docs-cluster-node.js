@@ -15,13 +15,14 @@ const { readOnlyQuery, storeHook, loadHook, hocuspocusPath, ...extra } = json ? 
 // - loadHook { text }: load() reports each call ({ loaded: { name } }) and answers with a Y.Doc
 //   built afresh (a new client id each call) holding `text` in the text `t`, as an application
 //   that keeps its documents as text or JSON would. Two calls give two divergent states; without
-//   loadHook, load() has nothing.
+//   loadHook, load() has nothing. loadHook { garbage: true }: bytes that are not a Yjs update.
 const persistence =
   storeHook || loadHook
     ? {
         load: async (name) => {
           if (!loadHook) return null;
           process.send({ loaded: { name } });
+          if (loadHook.garbage) return Uint8Array.from([0, 255, 255, 255, 255, 7, 1, 2]);
           const d = new Y.Doc();
           d.getText('t').insert(0, loadHook.text);
           return Y.encodeStateAsUpdate(d);
