@@ -5,18 +5,10 @@
 // frames are queued), and to prove the admission limits and the slow-consumer bound.
 #include "core/server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -26,52 +18,26 @@
 #include <thread>
 #include <vector>
 
+#include "server_fixture.h"
+
 using namespace collabio::core;
+using collabio::test::RawClient;
 using namespace std::chrono_literals;
 
 namespace {
 
-// ---- the host: drains events on its own thread and answers them like lib/ would ----
+// ---- the host: answers events like lib/ would ----
 
-class Host : public EventSink {
+class Host : public collabio::test::TestHost {
  public:
-  explicit Host(Options opts) : server_(std::move(opts), this) {}
-  ~Host() override { stop(); }
+  using TestHost::TestHost;
+  ~Host() override { stop(); }  // the host thread calls handle(): gone before the members below
 
-  uint16_t listen() {
-    const auto a = server_.listen("127.0.0.1", 0);
-    thread_ = std::thread([this] { loop(); });
-    return a.port;
-  }
-
-  // Waits until EventSink::closed() after Server::close().
-  void stop() {
-    if (stopped_) return;
-    stopped_ = true;
-    server_.close();
-    {
-      std::unique_lock lk(mu_);
-      cv_.wait_for(lk, 10s, [&] { return closed_; });
-      quit_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
-  Server& server() { return server_; }
-  // While held, the host drains nothing (a JavaScript thread that is busy).
-  void hold(bool on) {
-    {
-      std::lock_guard lk(mu_);
-      held_ = on;
-    }
-    cv_.notify_all();
-  }
-  // Drains as the addon does (native/addon/addon.cpp, Deliver): at most `slice_bytes` per batch,
-  // the rest in the next one; and, like a slow handler or a GC pause, sleeps `stall` after every
-  // `stall_every`-th ["n", k] event. Call before listen().
+  // Drains as the addon does: at most `slice_bytes` per batch, the rest in the next one; and, like
+  // a slow handler or a GC pause, sleeps `stall` after every `stall_every`-th ["n", k] event. Call
+  // before listen().
   void drain_like_the_addon(uint64_t slice_bytes, int stall_every, std::chrono::microseconds stall) {
-    slice_bytes_ = slice_bytes;
+    drain_in_slices(slice_bytes);
     stall_every_ = stall_every;
     stall_ = stall;
   }
@@ -87,71 +53,30 @@ class Host : public EventSink {
     return close_reasons_;
   }
 
-  // ---- EventSink (I/O threads) ----
-  void notify() override {
-    {
-      std::lock_guard lk(mu_);
-      pending_ = true;
-    }
-    cv_.notify_all();
-  }
-  void closed() override {
-    {
-      std::lock_guard lk(mu_);
-      closed_ = true;
-    }
-    cv_.notify_all();
-  }
-
- private:
-  void loop() {
-    std::vector<Event> batch;
-    for (;;) {
-      {
-        std::unique_lock lk(mu_);
-        cv_.wait(lk, [&] { return (pending_ && !held_) || quit_; });
-        if (quit_) return;
-        pending_ = false;
-      }
-      batch.clear();
-      // drain_events does not notify for what it leaves behind: the host comes back for it.
-      const bool more = server_.drain_events(batch, slice_bytes_);
-      // As the addon does: the commands of a whole batch reach the I/O threads in one hand-off.
-      {
-        Server::CommandBatch commands(server_);
-        for (auto& ev : batch) handle(ev);
-      }
-      server_.events_handled();  // as the addon does once JavaScript ran the batch
-      if (more) {
-        std::lock_guard lk(mu_);
-        pending_ = true;
-      }
-    }
-  }
-
-  void handle(Event& ev) {
+ protected:
+  void handle(Event& ev) override {
     switch (ev.kind) {
       case Event::kConnect:
         connects_.fetch_add(1);
-        server_.connect_reply(ev.conn, ev.nsp, true, "0{\"sid\":\"s" + std::to_string(ev.conn) + "\"}");
-        server_.join(ev.conn, ev.nsp, {"room"});
+        server().connect_reply(ev.conn, ev.nsp, true, "0{\"sid\":\"s" + std::to_string(ev.conn) + "\"}");
+        server().join(ev.conn, ev.nsp, {"room"});
         break;
       case Event::kEvent:
         // ["echo", x] -> back to the sender; ["fanout", x] -> everyone in "room"; ["big", n] -> n
         // large packets to the sender (for the slow consumer).
         if (ev.data.rfind("[\"echo\"", 0) == 0) {
-          server_.send(ev.conn, "2" + ev.data, {});
+          server().send(ev.conn, "2" + ev.data, {});
         } else if (ev.data.rfind("[\"fanout\"", 0) == 0) {
-          server_.broadcast("/", {"room"}, {}, "2" + ev.data, {}, false);
+          server().broadcast("/", {"room"}, {}, "2" + ev.data, {}, false);
         } else if (ev.data.rfind("[\"order\"", 0) == 0) {
           // Five commands in one batch; only call order makes the client see exactly a, b.
-          Server::CommandBatch nested(server_);  // nests in loop()'s batch: submits nothing itself
-          server_.join(ev.conn, "/", {"order"});
-          server_.broadcast("/", {"order"}, {}, "2[\"a\"]", {}, false);
-          server_.send(ev.conn, "2[\"b\"]", {});
-          server_.leave(ev.conn, "/", "order");
-          server_.broadcast("/", {"order"}, {}, "2[\"c\"]", {}, false);
-          server_.send(ev.conn, "2[\"d\"]", {});
+          Server::CommandBatch nested(server());  // nests in loop()'s batch: submits nothing itself
+          server().join(ev.conn, "/", {"order"});
+          server().broadcast("/", {"order"}, {}, "2[\"a\"]", {}, false);
+          server().send(ev.conn, "2[\"b\"]", {});
+          server().leave(ev.conn, "/", "order");
+          server().broadcast("/", {"order"}, {}, "2[\"c\"]", {}, false);
+          server().send(ev.conn, "2[\"d\"]", {});
         } else if (ev.data.rfind("[\"n\",", 0) == 0) {
           size_t count;
           {
@@ -161,7 +86,7 @@ class Host : public EventSink {
           }
           if (stall_every_ && count % static_cast<size_t>(stall_every_) == 0) std::this_thread::sleep_for(stall_);
         } else if (ev.data.rfind("[\"bin\"", 0) == 0) {
-          server_.broadcast("/", {}, {}, "51-[\"bin\",{\"_placeholder\":true,\"num\":0}]", {std::string(100, 'b')},
+          server().broadcast("/", {}, {}, "51-[\"bin\",{\"_placeholder\":true,\"num\":0}]", {std::string(100, 'b')},
                             false);
         }
         break;
@@ -176,166 +101,14 @@ class Host : public EventSink {
     }
   }
 
-  std::thread thread_;
   std::atomic<int> connects_{0}, closes_{0};
   // Set before listen(), read by the host thread only.
-  uint64_t slice_bytes_ = UINT64_MAX;
   int stall_every_ = 0;
   std::chrono::microseconds stall_{0};
-  bool stopped_ = false;  // owner: the test thread
 
   std::mutex mu_;
-  std::condition_variable cv_;
-  bool pending_ = false;  // guarded by mu_
-  bool closed_ = false;   // guarded by mu_
-  bool quit_ = false;     // guarded by mu_
-  bool held_ = false;     // guarded by mu_
-  std::vector<int> numbers_;  // guarded by mu_
+  std::vector<int> numbers_;                // guarded by mu_
   std::vector<std::string> close_reasons_;  // guarded by mu_
-
-  // Last: destroyed first, so its I/O threads are joined before the sink's members go away (an I/O
-  // thread may still be inside closed() when stop() returns).
-  Server server_;
-};
-
-// ---- a blocking client over a plain socket ----
-
-class RawClient {
- public:
-  explicit RawClient(uint16_t port, bool small_receive_buffer = false) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (small_receive_buffer) {
-      int sz = 4096;
-      ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
-    }
-    timeval tv{10, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;  // sockaddr_in as sockaddr
-  }
-  ~RawClient() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  RawClient(const RawClient&) = delete;
-  RawClient& operator=(const RawClient&) = delete;
-
-  bool connected() const { return connected_; }
-
-  bool send_all(std::string_view s) {
-    while (!s.empty()) {
-      const ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      s.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  // Reads until the end of the HTTP response head; returns it (empty on EOF/timeout).
-  std::string read_head() {
-    while (buf_.find("\r\n\r\n") == std::string::npos) {
-      if (!fill()) return {};
-    }
-    const size_t end = buf_.find("\r\n\r\n") + 4;
-    std::string head = buf_.substr(0, end);
-    buf_.erase(0, end);
-    return head;
-  }
-
-  // Whatever the server sends until it closes (for a refusal's body).
-  std::string read_to_eof() {
-    while (fill()) {
-    }
-    return std::exchange(buf_, {});
-  }
-
-  // Opens an Engine.IO session over WebSocket and CONNECTs "/"; true when both answers arrived.
-  bool open_socketio() {
-    if (!send_all("GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                  "Sec-WebSocket-Version: 13\r\n\r\n"))
-      return false;
-    if (read_head().rfind("HTTP/1.1 101", 0) != 0) return false;
-    auto open = read_frame();
-    if (!open || open->rfind("0{", 0) != 0) return false;
-    send_text("40");
-    auto reply = read_frame();
-    return reply && reply->rfind("40{", 0) == 0;
-  }
-
-  void send_text(std::string_view payload) { send_frame(0x81, payload); }
-
-  void send_frame(uint8_t first, std::string_view payload) {
-    std::string f(1, static_cast<char>(first));
-    const size_t n = payload.size();
-    if (n < 126) {
-      f.push_back(static_cast<char>(0x80 | n));
-    } else {
-      f.push_back(static_cast<char>(0x80 | 126));
-      f.push_back(static_cast<char>(n >> 8));
-      f.push_back(static_cast<char>(n & 0xFF));
-    }
-    const char mask[4] = {1, 2, 3, 4};
-    f.append(mask, 4);
-    for (size_t i = 0; i < n; ++i) f.push_back(static_cast<char>(payload[i] ^ mask[i & 3]));
-    send_all(f);
-  }
-
-  // The next data frame's payload, answering Engine.IO pings ("2") on the way; nullopt on close,
-  // EOF or timeout. `opcode` receives the frame's opcode.
-  std::optional<std::string> read_frame(uint8_t* opcode = nullptr) {
-    for (;;) {
-      while (buf_.size() < 2)
-        if (!fill()) return std::nullopt;
-      const uint8_t b0 = static_cast<uint8_t>(buf_[0]);
-      uint64_t len = static_cast<uint8_t>(buf_[1]) & 0x7F;
-      size_t h = 2;
-      if (len == 126) h = 4;
-      if (len == 127) h = 10;
-      while (buf_.size() < h)
-        if (!fill()) return std::nullopt;
-      if (len == 126) len = (uint64_t(uint8_t(buf_[2])) << 8) | uint8_t(buf_[3]);
-      if (len == 127) {
-        len = 0;
-        for (int i = 0; i < 8; ++i) len = (len << 8) | uint8_t(buf_[2 + i]);
-      }
-      while (buf_.size() < h + len)
-        if (!fill()) return std::nullopt;
-      std::string payload = buf_.substr(h, len);
-      buf_.erase(0, h + len);
-      const uint8_t op = b0 & 0x0F;
-      if (op == 0x8) {
-        close_payload_ = payload;
-        return std::nullopt;
-      }
-      if (op == 0x1 && payload == "2") {
-        send_text("3");
-        continue;
-      }
-      if (opcode) *opcode = op;
-      return payload;
-    }
-  }
-
-  const std::string& close_payload() const { return close_payload_; }
-
- private:
-  bool fill() {
-    char tmp[16384];
-    const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-    if (n <= 0) return false;
-    buf_.append(tmp, static_cast<size_t>(n));
-    return true;
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string buf_;
-  std::string close_payload_;
 };
 
 Options base_options() {

@@ -5,47 +5,24 @@
 // TSan with the other native tests).
 #include <gtest/gtest.h>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-
 #include <chrono>
 #include <condition_variable>
 #include <functional>
-#include <future>
 #include <mutex>
 #include <thread>
 
 #include "core/server.h"
 #include "redis/connection.h"
-#include "redis_server.h"
+#include "redis_fixture.h"
 #include "socketio/redis_wire.h"
 
 namespace core = collabio::core;
 namespace redis = collabio::redis;
 namespace wire = collabio::socketio::redis_wire;
-using collabio::test::RedisServer;
+using namespace collabio::test;  // RedisServer, IoThreads, options_for, url_of, run, subscribe, Inbox, kWait
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr auto kWait = 20s;  // bounds a hung test only; nothing asserts on time
-
-class IoThreads {
- public:
-  IoThreads() : guard_(ioc.get_executor()) {
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc.run(); });
-  }
-  ~IoThreads() {
-    guard_.reset();
-    ioc.stop();
-    for (auto& t : threads_) t.join();
-  }
-  boost::asio::io_context ioc;
-
- private:
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
-  std::vector<std::thread> threads_;
-};
 
 // A core server whose events the test waits for.
 class Host : public core::EventSink {
@@ -109,53 +86,13 @@ class Host : public core::EventSink {
   std::vector<core::Event> backlog_;
 };
 
-struct Inbox {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<redis::Message> messages;
-  redis::MessageHandler handler() {
-    return [this](redis::Message&& m) {
-      std::lock_guard lock(mu);
-      messages.push_back(std::move(m));
-      cv.notify_all();
-    };
-  }
-  // The n-th message (from 0), waited for.
-  std::optional<redis::Message> at(size_t n) {
-    std::unique_lock lock(mu);
-    if (!cv.wait_for(lock, kWait, [&] { return messages.size() > n; })) return std::nullopt;
-    return messages[n];
-  }
-};
-
-redis::Options options_for(const RedisServer& rs, redis::Role role) {
-  redis::Options o;
-  std::string error;
-  EXPECT_TRUE(redis::parse_url("redis://127.0.0.1:" + std::to_string(rs.port()), o.endpoint, error)) << error;
-  o.role = role;
-  return o;
-}
-
-void subscribe(redis::Connection& c, redis::SubscriptionKind kind, std::vector<std::string> channels) {
-  auto p = std::make_shared<std::promise<std::string>>();
-  auto f = p->get_future();
-  c.subscribe(kind, std::move(channels), [p](std::error_code ec, std::string_view err) {
-    p->set_value(ec ? ec.message() : std::string(err));
-  });
-  ASSERT_EQ(f.wait_for(kWait), std::future_status::ready) << "subscription not confirmed";
-  EXPECT_EQ(f.get(), "");
-}
-
 void publish(redis::Connection& c, const char* verb, std::string channel, std::string payload) {
-  auto p = std::make_shared<std::promise<void>>();
-  auto f = p->get_future();
-  c.command({verb, std::move(channel), std::move(payload)}, [p](std::error_code, redis::Reply) { p->set_value(); });
-  ASSERT_EQ(f.wait_for(kWait), std::future_status::ready);
+  EXPECT_FALSE(run(c, {verb, std::move(channel), std::move(payload)}).ec);
 }
 
 core::Server::RedisAdapterOptions adapter_options(const RedisServer& rs, bool sharded) {
   core::Server::RedisAdapterOptions o;
-  o.url = "redis://127.0.0.1:" + std::to_string(rs.port());
+  o.url = url_of(rs);
   o.sharded = sharded;
   o.uid = "me";
   return o;
@@ -168,7 +105,7 @@ TEST(RedisAdapter, ClassicBroadcastsArePublishedOnceAndLocalOnesStayHome) {
   rs.start();
   Inbox inbox;  // outlives the watcher, whose handler fills it
   IoThreads io;
-  redis::Connection watcher(io.ioc, options_for(rs, redis::Role::Subscriber));
+  redis::Connection watcher(io.ioc, options_for(url_of(rs), redis::Role::Subscriber));
   watcher.on_message(inbox.handler());
   watcher.start();
   subscribe(watcher, redis::SubscriptionKind::Pattern, {"socket.io#/chat#*"});
@@ -218,9 +155,9 @@ TEST(RedisAdapter, RequestsAndResponsesReachTheHostAndBadMessagesAreCounted) {
   rs.start();
   Inbox inbox;  // outlives the watcher, whose handler fills it
   IoThreads io;
-  redis::Connection raw(io.ioc, options_for(rs, redis::Role::Commands));
+  redis::Connection raw(io.ioc, options_for(url_of(rs), redis::Role::Commands));
   raw.start();
-  redis::Connection watcher(io.ioc, options_for(rs, redis::Role::Subscriber));
+  redis::Connection watcher(io.ioc, options_for(url_of(rs), redis::Role::Subscriber));
   watcher.on_message(inbox.handler());
   watcher.start();
   subscribe(watcher, redis::SubscriptionKind::Channel, {"socket.io-response#/#"});
@@ -275,9 +212,9 @@ TEST(RedisAdapter, ShardedBroadcastsUseRoomChannelsAndOnlyAckedOnesReachTheHost)
   rs.start();
   Inbox inbox;  // outlives the watcher, whose handler fills it
   IoThreads io;
-  redis::Connection raw(io.ioc, options_for(rs, redis::Role::Commands));
+  redis::Connection raw(io.ioc, options_for(url_of(rs), redis::Role::Commands));
   raw.start();
-  redis::Connection watcher(io.ioc, options_for(rs, redis::Role::Subscriber));
+  redis::Connection watcher(io.ioc, options_for(url_of(rs), redis::Role::Subscriber));
   watcher.on_message(inbox.handler());
   watcher.start();
   subscribe(watcher, redis::SubscriptionKind::Shard, {"socket.io#/#", "socket.io#/#room#"});
@@ -326,7 +263,7 @@ TEST(RedisAdapter, SwapsAndCloseWhileMessagesPourIn) {
   RedisServer rs;
   rs.start();
   IoThreads io;
-  redis::Connection raw(io.ioc, options_for(rs, redis::Role::Commands));
+  redis::Connection raw(io.ioc, options_for(url_of(rs), redis::Role::Commands));
   raw.start();
   Host host;
   host.server->set_redis_adapter(adapter_options(rs, false));

@@ -3,42 +3,19 @@
 // bounded queue, blocking commands on a duplicate, and TLS.
 #include <gtest/gtest.h>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <future>
 #include <mutex>
 #include <thread>
 
 #include "redis/connection.h"
-#include "redis_server.h"
+#include "redis_fixture.h"
 
 namespace redis = collabio::redis;
-using collabio::test::RedisServer;
+using namespace collabio::test;  // RedisServer, IoThreads, options_for, url_of, run, subscribe, Inbox, kWait
 using namespace std::chrono_literals;
 
 namespace {
-
-// Generous: these waits only bound a hung test; nothing asserts on time.
-constexpr auto kWait = 20s;
-
-// An io_context on two threads, as the core runs it.
-class IoThreads {
- public:
-  IoThreads() : guard_(ioc.get_executor()) {
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc.run(); });
-  }
-  ~IoThreads() {
-    guard_.reset();
-    ioc.stop();
-    for (auto& t : threads_) t.join();
-  }
-  boost::asio::io_context ioc;
-
- private:
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
-  std::vector<std::thread> threads_;
-};
 
 // Collects log lines and states (they arrive on the connection's strand).
 struct Recorder {
@@ -68,63 +45,6 @@ struct Recorder {
     return false;
   }
 };
-
-redis::Options options_for(const std::string& url) {
-  redis::Options o;
-  std::string error;
-  EXPECT_TRUE(redis::parse_url(url, o.endpoint, error)) << error;
-  o.backoff_min = 20ms;
-  o.backoff_max = 200ms;
-  return o;
-}
-
-struct Result {
-  std::error_code ec;
-  redis::Reply reply;
-};
-
-Result run(redis::Connection& c, std::vector<std::string> args) {
-  auto p = std::make_shared<std::promise<Result>>();
-  auto f = p->get_future();
-  c.command(std::move(args), [p](std::error_code ec, redis::Reply r) { p->set_value({ec, std::move(r)}); });
-  if (f.wait_for(kWait) != std::future_status::ready) {
-    ADD_FAILURE() << "no reply";
-    return {make_error_code(redis::Errc::closed), {}};
-  }
-  return f.get();
-}
-
-void subscribe(redis::Connection& c, redis::SubscriptionKind kind, std::vector<std::string> channels) {
-  auto p = std::make_shared<std::promise<std::string>>();
-  auto f = p->get_future();
-  c.subscribe(kind, std::move(channels), [p](std::error_code ec, std::string_view err) {
-    p->set_value(ec ? ec.message() : std::string(err));
-  });
-  ASSERT_EQ(f.wait_for(kWait), std::future_status::ready) << "subscription not confirmed";
-  EXPECT_EQ(f.get(), "");
-}
-
-// Messages received by a subscriber, waited for by count.
-struct Inbox {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<redis::Message> messages;
-  redis::MessageHandler handler() {
-    return [this](redis::Message&& m) {
-      std::lock_guard lock(mu);
-      messages.push_back(std::move(m));
-      cv.notify_all();
-    };
-  }
-  bool wait_for(size_t n) {
-    std::unique_lock lock(mu);
-    return cv.wait_for(lock, kWait, [&] { return messages.size() >= n; });
-  }
-};
-
-std::string url_of(const RedisServer& s, const std::string& userinfo = "", int db = 0) {
-  return "redis://" + userinfo + "127.0.0.1:" + std::to_string(s.port()) + "/" + std::to_string(db);
-}
 
 }  // namespace
 
