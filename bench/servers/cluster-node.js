@@ -6,7 +6,9 @@
 //               BENCH_THREADS sets its I/O threads (default: one per CPU).
 //   hocuspocus: @hocuspocus/server with @hocuspocus/extension-redis (its documented setup: host
 //               and port of the shared Redis), served to Hocuspocus providers at ws://127.0.0.1:N.
-// Prints {"port":N} when listening; exits on SIGTERM or when stdin closes.
+// Prints {"port":N} when listening; exits on SIGTERM or when stdin closes (./lifecycle.js).
+
+const { ready, stopOnRequest } = require('./lifecycle');
 
 const impl = process.argv[2];
 const redisUrl = process.argv[3];
@@ -40,17 +42,8 @@ async function main() {
   } else {
     throw new Error(`unknown implementation ${impl}`);
   }
-  process.stdout.write(JSON.stringify({ port }) + '\n');
-  let stopping = false;
-  const quit = async () => {
-    if (stopping) return;
-    stopping = true;
-    await Promise.race([Promise.resolve(stop()).catch(() => {}), new Promise((r) => setTimeout(r, 3000))]);
-    process.exit(0);
-  };
-  process.on('SIGTERM', quit);
-  process.stdin.on('end', quit);
-  process.stdin.resume();
+  ready(port);
+  stopOnRequest(stop);
 }
 
 main().catch((err) => {

@@ -1,7 +1,7 @@
 'use strict';
 // A Socket.IO server for the bench workloads, in its own process so that its CPU and memory can be
 // read from /proc. Usage: node sio-server.js <collabio|socketio|ws> [threads]
-// Prints {"port":N} when listening; exits on SIGTERM or when stdin closes.
+// Prints {"port":N} when listening; exits on SIGTERM or when stdin closes (./lifecycle.js).
 // With BENCH_REDIS_URL set (bench/cluster.js), the node joins a fleet on that Redis: socket.io with
 // @socket.io/redis-adapter (redis 4 clients, as users run it), collabio with createRedisAdapter;
 // BENCH_REDIS_MODE is classic (default) or sharded. Key / channel prefix: "socket.io".
@@ -11,14 +11,12 @@
 //   "fan" (m)      -> io.to("r").emit("fan", m)        (workload 1, sender included)
 //   "req" (m, cb)  -> cb(m)                            (workload 2, a JavaScript handler answers)
 
+const { ready, stopOnRequest } = require('./lifecycle');
+
 const impl = process.argv[2];
 const threads = process.argv[3] ? Number(process.argv[3]) : undefined;
 const redisUrl = process.env.BENCH_REDIS_URL || '';
 const redisMode = process.env.BENCH_REDIS_MODE || 'classic';
-
-function ready(port) {
-  process.stdout.write(JSON.stringify({ port }) + '\n');
-}
 
 function handlers(io) {
   io.on('connection', (socket) => {
@@ -53,16 +51,7 @@ async function main() {
   } else {
     throw new Error(`unknown implementation ${impl}`);
   }
-  let stopping = false;
-  const quit = async () => {
-    if (stopping) return;
-    stopping = true;
-    await Promise.race([stop(), new Promise((r) => setTimeout(r, 3000))]);
-    process.exit(0);
-  };
-  process.on('SIGTERM', quit);
-  process.stdin.on('end', quit);
-  process.stdin.resume();
+  stopOnRequest(stop);
 }
 
 /** @socket.io/redis-adapter on two redis 4 clients (publisher, subscriber), as its README sets it up. */

@@ -2,17 +2,15 @@
 // A Yjs document server for the bench workloads, in its own process (CPU and RSS read from /proc).
 // Usage: node yjs-server.js <collabio|collabio-hocuspocus|ywebsocket|hocuspocus> [persistence] [dir]
 //   persistence: none (default) | full | normal   (collabio only: documents.persistence durability)
-// Prints {"port":N} when listening; exits on SIGTERM or when stdin closes.
+// Prints {"port":N} when listening; exits on SIGTERM or when stdin closes (./lifecycle.js).
 // Clients: y-websocket providers at ws://127.0.0.1:N/<doc> (collabio, ywebsocket) or Hocuspocus
 // providers at ws://127.0.0.1:N (hocuspocus; the document name travels in its messages).
+
+const { ready, stopOnRequest } = require('./lifecycle');
 
 const impl = process.argv[2];
 const persistence = process.argv[3] || 'none';
 const dir = process.argv[4];
-
-function ready(port) {
-  process.stdout.write(JSON.stringify({ port }) + '\n');
-}
 
 async function main() {
   let stop;
@@ -62,16 +60,7 @@ async function main() {
   } else {
     throw new Error(`unknown implementation ${impl}`);
   }
-  let stopping = false;
-  const quit = async () => {
-    if (stopping) return;
-    stopping = true;
-    await Promise.race([Promise.resolve(stop()).catch(() => {}), new Promise((r) => setTimeout(r, 3000))]);
-    process.exit(0);
-  };
-  process.on('SIGTERM', quit);
-  process.stdin.on('end', quit);
-  process.stdin.resume();
+  stopOnRequest(stop);
 }
 
 main().catch((err) => {
