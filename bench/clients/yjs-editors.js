@@ -14,6 +14,12 @@
 // measured window, which lasts until the server has used enough CPU), stops editing at "stop" (or
 // after maxSeconds), checks convergence, prints {"event":"result",...}. A "latency-stop" line ends
 // the latency samples early (deliveries are still counted until "stop").
+// "start", "latency-stop" and "stop" may carry the harness's time, its Date.now(): "start
+// 1733460000123". The window's edges are then the harness's, not the moment this process read the
+// line, which a busy event loop reads late (by seconds on a loaded machine); every delivery and
+// edit is timestamped, so those that happened before a late line still fall on the right side of
+// its edge. (Date.now(), not nowMs(): performance.timeOrigin is taken at each process's start and
+// was seen 90 ms apart between processes here; nowMs() times are only compared within a process.)
 
 const readline = require('node:readline');
 const { Y, connect, counters, withTimeout, nowMs } = require('./yjs-common');
@@ -33,9 +39,13 @@ async function main() {
   // Latency samples are taken until "latency-stop" (or the window's end): a harness whose window
   // lasts until the server has used enough CPU can still compare latency over equal durations.
   let latencyEnd = Infinity;
-  let delivered = 0;
-  const samples = [];
-  const crossSamples = [];
+  // Every delivery after "go": when it was observed, its latency, and whether it came from an editor
+  // on another server (1) or not (0). Sorted by time; the window's edges select from them at the end.
+  const deliveredAt = [];
+  const latencies = [];
+  const fromOtherServer = [];
+  const editedAt = [];
+  let editing = false;
   for (const name of cfg.docs) {
     for (let i = 0; i < cfg.editors; i++) {
       const doc = new Y.Doc();
@@ -43,17 +53,16 @@ async function main() {
       const server = i % URLS.length;
       const conn = connect(cfg.protocol, URLS[server], name, doc);
       text.observe((event, tr) => {
-        if (tr.local) return;
+        if (tr.local || !editing) return;
         const now = nowMs();
-        if (now < windowStart || now >= windowEnd) return;
         // One delivery per remote edit (token) integrated: a server that merges several edits into
         // one message (Hocuspocus 4 does) still delivers each of them.
         for (const d of event.delta) {
           if (typeof d.insert !== 'string') continue;
           for (const m of d.insert.matchAll(TOKEN)) {
-            delivered++;
-            if (now < latencyEnd) samples.push(now - Number(m[1]));
-            if (m[2] !== undefined && Number(m[2]) !== server) crossSamples.push(now - Number(m[1]));
+            deliveredAt.push(now);
+            latencies.push(now - Number(m[1]));
+            fromOtherServer.push(m[2] !== undefined && Number(m[2]) !== server ? 1 : 0);
           }
         }
       });
@@ -66,28 +75,34 @@ async function main() {
   const rl = readline.createInterface({ input: process.stdin });
   let stopped = false;
   let cpu0 = null;
-  let edits = 0;
-  let editsAtStart = 0;
   let messagesAtStart = 0;
   let messagesInWindow = 0;
+  let edgeLagMs = 0; // the latest this process read a window edge after the harness sent it
   let go;
   const started = new Promise((r) => (go = r));
   rl.on('line', (l) => {
-    const cmd = l.trim();
+    const [cmd, at] = l.trim().split(/\s+/);
+    // The harness's time for the edge on this process's nowMs() clock, or now; never later than now.
+    const edge = () => {
+      const now = nowMs();
+      const t = Math.min(now, at === undefined ? Infinity : Number(at) - (Date.now() - now));
+      edgeLagMs = Math.max(edgeLagMs, now - t);
+      return t;
+    };
     if (cmd === 'go') go();
-    else if (cmd === 'latency-stop') latencyEnd = nowMs();
+    else if (cmd === 'latency-stop') latencyEnd = edge();
     else if (cmd === 'start') {
-      windowStart = nowMs();
+      windowStart = edge();
       cpu0 = process.cpuUsage();
       messagesAtStart = counters.messagesIn;
-      editsAtStart = edits;
     } else if (cmd === 'stop') {
-      windowEnd = nowMs();
+      windowEnd = edge();
       messagesInWindow = counters.messagesIn - messagesAtStart;
       stopped = true;
     }
   });
   await started;
+  editing = true;
 
   const t0 = nowMs();
   // One scheduler for all editors: every 5 ms each editor makes the edits its rate says are due.
@@ -104,7 +119,7 @@ async function main() {
       for (const e of editors) {
         while (e.done < due) {
           e.done++;
-          edits++;
+          editedAt.push(now);
           const len = e.text.length;
           const pos = len === 0 ? 0 : Math.floor(Math.random() * (len + 1));
           e.text.insert(pos, cfg.urls ? `{${nowMs().toFixed(3)}@${e.server}}` : `{${nowMs().toFixed(3)}}`);
@@ -114,6 +129,19 @@ async function main() {
   });
   const cpu = process.cpuUsage(cpu0 || undefined);
   const windowS = Number.isFinite(windowStart) ? (windowEnd - windowStart) / 1000 : 0;
+  const inWindow = (t) => t >= windowStart && t < windowEnd;
+  const latencyUntil = Math.min(latencyEnd, windowEnd);
+  const samples = [];
+  const crossSamples = [];
+  let delivered = 0;
+  for (let k = 0; k < deliveredAt.length; k++) {
+    const t = deliveredAt[k];
+    if (!inWindow(t)) continue;
+    delivered++;
+    if (t >= latencyUntil) continue;
+    samples.push(latencies[k]);
+    if (fromOtherServer[k]) crossSamples.push(latencies[k]);
+  }
 
   // Convergence: every editor of a document ends with the same text (bounded wait).
   const t1 = nowMs();
@@ -133,9 +161,13 @@ async function main() {
   // to a pipe is asynchronous, so an exit right after write() could cut it off.
   const line = JSON.stringify({
     event: 'result',
-    edits: edits - editsAtStart,
+    edits: editedAt.filter(inWindow).length,
     windowS,
+    // The latency window (from "start" to "latency-stop") and the edits made in it.
+    latencyWindowS: Number.isFinite(latencyEnd) ? (latencyUntil - windowStart) / 1000 : windowS,
+    latencyEdits: editedAt.filter((t) => inWindow(t) && t < latencyUntil).length,
     delivered,
+    edgeLagMs,
     samples: samples.map((s) => Math.round(s * 100) / 100),
     crossSamples: crossSamples.map((s) => Math.round(s * 100) / 100),
     converged,

@@ -240,7 +240,7 @@ function generatorsSection(res) {
   each('fan-out max (C++ loadgen, 2 threads)', 'fanout', 'max');
   each('fan-out paced (C++ loadgen)', 'fanout', 'paced');
   each('ack (C++ loadgen)', 'ack', null);
-  each('Yjs relay (Y.Doc editors, Node)', 'relay', null);
+  each('Yjs relay (Y.Doc editors in Node processes, over the latency window)', 'relay', null);
   each('Yjs throughput (C++ loadgen)', 'persistence', null);
   each('cluster max (C++ loadgen, 2 threads; node cores summed over a fleet)', 'cluster', 'max');
   each('cluster paced (C++ loadgen)', 'cluster', 'paced');
@@ -256,6 +256,27 @@ function generatorsSection(res) {
       : `A generator reached ${top.toFixed(2)} cores in some run: where a generator is at or near one core, throughput and latency there may be limited by the generator, not the server (CPU per unit is still the server's own).`,
   );
   return lines.join('\n') + '\n';
+}
+
+/**
+ * What the relay's editors cost while latency was sampled, from the results: an editors process runs
+ * its Y.Docs on one JavaScript thread, so one near a core queues, and the latencies of that run
+ * include its queueing, not only the server's.
+ */
+function relayEditorsNote(wl, near = 0.8) {
+  const runs = [];
+  for (const [impl, r] of Object.entries(wl.rows)) for (const run of r.runs) if (run.gen_max_util != null) runs.push({ impl, ...run });
+  if (!runs.length) return '';
+  const span = (k) => `${Math.min(...runs.map((r) => r[k])).toFixed(2)}–${Math.max(...runs.map((r) => r[k])).toFixed(2)}`;
+  const hot = runs.filter((r) => r.gen_max_util >= near);
+  let s = `\nThe editors while latency was sampled (the first ${wl.params.duration} s, every run of every server): the busiest editors process used ${span('gen_max_util')} of a core, all ${wl.params.processes} together ${span('gen_util')} cores.`;
+  if (hot.length) {
+    const impls = [...new Set(hot.map((r) => r.impl))].join(', ');
+    s += ` **In ${hot.length} of ${runs.length} runs (${impls}) an editors process was at or near a core (≥ ${near}): its editors queued, so those latencies measure the editors as well as the server.**`;
+  } else {
+    s += ` No editors process reached ${near} of a core.`;
+  }
+  return `${s}\n`;
 }
 
 /** Rows where collabio used less CPU per unit than the ceiling (the RESULTS.md prose explains them). */
@@ -289,6 +310,13 @@ function generate(res, dir) {
     .map(([name]) => name);
   if (old.length) {
     parts.push(`**The ${old.join(', ')} results predate the method above**: CPU in 10 ms ticks with no CPU basis recorded, possibly one run per workload, and the old ceiling. Rerun \`npm run bench\` before quoting them.\n`);
+  }
+  // Fewer than 3 runs give no spread to judge a target against (the verdicts need one).
+  const few = Object.entries(res.workloads)
+    .map(([name, wl]) => [name, Math.min(...Object.values(wl.rows).map((r) => r.runs.length))])
+    .filter(([, n]) => n < 3);
+  if (few.length) {
+    parts.push(`**Fewer than 3 runs in ${few.map(([name, n]) => `${name} (${n})`).join(', ')}**: too few to show a spread or judge a target; rerun before quoting them.\n`);
   }
   parts.push(
     mdTable(['', ''], [
@@ -375,7 +403,7 @@ function generate(res, dir) {
         `RSS after ${p.settle}s settle minus RSS before connecting, divided by connections`,
         'idle.svg',
         charts,
-      ),
+      ) + '\nIdle is a memory workload: idle connections give a server no work to divide CPU by (heartbeats aside), so it has no CPU figure.\n',
     );
   }
   const relayCols = [
@@ -384,25 +412,27 @@ function generate(res, dir) {
     { key: 'p50_ms', title: 'edit→remote p50 ms' },
     { key: 'p99_ms', title: 'p99 ms' },
     cpuCol('delivery'), basisCol,
+    { key: 'window_s', title: 'CPU window s' },
     { key: 'server_util', title: 'server cores' },
-    { key: 'gen_util', title: 'editors cores' },
+    { key: 'gen_util', title: 'editors cores (latency window)' },
+    { key: 'gen_max_util', title: 'busiest editors process' },
     { key: 'converged', title: 'converged', fmt: (v) => (v ? 'yes' : '**NO**') },
   ];
   if (W.relay) {
     const p = W.relay.params;
     parts.push(
       section(
-        `4. Yjs relay: ${p.docs} documents × ${p.editors} Y.Doc editors, ${p.rate} edits/s per editor`,
+        `4. Yjs relay: ${p.docs} documents × ${p.editors} Y.Doc editors, ${p.rate} edits/s per editor; latency over the first ${p.duration} s of every window, server CPU over at least ${p.minCpu ?? 1} s of it`,
         table(W.relay),
         relayCols,
         [
           { key: 'cpu_us', title: 'server CPU per delivered update', unit: 'µs', better: 'lower' },
           { key: 'p99_ms', title: 'edit→remote p99', unit: 'ms', better: 'lower' },
         ],
-        `editors in ${p.processes} Node processes; ${p.warmup}s warmup + ${p.duration}s window`,
+        `editors in ${p.processes} Node processes; ${p.warmup}s warmup; latency over ${p.duration}s, CPU until ${p.minCpu ?? 1}s of server CPU (≤ ${p.maxDuration ?? 'n/a'}s)`,
         'relay.svg',
         charts,
-      ),
+      ) + relayEditorsNote(W.relay),
     );
   }
   if (W.newcomer) {
@@ -430,7 +460,7 @@ function generate(res, dir) {
         `median of ${p.joins} newcomers per run`,
         'newcomer.svg',
         charts,
-      ),
+      ) + `\nServer answer and sync times are the medians of the ${p.joins} paced newcomers of each run (times, no CPU). "server CPU ms/sync" is the server's CPU over every newcomer of the run, those and the unpaced ones that follow until it has used ${p.minCpu ?? 1} s (at most ${p.maxJoins ?? 'n/a'} newcomers), divided by their number ("newcomers"); "CPU basis s" is what it rests on. Memory per document is RSS after loading minus RSS before.\n`,
     );
   }
   if (W.persistence) {

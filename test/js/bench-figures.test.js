@@ -153,3 +153,34 @@ test('the report calls a target missed when even collabio\'s best run fails it',
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the relay report says when an editors process was near a core while latency was sampled', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collabio-report-'));
+  try {
+    const res = relayResults([20, 21, 22], [30, 31, 32]);
+    const runs = (impl) => res.workloads.relay.rows[impl].runs;
+    for (const impl of ['collabio', 'ywebsocket']) for (const r of runs(impl)) Object.assign(r, { gen_util: 0.8, gen_max_util: 0.42 });
+    let md = generate(res, dir);
+    assert.match(md, /the busiest editors process used 0\.42–0\.42 of a core, all 2 together 0\.80–0\.80 cores/);
+    assert.match(md, /No editors process reached 0\.8 of a core/);
+    assert.doesNotMatch(md, /at or near a core/);
+    // One y-websocket run whose busiest editors process was at 0.93 of a core.
+    Object.assign(runs('ywebsocket')[1], { gen_util: 1.5, gen_max_util: 0.93 });
+    md = generate(res, dir);
+    assert.match(md, /\*\*In 1 of 6 runs \(ywebsocket\) an editors process was at or near a core/);
+    assert.match(md, /the busiest editors process used 0\.42–0\.93 of a core/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a workload measured fewer than 3 times is flagged in the report', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collabio-report-'));
+  try {
+    assert.doesNotMatch(generate(relayResults([20, 21, 22], [30, 31, 32]), dir), /Fewer than 3 runs/);
+    const md = generate(relayResults([20], [30, 31, 32]), dir);
+    assert.match(md, /\*\*Fewer than 3 runs in relay \(1\)\*\*/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
