@@ -29,6 +29,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const proc = require('./lib/proc');
+const { sendEdge } = require('./lib/editors');
 const { quantile } = require('./lib/stats');
 const { startRedis } = require('../test/js/helpers/redis-server');
 
@@ -84,7 +85,7 @@ function workload(tools) {
       if (failed) throw new Error(failed.message);
       for (const e of eds) e.send('go');
       await sleep(p.warmup * 1000);
-      const w = await cpuWindow(nodePids, redisPid, p, () => eds.forEach((e) => e.send('start')), () => eds.forEach((e) => e.send('stop')));
+      const w = await cpuWindow(nodePids, redisPid, p, () => sendEdge(eds, 'start'), () => sendEdge(eds, 'stop'));
       const results = await Promise.all(eds.map((e) => e.next((m) => m.event === 'result' || m.event === 'error', 120000 + w.seconds * 1000, 'result')));
       const err = results.find((r) => r.event === 'error');
       if (err) throw new Error(err.message);

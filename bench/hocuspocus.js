@@ -29,6 +29,7 @@ const path = require('node:path');
 const readline = require('node:readline');
 const { spawn, execFileSync } = require('node:child_process');
 const proc = require('./lib/proc');
+const { sendEdge } = require('./lib/editors');
 const { quantile } = require('./lib/stats');
 const { medians, verdict } = require('./lib/report');
 
@@ -166,9 +167,9 @@ async function relayRun(impl) {
     // several times longer than Hocuspocus's.
     const { cpu, seconds } = await cpuWindow(
       s.pid,
-      () => eds.forEach((e) => e.send('start')),
-      () => eds.forEach((e) => e.send('stop')),
-      () => eds.forEach((e) => e.send('latency-stop')),
+      () => sendEdge(eds, 'start'),
+      () => sendEdge(eds, 'stop'),
+      () => sendEdge(eds, 'latency-stop'),
     );
     const rss = proc.rssKb(s.pid);
     const results = await Promise.all(eds.map((e) => e.next((m) => m.event === 'result' || m.event === 'error', 120000 + seconds * 1000, 'result')));

@@ -28,6 +28,7 @@ const path = require('node:path');
 const readline = require('node:readline');
 const { spawn, execFileSync } = require('node:child_process');
 const proc = require('./lib/proc');
+const { sendEdge } = require('./lib/editors');
 const { median, quantile } = require('./lib/stats');
 const { writeReport } = require('./lib/report');
 const cluster = require('./cluster');
@@ -391,27 +392,21 @@ async function relayRun(variant, p) {
     if (failed) throw new Error(failed.message);
     for (const e of eds) e.send('go');
     await sleep(p.warmup * 1000);
-    // Each edge is sent with this process's time: an editors process that reads the line late
-    // (its event loop busy) still cuts its samples there. The editors' CPU over the latency window
-    // is read here, from /proc like the server's, at the same moments.
-    const at = () => String(Date.now());
+    // The editors' CPU is read here, from /proc like the server's, at the window's edges.
     let ed0;
     let edFixed;
     let edAll;
     const { cpu, seconds, fixedCpu, fixedSeconds } = await cpuWindow(s.pid, p,
       () => {
         ed0 = eds.map((e) => proc.sample(e.pid));
-        const t = at();
-        eds.forEach((e) => e.send(`start ${t}`));
+        sendEdge(eds, 'start');
       },
       () => {
-        const t = at();
-        eds.forEach((e) => e.send(`stop ${t}`));
+        sendEdge(eds, 'stop');
         edAll = eds.map((e, k) => proc.between(ed0[k], proc.sample(e.pid)));
       },
       () => {
-        const t = at();
-        eds.forEach((e) => e.send(`latency-stop ${t}`));
+        sendEdge(eds, 'latency-stop');
         edFixed = eds.map((e, k) => proc.between(ed0[k], proc.sample(e.pid)));
       });
     if ([...edFixed, ...edAll].some((c) => !c)) throw new Error('an editors process exited during the measured window');
