@@ -370,7 +370,8 @@ async function cpuWindow(pid, p, onStart, onStop, onDuration = () => {}) {
  *   minCpu) would load its editors more and measure them rather than the server. The editors'
  *   own CPU over this window is `gen_util` (all processes) and `gen_max_util` (the busiest one: an
  *   editors process is one JavaScript thread, so near 1 it is saturated and its queueing is in the
- *   latency);
+ *   latency), and `gen_loop_p99_ms` how late their event loops ran (also when the machine, not
+ *   the editors, is what is busy);
  * - server CPU per delivered update over the whole window, which goes on until the server has used
  *   minCpu seconds (at most maxDuration).
  */
@@ -438,6 +439,10 @@ async function relayRun(variant, p) {
       gen_util: edCores.reduce((a, b) => a + b, 0),
       gen_max_util: Math.max(...edCores),
       gen_window_util: edAll.reduce((a, c) => a + c.seconds, 0) / seconds,
+      // How late the editors' event loops ran over the latency window (the worst process): a
+      // delivery waits that long before an editor sees it.
+      gen_loop_p99_ms: Math.max(...results.map((r) => r.loopDelayP99Ms ?? NaN)),
+      gen_loop_max_ms: Math.max(...results.map((r) => r.loopDelayMaxMs ?? NaN)),
       converged: results.every((r) => r.converged),
       converge_ms: Math.max(...results.map((r) => r.convergeMs)),
       rss_kb: rss,

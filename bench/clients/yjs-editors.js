@@ -22,6 +22,7 @@
 // was seen 90 ms apart between processes here; nowMs() times are only compared within a process.)
 
 const readline = require('node:readline');
+const { monitorEventLoopDelay } = require('node:perf_hooks');
 const { Y, connect, counters, withTimeout, nowMs } = require('./yjs-common');
 
 const cfg = JSON.parse(process.argv[2]);
@@ -78,8 +79,15 @@ async function main() {
   let messagesAtStart = 0;
   let messagesInWindow = 0;
   let edgeLagMs = 0; // the latest this process read a window edge after the harness sent it
+  // How late this process's event loop ran from "start" to "latency-stop": a delivery waits that
+  // long before its editor sees it, so a large delay means the latencies measure the editors.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  let latencyLoopDelay = null;
+  const readLoopDelay = () => ({ p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 });
   let go;
   const started = new Promise((r) => (go = r));
+  let stopRead;
+  const stopLine = new Promise((r) => (stopRead = r));
   rl.on('line', (l) => {
     const [cmd, at] = l.trim().split(/\s+/);
     // The harness's time for the edge on this process's nowMs() clock, or now; never later than now.
@@ -90,15 +98,20 @@ async function main() {
       return t;
     };
     if (cmd === 'go') go();
-    else if (cmd === 'latency-stop') latencyEnd = edge();
-    else if (cmd === 'start') {
+    else if (cmd === 'latency-stop') {
+      latencyEnd = edge();
+      latencyLoopDelay = readLoopDelay();
+    } else if (cmd === 'start') {
       windowStart = edge();
       cpu0 = process.cpuUsage();
       messagesAtStart = counters.messagesIn;
+      loopDelay.enable();
     } else if (cmd === 'stop') {
       windowEnd = edge();
       messagesInWindow = counters.messagesIn - messagesAtStart;
+      if (!latencyLoopDelay) latencyLoopDelay = readLoopDelay();
       stopped = true;
+      stopRead();
     }
   });
   await started;
@@ -127,6 +140,10 @@ async function main() {
       }
     }, 5);
   });
+  // Editing ended at maxSeconds before the "stop" line was read (a late event loop): the window ends
+  // at the harness's stop, not here, so wait for it (bounded).
+  if (Number.isFinite(windowStart) && !stopped) await Promise.race([stopLine, new Promise((r) => setTimeout(r, 60000))]);
+  loopDelay.disable();
   const cpu = process.cpuUsage(cpu0 || undefined);
   const windowS = Number.isFinite(windowStart) ? (windowEnd - windowStart) / 1000 : 0;
   const inWindow = (t) => t >= windowStart && t < windowEnd;
@@ -168,6 +185,7 @@ async function main() {
     latencyEdits: editedAt.filter((t) => inWindow(t) && t < latencyUntil).length,
     delivered,
     edgeLagMs,
+    ...(latencyLoopDelay ? { loopDelayP99Ms: latencyLoopDelay.p99, loopDelayMaxMs: latencyLoopDelay.max } : {}),
     samples: samples.map((s) => Math.round(s * 100) / 100),
     crossSamples: crossSamples.map((s) => Math.round(s * 100) / 100),
     converged,

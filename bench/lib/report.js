@@ -263,18 +263,25 @@ function generatorsSection(res) {
  * its Y.Docs on one JavaScript thread, so one near a core queues, and the latencies of that run
  * include its queueing, not only the server's.
  */
-function relayEditorsNote(wl, near = 0.8) {
+function relayEditorsNote(wl, near = 0.8, lateMs = 100) {
   const runs = [];
   for (const [impl, r] of Object.entries(wl.rows)) for (const run of r.runs) if (run.gen_max_util != null) runs.push({ impl, ...run });
   if (!runs.length) return '';
-  const span = (k) => `${Math.min(...runs.map((r) => r[k])).toFixed(2)}–${Math.max(...runs.map((r) => r[k])).toFixed(2)}`;
+  const span = (k, d = 2) => {
+    const v = runs.map((r) => r[k]).filter((x) => typeof x === 'number' && Number.isFinite(x));
+    return v.length ? `${Math.min(...v).toFixed(d)}–${Math.max(...v).toFixed(d)}` : 'n/a';
+  };
+  const which = (rs) => `${rs.length} of ${runs.length} runs (${[...new Set(rs.map((r) => r.impl))].join(', ')})`;
   const hot = runs.filter((r) => r.gen_max_util >= near);
-  let s = `\nThe editors while latency was sampled (the first ${wl.params.duration} s, every run of every server): the busiest editors process used ${span('gen_max_util')} of a core, all ${wl.params.processes} together ${span('gen_util')} cores.`;
+  const late = runs.filter((r) => r.gen_loop_p99_ms >= lateMs);
+  let s = `\nThe editors while latency was sampled (the first ${wl.params.duration} s, every run of every server): the busiest editors process used ${span('gen_max_util')} of a core, all ${wl.params.processes} together ${span('gen_util')} cores; their event loops ran late by ${span('gen_loop_p99_ms', 0)} ms (p99 of the worst process).`;
   if (hot.length) {
-    const impls = [...new Set(hot.map((r) => r.impl))].join(', ');
-    s += ` **In ${hot.length} of ${runs.length} runs (${impls}) an editors process was at or near a core (≥ ${near}): its editors queued, so those latencies measure the editors as well as the server.**`;
+    s += ` **In ${which(hot)} an editors process was at or near a core (≥ ${near}): its editors queued, so those latencies measure the editors as well as the server.**`;
   } else {
     s += ` No editors process reached ${near} of a core.`;
+  }
+  if (late.length) {
+    s += ` **In ${which(late)} an editors event loop ran ${lateMs} ms or more late (p99; on a busy machine also without the editors near a core): deliveries waited that long before an editor saw them.**`;
   }
   return `${s}\n`;
 }
@@ -408,7 +415,7 @@ function generate(res, dir) {
   }
   const relayCols = [
     { key: 'per_s', title: 'updates delivered/s' },
-    { key: 'edits_per_s', title: 'edits/s' },
+    { key: 'latency_edits_per_s', title: 'edits/s (latency window)' },
     { key: 'p50_ms', title: 'edit→remote p50 ms' },
     { key: 'p99_ms', title: 'p99 ms' },
     cpuCol('delivery'), basisCol,
@@ -416,6 +423,7 @@ function generate(res, dir) {
     { key: 'server_util', title: 'server cores' },
     { key: 'gen_util', title: 'editors cores (latency window)' },
     { key: 'gen_max_util', title: 'busiest editors process' },
+    { key: 'gen_loop_p99_ms', title: 'editors loop delay p99 ms' },
     { key: 'converged', title: 'converged', fmt: (v) => (v ? 'yes' : '**NO**') },
   ];
   if (W.relay) {

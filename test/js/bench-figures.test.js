@@ -159,16 +159,20 @@ test('the relay report says when an editors process was near a core while latenc
   try {
     const res = relayResults([20, 21, 22], [30, 31, 32]);
     const runs = (impl) => res.workloads.relay.rows[impl].runs;
-    for (const impl of ['collabio', 'ywebsocket']) for (const r of runs(impl)) Object.assign(r, { gen_util: 0.8, gen_max_util: 0.42 });
+    for (const impl of ['collabio', 'ywebsocket']) for (const r of runs(impl)) Object.assign(r, { gen_util: 0.8, gen_max_util: 0.42, gen_loop_p99_ms: 12 });
     let md = generate(res, dir);
-    assert.match(md, /the busiest editors process used 0\.42–0\.42 of a core, all 2 together 0\.80–0\.80 cores/);
+    assert.match(md, /the busiest editors process used 0\.42–0\.42 of a core, all 2 together 0\.80–0\.80 cores; their event loops ran late by 12–12 ms/);
     assert.match(md, /No editors process reached 0\.8 of a core/);
     assert.doesNotMatch(md, /at or near a core/);
-    // One y-websocket run whose busiest editors process was at 0.93 of a core.
+    assert.doesNotMatch(md, /or more late/);
+    // One y-websocket run whose busiest editors process was at 0.93 of a core, and one collabio run
+    // whose editors' event loop ran 250 ms late (a busy machine) without being near a core.
     Object.assign(runs('ywebsocket')[1], { gen_util: 1.5, gen_max_util: 0.93 });
+    Object.assign(runs('collabio')[2], { gen_loop_p99_ms: 250 });
     md = generate(res, dir);
     assert.match(md, /\*\*In 1 of 6 runs \(ywebsocket\) an editors process was at or near a core/);
     assert.match(md, /the busiest editors process used 0\.42–0\.93 of a core/);
+    assert.match(md, /\*\*In 1 of 6 runs \(collabio\) an editors event loop ran 100 ms or more late/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
