@@ -162,7 +162,8 @@ function requestFrom(hs, method = 'GET') {
     url: hs.url,
     httpVersion: '1.1',
     headers: hs.headers,
-    _query: parseQuery(hs.query),
+    // A native handshake's query is text; socket.handshake's (socket.request) is parsed already.
+    _query: typeof hs.query === 'string' ? parseQuery(hs.query) : { ...hs.query },
     connection: peer,
     socket: peer,
   };

@@ -4,8 +4,9 @@
 // repeated key keeps its last value, '+' is a space and a key without '=' maps to ''.
 //   parseQuery('EIO=4&room=a&room=b&name=x+y&flag') -> { EIO: '4', room: 'b', name: 'x y', flag: '' }
 
-/** `text`: the query without its '?' (the native handshake's `query`). */
+/** `text`: the query without its '?' (the native handshake's `query`); none gives {}. */
 function parseQuery(text) {
+  if (!text) return {};
   // URLSearchParams drops a leading '?' of its text; URL#searchParams (engine.io) keeps it, as
   // part of the first key ('/x??a=1' gives { '?a': '1' }). An empty first pair keeps it too.
   return Object.fromEntries(new URLSearchParams(text.startsWith('?') ? '&' + text : text));

@@ -51,3 +51,7 @@ test('queryOf gives what engine.io gives (random targets)', () => {
     assert.deepEqual(queryOf(target), engineIoQuery(target), JSON.stringify(target));
   }
 });
+
+test('parseQuery of no query is {}', () => {
+  for (const none of [undefined, null, '']) assert.deepEqual(parseQuery(none), {});
+});
