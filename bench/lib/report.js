@@ -255,6 +255,10 @@ function generatorsSection(res) {
       ? `The generators stayed below one core in every run (at most ${top.toFixed(2)}); the servers' figures are not capped by them.`
       : `A generator reached ${top.toFixed(2)} cores in some run: where a generator is at or near one core, throughput and latency there may be limited by the generator, not the server (CPU per unit is still the server's own).`,
   );
+  if (W.relay) {
+    lines.push('');
+    lines.push("The Yjs relay's editors are several single-threaded Node processes: the note under its table gives the busiest one's CPU and how late their event loops ran, which a busy machine raises without their CPU showing it.");
+  }
   return lines.join('\n') + '\n';
 }
 
