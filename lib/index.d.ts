@@ -379,6 +379,8 @@ export interface ServerStats {
   streamBootstraps: number;
   /** Cluster mode: of those, the ones whose state this node wrote to Redis (first seed wins). */
   streamSeeds: number;
+  /** Cluster mode: reloads that found Redis lacking what this node's replica held (Redis lost data); the difference was appended again. */
+  streamRestores: number;
   /** CONNECT auth payloads the core accepted but JSON.parse refused (handshake.auth is {}; logged). */
   authParseErrors: number;
   /** Connection state recovery across a Redis fleet: writes to Redis that failed (packet log appends, sessions; logged). */

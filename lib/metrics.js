@@ -41,6 +41,7 @@ const METRICS = {
   streamCompactions: { name: 'collabio_stream_compactions_total', type: 'counter', help: 'Cluster mode: document snapshots this node wrote (holding the lease) before trimming the stream.' },
   streamReloads: { name: 'collabio_stream_reloads_total', type: 'counter', help: "Cluster mode: documents read again after the reader's Redis connection was lost." },
   streamBootstraps: { name: 'collabio_stream_bootstraps_total', type: 'counter', help: 'Cluster mode: documents read from persistence because Redis held neither snapshot nor stream for them.' },
+  streamRestores: { name: 'collabio_stream_restores_total', type: 'counter', help: "Cluster mode: reloads that found Redis lacking what this node's replica held (Redis lost data); the difference was appended again." },
   streamSeeds: { name: 'collabio_stream_seeds_total', type: 'counter', help: "Cluster mode: bootstrapped documents whose state this node wrote to Redis (the other nodes' bootstraps read it)." },
   inboundPauses: { name: 'collabio_inbound_pauses_total', type: 'counter', help: 'Times a connection was paused for inbound backpressure.' },
   adapterBadMessages: { name: 'collabio_adapter_bad_messages_total', type: 'counter', help: 'Messages on the Redis adapter channels dropped because they did not decode.' },

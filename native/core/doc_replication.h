@@ -143,6 +143,7 @@ class Replication : public std::enable_shared_from_this<Replication> {
   std::atomic<uint64_t> reloads{0};
   std::atomic<uint64_t> bootstraps{0};  // documents read from persistence because Redis lacked them
   std::atomic<uint64_t> seeds{0};       // of those, the ones whose state this node wrote to Redis
+  std::atomic<uint64_t> restored{0};    // reloads that found Redis lacking what the replica held (re-appended)
 
  private:
   struct Watch {

@@ -238,17 +238,35 @@ void Document::remote_entries(std::vector<ReplicaEntry> entries) {
   maybe_compact_stream(false);
 }
 
+// What Redis holds (snapshot + stream) is merged into the replica. When the replica holds
+// structs Redis lacks (Redis restarted without its data, or lost its last writes with
+// `appendfsync everysec`), they go back into the stream as one entry: every node that held the
+// document does so, and the duplicates are harmless (the same structs, so Yjs merges them).
 void Document::reload(ReplicaLoad load) {
   if (state_ != State::Ready) return;
   std::vector<uint8_t> relay;
+  yjs::Doc held;  // Redis's state, to compare state vectors
+  auto hold = [&held](const std::string& update) {
+    try {
+      held.applyUpdate(bytes(update));
+    } catch (const std::exception&) {
+      // a bad entry: apply_entry reports it
+    }
+  };
   if (!load.snapshot.empty()) {
+    hold(load.snapshot);
     ReplicaEntry snapshot{load.position, {}, std::move(load.snapshot)};
     if (apply_entry(snapshot, relay)) send_update_to_all(std::move(relay), 0);
   }
   for (const auto& e : load.entries) {
+    hold(e.update);
     if (apply_entry(e, relay)) send_update_to_all(std::move(relay), 0);
   }
   stream_pos_ = load.position;
+  const auto redis_sv = held.encodeStateVector();
+  if (redis_sv == doc_.encodeStateVector()) return;
+  manager_.replication()->restored.fetch_add(1, std::memory_order_relaxed);
+  append_to_stream(kNoPeer, doc_.encodeStateAsUpdate(redis_sv));
 }
 
 // Durable before relayed, across nodes: the update goes to the stream, and to this node's peers

@@ -640,6 +640,7 @@ Server::Stats Server::stats() const {
       s.stream_reloads = r->reloads.load(std::memory_order_relaxed);
       s.stream_bootstraps = r->bootstraps.load(std::memory_order_relaxed);
       s.stream_seeds = r->seeds.load(std::memory_order_relaxed);
+      s.stream_restores = r->restored.load(std::memory_order_relaxed);
     }
   }
   const auto host = impl_->to_host->stats();

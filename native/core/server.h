@@ -511,6 +511,7 @@ class Server {
     uint64_t stream_reloads = 0;         // documents reloaded after the reader's connection was lost
     uint64_t stream_bootstraps = 0;      // documents read from persistence because Redis lacked them
     uint64_t stream_seeds = 0;           // of those, the ones this node's state seeded into Redis
+    uint64_t stream_restores = 0;        // reloads that found Redis lacking what the replica held
     // Inbound backpressure (Options::max_inbound_*).
     uint64_t inbound_bytes = 0;        // bytes of client events waiting for the host (drained or not)
     uint64_t inbound_events = 0;       // those events

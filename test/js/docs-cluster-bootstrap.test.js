@@ -178,3 +178,26 @@ test('a persistence.load answer that is not a Yjs update fails the load (1011) a
   await good.converged();
   assert.strictEqual((await node.stats()).streamSeeds, 0);
 });
+
+test('Redis restarted without its data while nodes hold the document: the replicas put back what Redis lacks', async (t) => {
+  const redis = await startRedis(t); // no append-only file: a restart comes back empty
+  const nodes = [await startNode(t, redis.url), await startNode(t, redis.url)];
+  const s = new Session(t, 'amnesia');
+  s.editor(nodes[0]);
+  s.editor(nodes[1]);
+  await s.synced();
+  await editRandomly(s, 100, seeded(81));
+  await s.converged();
+  await redis.kill();
+  await redis.restart();
+  const rc = await redisClient(t, redis.url);
+  // Edits go on at once: a fresh stream may start before the readers reconnect.
+  await editRandomly(s, 30, seeded(82));
+  await s.converged();
+  // A node that did not hold the document reads all of it from Redis.
+  const fresh = await startNode(t, redis.url);
+  await s.newcomer(fresh);
+  assert.ok((await rc.xLen('collabio:{amnesia}:updates')) > 0);
+  const stats = await Promise.all(nodes.map((n) => n.stats()));
+  assert.ok(sum(stats, 'streamRestores') >= 1, 'a node put the document back');
+});
