@@ -241,7 +241,9 @@ void Document::remote_entries(std::vector<ReplicaEntry> entries) {
 // What Redis holds (snapshot + stream) is merged into the replica. When the replica holds
 // structs Redis lacks (Redis restarted without its data, or lost its last writes with
 // `appendfsync everysec`), they go back into the stream as one entry: every node that held the
-// document does so, and the duplicates are harmless (the same structs, so Yjs merges them).
+// document does so, and the duplicates are harmless (the same structs, so Yjs merges them). This
+// node's own appends still queued on the commands connection count as lacking too: they may then
+// be stored twice, which is as harmless.
 void Document::reload(ReplicaLoad load) {
   if (state_ != State::Ready) return;
   std::vector<uint8_t> relay;
