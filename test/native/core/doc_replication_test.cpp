@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "../redis/redis_server.h"
 #include "core/server.h"
 #include "server_fixture.h"
+#include "store/store.h"
 
 using namespace collabio::core;
 using Host = collabio::test::TestHost;  // drains events and handles none
@@ -42,9 +46,22 @@ std::string bytes(std::initializer_list<int> v) {
 // ASCII) into the root text "t" as client `client` at clock 0 (the shape of yjs's own
 // encodeStateAsUpdate for one insert: 1 client, 1 struct, ContentString, parent by name, empty
 // delete set).
+std::string y_update(int client, const std::string& text) {
+  return bytes({1, 1, client, 0, 4, 1, 1, 't', static_cast<int>(text.size())}) + text + bytes({0});
+}
+
 std::string y_update_message(int client, const std::string& text) {
-  std::string u = bytes({1, 1, client, 0, 4, 1, 1, 't', static_cast<int>(text.size())}) + text + bytes({0});
+  const std::string u = y_update(client, text);
   return bytes({0, 2, static_cast<int>(u.size())}) + u;
+}
+
+// A SQLite store at `path` holding document `doc` as the one update `update`.
+void write_store(const std::string& path, const std::string& doc, const std::string& update) {
+  auto st = collabio::store::Store::open(path, collabio::store::Durability::Full);
+  std::promise<std::optional<std::string>> done;
+  st->append(doc, std::vector<uint8_t>(update.begin(), update.end()), [&](std::optional<std::string> e) { done.set_value(e); });
+  ASSERT_FALSE(done.get_future().get().has_value());
+  st->close();
 }
 
 Options cluster_options(int port) {
@@ -104,4 +121,50 @@ TEST(DocReplication, AnUpdateOnOneServerReachesTheOtherServersClientsAndANewcome
   EXPECT_EQ(b.server().stats().stream_bad_entries, 0u);
   a.stop();
   b.stop();
+}
+
+// Bootstrap from persistence: each server's SQLite store holds a different version of the
+// document, and both open it at once (several I/O threads each). Exactly one seed reaches Redis,
+// and both servers answer with that one state.
+TEST(DocReplication, TwoServersBootstrappingOneDocumentAtOnceAgreeOnOneSeed) {
+  collabio::test::RedisServer redis;
+  redis.start();
+  const auto dir = std::filesystem::temp_directory_path() / ("collabio-seed-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  write_store((dir / "a.sqlite").string(), "seeded", y_update(21, "version-of-store-a"));
+  write_store((dir / "b.sqlite").string(), "seeded", y_update(22, "version-of-store-b"));
+  Options oa = cluster_options(redis.port());
+  oa.documents.persistence_path = (dir / "a.sqlite").string();
+  Options ob = cluster_options(redis.port());
+  ob.documents.persistence_path = (dir / "b.sqlite").string();
+  Host a(oa);
+  Host b(ob);
+  const uint16_t pa = a.listen();
+  const uint16_t pb = b.listen();
+
+  // has[i][v]: client i received version v (0: store a's, 1: store b's).
+  bool has[2][2] = {};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 2; ++i) {
+    clients.emplace_back([&, i] {
+      DocClient c(i == 0 ? pa : pb, "seeded");
+      if (!c.received("HTTP/1.1 101", 10s)) return;
+      c.send_binary(bytes({0, 0, 1, 0}));  // SyncStep1, empty state vector
+      if (!c.received("version-of-store-", 10s)) return;
+      c.received("never", 300ms);  // the rest of the answer
+      has[i][0] = c.received("version-of-store-a", 0ms);
+      has[i][1] = c.received("version-of-store-b", 0ms);
+    });
+  }
+  for (auto& t : clients) t.join();
+  const int winner = has[0][0] ? 0 : 1;
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(has[i][winner]) << "client " << i << " has the seed";
+    EXPECT_FALSE(has[i][1 - winner]) << "client " << i << " has no other version";
+  }
+  EXPECT_EQ(a.server().stats().stream_seeds + b.server().stats().stream_seeds, 1u);
+  EXPECT_GE(a.server().stats().stream_bootstraps + b.server().stats().stream_bootstraps, 1u);
+  a.stop();
+  b.stop();
+  std::filesystem::remove_all(dir);
 }
