@@ -181,12 +181,23 @@ class Documents extends EventEmitter {
     // through one Redis stream per document.
     const r = o.redis;
     if (r !== undefined && r !== false && r !== null) {
-      const url = typeof r === 'string' ? r : r.url;
+      // Redis Cluster: `cluster: true` with `url` a seed node, or `nodes`, a list of seed nodes.
+      const nodes = typeof r === 'object' && r.nodes !== undefined ? r.nodes : undefined;
+      if (nodes !== undefined && (!Array.isArray(nodes) || nodes.length === 0 || !nodes.every((n) => typeof n === 'string' && /^rediss?:\/\//.test(n)))) {
+        throw new TypeError("documents.redis.nodes needs a non-empty list of 'redis://host:port' seed nodes of a Redis Cluster");
+      }
+      const url = typeof r === 'string' ? r : r.url ?? nodes?.[0];
       if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
         throw new TypeError("documents.redis needs { url: 'redis://…' } (or 'rediss://…')");
       }
       out.redisUrl = url;
       if (typeof r === 'object') {
+        if (r.cluster !== undefined && typeof r.cluster !== 'boolean') throw new TypeError('documents.redis.cluster must be a boolean');
+        if (r.cluster === false && nodes) throw new TypeError('documents.redis.nodes are the seeds of a Redis Cluster: cluster cannot be false');
+        if (r.cluster || nodes) {
+          out.redisCluster = true;
+          out.redisNodes = (nodes || []).filter((n) => n !== url);
+        }
         if (r.prefix !== undefined) {
           if (typeof r.prefix !== 'string' || r.prefix === '') throw new TypeError('documents.redis.prefix must be a non-empty string');
           out.redisPrefix = r.prefix;

@@ -977,8 +977,19 @@ export interface DocumentsOptions {
 }
 
 export interface DocumentsRedisOptions {
-  /** `redis://[[user]:password@]host[:port][/db]` or `rediss://…` (TLS). */
-  url: string;
+  /**
+   * `redis://[[user]:password@]host[:port][/db]` or `rediss://…` (TLS). With `cluster`, a seed
+   * node of the Redis Cluster. Required unless `nodes` is given.
+   */
+  url?: string;
+  /**
+   * The Redis is a Redis Cluster (default false): each command goes to the master serving its
+   * document's slot, redirections (MOVED, ASK) are followed, and one reader per slot in use blocks
+   * on its master. See docs/LIMITS.md for what cluster mode does not do (no reads from replicas).
+   */
+  cluster?: boolean;
+  /** Seed nodes of a Redis Cluster (implies `cluster: true`): the slot map is asked of each in turn. */
+  nodes?: string[];
   /** Prefix of every key and channel (default 'collabio'): keys are `<prefix>:{<name>}:updates|snapshot|lease`. */
   prefix?: string;
   /**

@@ -153,6 +153,8 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
       dnum("redisTrimWindow", docs.redis_trim_window_ms);
       ReadString(d, "redisTlsCa", docs.redis_tls_ca);
       ReadBool(d, "redisTlsVerify", docs.redis_tls_verify);
+      ReadBool(d, "redisCluster", docs.redis_cluster);
+      if (d.Has("redisNodes")) docs.redis_nodes = Strings(d.Get("redisNodes"));
     }
 
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "collabio:events", 0, 1);

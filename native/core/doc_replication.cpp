@@ -4,6 +4,9 @@
 #include <random>
 #include <stdexcept>
 
+#include "redis/cluster.h"
+#include "redis/slots.h"
+
 namespace collabio::core {
 
 namespace {
@@ -98,14 +101,24 @@ std::string describe(std::error_code ec, const redis::Reply& r) {
 
 Replication::Replication(ServerImpl& server, ReplicationOptions options)
     : server_(server), opts_(std::move(options)), node_id_(random_node_id()), strand_(net::make_strand(server.ioc)) {
-  redis::Options ro;
   std::string error;
-  if (!redis::parse_url(opts_.url, ro.endpoint, error)) throw std::invalid_argument("documents.redis.url: " + error);
-  ro.tls = opts_.tls;
-  ro.max_queued = opts_.max_queued;
-  ro.client_name = "collabio-docs-" + node_id_;
-  cmd_ = std::make_unique<redis::Connection>(server.ioc, ro);
-  reader_ = cmd_->duplicate(redis::Role::Commands);
+  if (!redis::parse_url(opts_.url, redis_options_.endpoint, error)) throw std::invalid_argument("documents.redis.url: " + error);
+  redis_options_.tls = opts_.tls;
+  redis_options_.max_queued = opts_.max_queued;
+  redis_options_.client_name = "collabio-docs-" + node_id_;
+  if (opts_.cluster) {
+    redis::ClusterOptions co;
+    co.node = redis_options_;
+    for (const auto& url : opts_.more_urls) {
+      redis::Endpoint e;
+      if (!redis::parse_url(url, e, error)) throw std::invalid_argument("documents.redis.nodes: " + error);
+      co.more_seeds.push_back(std::move(e));
+    }
+    cmd_ = std::make_unique<redis::ClusterClient>(server.ioc, std::move(co));
+  } else {
+    cmd_ = std::make_unique<redis::Connection>(server.ioc, redis_options_);
+    readers_[kSingleReader] = make_reader(kSingleReader);
+  }
 }
 
 Replication::~Replication() = default;
@@ -114,10 +127,31 @@ std::string Replication::stream_key(const std::string& name) const { return opts
 std::string Replication::snapshot_key(const std::string& name) const { return opts_.prefix + ":{" + name + "}:snapshot"; }
 std::string Replication::lease_key(const std::string& name) const { return opts_.prefix + ":{" + name + "}:lease"; }
 
+int Replication::reader_group(const std::string& stream_key) const {
+  return opts_.cluster ? redis::key_slot(stream_key) : kSingleReader;
+}
+
+// A reader with a connection of its own (blocking reads stall it). Cluster: a sibling of cmd_,
+// sharing its slot map; the wake stream lives in the reader's slot.
+std::shared_ptr<Replication::Reader> Replication::make_reader(int group) {
+  auto r = std::make_shared<Reader>();
+  if (opts_.cluster) {
+    r->conn = static_cast<redis::ClusterClient&>(*cmd_).sibling();
+    r->wake_key = opts_.prefix + ":wake:" + node_id_ + ":{" + redis::hash_tag_for_slot(static_cast<uint16_t>(group)) + "}";
+  } else {
+    r->conn = static_cast<redis::Connection&>(*cmd_).duplicate(redis::Role::Commands);
+    r->wake_key = opts_.prefix + ":wake:" + node_id_;
+  }
+  return r;
+}
+
 void Replication::start() {
   cmd_->start();
-  reader_->start();
-  cmd_->command({"DEL", opts_.prefix + ":wake:" + node_id_});
+  // Cluster mode starts each reader when its slot gets its first watch.
+  if (auto it = readers_.find(kSingleReader); it != readers_.end()) {
+    it->second->conn->start();
+    cmd_->command({"DEL", it->second->wake_key});
+  }
 }
 
 void Replication::close(std::chrono::milliseconds grace) {
@@ -134,8 +168,12 @@ void Replication::close(std::chrono::milliseconds grace) {
       return;
     }
     self->closed_ = true;
-    self->watches_.clear();
-    self->reader_->close();
+    for (auto& [group, r] : self->readers_) {
+      r->closed = true;
+      r->watches.clear();
+      r->conn->close();
+    }
+    self->readers_.clear();
     self->cmd_->close();
     *step = nullptr;  // breaks the cycle step -> lambda -> step
   };
@@ -199,69 +237,89 @@ void Replication::watch(const std::string& name, const void* owner, redis::Strea
   net::post(strand_, [self = shared_from_this(), name, owner, after, sink = std::move(sink), reload = std::move(reload)]() mutable {
     if (self->closed_) return;
     const std::string key = self->stream_key(name);
-    self->watches_[key] = Watch{name, owner, after.to_string(), std::move(sink), std::move(reload)};
-    if (self->reading_) self->wake();
-    else self->do_read();
+    const int group = self->reader_group(key);
+    auto& reader = self->readers_[group];
+    if (!reader) {
+      reader = self->make_reader(group);
+      reader->conn->start();
+      // A wake stream left by an earlier reader of this slot (same node id) only wakes it once.
+      reader->conn->command({"DEL", reader->wake_key});
+    }
+    reader->watches[key] = Watch{name, owner, after.to_string(), std::move(sink), std::move(reload)};
+    if (reader->reading) self->wake(*reader);
+    else self->do_read(reader);
   });
 }
 
 void Replication::unwatch(const std::string& name, const void* owner) {
   net::post(strand_, [self = shared_from_this(), key = stream_key(name), owner] {
-    auto it = self->watches_.find(key);
-    if (it != self->watches_.end() && it->second.owner == owner) self->watches_.erase(it);
+    auto rit = self->readers_.find(self->reader_group(key));
+    if (rit == self->readers_.end()) return;
+    auto& reader = rit->second;
+    auto it = reader->watches.find(key);
+    if (it != reader->watches.end() && it->second.owner == owner) reader->watches.erase(it);
+    // Cluster: a slot with nothing left to read closes its reader (and its blocked XREAD).
+    if (self->opts_.cluster && reader->watches.empty()) {
+      reader->closed = true;
+      reader->conn->close();
+      self->cmd_->command({"DEL", reader->wake_key});
+      self->readers_.erase(rit);
+    }
   });
 }
 
 // An entry on this node's wake stream ends the XREAD in flight, so the next one includes a
 // document that was just added. (Its id is tracked like a document's, so a wake that reaches
 // Redis before the XREAD does is still seen.)
-void Replication::wake() {
-  cmd_->command({"XADD", opts_.prefix + ":wake:" + node_id_, "MAXLEN", "~", "16", "*", "w", "1"});
+void Replication::wake(const Reader& r) {
+  cmd_->command({"XADD", r.wake_key, "MAXLEN", "~", "16", "*", "w", "1"});
 }
 
-void Replication::do_read() {
-  if (closed_ || reading_ || watches_.empty()) return;
-  if (resync_) {
-    do_resync();
+void Replication::do_read(const std::shared_ptr<Reader>& r) {
+  if (closed_ || r->closed || r->reading || r->watches.empty()) return;
+  if (r->resync) {
+    do_resync(r);
     return;
   }
-  reading_ = true;
+  r->reading = true;
   std::vector<std::pair<std::string, std::string>> streams;
-  streams.reserve(watches_.size() + 1);
-  streams.emplace_back(opts_.prefix + ":wake:" + node_id_, wake_id_);
-  for (const auto& [key, w] : watches_) streams.emplace_back(key, w.after);
-  reader_->command(redis::xread_block(opts_.block_ms, streams, kReadCount),
-                   [self = shared_from_this()](std::error_code ec, redis::Reply r) {
-                     net::post(self->strand_, [self, ec, r = std::move(r)]() mutable { self->on_read(ec, std::move(r)); });
+  streams.reserve(r->watches.size() + 1);
+  streams.emplace_back(r->wake_key, r->wake_id);
+  for (const auto& [key, w] : r->watches) streams.emplace_back(key, w.after);
+  r->conn->command(redis::xread_block(opts_.block_ms, streams, kReadCount),
+                   [self = shared_from_this(), r](std::error_code ec, redis::Reply reply) {
+                     net::post(self->strand_, [self, r, ec, reply = std::move(reply)]() mutable {
+                       self->on_read(r, ec, std::move(reply));
+                     });
                    });
 }
 
-void Replication::on_read(std::error_code ec, redis::Reply reply) {
-  reading_ = false;
-  if (closed_ || ec == redis::Errc::closed) return;
+void Replication::on_read(const std::shared_ptr<Reader>& r, std::error_code ec, redis::Reply reply) {
+  r->reading = false;
+  if (closed_ || r->closed || ec == redis::Errc::closed) return;
   std::vector<redis::StreamBatch> batches;
   if (ec || !redis::parse_xread(reply, batches)) {
     // Lost with its connection (Redis restarted, network): what was trimmed meanwhile is in the
     // snapshot, so reload every document before reading on. Other failures (an error reply, a
     // refused handshake) wait a little, then read again from the same ids.
     if (ec == redis::Errc::connection_lost) {
-      resync_ = true;
-      do_read();
+      r->resync = true;
+      do_read(r);
       return;
     }
     auto timer = std::make_shared<net::steady_timer>(strand_);
     timer->expires_after(std::chrono::milliseconds(500));
-    timer->async_wait([self = shared_from_this(), timer](boost::system::error_code) { self->do_read(); });
+    timer->async_wait([self = shared_from_this(), timer, r](boost::system::error_code) { self->do_read(r); });
     return;
   }
   for (auto& batch : batches) {
     if (batch.entries.empty()) continue;
-    if (batch.key == opts_.prefix + ":wake:" + node_id_) {
-      wake_id_ = batch.entries.back().id.to_string();
+    if (batch.key == r->wake_key) {
+      r->wake_id = batch.entries.back().id.to_string();
       continue;
     }
-    auto it = watches_.find(batch.key);
-    if (it == watches_.end()) continue;  // unwatched meanwhile
+    auto it = r->watches.find(batch.key);
+    if (it == r->watches.end()) continue;  // unwatched meanwhile
     it->second.after = batch.entries.back().id.to_string();
     std::vector<ReplicaEntry> entries;
     entries.reserve(batch.entries.size());
@@ -269,35 +327,35 @@ void Replication::on_read(std::error_code ec, redis::Reply reply) {
     remote_entries.fetch_add(entries.size(), std::memory_order_relaxed);
     it->second.sink(std::move(entries));
   }
-  do_read();
+  do_read(r);
 }
 
-void Replication::do_resync() {
-  resync_ = false;
-  reading_ = true;  // no XREAD until every reload has answered
-  auto left = std::make_shared<size_t>(watches_.size());
-  for (auto& [key, w] : watches_) {
-    reader_->command({"EVAL", kLoadScript, "2", snapshot_key(w.name), key},
-                     [self = shared_from_this(), key = key, left](std::error_code ec, redis::Reply r) {
-                       net::post(self->strand_, [self, key, left, ec, r = std::move(r)] {
+void Replication::do_resync(const std::shared_ptr<Reader>& r) {
+  r->resync = false;
+  r->reading = true;  // no XREAD until every reload has answered
+  auto left = std::make_shared<size_t>(r->watches.size());
+  for (auto& [key, w] : r->watches) {
+    r->conn->command({"EVAL", kLoadScript, "2", snapshot_key(w.name), key},
+                     [self = shared_from_this(), r, key = key, left](std::error_code ec, redis::Reply reply) {
+                       net::post(self->strand_, [self, r, key, left, ec, reply = std::move(reply)] {
                          ReplicaLoad load;
-                         if (ec || !parse_load(r, load)) {
-                           self->resync_ = true;  // try again on the next round
-                         } else if (auto it = self->watches_.find(key); it != self->watches_.end()) {
+                         if (ec || !parse_load(reply, load)) {
+                           r->resync = true;  // try again on the next round
+                         } else if (auto it = r->watches.find(key); it != r->watches.end() && !r->closed) {
                            self->reloads.fetch_add(1, std::memory_order_relaxed);
                            it->second.after = load.position.to_string();
                            it->second.reload(std::move(load));
                          }
                          if (--*left == 0) {
-                           self->reading_ = false;
-                           if (self->resync_) {
+                           r->reading = false;
+                           if (r->resync) {
                              // Still unreachable: the next attempt waits for the reconnection
                              // (commands queue on the connection meanwhile).
                              auto timer = std::make_shared<net::steady_timer>(self->strand_);
                              timer->expires_after(std::chrono::milliseconds(200));
-                             timer->async_wait([self, timer](boost::system::error_code) { self->do_read(); });
+                             timer->async_wait([self, timer, r](boost::system::error_code) { self->do_read(r); });
                            } else {
-                             self->do_read();
+                             self->do_read(r);
                            }
                          }
                        });

@@ -9,7 +9,8 @@
 //   <prefix>:{<name>}:snapshot  hash: `ms`, `seq` (the last entry id it includes), `state`
 //   <prefix>:{<name>}:lease     the compactor's lease (SET NX PX), value: the node id
 //   <prefix>:wake:<node>        stream this node's reader also blocks on; an entry wakes it when a
-//                               document is added to its watch list
+//                               document is added to its watch list (Redis Cluster: one per slot
+//                               read, <prefix>:wake:<node>:{<tag>} with a tag in that slot)
 //
 // Data paths
 // - append(): XADD on the commands connection. The document relays an update to its own peers
@@ -17,6 +18,12 @@
 // - One reader per node: XREAD BLOCK on a connection of its own (Connection::duplicate()) over
 //   every watched document's stream, from the last id seen for each. Entries go to the document's
 //   sink (Document::remote_entries), which skips its own node's entries (already integrated).
+// - Redis Cluster (ReplicationOptions::cluster): commands go through redis::ClusterClient, which
+//   routes each by its key's slot. Redis refuses an XREAD whose keys span slots (CROSSSLOT), so
+//   there is one reader per slot in use instead of one per node: each blocks, on a connection of
+//   its own to that slot's master (ClusterClient::sibling()), over the watched documents of its
+//   slot and its own wake stream. A reader exists while its slot has a watched document.
+//   docs/architecture.md "Redis Cluster" says what this costs.
 // - load(): one Lua script reads the snapshot and the stream after its id atomically, so a
 //   compaction between the two reads cannot trim entries the loader has not seen.
 // - seed(): bootstrap from persistence. When load() found neither snapshot nor stream, the node
@@ -36,9 +43,10 @@
 // (doc_cluster_awareness.h).
 //
 // Threads and ownership
-// - reader state (watches_, wake_id_, reading_, resync_) is owned by strand_.
-// - cmd_ and reader_ are redis::Connection, thread-safe; their handlers run on their own strands and
-//   post into strand_ or hand results to the caller's callback (which posts to its own strand).
+// - readers_ and each Reader's state (watches, wake_id, reading, resync) are owned by strand_.
+// - cmd_ and each Reader's conn are redis::Client (a Connection, or a ClusterClient), thread-safe;
+//   their handlers run on their own strands and post into strand_ or hand results to the caller's
+//   callback (which posts to its own strand).
 // - pending_appends_ is atomic (appends in flight, for shutdown).
 #pragma once
 
@@ -64,6 +72,8 @@ struct ReplicationOptions {
   uint64_t trim_window_ms = 60000;     // XTRIM MINID keeps entries this much older than the snapshot
   uint64_t lease_ms = 10000;           // the compactor's lease
   uint32_t block_ms = 5000;            // XREAD BLOCK timeout (the reader loops)
+  bool cluster = false;                // `url` (and `more_urls`) are seeds of a Redis Cluster
+  std::vector<std::string> more_urls;  // more seed nodes (cluster only)
 };
 
 // One entry of a document's stream, as the reader delivers it.
@@ -153,24 +163,35 @@ class Replication : public std::enable_shared_from_this<Replication> {
     Sink sink;
     ReloadSink reload;
   };
-  void do_read();
-  void on_read(std::error_code ec, redis::Reply reply);
-  void do_resync();
-  void wake();
+  // One XREAD BLOCK loop: the node's only one, or (Redis Cluster) one slot's. Owner: strand_.
+  struct Reader {
+    std::unique_ptr<redis::Client> conn;
+    std::string wake_key;
+    std::string wake_id = "0-0";
+    std::map<std::string, Watch> watches;  // by stream key
+    bool reading = false;  // an XREAD (or the reloads of a resync) is in flight
+    bool resync = false;   // the connection was lost: reload before reading on
+    bool closed = false;   // removed from readers_ (its last watch went)
+  };
+  static constexpr int kSingleReader = -1;
+  // The reader key of a stream: its slot in cluster mode, kSingleReader otherwise.
+  int reader_group(const std::string& stream_key) const;
+  std::shared_ptr<Reader> make_reader(int group);
+  void do_read(const std::shared_ptr<Reader>& r);
+  void on_read(const std::shared_ptr<Reader>& r, std::error_code ec, redis::Reply reply);
+  void do_resync(const std::shared_ptr<Reader>& r);
+  void wake(const Reader& r);
   void send_append(std::vector<std::string> args, AppendDone done, bool retried);
 
   ServerImpl& server_;
   const ReplicationOptions opts_;
   const std::string node_id_;
-  std::unique_ptr<redis::Connection> cmd_;
-  std::unique_ptr<redis::Connection> reader_;
+  redis::Options redis_options_;  // every connection's (a cluster's masters take their own address)
+  std::unique_ptr<redis::Client> cmd_;
   Strand strand_;
 
   // ---- owner: strand_ ----
-  std::map<std::string, Watch> watches_;  // by stream key
-  std::string wake_id_ = "0-0";
-  bool reading_ = false;   // an XREAD is in flight
-  bool resync_ = false;    // the reader's connection was lost: reload before reading on
+  std::map<int, std::shared_ptr<Reader>> readers_;  // by reader_group()
   bool closed_ = false;
 
   std::atomic<uint64_t> pending_appends_{0};

@@ -848,6 +848,8 @@ void DocumentManager::open_store() {
     ro.trim_window_ms = opts.redis_trim_window_ms;
     ro.tls.ca_file = opts.redis_tls_ca;
     ro.tls.verify = opts.redis_tls_verify;
+    ro.cluster = opts.redis_cluster;
+    ro.more_urls = opts.redis_nodes;
     replication_ = std::make_shared<Replication>(server, std::move(ro));
     replication_->start();
   }

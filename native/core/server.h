@@ -59,6 +59,8 @@ struct DocumentOptions {
   uint64_t redis_trim_window_ms = 60000;  // stream entries kept behind the snapshot
   std::string redis_tls_ca;               // PEM file of CAs for rediss:// ("" = system default)
   bool redis_tls_verify = true;
+  bool redis_cluster = false;              // redis_url (and redis_nodes) are seeds of a Redis Cluster
+  std::vector<std::string> redis_nodes;    // more seed nodes of the cluster
 };
 
 // CORS for the Engine.IO endpoint and the served client bundle, as the `cors` package that

@@ -115,24 +115,34 @@ using MessageHandler = std::function<void(Message&&)>;
 /// resubscription confirmed them). An error_code or an Error reply text when it failed.
 using SubscribeHandler = std::function<void(std::error_code, std::string_view error_reply)>;
 
-class Connection {
+/// What a user of Redis commands needs, whether one server (Connection) or a Redis Cluster
+/// (ClusterClient, redis/cluster.h) answers them. Same contracts as Connection's methods.
+class Client {
+ public:
+  virtual ~Client() = default;
+  virtual void start() = 0;
+  virtual void close() = 0;
+  virtual void command(std::vector<std::string> args, ReplyHandler done = {}) = 0;
+};
+
+class Connection : public Client {
  public:
   Connection(boost::asio::io_context& ioc, Options options);
   /// Closes the connection. No handler (reply, message, subscription, state, log) runs once the
   /// destructor has returned: unanswered commands are dropped without a call. (It waits for a
   /// handler running on another thread; it may be called from inside a handler.)
-  ~Connection();
+  ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   /// Starts connecting. Calling it twice has no effect.
-  void start();
+  void start() override;
   /// Closes the socket and stops reconnecting; waiting and unanswered commands fail with
   /// Errc::closed. Safe to call twice.
-  void close();
+  void close() override;
 
   /// Sends one command (arguments as bulk strings). `done` may be empty.
-  void command(std::vector<std::string> args, ReplyHandler done = {});
+  void command(std::vector<std::string> args, ReplyHandler done = {}) override;
 
   /// Subscriber role: the handler for every pushed message. Set it before start().
   void on_message(MessageHandler handler);
