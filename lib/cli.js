@@ -4,7 +4,7 @@
 //
 //   collabio [--port 1234] [--host 0.0.0.0] [--data ./collabio-data] [--memory] [--threads N]
 //            [--durability full|normal] [--static DIR] [--close-timeout MS] [--hocuspocus-path /collab]
-//            [--tls-key key.pem --tls-cert cert.pem] [--redis redis://host:6379 [--redis-prefix P]]
+//            [--tls-key key.pem --tls-cert cert.pem] [--redis redis://host:6379 [--redis-prefix P] [--redis-cluster]]
 //
 // PORT and HOST are honoured when the flags are absent. Documents persist into --data unless
 // --memory; with --redis, Redis stores them and --data (only when given) bootstraps what Redis lacks. SIGINT/SIGTERM close every connection (each gets --close-timeout to take what is queued
@@ -34,6 +34,7 @@ const USAGE = `Usage: collabio [options]
                        document Redis lacks is read from --data (moving from one node to a
                        cluster), and each snapshot is written back there
   --redis-prefix P     key prefix in Redis (default collabio)
+  --redis-cluster      the --redis URL is a seed node of a Redis Cluster
   --close-timeout MS   on SIGINT/SIGTERM, how long a client may take to receive what is queued for
                        it and to answer the close before it is dropped (default 5000)
   -h, --help           this text
@@ -58,6 +59,7 @@ function main(argv) {
         'tls-cert': { type: 'string' },
         redis: { type: 'string' },
         'redis-prefix': { type: 'string' },
+        'redis-cluster': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -97,7 +99,9 @@ function main(argv) {
   const stored = { dir: dataDir, durability: args.durability ?? 'full' };
   // Cluster mode reads --data only when it is given: a bootstrap source beside Redis.
   const persistence = args.memory ? false : args.redis ? args.data !== undefined && stored : stored;
-  const redis = args.redis ? { url: args.redis, ...(args['redis-prefix'] && { prefix: args['redis-prefix'] }) } : undefined;
+  const redis = args.redis
+    ? { url: args.redis, ...(args['redis-prefix'] && { prefix: args['redis-prefix'] }), ...(args['redis-cluster'] && { cluster: true }) }
+    : undefined;
   let io;
   try {
     io = new Server({

@@ -6,7 +6,8 @@
 # Targets: sio_packet_fuzz, ws_frame_fuzz, ws_inflate_fuzz (permessage-deflate), ysync_message_fuzz,
 # awareness_fuzz, hocuspocus_message_fuzz (test/fuzz/hardening), yjs_fuzz (test/fuzz/yjs_fuzz.cpp, the update
 # decoder + Doc::applyUpdate), resp_fuzz, redis_wire_fuzz and awareness_wire_fuzz (test/fuzz/redis: the
-# Redis reply reader, the Redis adapter's msgpack and broadcast messages, awareness between nodes).
+# Redis reply reader, the Redis adapter's msgpack and broadcast messages, awareness between nodes,
+# cluster_reply_fuzz: CLUSTER SLOTS and MOVED / ASK).
 # The seed corpora (test/fuzz/corpus/<target>/) are only read; new inputs go to
 # build/fuzz/corpus-<target>/, crashes to build/fuzz/artifacts/. Exit status: non-zero when any
 # target found a crash. Environment: CXX_FUZZ / CC_FUZZ override the compilers; JOBS (default 2).
@@ -20,7 +21,7 @@ BUILD="$ROOT/build/fuzz"
 JOBS="${JOBS:-2}"
 CXX_BIN="${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++)}"
 CC_BIN="${CC_FUZZ:-$(command -v clang-14 || command -v clang)}"
-TARGETS="${*:-sio_packet_fuzz ws_frame_fuzz ws_inflate_fuzz ysync_message_fuzz awareness_fuzz hocuspocus_message_fuzz yjs_fuzz resp_fuzz redis_wire_fuzz awareness_wire_fuzz}"
+TARGETS="${*:-sio_packet_fuzz ws_frame_fuzz ws_inflate_fuzz ysync_message_fuzz awareness_fuzz hocuspocus_message_fuzz yjs_fuzz resp_fuzz redis_wire_fuzz awareness_wire_fuzz cluster_reply_fuzz}"
 
 cmake -S "$ROOT" -B "$BUILD" -DCOLLABIO_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER="$CXX_BIN" -DCMAKE_C_COMPILER="$CC_BIN" >/dev/null
@@ -32,7 +33,7 @@ failed=""
 for t in $TARGETS; do
   case "$t" in
     yjs_fuzz) bin="$BUILD/test/fuzz/yjs_fuzz"; seeds="$HERE/corpus/yjs" ;;
-    resp_fuzz|redis_wire_fuzz|awareness_wire_fuzz) bin="$BUILD/test/fuzz/redis/$t"; seeds="$HERE/corpus/${t%_fuzz}" ;;
+    resp_fuzz|redis_wire_fuzz|awareness_wire_fuzz|cluster_reply_fuzz) bin="$BUILD/test/fuzz/redis/$t"; seeds="$HERE/corpus/${t%_fuzz}" ;;
     *) bin="$BUILD/test/fuzz/hardening/$t"; seeds="$HERE/corpus/${t%_fuzz}" ;;
   esac
   mkdir -p "$BUILD/corpus-$t"

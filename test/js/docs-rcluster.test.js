@@ -130,3 +130,13 @@ test('a slot in use resharded to another master while editing (ASK, then MOVED) 
   for (const n of nodes) await Promise.all(sessions.map((s) => s.newcomer(n)));
   await assertCleanStats(nodes);
 });
+
+test('documents.redis cluster options are checked', () => {
+  const { Server } = require('../..');
+  const make = (redis) => new Server({ documents: { redis } });
+  assert.throws(() => make({ nodes: [] }), /documents\.redis\.nodes needs a non-empty list/);
+  assert.throws(() => make({ nodes: ['http://x:1'] }), /documents\.redis\.nodes needs/);
+  assert.throws(() => make({ url: 'redis://x:1', cluster: 'yes' }), /documents\.redis\.cluster must be a boolean/);
+  assert.throws(() => make({ nodes: ['redis://x:1'], cluster: false }), /cluster cannot be false/);
+  assert.strictEqual(make({ nodes: ['redis://x:1', 'redis://y:2'] }).documents.cluster.url, 'redis://x:1');
+});

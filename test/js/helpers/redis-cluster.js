@@ -7,7 +7,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const path = require('node:path');
 const fs = require('node:fs');
 const { createClient } = require('redis');
-const { startRedis } = require('./redis-server');
+const { startRedis, freePort } = require('./redis-server');
 
 const READY_MS = 20000;
 
@@ -47,7 +47,14 @@ async function startRedisCluster(t, opts = {}) {
   const servers = [];
   for (let i = 0; i < masters; i++) {
     // nodes.conf lands in the server's temporary directory (--dir), so a restart finds its slots.
-    servers.push(await startRedis(t, { appendonly: opts.appendonly, args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'] }));
+    // The bus port is given: the default (port + 10000) may be taken, or past 65535.
+    const busPort = await freePort();
+    servers.push(
+      await startRedis(t, {
+        appendonly: opts.appendonly,
+        args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--cluster-port', String(busPort)],
+      }),
+    );
   }
   await run(cli, ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', '0', '--cluster-yes']);
 
