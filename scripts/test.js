@@ -47,6 +47,7 @@ const SANITIZED_CI_FILES = [
   'docs-cluster-awareness.test.js', // hostile awareness messages between nodes, a node SIGKILLed
   'docs-cluster.test.js', // document streams: hostile entries, node and Redis killed, compaction
   'docs-cluster-bootstrap.test.js', // seeding Redis from SQLite / persistence.load, a hostile load answer
+  'docs-rcluster.test.js', // a Redis Cluster: routing, a node SIGKILLed, a slot resharded while editing
 ];
 
 function run(cmd, args, opts = {}) {
