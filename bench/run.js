@@ -4,7 +4,7 @@
 // (socket.io 4.8, a plain `ws` server, the classic y-websocket server, Hocuspocus) and the C++
 // ceiling. Writes bench/results.json, bench/RESULTS.md and one SVG chart per workload.
 //
-//   node bench/run.js                 quick mode (a few minutes)
+//   node bench/run.js                 quick mode (3 runs of everything: most of an hour)
 //   node bench/run.js --long          soak mode (longer windows, more runs)
 //   node bench/run.js --only fanout,ack   workloads: fanout ack idle relay newcomer persistence cluster docs-cluster
 //   node bench/run.js --runs 5 --impls collabio,socketio
