@@ -43,7 +43,7 @@ const arg = (name, def) => {
 const RUNS = arg('runs', 3);
 const RELAY = {
   docs: 10, editors: 10, rate: 5, warmup: 3, processes: 2,
-  duration: arg('duration', 10), minCpu: arg('min-cpu', 1), maxDuration: arg('max-duration', 150),
+  duration: arg('duration', 10), minCpu: arg('min-cpu', 1), maxDuration: arg('max-duration', 240),
 };
 const MEMORY = { docs: 200, paragraphs: 40, edits: 1000 };
 const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;

@@ -68,7 +68,7 @@ const QUICK = {
   idle: { clients: 10000, settle: 2, runs: 3 },
   // Relay: latency over the first `duration` s of the window (equal for every server), CPU over
   // the whole window, which lasts until the server has used minCpu s (relayRun).
-  relay: { docs: 10, editors: 10, rate: 5, warmup: 3, duration: 10, minCpu: 1, maxDuration: 150, processes: 2, runs: 3 },
+  relay: { docs: 10, editors: 10, rate: 5, warmup: 3, duration: 10, minCpu: 1, maxDuration: 240, processes: 2, runs: 3 },
   newcomer: { edits: 100000, loadedDocs: 3, joins: 10, pauseMs: 300, parallel: 2, minCpu: 1, maxJoins: 1000, runs: 3 },
   persistence: { docs: 10, clients: 10, writers: 2, rate: 500, warmup: 1, duration: 5, minCpu: 1, maxDuration: 20, runs: 3 },
   cluster: cluster.QUICK,
