@@ -970,8 +970,9 @@ export interface DocumentsOptions {
   /**
    * Cluster mode: every node on this Redis serves every document, each keeping a replica in step
    * through one Redis stream per document (see the README, "Cluster mode for documents"). Redis
-   * stores the documents then: `persistence` with a file is refused beside it. Awareness crosses
-   * nodes by pub/sub on `<prefix>:{<name>}:awareness`.
+   * stores the documents then; `persistence` (SQLite or `{ load, store }`) beside it is read once
+   * for a document Redis lacks, seeding Redis (the first node to seed wins), and receives each
+   * snapshot the compactor writes. Awareness crosses nodes by pub/sub on `<prefix>:{<name>}:awareness`.
    */
   redis?: string | DocumentsRedisOptions | false;
 }
