@@ -140,3 +140,36 @@ test('documents.redis cluster options are checked', () => {
   assert.throws(() => make({ nodes: ['redis://x:1'], cluster: false }), /cluster cannot be false/);
   assert.strictEqual(make({ nodes: ['redis://x:1', 'redis://y:2'] }).documents.cluster.url, 'redis://x:1');
 });
+
+test('the CLI with --redis-cluster serves documents from a Redis Cluster', async (t) => {
+  const { spawn } = require('node:child_process');
+  const path = require('node:path');
+  const { freePort } = require('./helpers/redis-server');
+  const { waitFor } = require('./helpers/docs');
+  const cluster = await startRedisCluster(t);
+  const port = await freePort();
+  const cli = path.join(__dirname, '..', '..', 'lib', 'cli.js');
+  const child = spawn(process.execPath, [cli, '--port', String(port), '--host', '127.0.0.1', '--threads', '1', '--redis', cluster.urls[1], '--redis-cluster'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  await waitFor(() => out.includes('documents kept in step through'), 'collabio --redis-cluster to start', 20000);
+  const other = await startNode(t, cluster.urls[0], { options: { redis: { cluster: true } } });
+  const names = await namesOnEveryMaster(cluster, 1, 'cli');
+  const sessions = names.map((name) => new Session(t, name));
+  for (const s of sessions) {
+    s.editor({ wsUrl: `ws://127.0.0.1:${port}` });
+    s.editor(other);
+  }
+  await Promise.all(sessions.map((s) => s.synced()));
+  await Promise.all(sessions.map((s) => editRandomly(s, 30, seeded(9))));
+  await Promise.all(sessions.map((s) => s.converged()));
+  for (const name of names) {
+    const owner = await cluster.ownerOf(await cluster.slotOf(streamKey(name)));
+    assert.ok((await (await cluster.client(owner)).xLen(streamKey(name))) > 0, `${name}'s stream on master ${owner}`);
+  }
+});
