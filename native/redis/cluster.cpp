@@ -53,6 +53,20 @@ class SlotMap {
     return std::nullopt;
   }
 
+  // The masters that serve at least one slot.
+  std::vector<Address> masters() const {
+    std::lock_guard lock(mu_);
+    std::vector<bool> seen(nodes_.size());
+    std::vector<Address> out;
+    for (uint16_t i : owner_) {
+      if (i != kUnknown && !seen[i]) {
+        seen[i] = true;
+        out.push_back(nodes_[i]);
+      }
+    }
+    return out;
+  }
+
   void assign(uint16_t slot, const Address& a) {
     std::lock_guard lock(mu_);
     owner_[slot] = index(a);
@@ -194,8 +208,10 @@ class ClusterClient::Impl : public std::enable_shared_from_this<Impl> {
     user(r.done, ec, std::move(reply));
   }
 
-  // CLUSTER SLOTS, asked of a known master, else of the next seed. One at a time: a refresh asked
-  // for while one is in flight runs once it ends.
+  // CLUSTER SLOTS, asked in turn of the known masters and the seeds, so a dead master (or seed) is
+  // not asked twice in a row. One at a time: a refresh asked for while one is in flight runs once
+  // it ends. An answer that does not come within connect_timeout counts as a failure (a command
+  // to a master that is down waits in its connection's queue).
   void do_refresh() {
     if (closed_) return;
     if (refreshing_) {
@@ -204,15 +220,25 @@ class ClusterClient::Impl : public std::enable_shared_from_this<Impl> {
     }
     refreshing_ = true;
     refresh_again_ = false;
-    std::optional<Address> ask = map_->any();
-    if (!ask || refresh_failures_ > 0) ask = seeds_[refresh_failures_ % seeds_.size()];
-    connection(*ask).command({"CLUSTER", "SLOTS"}, [self = shared_from_this(), asked = *ask](std::error_code ec, Reply reply) {
-      net::post(self->strand_, [self, asked, ec, reply = std::move(reply)] { self->on_refresh(asked, ec, reply); });
+    std::vector<Address> candidates = map_->masters();
+    candidates.insert(candidates.end(), seeds_.begin(), seeds_.end());
+    const Address ask = candidates[refresh_round_++ % candidates.size()];
+    const uint64_t generation = ++refresh_generation_;
+    refresh_timer_.expires_after(options_.node.connect_timeout);
+    refresh_timer_.async_wait([self = shared_from_this(), ask, generation](boost::system::error_code e) {
+      if (!e && generation == self->refresh_generation_ && self->refreshing_) {
+        self->on_refresh(ask, generation, make_error_code(Errc::connection_lost), Reply{});
+      }
+    });
+    connection(ask).command({"CLUSTER", "SLOTS"}, [self = shared_from_this(), ask, generation](std::error_code ec, Reply reply) {
+      net::post(self->strand_, [self, ask, generation, ec, reply = std::move(reply)] { self->on_refresh(ask, generation, ec, reply); });
     });
   }
 
-  void on_refresh(const Address& asked, std::error_code ec, const Reply& reply) {
+  void on_refresh(const Address& asked, uint64_t generation, std::error_code ec, const Reply& reply) {
+    if (generation != refresh_generation_ || !refreshing_) return;  // timed out before, or late
     refreshing_ = false;
+    refresh_timer_.cancel();
     if (closed_) return;
     std::vector<SlotRange> ranges;
     if (ec || !parse_cluster_slots(reply, ranges) || ranges.empty()) {
@@ -274,7 +300,7 @@ class ClusterClient::Impl : public std::enable_shared_from_this<Impl> {
   const std::shared_ptr<SlotMap> map_;  // thread-safe, shared with siblings
   // Everything below is owned by strand_.
   Strand strand_;
-  net::steady_timer refresh_timer_;  // the delay before asking again after a failed refresh
+  net::steady_timer refresh_timer_;  // the refresh in flight's deadline, or the delay before the next one
   std::vector<Address> seeds_;
   std::map<std::string, std::unique_ptr<Connection>> conns_;  // by "host:port"; one per master used
   std::deque<Request> waiting_;  // commands whose slot has no known owner yet
@@ -283,6 +309,8 @@ class ClusterClient::Impl : public std::enable_shared_from_this<Impl> {
   bool refreshing_ = false;
   bool refresh_again_ = false;
   uint64_t refresh_failures_ = 0;
+  uint64_t refresh_round_ = 0;       // which candidate the next refresh asks
+  uint64_t refresh_generation_ = 0;  // the refresh in flight; older answers are ignored
 };
 
 ClusterClient::ClusterClient(net::io_context& ioc, ClusterOptions options)
