@@ -399,6 +399,12 @@ export interface ServerStats {
   adapterBadMessages: number;
   /** Awareness messages from other nodes (Redis pub/sub, documents.redis) dropped as malformed or over a limit. */
   clusterAwarenessDropped: number;
+  /** Answers to other nodes' awareness queries (per document; at most one per second each), since start. */
+  clusterAwarenessAnswers: number;
+  /** Awareness queries from other nodes that shared an answer already scheduled (the rate limit), since start. */
+  clusterAwarenessQueriesCoalesced: number;
+  /** Times this node queried the other nodes' awareness again after its Redis subscriber reconnected, since start. */
+  clusterAwarenessResyncs: number;
 }
 
 /** `{ address, family, port }` of the listening socket. */

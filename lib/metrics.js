@@ -46,6 +46,9 @@ const METRICS = {
   inboundPauses: { name: 'collabio_inbound_pauses_total', type: 'counter', help: 'Times a connection was paused for inbound backpressure.' },
   adapterBadMessages: { name: 'collabio_adapter_bad_messages_total', type: 'counter', help: 'Messages on the Redis adapter channels dropped because they did not decode.' },
   clusterAwarenessDropped: { name: 'collabio_cluster_awareness_dropped_total', type: 'counter', help: 'Awareness messages from other nodes (Redis pub/sub) dropped as malformed or over a limit.' },
+  clusterAwarenessAnswers: { name: 'collabio_cluster_awareness_answers_total', type: 'counter', help: "Cluster mode: answers to other nodes' awareness queries (one per document, at most one per second each)." },
+  clusterAwarenessQueriesCoalesced: { name: 'collabio_cluster_awareness_queries_coalesced_total', type: 'counter', help: 'Cluster mode: awareness queries that shared an answer already scheduled (the per-document rate limit).' },
+  clusterAwarenessResyncs: { name: 'collabio_cluster_awareness_resyncs_total', type: 'counter', help: "Cluster mode: times this node queried the other nodes' awareness again after its Redis subscriber reconnected." },
 };
 
 function snakeCase(key) {

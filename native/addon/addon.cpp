@@ -468,6 +468,10 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     o.Set("inboundPauses", Napi::Number::New(info.Env(), static_cast<double>(s.inbound_pauses)));
     o.Set("adapterBadMessages", Napi::Number::New(info.Env(), static_cast<double>(s.adapter_bad_messages)));
     o.Set("clusterAwarenessDropped", Napi::Number::New(info.Env(), static_cast<double>(s.cluster_awareness_dropped)));
+    o.Set("clusterAwarenessAnswers", Napi::Number::New(info.Env(), static_cast<double>(s.cluster_awareness_answers)));
+    o.Set("clusterAwarenessQueriesCoalesced",
+          Napi::Number::New(info.Env(), static_cast<double>(s.cluster_awareness_queries_coalesced)));
+    o.Set("clusterAwarenessResyncs", Napi::Number::New(info.Env(), static_cast<double>(s.cluster_awareness_resyncs)));
     return o;
   }
 

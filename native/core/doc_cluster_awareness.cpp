@@ -1,6 +1,8 @@
 #include "core/doc_cluster_awareness.h"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <random>
 
 #include "core/documents.h"
@@ -25,13 +27,34 @@ std::string random_node_id() {
 
 }  // namespace
 
+// ---- AnswerLimiter ----
+
+AnswerLimiter::Decision AnswerLimiter::on_query(int64_t now_ms) {
+  if (pending_) return {Verdict::Coalesced};
+  if (!last_ms_ || now_ms - *last_ms_ >= interval_ms_) return {Verdict::Now};
+  pending_ = true;
+  return {Verdict::Later, *last_ms_ + interval_ms_};
+}
+
+void AnswerLimiter::answered(int64_t now_ms) {
+  pending_ = false;
+  last_ms_ = now_ms;
+}
+
+// ---- DocClusterAwareness ----
+
 DocClusterAwareness::DocClusterAwareness(boost::asio::io_context& ioc, redis::Options redis, std::string prefix,
                                          FindDocument find, std::atomic<uint64_t>& dropped)
-    : prefix_(std::move(prefix)), node_id_(random_node_id()), find_(std::move(find)), dropped_(dropped) {
-  redis.role = redis::Role::Commands;
+    : ioc_(ioc), prefix_(std::move(prefix)), node_id_(random_node_id()), find_(std::move(find)), dropped_(dropped) {
   if (redis.client_name.empty()) redis.client_name = "collabio-awareness-" + node_id_;
-  publisher_ = std::make_unique<redis::Connection>(ioc, redis);
-  subscriber_ = publisher_->duplicate(redis::Role::Subscriber);
+  redis::Options sub = redis;
+  redis.role = redis::Role::Commands;
+  publisher_ = std::make_unique<redis::Connection>(ioc, std::move(redis));
+  // Both handlers run on the Subscriber's strand; the connection is ours, and none runs once it is
+  // destroyed (~DocClusterAwareness), so `this` outlives them.
+  sub.role = redis::Role::Subscriber;
+  sub.on_state = [this](redis::State state, std::string_view) { on_subscriber_state(state); };
+  subscriber_ = std::make_unique<redis::Connection>(ioc, std::move(sub));
   subscriber_->on_message([this](redis::Message&& m) { on_message(std::move(m)); });
 }
 
@@ -49,6 +72,25 @@ void DocClusterAwareness::start() {
 void DocClusterAwareness::close() {
   subscriber_->close();
   publisher_->close();
+}
+
+void DocClusterAwareness::close_after_flush(std::chrono::milliseconds grace) {
+  if (flushing_.exchange(true)) return;
+  subscriber_->close();
+  // Replies come in command order: the PING's answer means every PUBLISH before it was answered.
+  // The timer bounds the wait when Redis does not answer; whichever comes first closes, on one
+  // strand, so the timer is cancelled (and shutdown not held) once the PING is answered.
+  auto self = shared_from_this();
+  auto strand = std::make_shared<boost::asio::strand<boost::asio::io_context::executor_type>>(
+      boost::asio::make_strand(ioc_));
+  auto timer = std::make_shared<boost::asio::steady_timer>(*strand, grace);
+  timer->async_wait([self, timer](boost::system::error_code) { self->publisher_->close(); });
+  publisher_->command({"PING"}, [self, strand, timer](std::error_code, redis::Reply) {
+    boost::asio::post(*strand, [self, timer] {
+      timer->cancel();
+      self->publisher_->close();
+    });
+  });
 }
 
 std::string DocClusterAwareness::channel(const std::string& name) const {
@@ -93,6 +135,43 @@ void DocClusterAwareness::publish_query(const std::string& name) {
   publisher_->command({"PUBLISH", channel(name), std::string(bytes.begin(), bytes.end())});
 }
 
+// Subscriber strand. The first Ready is the first connection (join() queries then); every later
+// one follows a lost connection, after which the connection subscribes again to every channel.
+void DocClusterAwareness::on_subscriber_state(redis::State state) {
+  if (state != redis::State::Ready) return;
+  if (!subscriber_was_ready_) {
+    subscriber_was_ready_ = true;
+    return;
+  }
+  resync();
+}
+
+// Subscriber strand. Messages published while the Subscriber was away are lost: ask the other
+// nodes again, and tell them again what this node's clients hold.
+void DocClusterAwareness::resync() {
+  std::vector<std::string> names, channels;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [name, count] : joined_) {
+      names.push_back(name);
+      channels.push_back(channel(name));
+    }
+  }
+  if (names.empty() || flushing_.load()) return;
+  resyncs.fetch_add(1, std::memory_order_relaxed);
+  // Subscribing to channels already held changes nothing, but Redis confirms it after the
+  // resubscription the connection has just sent: from then on no answer can be missed.
+  subscriber_->subscribe(redis::SubscriptionKind::Channel, std::move(channels),
+                         [this, names = std::move(names)](std::error_code ec, std::string_view error_reply) {
+                           if (ec || !error_reply.empty()) return;
+                           for (const auto& name : names) {
+                             publish_query(name);
+                             if (auto doc = find_(name))
+                               boost::asio::post(doc->strand(), [doc] { doc->awareness_query(); });
+                           }
+                         });
+}
+
 // Subscriber strand.
 void DocClusterAwareness::on_message(redis::Message&& message) {
   const std::string& ch = message.channel;
@@ -113,7 +192,7 @@ void DocClusterAwareness::on_message(redis::Message&& message) {
   if (!doc) return;  // unloaded meanwhile
   boost::asio::post(doc->strand(), [this, doc, m = std::move(m)]() mutable {
     if (m.kind == wire::Kind::Query) {
-      doc->answer_awareness_query();
+      doc->awareness_query();
     } else if (!doc->remote_awareness(m.node, m.peer, m.update)) {
       count_dropped();
     }

@@ -1,5 +1,6 @@
 #include "core/documents.h"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "core/ws_connection.h"
@@ -37,6 +38,7 @@ Document::Document(DocumentManager& manager, std::string name)
       strand_(net::make_strand(manager.server.ioc)),
       unload_timer_(strand_),
       awareness_timer_(strand_),
+      answer_timer_(strand_),
       relay_timer_(strand_),
       js_timer_(strand_) {}
 
@@ -389,7 +391,7 @@ void Document::remove_peer(uint64_t peer) {
   if (!peers_.erase(peer)) return;
   auto gone = awareness_.remove_connection(peer);
   // [cluster awareness] the other nodes drop the leaving peer's states too.
-  if (!gone.empty())
+  if (!gone.empty() && !awareness_withdrawn_)
     if (auto* ca = manager_.cluster_awareness()) ca->publish_update(name_, peer, gone);
   if (!gone.empty()) send_awareness_to_all(std::move(gone));
   if (peers_.empty()) {
@@ -541,7 +543,8 @@ void Document::awareness(uint64_t peer, std::span<const uint8_t> update) {
     auto applied = awareness_.apply(peer, update, now_ms());
     if (applied.broadcast.empty()) return;
     // [cluster awareness] what changed goes to the other nodes (the accepted entries only).
-    if (auto* ca = manager_.cluster_awareness()) ca->publish_update(name_, peer, applied.broadcast);
+    if (auto* ca = manager_.cluster_awareness(); ca && !awareness_withdrawn_)
+      ca->publish_update(name_, peer, applied.broadcast);
     send_awareness_to_all(std::move(applied.broadcast));
   } catch (const std::exception& e) {
     close_peer(peer, ws::kInvalidPayload, std::string("invalid awareness update: ") + e.what());
@@ -595,15 +598,57 @@ bool Document::remote_awareness(const std::string& node, uint64_t peer, std::spa
   return applied.rejected == 0;
 }
 
-void Document::answer_awareness_query() {
+void Document::awareness_query() {
   auto* ca = manager_.cluster_awareness();
-  if (!ca || state_ != State::Ready) return;
+  if (!ca || state_ != State::Ready || awareness_withdrawn_) return;
+  const auto decision = answer_limit_.on_query(now_ms());
+  switch (decision.verdict) {
+    case AnswerLimiter::Verdict::Now:
+      publish_awareness_states();
+      return;
+    case AnswerLimiter::Verdict::Coalesced:
+      ca->queries_coalesced.fetch_add(1, std::memory_order_relaxed);
+      return;
+    case AnswerLimiter::Verdict::Later:
+      answer_timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(0, decision.at_ms - now_ms())));
+      answer_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (ec) return;  // cancelled: unloaded or shutting down (the limiter was told)
+        self->publish_awareness_states();
+      });
+      return;
+  }
+}
+
+void Document::publish_awareness_states() {
+  answer_limit_.answered(now_ms());
+  auto* ca = manager_.cluster_awareness();
+  if (!ca || state_ != State::Ready || awareness_withdrawn_) return;
+  ca->answers.fetch_add(1, std::memory_order_relaxed);
   for (const auto& [id, peer] : peers_) {
     std::vector<yjs::awareness::Entry> entries;
     for (uint64_t client : awareness_.clients_of(id)) {
       auto state = awareness_.state(client);
       auto clock = awareness_.clock(client);
       if (state && clock) entries.push_back({client, *clock, std::string(*state)});
+    }
+    if (!entries.empty()) ca->publish_update(name_, id, yjs::awareness::encode_update(entries));
+  }
+}
+
+void Document::withdraw_awareness() {
+  auto* ca = manager_.cluster_awareness();
+  if (!ca || awareness_withdrawn_) return;
+  awareness_withdrawn_ = true;
+  answer_timer_.cancel();
+  answer_limit_.cancel();
+  if (state_ != State::Ready) return;
+  // A removal at the same clock is accepted by every registry that holds the state (awareness.h),
+  // as when the peer leaves; the local registry is left as it is (its peers are closing).
+  for (const auto& [id, peer] : peers_) {
+    std::vector<yjs::awareness::Entry> entries;
+    for (uint64_t client : awareness_.clients_of(id)) {
+      auto clock = awareness_.clock(client);
+      if (awareness_.state(client) && clock) entries.push_back({client, *clock, "null"});
     }
     if (!entries.empty()) ca->publish_update(name_, id, yjs::awareness::encode_update(entries));
   }
@@ -736,6 +781,8 @@ void Document::maybe_schedule_unload() {
     if (self->manager_.try_unload(self)) {
       if (self->watching_) self->manager_.replication()->unwatch(self->name_, self.get());
       self->awareness_timer_.cancel();
+      self->answer_timer_.cancel();
+      self->answer_limit_.cancel();
       self->js_timer_.cancel();
       // [cluster awareness] no more interest in the other nodes' awareness.
       if (self->cluster_joined_) self->manager_.cluster_awareness()->leave(self->name_);
@@ -829,7 +876,7 @@ DocumentManager::DocumentManager(ServerImpl& srv, DocumentOptions options) : ser
     ro.tls.ca_file = opts.redis_tls_ca;
     ro.tls.verify = opts.redis_tls_verify;
     // The manager owns the module, and the module's handlers end before the manager does.
-    cluster_awareness_ = std::make_unique<DocClusterAwareness>(
+    cluster_awareness_ = std::make_shared<DocClusterAwareness>(
         server.ioc, std::move(ro), opts.redis_prefix, [this](const std::string& name) { return find(name); },
         server.cluster_awareness_dropped);
   }
@@ -975,12 +1022,30 @@ size_t DocumentManager::loaded() const {
 }
 
 void DocumentManager::shutdown() {
-  // [cluster awareness] its connections would keep the I/O threads running. The other nodes drop
-  // this node's clients by timeout.
-  if (cluster_awareness_) cluster_awareness_->close();
-  std::lock_guard lk(mu_);
+  std::vector<std::shared_ptr<Document>> docs;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [name, doc] : docs_) docs.push_back(doc);
+  }
+  // [cluster awareness] each document publishes the removal of its peers' states, so the other
+  // nodes drop them now, not by timeout; once every document has, the connections close (they
+  // would keep the I/O threads running) when Redis has taken those messages, or after the grace.
+  std::function<void()> withdrawn = [] {};
+  if (cluster_awareness_) {
+    auto left = std::make_shared<std::atomic<size_t>>(docs.size() + 1);
+    withdrawn = [ca = cluster_awareness_, left] {
+      if (left->fetch_sub(1) == 1) ca->close_after_flush(std::chrono::milliseconds(2000));
+    };
+  }
   // server.closing() is already true: check_idle() schedules the unload with no delay.
-  for (const auto& [name, doc] : docs_) net::post(doc->strand(), [doc] { doc->check_idle(); });
+  for (const auto& doc : docs) {
+    net::post(doc->strand(), [doc, withdrawn] {
+      doc->withdraw_awareness();
+      withdrawn();
+      doc->check_idle();
+    });
+  }
+  withdrawn();
   // The Redis connections keep the io_context running: closed once the appends in flight have
   // their answers (the connections of the documents are closing meanwhile).
   if (replication_) replication_->close(std::chrono::milliseconds(2000));

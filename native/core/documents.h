@@ -81,8 +81,14 @@ class Document : public std::enable_shared_from_this<Document> {
   // own and relayed to this node's peers, never republished. False when the update is refused
   // (hostile: counted by the caller).
   bool remote_awareness(const std::string& node, uint64_t peer, std::span<const uint8_t> update);
-  // Another node joined the document: publish the states of each local peer.
-  void answer_awareness_query();
+  // Another node asked for this node's states (a Query), or this node's Subscriber reconnected:
+  // publishes one Update per local peer holding states, at most once per
+  // DocClusterAwareness::kAnswerIntervalMs (AnswerLimiter; Queries in between share one answer).
+  void awareness_query();
+  // Shutdown: publishes the removal of every local peer's states (state null at the same clock),
+  // so the other nodes drop them now rather than by timeout; from then on this document publishes
+  // no more awareness.
+  void withdraw_awareness();
   // Requests from JavaScript (DocumentManager::request). `reply(error, payload)`.
   using Reply = std::function<void(std::string error, std::vector<std::string> payload, std::string json)>;
   void request(const std::string& op, std::string arg, Reply reply);
@@ -138,6 +144,7 @@ class Document : public std::enable_shared_from_this<Document> {
   void maybe_compact(bool force);
   void flush_js_updates();
   void expire_awareness();
+  void publish_awareness_states();  // the answer to a Query (see awareness_query)
 
   DocumentManager& manager_;
   const std::string name_;
@@ -163,6 +170,9 @@ class Document : public std::enable_shared_from_this<Document> {
   std::map<std::pair<std::string, uint64_t>, uint64_t> remote_peers_;
   uint64_t next_remote_connection_ = uint64_t{1} << 62;
   bool cluster_joined_ = false;  // join()ed on load; leave() on unload
+  AnswerLimiter answer_limit_{DocClusterAwareness::kAnswerIntervalMs};  // when Queries are answered
+  net::steady_timer answer_timer_;  // a Query answer AnswerLimiter put off (Verdict::Later)
+  bool awareness_withdrawn_ = false;  // withdraw_awareness() ran: publish nothing more
   // Updates integrated (and, with a store, committed) but not yet sent to the peers, with their
   // senders. Relays of one document are at least DocumentOptions::relay_interval_ms apart, and
   // what arrives in between goes out as one merged update (flush_relay): a lone update after a
@@ -240,7 +250,7 @@ class DocumentManager : public std::enable_shared_from_this<DocumentManager> {
 
  private:
   mutable std::mutex mu_;
-  std::unique_ptr<DocClusterAwareness> cluster_awareness_;  // set in the constructor, read-only after
+  std::shared_ptr<DocClusterAwareness> cluster_awareness_;  // set in the constructor, read-only after
   std::string cluster_error_;  // why documents.redis.url is unusable (constructor; thrown by open_store)
   std::unordered_map<std::string, std::shared_ptr<Document>> docs_;  // guarded by mu_
   std::unordered_map<std::string, int> js_handles_;                  // guarded by mu_

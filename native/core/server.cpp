@@ -642,6 +642,11 @@ Server::Stats Server::stats() const {
       s.stream_seeds = r->seeds.load(std::memory_order_relaxed);
       s.stream_restores = r->restored.load(std::memory_order_relaxed);
     }
+    if (DocClusterAwareness* ca = impl_->docs->cluster_awareness()) {
+      s.cluster_awareness_answers = ca->answers.load(std::memory_order_relaxed);
+      s.cluster_awareness_queries_coalesced = ca->queries_coalesced.load(std::memory_order_relaxed);
+      s.cluster_awareness_resyncs = ca->resyncs.load(std::memory_order_relaxed);
+    }
   }
   const auto host = impl_->to_host->stats();
   const auto docs = impl_->to_documents->stats();

@@ -522,6 +522,9 @@ class Server {
     uint64_t inbound_pauses = 0;       // times a connection was paused, since start
     uint64_t adapter_bad_messages = 0;  // cluster messages dropped because they did not decode
     uint64_t cluster_awareness_dropped = 0;  // hostile awareness messages from Redis pub/sub
+    uint64_t cluster_awareness_answers = 0;  // answers to other nodes' awareness Queries (per document)
+    uint64_t cluster_awareness_queries_coalesced = 0;  // Queries that shared an answer (rate limit)
+    uint64_t cluster_awareness_resyncs = 0;  // re-queries after the awareness Subscriber reconnected
   };
   Stats stats() const;
 
