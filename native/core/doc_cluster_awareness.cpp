@@ -49,9 +49,11 @@ DocClusterAwareness::DocClusterAwareness(boost::asio::io_context& ioc, redis::Op
   if (redis.client_name.empty()) redis.client_name = "collabio-awareness-" + node_id_;
   redis::Options sub = redis;
   redis.role = redis::Role::Commands;
+  redis.max_queued = kMaxQueuedPublishes;
+  // The state and message handlers run on their connection's strand; the connections are ours,
+  // and none runs once they are destroyed (~DocClusterAwareness), so `this` outlives them.
+  redis.on_state = [this](redis::State state, std::string_view) { on_publisher_state(state); };
   publisher_ = std::make_unique<redis::Connection>(ioc, std::move(redis));
-  // Both handlers run on the Subscriber's strand; the connection is ours, and none runs once it is
-  // destroyed (~DocClusterAwareness), so `this` outlives them.
   sub.role = redis::Role::Subscriber;
   sub.on_state = [this](redis::State state, std::string_view) { on_subscriber_state(state); };
   subscriber_ = std::make_unique<redis::Connection>(ioc, std::move(sub));
@@ -146,29 +148,45 @@ void DocClusterAwareness::on_subscriber_state(redis::State state) {
   resync();
 }
 
+// Publisher strand: as above, a later Ready follows a lost connection.
+void DocClusterAwareness::on_publisher_state(redis::State state) {
+  if (state != redis::State::Ready) return;
+  if (!publisher_was_ready_) {
+    publisher_was_ready_ = true;
+    return;
+  }
+  if (!flushing_.load()) republish(joined_names());
+}
+
+std::vector<std::string> DocClusterAwareness::joined_names() {
+  std::lock_guard lk(mu_);
+  std::vector<std::string> names;
+  names.reserve(joined_.size());
+  for (const auto& [name, count] : joined_) names.push_back(name);
+  return names;
+}
+
+void DocClusterAwareness::republish(const std::vector<std::string>& names) {
+  for (const auto& name : names)
+    if (auto doc = find_(name)) boost::asio::post(doc->strand(), [doc] { doc->awareness_query(); });
+}
+
 // Subscriber strand. Messages published while the Subscriber was away are lost: ask the other
 // nodes again, and tell them again what this node's clients hold.
 void DocClusterAwareness::resync() {
-  std::vector<std::string> names, channels;
-  {
-    std::lock_guard lk(mu_);
-    for (const auto& [name, count] : joined_) {
-      names.push_back(name);
-      channels.push_back(channel(name));
-    }
-  }
+  auto names = joined_names();
   if (names.empty() || flushing_.load()) return;
   resyncs.fetch_add(1, std::memory_order_relaxed);
+  std::vector<std::string> channels;
+  channels.reserve(names.size());
+  for (const auto& name : names) channels.push_back(channel(name));
   // Subscribing to channels already held changes nothing, but Redis confirms it after the
   // resubscription the connection has just sent: from then on no answer can be missed.
   subscriber_->subscribe(redis::SubscriptionKind::Channel, std::move(channels),
                          [this, names = std::move(names)](std::error_code ec, std::string_view error_reply) {
                            if (ec || !error_reply.empty()) return;
-                           for (const auto& name : names) {
-                             publish_query(name);
-                             if (auto doc = find_(name))
-                               boost::asio::post(doc->strand(), [doc] { doc->awareness_query(); });
-                           }
+                           for (const auto& name : names) publish_query(name);
+                           republish(names);
                          });
 }
 

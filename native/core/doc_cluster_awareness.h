@@ -23,7 +23,9 @@
 // - After the Subscriber connection is lost and subscribed again (Redis restarted, network), the
 //   node queries the other nodes again for each of its documents and republishes its own clients'
 //   states: whatever was published while it was away (lost, as pub/sub messages are) is repaired
-//   without waiting for the clients' renewals. Counted in `resyncs`.
+//   without waiting for the clients' renewals. Counted in `resyncs`. After the publishing
+//   connection alone reconnects, the node republishes its clients' states (what was written
+//   but unanswered when it was lost, or did not fit its queue, is lost).
 // - Queries are answered at most once per document per kAnswerIntervalMs (AnswerLimiter below):
 //   a node, or anyone, publishing Queries in a loop costs each node one answer per interval.
 //   Queries that arrive while an answer is pending share it (counted in `queries_coalesced`).
@@ -52,6 +54,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "redis/connection.h"
 
@@ -104,6 +107,9 @@ class DocClusterAwareness : public std::enable_shared_from_this<DocClusterAwaren
   static constexpr size_t kMaxRemotePeers = 10000;
   /// A document answers Queries at most once per interval (AnswerLimiter).
   static constexpr int64_t kAnswerIntervalMs = 1000;
+  /// Messages held while the publishing connection is down (more are lost, as pub/sub messages
+  /// are): after the reconnect, the resync republishes the current states anyway.
+  static constexpr size_t kMaxQueuedPublishes = 1000;
 
   /// Finds a loaded document by name (null when not loaded); must not block.
   using FindDocument = std::function<std::shared_ptr<Document>(const std::string& name)>;
@@ -148,7 +154,11 @@ class DocClusterAwareness : public std::enable_shared_from_this<DocClusterAwaren
  private:
   void on_message(redis::Message&& message);
   void on_subscriber_state(redis::State state);
+  void on_publisher_state(redis::State state);
   void resync();
+  // Every joined document publishes its peers' states again (Document::awareness_query).
+  void republish(const std::vector<std::string>& names);
+  std::vector<std::string> joined_names();
   void publish_query(const std::string& name);
 
   boost::asio::io_context& ioc_;
@@ -160,6 +170,7 @@ class DocClusterAwareness : public std::enable_shared_from_this<DocClusterAwaren
   std::unique_ptr<redis::Connection> subscriber_;  // Subscriber role: the documents' channels
 
   bool subscriber_was_ready_ = false;  // owner: the Subscriber's strand (its state handler)
+  bool publisher_was_ready_ = false;   // owner: the publisher's strand (its state handler)
   std::atomic<bool> flushing_{false};  // close_after_flush() was called
 
   // Subscriptions by document name (join count). Guarded by mu_, which is also held while the

@@ -6,6 +6,9 @@
 // 10 s: within 40 s, plus the client's own 30 s check). A newcomer on a node that did not hold the
 // document gets the states of the others (the join query). Hostile pub/sub messages are counted
 // and change nothing. Hocuspocus providers and y-websocket providers on different nodes see each other.
+// A node that closes (io.close(), or SIGTERM to the CLI) removes its clients' cursors on the other
+// nodes at once; after a Redis restart the nodes query each other again; a Query flood is
+// answered at most once per second per document.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
@@ -16,9 +19,12 @@ const { createClient } = require('redis');
 const { HocuspocusProvider } = require('@hocuspocus/provider');
 const { startRedis } = require('./helpers/redis-server');
 const { startIpcServer } = require('./helpers/ipc-server');
+const { spawn } = require('node:child_process');
 const { waitFor } = require('./helpers/docs');
+const { freePort } = require('./helpers/redis-server');
 
 const CHILD = path.join(__dirname, 'helpers', 'child-server.js');
+const CLI = path.join(__dirname, '..', '..', 'lib', 'cli.js');
 const PREFIX = 'awt';
 
 async function startNode(t, redisUrl, label) {
@@ -182,5 +188,161 @@ test('hostile awareness messages on the pub/sub channel are dropped and counted'
     assert.equal(stats.clusterAwarenessDropped, bad.length, 'every hostile message is counted');
   }
   assert.deepEqual(seen(a), ['bob', 'eve']);
+  await pub.quit();
+});
+
+/** Resolves with the ms it took once `p` saw client `clientID` removed (an awareness 'change' event). */
+function removalOf(p, clientID) {
+  const start = Date.now();
+  return new Promise((resolve) => {
+    const onChange = ({ removed }) => {
+      if (removed.includes(clientID)) {
+        p.awareness.off('change', onChange);
+        resolve(Date.now() - start);
+      }
+    };
+    p.awareness.on('change', onChange);
+  });
+}
+
+test('a node that closes (io.close(), SIGTERM to the CLI) removes its clients\' cursors on the other nodes at once', { timeout: 90000 }, async (t) => {
+  const redis = await startRedis(t);
+  const n0 = await startNode(t, redis.url, 'node0');
+  const n1 = await startNode(t, redis.url, 'node1');
+  // A node as users start it (the CLI), on the same prefix.
+  const port = await freePort();
+  const cli = spawn(process.execPath, [CLI, '--port', String(port), '--host', '127.0.0.1', '--threads', '1', '--redis', redis.url, '--redis-prefix', PREFIX], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const cliExited = new Promise((resolve) => cli.once('exit', resolve));
+  t.after(() => {
+    if (cli.exitCode === null && cli.signalCode === null) cli.kill('SIGKILL');
+  });
+  let out = '';
+  cli.stdout.on('data', (d) => (out += d));
+  await waitFor(() => out.includes('documents kept in step through redis://127.0.0.1'), 'collabio --redis to start', 20000);
+
+  const name = 'room-close';
+  const a = provider(t, n0, name, 'ada');
+  const b = provider(t, n1, name, 'bob');
+  const c = provider(t, { ws: `ws://127.0.0.1:${port}` }, name, 'cyd');
+  await waitFor(() => seen(b).join() === 'ada,cyd', 'bob to see ada and cyd', 15000);
+  // The providers of the closing nodes must not come back elsewhere meanwhile.
+  a.shouldConnect = false;
+  c.shouldConnect = false;
+
+  // io.close() on node 0: bob's awareness reports ada removed. The outdated timeout would take
+  // 30 s at least; the removal comes in well under that.
+  const adaGone = removalOf(b, a.awareness.clientID);
+  await n0.ask({ cmd: 'close' }, 'closed');
+  const adaMs = await adaGone;
+  t.diagnostic(`ada removed on node 1 ${adaMs} ms after io.close() was asked`);
+  assert.ok(adaMs < 15000, `ada removed after ${adaMs} ms: that is the timeout, not the close`);
+
+  // SIGTERM to the CLI node: the same for cyd.
+  const cydGone = removalOf(b, c.awareness.clientID);
+  cli.kill('SIGTERM');
+  assert.equal(await cliExited, 0, 'the CLI node closed cleanly on SIGTERM');
+  const cydMs = await cydGone;
+  t.diagnostic(`cyd removed on node 1 ${cydMs} ms after SIGTERM`);
+  assert.ok(cydMs < 15000, `cyd removed after ${cydMs} ms: that is the timeout, not the close`);
+  assert.deepEqual(seen(b), []);
+  assert.equal((await n1.ask({ cmd: 'stats' }, 'stats')).stats.clusterAwarenessDropped, 0);
+});
+
+test('after Redis restarts, the nodes query each other again: a newcomer sees a cursor moved while Redis was down', { timeout: 90000 }, async (t) => {
+  const redis = await startRedis(t);
+  const n0 = await startNode(t, redis.url, 'node0');
+  const n1 = await startNode(t, redis.url, 'node1');
+  const name = 'room-restart';
+  const a = provider(t, n0, name, 'ada');
+  const b = provider(t, n1, name, 'bob'); // keeps the document loaded on node 1
+  await waitFor(() => seen(b).join() === 'ada' && seen(a).join() === 'bob', 'ada and bob to see each other', 15000);
+  const before = await Promise.all([n0, n1].map(async (n) => (await n.ask({ cmd: 'stats' }, 'stats')).stats));
+
+  // Redis goes away; ada moves meanwhile (her node's PUBLISH waits in its connection's queue and
+  // may reach Redis before node 1 has subscribed again) and Redis comes back empty (pub/sub keeps
+  // nothing).
+  await redis.stop();
+  a.awareness.setLocalStateField('cursor', 7);
+  await new Promise((r) => setTimeout(r, 500));
+  await redis.restart();
+
+  // A client joining node 1 now gets ada's cursor from node 1's registry: node 1 must have
+  // learnt it after the restart. ada's provider renews only 15 s after her last change, so
+  // within 10 s only the re-query (or her node's republishing) can have carried it.
+  const movedAt = Date.now();
+  const late = provider(t, n1, name, 'lee');
+  const adaOf = (p) => p.awareness.getStates().get(a.awareness.clientID);
+  await waitFor(() => adaOf(late)?.cursor === 7 && adaOf(b)?.cursor === 7, 'lee and bob to see ada\'s cursor', 10000);
+  t.diagnostic(`ada's cursor seen on node 1 ${Date.now() - movedAt} ms after Redis was back`);
+  // Both nodes queried again, and answered (each other's Query, or their own republishing).
+  const stats = () => Promise.all([n0, n1].map(async (n) => (await n.ask({ cmd: 'stats' }, 'stats')).stats));
+  let after = await stats();
+  for (let i = 0; i < 50 && !after.every((s, k) => s.clusterAwarenessAnswers > before[k].clusterAwarenessAnswers); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    after = await stats();
+  }
+  for (let k = 0; k < 2; k++) {
+    assert.ok(after[k].clusterAwarenessResyncs > before[k].clusterAwarenessResyncs, `node ${k} queried again after the reconnect`);
+    assert.ok(after[k].clusterAwarenessAnswers > before[k].clusterAwarenessAnswers, `node ${k} answered`);
+  }
+});
+
+test('a Query flood is answered at most once per second per document, and every Query is covered', { timeout: 90000 }, async (t) => {
+  const redis = await startRedis(t);
+  const n0 = await startNode(t, redis.url, 'node0');
+  const n1 = await startNode(t, redis.url, 'node1');
+  const name = 'room-flood';
+  const a = provider(t, n0, name, 'ada');
+  const b = provider(t, n1, name, 'bob');
+  await waitFor(() => seen(a).join() === 'bob' && seen(b).join() === 'ada', 'ada and bob to see each other', 15000);
+
+  // Everything on the channel from now on.
+  const channel = `${PREFIX}:{${name}}:awareness`;
+  const sub = createClient({ url: redis.url });
+  sub.on('error', () => {});
+  await sub.connect();
+  const onChannel = [];
+  await sub.subscribe(channel, (m) => onChannel.push({ at: Date.now(), m: Buffer.from(m) }), true);
+  const pub = createClient({ url: redis.url });
+  pub.on('error', () => {});
+  await pub.connect();
+  const before = await Promise.all([n0, n1].map(async (n) => (await n.ask({ cmd: 'stats' }, 'stats')).stats));
+
+  // 3000 Queries from a node "evil" (01 01 varString(node)) over about 3 s, pipelined in bursts.
+  const QUERIES = 3000;
+  const query = Buffer.from([1, 1, 4, ...Buffer.from('evil')]);
+  const start = Date.now();
+  for (let i = 0; i < 30; i++) {
+    await Promise.all(Array.from({ length: QUERIES / 30 }, () => pub.publish(channel, query)));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // Each node accounts for every Query: answered, or sharing an answer.
+  let after;
+  for (let i = 0; i < 100; i++) {
+    after = await Promise.all([n0, n1].map(async (n) => (await n.ask({ cmd: 'stats' }, 'stats')).stats));
+    const done = after.every((s, k) => s.clusterAwarenessAnswers - before[k].clusterAwarenessAnswers + s.clusterAwarenessQueriesCoalesced - before[k].clusterAwarenessQueriesCoalesced >= QUERIES);
+    if (done) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const seconds = (Date.now() - start) / 1000;
+  for (let k = 0; k < 2; k++) {
+    const answers = after[k].clusterAwarenessAnswers - before[k].clusterAwarenessAnswers;
+    const coalesced = after[k].clusterAwarenessQueriesCoalesced - before[k].clusterAwarenessQueriesCoalesced;
+    t.diagnostic(`node ${k}: ${answers} answers, ${coalesced} Queries coalesced over ${seconds.toFixed(1)} s`);
+    assert.equal(answers + coalesced, QUERIES, `node ${k} accounts for every Query`);
+    assert.ok(answers >= 1, `node ${k} answered`);
+    assert.ok(answers <= Math.floor(seconds) + 2, `node ${k}: ${answers} answers in ${seconds} s`);
+  }
+  // On the wire: the Updates carrying ada's state (her node's answers) number the same.
+  await new Promise((r) => setTimeout(r, 200));
+  const adaUpdates = onChannel.filter(({ m }) => m[1] === 0 && m.includes('"ada"')).length;
+  assert.ok(adaUpdates <= Math.floor(seconds) + 2, `${adaUpdates} Updates with ada's state on the channel in ${seconds} s`);
+  assert.ok(adaUpdates >= 1);
+  // Presence still works for everyone.
+  a.awareness.setLocalStateField('cursor', 1);
+  await waitFor(() => b.awareness.getStates().get(a.awareness.clientID)?.cursor === 1, 'bob to see ada move', 10000);
+  await sub.quit();
   await pub.quit();
 });
