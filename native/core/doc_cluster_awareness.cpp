@@ -78,6 +78,10 @@ void DocClusterAwareness::close() {
 
 void DocClusterAwareness::close_after_flush(std::chrono::milliseconds grace) {
   if (flushing_.exchange(true)) return;
+  if (!publisher_ready_.load()) {
+    close();
+    return;
+  }
   subscriber_->close();
   // Replies come in command order: the PING's answer means every PUBLISH before it was answered.
   // The timer bounds the wait when Redis does not answer; whichever comes first closes, on one
@@ -150,6 +154,7 @@ void DocClusterAwareness::on_subscriber_state(redis::State state) {
 
 // Publisher strand: as above, a later Ready follows a lost connection.
 void DocClusterAwareness::on_publisher_state(redis::State state) {
+  publisher_ready_.store(state == redis::State::Ready);
   if (state != redis::State::Ready) return;
   if (!publisher_was_ready_) {
     publisher_was_ready_ = true;

@@ -127,7 +127,9 @@ class DocClusterAwareness : public std::enable_shared_from_this<DocClusterAwaren
   void close();
   /// Shutdown: stops listening now, and closes the publishing connection once Redis has answered
   /// everything published before this call (the removals of Document::withdraw_awareness), or
-  /// after `grace` when it does not answer (Redis unreachable). Safe to call twice.
+  /// after `grace` when it does not answer. When the publishing connection is not connected
+  /// (never started, Redis unreachable) it closes at once: nothing could be delivered. Safe to
+  /// call twice.
   void close_after_flush(std::chrono::milliseconds grace);
 
   /// The document `name` is loaded here / unloaded: subscribe to its channel (and query the
@@ -171,6 +173,7 @@ class DocClusterAwareness : public std::enable_shared_from_this<DocClusterAwaren
 
   bool subscriber_was_ready_ = false;  // owner: the Subscriber's strand (its state handler)
   bool publisher_was_ready_ = false;   // owner: the publisher's strand (its state handler)
+  std::atomic<bool> publisher_ready_{false};  // written by the publisher's state handler
   std::atomic<bool> flushing_{false};  // close_after_flush() was called
 
   // Subscriptions by document name (join count). Guarded by mu_, which is also held while the
