@@ -5,17 +5,10 @@
 // meet here. The raw clients never renew their states, so whatever arrives after the first
 // exchange was carried by the mechanism under test (a removal at shutdown, a re-query after a
 // reconnect), not by a client's renewal.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,137 +16,24 @@
 #include "../redis/redis_server.h"
 #include "core/doc_cluster_awareness.h"
 #include "core/server.h"
+#include "server_fixture.h"
 
 using namespace collabio::core;
+using Host = collabio::test::TestHost;  // drains events and handles none
 using namespace std::chrono_literals;
 
 namespace {
 
-// A host that drains events and handles none (documents need no answer without authorize or
-// application persistence).
-class Host : public EventSink {
+// A y-websocket client of document `doc`: its upgrade request is sent; ok() when that worked.
+class DocClient : public collabio::test::RawClient {
  public:
-  explicit Host(Options opts) : server_(std::move(opts), this) {}
-  ~Host() override { stop(); }
-
-  uint16_t listen() {
-    const auto a = server_.listen("127.0.0.1", 0);
-    thread_ = std::thread([this] { loop(); });
-    return a.port;
-  }
-  // Server::close(), then waits for EventSink::closed(): every I/O thread has finished.
-  void stop() {
-    if (stopped_) return;
-    stopped_ = true;
-    server_.close();
-    {
-      std::unique_lock lk(mu_);
-      cv_.wait_for(lk, 10s, [&] { return closed_; });
-      quit_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-  Server& server() { return server_; }
-
-  void notify() override {
-    {
-      std::lock_guard lk(mu_);
-      pending_ = true;
-    }
-    cv_.notify_all();
-  }
-  void closed() override {
-    {
-      std::lock_guard lk(mu_);
-      closed_ = true;
-    }
-    cv_.notify_all();
-  }
-
- private:
-  void loop() {
-    std::vector<Event> batch;
-    for (;;) {
-      {
-        std::unique_lock lk(mu_);
-        cv_.wait(lk, [&] { return pending_ || quit_; });
-        if (quit_) return;
-        pending_ = false;
-      }
-      batch.clear();
-      const bool more = server_.drain_events(batch);
-      server_.events_handled();
-      if (more) {
-        std::lock_guard lk(mu_);
-        pending_ = true;
-      }
-    }
-  }
-
-  std::thread thread_;
-  bool stopped_ = false;  // owner: the test thread
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool pending_ = false;  // guarded by mu_
-  bool closed_ = false;   // guarded by mu_
-  bool quit_ = false;     // guarded by mu_
-  Server server_;         // last: its threads are joined before the members above go away
-};
-
-// A y-websocket client over a plain socket: upgrade, masked binary frames out, whatever arrives in.
-class DocClient {
- public:
-  DocClient(uint16_t port, const std::string& doc) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{0, 100000};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;  // sockaddr_in as sockaddr
-    ok_ = ok_ && send_all("GET /" + doc + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-  }
-  ~DocClient() {
-    if (fd_ >= 0) ::close(fd_);
+  DocClient(uint16_t port, const std::string& doc) : RawClient(port) {
+    ok_ = connected() && send_upgrade("/" + doc);
   }
   bool ok() const { return ok_; }
 
-  void send_binary(const std::string& payload) {
-    std::string f(1, static_cast<char>(0x82));
-    f.push_back(static_cast<char>(0x80 | payload.size()));  // < 126 bytes here
-    const char mask[4] = {1, 2, 3, 4};
-    f.append(mask, 4);
-    for (size_t i = 0; i < payload.size(); ++i) f.push_back(static_cast<char>(payload[i] ^ mask[i & 3]));
-    send_all(f);
-  }
-  // Reads for up to `limit`; true once everything received contains `needle`.
-  bool received(const std::string& needle, std::chrono::milliseconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (buf_.find(needle) == std::string::npos) {
-      if (std::chrono::steady_clock::now() > end) return false;
-      char tmp[4096];
-      const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-      if (n > 0) buf_.append(tmp, static_cast<size_t>(n));
-      if (n == 0) return false;
-    }
-    return true;
-  }
-
  private:
-  bool send_all(std::string_view s) {
-    while (!s.empty()) {
-      const ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      s.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-  int fd_ = -1;
   bool ok_ = false;
-  std::string buf_;
 };
 
 std::string bytes(std::initializer_list<int> v) {
@@ -340,7 +220,8 @@ TEST(DocClusterAwareness, AQueryFloodIsAnsweredAtABoundedRate) {
     if (answers + coalesced >= kQueries) break;
     std::this_thread::sleep_for(100ms);
   }
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start).count();
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(elapsed).count();
   EXPECT_EQ(answers + coalesced, uint64_t{kQueries});
   EXPECT_GE(answers, 1u);
   // One answer per second at most, plus the first (at once) and the last (at the interval's end).

@@ -1,6 +1,7 @@
-// What the end-to-end core tests share (server_test, doc_replication_test): a host that runs a
-// core::Server and drains its events on a thread of its own as the addon does, and a blocking
-// client over a plain loopback socket that writes WebSocket frames by hand.
+// What the end-to-end core tests share (server_test, doc_replication_test,
+// doc_cluster_awareness_test): a host that runs a core::Server and drains its events on a thread of
+// its own as the addon does, and a blocking client over a plain loopback socket that writes
+// WebSocket frames by hand.
 #pragma once
 
 #include <arpa/inet.h>
