@@ -16,7 +16,8 @@ const REQUIRED = {
     'HANDSHAKE', 'CONNECTION_ERROR', 'UPGRADE', 'WARNING', 'ADAPTER_MESSAGE', 'ADAPTER_REPLY', 'ADAPTER_COMMAND_REPLY',
   ],
   eventKindRanges: ['documents', 'engine', 'adapter'],
-  eventSlots: ['KIND', 'CONN', 'NSP', 'DATA', 'ACK_ID', 'ATTACHMENTS', 'HANDSHAKE', 'EXTRA'],
+  eventSlots: ['KIND', 'CONN', 'ACK_ID', 'FIELDS'],
+  eventFields: ['NSP', 'DATA', 'ATTACHMENTS', 'HANDSHAKE', 'EXTRA'],
   docAuthModes: ['REFUSE', 'READ_WRITE', 'READ_ONLY'],
   engineErrors: ['FORBIDDEN'],
 };

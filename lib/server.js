@@ -21,12 +21,12 @@ const { Attachment } = require('./attach');
 const { parseQuery } = require('./query');
 const debug = require('./debug')('collabio:server');
 
-const { eventKinds: EV, eventKindRanges, eventStride: STRIDE, eventSlots: SLOT } = require('./constants');
+const { eventKinds: EV, eventKindRanges, eventStride: STRIDE, eventSlots: SLOT, eventFields: FIELD } = require('./constants');
 
 // Document events go to lib/documents.js, Engine.IO's to lib/engine.js, the Redis adapter's to
 // lib/redis-adapter.js; the rest are Socket.IO's and the core's, handled here.
 const { documents: DOC_KINDS, engine: ENGINE_KINDS, adapter: ADAPTER_KINDS } = eventKindRanges;
-const { KIND, CONN, NSP, DATA, ACK_ID, ATTACHMENTS, HANDSHAKE, EXTRA } = SLOT;
+const { KIND, CONN, ACK_ID, FIELDS } = SLOT;
 
 const DEFAULTS = {
   path: '/socket.io',
@@ -142,7 +142,7 @@ class Server extends EventEmitter {
         documents: this.documents._nativeOptions(),
         engine: nativeEngineOptions(this.opts),
       },
-      (batch) => this._onEvents(batch),
+      (numbers, ...values) => this._onEvents(numbers, values),
     );
     /** `io.engine`: Engine.IO events and counters (lib/engine.js). */
     this._engine = new Engine(this);
@@ -398,8 +398,8 @@ class Server extends EventEmitter {
 
   // ---- events from the native core ----
 
-  _onEvents(batch) {
-    if (batch === null) {
+  _onEvents(numbers, values) {
+    if (numbers === null) {
       debug('closed');
       this._address = null;
       this._attachment = null;
@@ -410,17 +410,24 @@ class Server extends EventEmitter {
       }
       return;
     }
-    for (let i = 0; i < batch.length; i += STRIDE) {
+    // The layout is native/core/host_protocol.h's: per event, its numbers in `numbers` and, in
+    // `values`, the fields its FIELDS bits name (a namespace only when it changes).
+    let v = 0;
+    let nsp = '';
+    for (let i = 0; i < numbers.length; i += STRIDE) {
+      const kind = numbers[i + KIND];
+      const conn = numbers[i + CONN];
+      const ackId = numbers[i + ACK_ID];
+      const fields = numbers[i + FIELDS];
+      if (fields & FIELD.NSP) nsp = values[v++];
+      const data = fields & FIELD.DATA ? values[v++] : '';
+      const attachments = fields & FIELD.ATTACHMENTS ? values[v++] : undefined;
+      const hs = fields & FIELD.HANDSHAKE ? values[v++] : undefined;
+      const extra = fields & FIELD.EXTRA ? values[v++] : undefined;
       try {
-        const kind = batch[i + KIND];
-        const conn = batch[i + CONN];
-        const nsp = batch[i + NSP];
-        const data = batch[i + DATA];
-        const ackId = batch[i + ACK_ID];
-        const attachments = batch[i + ATTACHMENTS];
-        const hs = batch[i + HANDSHAKE];
-        const extra = batch[i + EXTRA];
-        if (kind >= DOC_KINDS.first && kind <= DOC_KINDS.last) {
+        if (kind === EV.EVENT || kind === EV.ACK) {
+          this._onMessage(kind, conn, nsp, data, ackId, attachments);
+        } else if (kind >= DOC_KINDS.first && kind <= DOC_KINDS.last) {
           this.documents._onEvent(kind, conn, nsp, data, ackId, attachments, hs, extra);
         } else if (kind >= ADAPTER_KINDS.first && kind <= ADAPTER_KINDS.last) {
           if (this._redisCluster) this._redisCluster.onEvent(kind, nsp, data, ackId, attachments, extra);
@@ -438,21 +445,25 @@ class Server extends EventEmitter {
     }
   }
 
+  /** A client's EVENT or ACK (with its binary attachments rebuilt), for its namespace socket. */
+  _onMessage(kind, conn, nspName, data, ackId, attachments) {
+    const socket = this._socket(conn, nspName);
+    if (!socket) return;
+    let args = JSON.parse(data);
+    if (attachments) args = reconstruct(args, attachments);
+    if (kind === EV.EVENT) socket._onevent(args, ackId);
+    else socket._onack(ackId, args);
+  }
+
   _onEvent(kind, conn, nspName, data, ackId, attachments, extra) {
     switch (kind) {
       case EV.CONNECT:
         this._onConnect(conn, nspName, data);
         return;
       case EV.EVENT:
-      case EV.ACK: {
-        const socket = this._socket(conn, nspName);
-        if (!socket) return;
-        let args = JSON.parse(data);
-        if (attachments) args = reconstruct(args, attachments);
-        if (kind === EV.EVENT) socket._onevent(args, ackId);
-        else socket._onack(ackId, args);
+      case EV.ACK:
+        this._onMessage(kind, conn, nspName, data, ackId, attachments);
         return;
-      }
       case EV.NSP_DISCONNECT: {
         const socket = this._socket(conn, nspName);
         if (socket) socket._onclose('client namespace disconnect');

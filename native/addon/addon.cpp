@@ -8,7 +8,9 @@
 
 #include <napi.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <unordered_map>
@@ -27,6 +29,12 @@ using collabio::core::EventSlot;  // where each field of an event goes in the ba
 // call returns: slices keep that transient memory small however much is waiting, and the garbage of
 // one slice is young garbage by the next. Small events still arrive in one batch per wake-up.
 constexpr uint64_t kDeliverSliceBytes = 1ull << 20;
+// Arguments of one onEvents call at most: they go on V8's stack. A larger batch is handed over in
+// several calls.
+constexpr size_t kMaxValuesPerCall = 4096;
+// The namespace before the first event of a call (host_protocol.h: a clear kFieldNsp bit means "the
+// previous event's").
+const std::string kNoNamespace;
 
 // Option readers: each leaves `field` (its default) alone unless `key` holds a value of the type.
 template <class T>
@@ -176,7 +184,8 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
   }
 
  private:
-  // Runs on the main thread: drains every waiting event into one array.
+  // Runs on the main thread: drains the waiting events and hands them to JavaScript in calls of at
+  // most kMaxValuesPerCall values (host_protocol.h, "An event batch reaches JavaScript").
   static void Deliver(Napi::Env env, Napi::Function js, NativeServer* self) {
     if (env == nullptr || self->released_) return;
     self->batch_.clear();
@@ -190,41 +199,13 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
       ~Handled() { server.events_handled(); }
     } handled{*self->server_};
     if (!self->batch_.empty()) {
-      Napi::Array arr = Napi::Array::New(env, self->batch_.size() * kEventStride);
-      uint32_t i = 0;
       std::vector<uint64_t> closed;  // connections whose handshake is forgotten after this batch
-      for (auto& ev : self->batch_) {
-        if (ev.kind == Event::kConnect) {
-          // Socket.IO connects: JavaScript builds socket.handshake only when it is read
-          // (NativeServer::GetHandshake), so the request stays here until the connection closes.
-          if (ev.handshake) self->handshakes_.try_emplace(ev.conn, std::move(ev.handshake));
-          ev.handshake = nullptr;
-        } else if (ev.kind == Event::kClose) {
-          closed.push_back(ev.conn);
-        }
-        // Fields left unset read as undefined in JavaScript (the array starts with holes): most
-        // events carry no attachments, handshake or extra, and each Set is a call into V8.
-        arr.Set(i + EventSlot::kSlotKind, Napi::Number::New(env, ev.kind));
-        arr.Set(i + EventSlot::kSlotConn, Napi::Number::New(env, static_cast<double>(ev.conn)));
-        arr.Set(i + EventSlot::kSlotNsp, Napi::String::New(env, ev.nsp));
-        arr.Set(i + EventSlot::kSlotData, Napi::String::New(env, ev.data));
-        arr.Set(i + EventSlot::kSlotAckId, Napi::Number::New(env, static_cast<double>(ev.ack_id)));
-        if (!ev.attachments.empty()) {
-          Napi::Array atts = Napi::Array::New(env, ev.attachments.size());
-          for (uint32_t k = 0; k < ev.attachments.size(); ++k)
-            atts.Set(k, Napi::Buffer<char>::Copy(env, ev.attachments[k].data(), ev.attachments[k].size()));
-          arr.Set(i + EventSlot::kSlotAttachments, atts);
-        }
-        if (ev.handshake) arr.Set(i + EventSlot::kSlotHandshake, HandshakeToJs(env, *ev.handshake));
-        if (!ev.extra.empty()) arr.Set(i + EventSlot::kSlotExtra, Napi::String::New(env, ev.extra));
-        i += kEventStride;
-      }
-      self->batch_.clear();
       {
         // Whatever the handlers send while this batch runs leaves in one hand-off to the I/O threads.
         collabio::core::Server::CommandBatch commands(*self->server_);
-        js.Call({arr});
+        for (size_t at = 0; at < self->batch_.size();) at = self->CallWith(env, js, at, closed);
       }
+      self->batch_.clear();
       // JavaScript has handled the closes (a closing socket keeps a copy of its handshake).
       for (uint64_t conn : closed) self->handshakes_.erase(conn);
     }
@@ -240,6 +221,87 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
       }
       self->tsfn_.Release();
     }
+  }
+
+  // One call of onEvents(numbers, ...values) with the events of batch_ from `first` on, as many as
+  // fit in kMaxValuesPerCall values (at least one). Returns the index of the first event left.
+  size_t CallWith(Napi::Env env, const Napi::Function& js, size_t first, std::vector<uint64_t>& closed) {
+    using collabio::core::EventField;
+    constexpr size_t kMaxFieldsPerEvent = 5;
+    size_t last = first;
+    while (last < batch_.size() && (last - first + 1) * kMaxFieldsPerEvent <= kMaxValuesPerCall) ++last;
+    last = std::max(last, first + 1);
+    Napi::HandleScope scope(env);
+    const size_t count = last - first;
+    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, count * kEventStride * sizeof(double));
+    double* numbers = static_cast<double*>(buffer.Data());
+    values_.clear();
+    values_.push_back(Napi::Float64Array::New(env, count * kEventStride, buffer, 0));
+    const std::string* nsp = &kNoNamespace;
+    for (size_t k = 0; k < count; ++k) {
+      Event& ev = batch_[first + k];
+      if (ev.kind == Event::kConnect) {
+        // Socket.IO connects: JavaScript builds socket.handshake only when it is read
+        // (NativeServer::GetHandshake), so the request stays here until the connection closes.
+        if (ev.handshake) handshakes_.try_emplace(ev.conn, std::move(ev.handshake));
+        ev.handshake = nullptr;
+      } else if (ev.kind == Event::kClose) {
+        closed.push_back(ev.conn);
+      }
+      uint32_t fields = 0;
+      if (ev.nsp != *nsp) {
+        fields |= EventField::kFieldNsp;
+        values_.push_back(JsString(env, ev.nsp));
+        nsp = &ev.nsp;
+      }
+      if (!ev.data.empty()) {
+        fields |= EventField::kFieldData;
+        values_.push_back(JsString(env, ev.data));
+      }
+      if (!ev.attachments.empty()) {
+        fields |= EventField::kFieldAttachments;
+        Napi::Array atts = Napi::Array::New(env, ev.attachments.size());
+        for (uint32_t i = 0; i < ev.attachments.size(); ++i)
+          atts.Set(i, Napi::Buffer<char>::Copy(env, ev.attachments[i].data(), ev.attachments[i].size()));
+        values_.push_back(atts);
+      }
+      if (ev.handshake) {
+        fields |= EventField::kFieldHandshake;
+        values_.push_back(HandshakeToJs(env, *ev.handshake));
+      }
+      if (!ev.extra.empty()) {
+        fields |= EventField::kFieldExtra;
+        values_.push_back(JsString(env, ev.extra));
+      }
+      double* n = numbers + k * kEventStride;
+      n[EventSlot::kSlotKind] = ev.kind;
+      n[EventSlot::kSlotConn] = static_cast<double>(ev.conn);
+      n[EventSlot::kSlotAckId] = static_cast<double>(ev.ack_id);
+      n[EventSlot::kSlotFields] = fields;
+    }
+    js.Call(values_);
+    return last;
+  }
+
+  // A JavaScript string of the UTF-8 text `s`. ASCII (JSON text, namespaces and reasons, usually)
+  // is created as Latin-1, which V8 copies as it is instead of decoding.
+  static napi_value JsString(napi_env env, std::string_view s) {
+    napi_value out;
+    const napi_status status = IsAscii(s) ? napi_create_string_latin1(env, s.data(), s.size(), &out)
+                                          : napi_create_string_utf8(env, s.data(), s.size(), &out);
+    NAPI_THROW_IF_FAILED(env, status, nullptr);
+    return out;
+  }
+  static bool IsAscii(std::string_view s) {
+    uint64_t high = 0;  // the high bits of every byte, OR-ed together
+    size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      uint64_t word;
+      std::memcpy(&word, s.data() + i, 8);
+      high |= word;
+    }
+    for (; i < s.size(); ++i) high |= static_cast<uint8_t>(s[i]);
+    return (high & 0x8080808080808080ull) == 0;
   }
 
   static Napi::Value HandshakeToJs(Napi::Env env, const collabio::core::Handshake& hs) {
@@ -548,6 +610,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
   Napi::ThreadSafeFunction tsfn_;
   std::unique_ptr<collabio::core::Server> server_;
   std::vector<Event> batch_;           // main thread
+  std::vector<napi_value> values_;     // main thread: the arguments of the call being built
   // Handshakes of the open Socket.IO connections, by connection id (main thread).
   std::unordered_map<uint64_t, std::shared_ptr<const collabio::core::Handshake>> handshakes_;
   bool released_ = false;              // main thread
@@ -586,6 +649,7 @@ Napi::Object ExportConstants(Napi::Env env) {
   c.Set("eventKindRanges", ranges);
   c.Set("eventStride", core::kEventStride);
   c.Set("eventSlots", table(core::kEventSlotNames));
+  c.Set("eventFields", table(core::kEventFieldNames));
   c.Set("docAuthModes", table(core::kDocAuthModeNames));
   c.Set("handshakeAllowed", core::kHandshakeAllowed);
   c.Set("engineErrors", table(engine_errors));

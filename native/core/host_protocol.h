@@ -15,10 +15,10 @@ namespace collabio::core {
 
 // Kinds of Event (server.h). A base of Event, so that the kinds read Event::kConnect.
 //
-// An Event has eight generic fields (the eight slots JavaScript receives); what each holds depends
-// on the kind. The table is the contract; Event's named constructors (server.h), one per row, are
-// the only way to build an Event and fill the fields by these names, so that a producer says
-// "method", not "nsp". A blank is unset.
+// An Event has eight generic fields (what JavaScript receives of each event); what each holds
+// depends on the kind. The table is the contract; Event's named constructors (server.h), one per
+// row, are the only way to build an Event and fill the fields by these names, so that a producer
+// says "method", not "nsp". A blank is unset.
 //
 //   kind               conn         nsp          data            ack_id       attachments  handshake  extra
 //   kConnect           session      namespace    auth JSON                                 request
@@ -125,25 +125,44 @@ inline constexpr NamedNumber kEventKindNames[] = {
     {"ADAPTER_COMMAND_REPLY", EventKinds::kAdapterCommandReply},
 };
 
-// An event batch reaches JavaScript as one flat array, kEventStride slots per event; a slot an
-// event leaves unset reads as undefined. Example: a client's EVENT ["hi"] on connection 7 is
-// [2, 7, "/", "[\"hi\"]", -1, undefined, undefined, undefined].
-inline constexpr uint32_t kEventStride = 8;
+// An event batch reaches JavaScript as one call onEvents(numbers, ...values), so that an event costs
+// one value created per string it carries and no property store (each store into a JavaScript array
+// is a call into V8):
+// - `numbers` is a Float64Array with kEventStride numbers per event, at the EventSlot offsets:
+//   its kind, conn, ack_id, and `fields`, the set of EventField bits saying which of its other
+//   fields follow in `values`;
+// - `values` holds, event after event, the fields whose bit is set, in EventField order. A field
+//   whose bit is clear reads as: nsp, the previous event's nsp of the same call ('' for the first);
+//   data, ''; attachments, handshake and extra, undefined.
+// Example: a client's EVENT ["hi"] on connection 7 and another on connection 8, both in "/", arrive
+// as numbers [2, 7, -1, 3,  2, 8, -1, 2] and values ["/", "[\"hi\"]", "[\"hi\"]"].
+inline constexpr uint32_t kEventStride = 4;
 enum EventSlot : uint32_t {
   kSlotKind = 0,
   kSlotConn = 1,
-  kSlotNsp = 2,
-  kSlotData = 3,
-  kSlotAckId = 4,
-  kSlotAttachments = 5,  // Buffers
-  kSlotHandshake = 6,    // the request, for kDocAuth, kHandshake and kConnectionError
-  kSlotExtra = 7,
+  kSlotAckId = 2,
+  kSlotFields = 3,  // EventField bits
 };
-static_assert(kSlotExtra + 1 == kEventStride, "every slot of the stride is named");
+static_assert(kSlotFields + 1 == kEventStride, "every slot of the stride is named");
 inline constexpr NamedNumber kEventSlotNames[] = {
-    {"KIND", kSlotKind},       {"CONN", kSlotConn},   {"NSP", kSlotNsp},
-    {"DATA", kSlotData},       {"ACK_ID", kSlotAckId}, {"ATTACHMENTS", kSlotAttachments},
-    {"HANDSHAKE", kSlotHandshake}, {"EXTRA", kSlotExtra},
+    {"KIND", kSlotKind},
+    {"CONN", kSlotConn},
+    {"ACK_ID", kSlotAckId},
+    {"FIELDS", kSlotFields},
+};
+enum EventField : uint32_t {
+  kFieldNsp = 1,          // a string
+  kFieldData = 2,         // a string
+  kFieldAttachments = 4,  // an array of Buffers
+  kFieldHandshake = 8,    // the request as an object, for kDocAuth, kHandshake and kConnectionError
+  kFieldExtra = 16,       // a string
+};
+inline constexpr NamedNumber kEventFieldNames[] = {
+    {"NSP", kFieldNsp},
+    {"DATA", kFieldData},
+    {"ATTACHMENTS", kFieldAttachments},
+    {"HANDSHAKE", kFieldHandshake},
+    {"EXTRA", kFieldExtra},
 };
 
 // The answer to a kDocAuth (Server::doc_auth's `mode`).

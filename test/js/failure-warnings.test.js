@@ -99,8 +99,8 @@ for (const [setup, opts, nspName] of [
     };
     if (nspName === '/') io.on('connection', onConnection);
     else io.of(/^\/dynamic-/).on('connection', onConnection);
-    const { eventKinds } = require('../../lib/constants');
-    io._onEvents([eventKinds.CONNECT, 424242, nspName, '{"token":', -1, undefined, undefined, undefined]);
+    const { eventKinds, eventFields } = require('../../lib/constants');
+    io._onEvents(new Float64Array([eventKinds.CONNECT, 424242, -1, eventFields.NSP | eventFields.DATA]), [nspName, '{"token":']);
     await waitFor(() => auths.length === 2 && warnings.length > 0, 'the connection and the warning', 5000);
     assert.deepEqual(auths, [{}, {}]);
     assert.equal(warnings.length, 1);
