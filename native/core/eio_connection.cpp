@@ -196,15 +196,11 @@ bool EioConnection::enqueue(const ws::Frame* frames, size_t n, bool is_volatile)
   return true;
 }
 
-std::vector<ws::Frame> EioConnection::message_frames(std::string_view text, const std::vector<std::string>& attachments,
-                                                    bool compress) {
-  std::vector<ws::Frame> frames;
+ws::Frames EioConnection::message_frames(std::string_view text, const std::vector<std::string>& attachments,
+                                       bool compress) {
+  ws::Frames frames;
   frames.reserve(1 + attachments.size());
-  std::string message;
-  message.reserve(1 + text.size());
-  message.push_back('4');  // Engine.IO "message"
-  message.append(text);
-  frames.push_back(ws::make_frame(ws::Opcode::Text, message, compress));
+  frames.push_back(ws::make_frame(ws::Opcode::Text, "4", text, compress));  // Engine.IO "message"
   for (const auto& a : attachments) frames.push_back(ws::make_frame(ws::Opcode::Binary, a, compress));
   return frames;
 }

@@ -68,8 +68,8 @@ class EioConnection final : public Connection, public std::enable_shared_from_th
   // Engine.IO message packets: `text` as one text message ('4' + text), then every attachment as a
   // binary message. Framed once; a broadcast queues the same frames to every recipient. `compress`
   // false: never permessage-deflate compressed (compress(false)).
-  static std::vector<ws::Frame> message_frames(std::string_view text, const std::vector<std::string>& attachments,
-                                               bool compress = true);
+  static ws::Frames message_frames(std::string_view text, const std::vector<std::string>& attachments,
+                                  bool compress = true);
   // Queues message_frames(text, attachments, compress) (any thread).
   bool send_message(std::string_view text, const std::vector<std::string>& attachments, bool is_volatile,
                     bool compress = true);

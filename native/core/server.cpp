@@ -378,8 +378,13 @@ void ServerImpl::connect_reply(uint64_t conn, std::string nsp, bool accepted, st
 }
 
 void ServerImpl::send(uint64_t conn, std::string packet, std::vector<std::string> attachments, bool compress) {
-  command([self = shared_from_this(), conn, packet = std::move(packet), attachments = std::move(attachments),
-           compress] { self->sio_->send(conn, packet, attachments, compress); });
+  // Framed on the calling thread: the command carries what the connection queues.
+  SendFrames s{conn, EioConnection::message_frames(packet, attachments, compress)};
+  if (t_batch_ && t_batch_->server == this) {
+    t_batch_->commands.emplace_back(std::in_place_type<SendFrames>, std::move(s));
+    return;
+  }
+  net::post(cmd_, [self = shared_from_this(), s = std::move(s)] { self->sio_->send(s.conn, s.frames); });
 }
 
 void ServerImpl::broadcast(std::string nsp, std::vector<std::string> rooms, std::vector<std::string> except,
@@ -469,8 +474,14 @@ void ServerImpl::end_batch() {
   std::unique_ptr<Batch> b(t_batch_);
   t_batch_ = nullptr;
   if (b->commands.empty()) return;
-  net::post(cmd_, [commands = std::move(b->commands)] {
-    for (const auto& fn : commands) fn();
+  net::post(cmd_, [self = shared_from_this(), commands = std::move(b->commands)] {
+    for (const auto& c : commands) {
+      if (const auto* s = std::get_if<SendFrames>(&c)) {
+        self->sio_->send(s->conn, s->frames);
+      } else {
+        std::get<std::function<void()>>(c)();
+      }
+    }
   });
 }
 

@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -110,7 +111,7 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   template <class F>
   void command(F&& fn) {
     if (t_batch_ && t_batch_->server == this) {
-      t_batch_->commands.emplace_back(std::forward<F>(fn));
+      t_batch_->commands.emplace_back(std::in_place_type<std::function<void()>>, std::forward<F>(fn));
     } else {
       net::post(cmd_, std::forward<F>(fn));
     }
@@ -198,11 +199,17 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> conns_;  // guarded by conns_mu_
   std::vector<std::weak_ptr<HttpSession>> http_sessions_;              // guarded by conns_mu_
 
+  // send(): the frames to queue on connection `conn`, framed by the thread that sent them.
+  struct SendFrames {
+    uint64_t conn = 0;
+    ws::Frames frames;
+  };
   // The commands held by the Server::CommandBatch open on this thread (one at a time per thread;
-  // each thread owns its own, so no lock).
+  // each thread owns its own, so no lock). A send, the usual command of a batch (every ack reply
+  // is one), is held as data: no function object, no reference on the server per send.
   struct Batch {
     ServerImpl* server = nullptr;
-    std::vector<std::function<void()>> commands;
+    std::vector<std::variant<SendFrames, std::function<void()>>> commands;
   };
   static thread_local Batch* t_batch_;
 

@@ -17,9 +17,11 @@ size_t header_size(size_t payload_size) {
   return 10;
 }
 
-std::string encode_frame(Opcode op, std::string_view payload, bool rsv1) {
+std::string encode_frame(Opcode op, std::string_view payload, bool rsv1) { return encode_frame(op, {}, payload, rsv1); }
+
+std::string encode_frame(Opcode op, std::string_view head, std::string_view tail, bool rsv1) {
   std::string out;
-  const size_t n = payload.size();
+  const size_t n = head.size() + tail.size();
   out.resize(header_size(n) + n);
   auto* p = reinterpret_cast<uint8_t*>(out.data());  // std::string storage viewed as bytes
   p[0] = 0x80 | (rsv1 ? 0x40 : 0) | static_cast<uint8_t>(op);
@@ -36,13 +38,20 @@ std::string encode_frame(Opcode op, std::string_view payload, bool rsv1) {
     for (int i = 0; i < 8; ++i) p[2 + i] = static_cast<uint8_t>(static_cast<uint64_t>(n) >> (56 - 8 * i));
     h = 10;
   }
-  if (n) std::memcpy(p + h, payload.data(), n);
+  if (!head.empty()) std::memcpy(p + h, head.data(), head.size());
+  if (!tail.empty()) std::memcpy(p + h + head.size(), tail.data(), tail.size());
   return out;
 }
 
 Frame make_frame(Opcode op, std::string_view payload, bool compressible) {
   const bool data = op == Opcode::Text || op == Opcode::Binary;
   return std::make_shared<const OutFrame>(encode_frame(op, payload), data && compressible, header_size(payload.size()));
+}
+
+Frame make_frame(Opcode op, std::string_view head, std::string_view tail, bool compressible) {
+  const bool data = op == Opcode::Text || op == Opcode::Binary;
+  return std::make_shared<const OutFrame>(encode_frame(op, head, tail), data && compressible,
+                                          header_size(head.size() + tail.size()));
 }
 
 Frame binary_frame(std::span<const uint8_t> message) {

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include <boost/container/small_vector.hpp>
+
 namespace collabio::core::ws {
 
 enum class Opcode : uint8_t { Continuation = 0, Text = 1, Binary = 2, Close = 8, Ping = 9, Pong = 10 };
@@ -34,6 +36,9 @@ enum CloseCode : uint16_t {
 // Encodes a whole unmasked frame (FIN set) into one contiguous string: header then payload.
 // `rsv1` marks a permessage-deflate compressed message (RFC 7692 section 6).
 std::string encode_frame(Opcode op, std::string_view payload, bool rsv1 = false);
+// The same for the payload `head` followed by `tail`, copied once: encode_frame(op, "4", "2[]")
+// equals encode_frame(op, "42[]").
+std::string encode_frame(Opcode op, std::string_view head, std::string_view tail, bool rsv1 = false);
 // Length of the header encode_frame puts before a payload of `payload_size` bytes.
 size_t header_size(size_t payload_size);
 
@@ -70,8 +75,12 @@ class OutFrame {
   mutable std::shared_ptr<const OutFrame> cached_;
 };
 using Frame = std::shared_ptr<const OutFrame>;
+// The frames of one message and its attachments, the usual one or two held without allocating.
+using Frames = boost::container::small_vector<Frame, 2>;
 // A data or control frame; data frames are compressible unless `compressible` is false.
 Frame make_frame(Opcode op, std::string_view payload, bool compressible = true);
+// A data frame whose payload is `head` followed by `tail` (see encode_frame).
+Frame make_frame(Opcode op, std::string_view head, std::string_view tail, bool compressible = true);
 // A compressible binary data frame holding `message` (what the y-websocket and Hocuspocus
 // document protocols send).
 Frame binary_frame(std::span<const uint8_t> message);

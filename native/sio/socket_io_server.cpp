@@ -49,9 +49,8 @@ void SocketIoServer::connect_reply(uint64_t conn, const std::string& nsp, bool a
   c->send_message(packet, {}, false);
 }
 
-void SocketIoServer::send(uint64_t conn, const std::string& packet, const std::vector<std::string>& attachments,
-                          bool compress) {
-  if (auto c = server_.find_eio(conn)) c->send_message(packet, attachments, false, compress);
+void SocketIoServer::send(uint64_t conn, const core::ws::Frames& frames) {
+  if (auto c = server_.find_eio(conn)) c->enqueue(frames.data(), frames.size(), false);
 }
 
 void SocketIoServer::join(uint64_t conn, const std::string& nsp, const std::vector<std::string>& rooms) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/eio_upper.h"
+#include "core/ws_frame.h"
 #include "sio/adapter.h"
 #include "sio/local_adapter.h"
 
@@ -38,7 +39,8 @@ class SocketIoServer {
   // ---- commands (the command strand). Packets are Socket.IO text without the Engine.IO
   // prefix; attachments follow as binary messages. Unknown connection ids are ignored. ----
   void connect_reply(uint64_t conn, const std::string& nsp, bool accepted, const std::string& packet);
-  void send(uint64_t conn, const std::string& packet, const std::vector<std::string>& attachments, bool compress);
+  // Queues a message's frames (core::EioConnection::message_frames) on connection `conn`.
+  void send(uint64_t conn, const core::ws::Frames& frames);
   void broadcast(const Broadcast& b) { adapter_->broadcast(b); }
   void join(uint64_t conn, const std::string& nsp, const std::vector<std::string>& rooms);
   void leave(uint64_t conn, const std::string& nsp, const std::string& room) { adapter_->leave(nsp, conn, room); }
