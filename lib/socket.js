@@ -342,6 +342,8 @@ class Socket extends EventEmitter {
   }
 
   _onevent(args, ackId) {
+    // socket.io passes the ack function whenever the client asked for one (ackId >= 0), whether
+    // or not the handler declares it. It answers once, and only while the socket is connected.
     if (ackId >= 0) {
       let sent = false;
       args.push((...resp) => {
@@ -351,20 +353,14 @@ class Socket extends EventEmitter {
         this.server._native.send(this._conn, packet, attachments);
       });
     }
-    const dispatch = () => {
-      // onAny/offAny replace the array, never change it: iterating it needs no copy.
-      const any = this._anyListeners;
-      for (let i = 0; i < any.length; i++) any[i].apply(this, args);
-      emitLocal.apply(this, args);
-    };
     if (!this._fns.length) {
-      dispatch();
+      this._dispatch(args);
       return;
     }
     const fns = this._fns.slice();
     const run = (i) => {
       if (i === fns.length) {
-        if (this.connected) dispatch();
+        if (this.connected) this._dispatch(args);
         return;
       }
       fns[i](args, (err) => {
@@ -376,6 +372,14 @@ class Socket extends EventEmitter {
       });
     };
     run(0);
+  }
+
+  /** Runs the catch-all listeners, then the event's own, with `args` ([event, ...args, ack?]). */
+  _dispatch(args) {
+    // onAny/offAny replace the array, never change it: iterating it needs no copy.
+    const any = this._anyListeners;
+    for (let i = 0; i < any.length; i++) any[i].apply(this, args);
+    emitLocal.apply(this, args);
   }
 
   _onack(id, args) {

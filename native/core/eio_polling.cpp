@@ -202,8 +202,10 @@ void EioConnection::poll_post(std::shared_ptr<PollingExchange> x, std::string bo
     }
     if (!self->closed_) {
       std::weak_ptr<EioConnection> weak = self;
-      const bool over = self->server_->to_host->pause_if_over(self->id_, [weak] {
-        if (auto s = weak.lock()) net::post(s->strand_, [s] { s->release_post(); });
+      const bool over = self->server_->to_host->pause_if_over(self->id_, [&] {
+        return std::function<void()>([weak] {
+          if (auto s = weak.lock()) net::post(s->strand_, [s] { s->release_post(); });
+        });
       });
       if (over) {
         self->post_held_ = std::move(x);

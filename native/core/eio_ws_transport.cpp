@@ -36,16 +36,16 @@ void EioWsTransport::on_ws_message(bool binary, std::string&& payload) {
   });
 }
 
-bool EioWsTransport::pause_reading(std::function<void()> resume) {
+bool EioWsTransport::pause_reading(const InboundBudget::MakeResume& make_resume) {
   if (!session_) return false;
   // The session's events are charged to the session id (the id the host knows), whichever
   // transport carried them.
-  if (shares_strand_) return server_->to_host->pause_if_over(session_->id(), std::move(resume));
+  if (shares_strand_) return server_->to_host->pause_if_over(session_->id(), make_resume);
   // The session runs on a strand of its own (opened over polling, then upgraded): the messages of
   // this chunk are still on their way there. The transport pauses until the session has handled
   // them and is under its budget, so the check cannot run ahead of the charges.
-  net::dispatch(session_->executor(), [server = server_, id = session_->id(), resume = std::move(resume)] {
-    if (!server->to_host->pause_if_over(id, resume)) resume();
+  net::dispatch(session_->executor(), [server = server_, id = session_->id(), resume = make_resume()] {
+    if (!server->to_host->pause_if_over(id, [&] { return resume; })) resume();
   });
   return true;
 }

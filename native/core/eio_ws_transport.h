@@ -26,7 +26,7 @@ class EioWsTransport final : public WsConnection {
  private:
   void on_ws_message(bool binary, std::string&& payload) override;
   void on_closed(const std::string& reason) override;
-  bool pause_reading(std::function<void()> resume) override;
+  bool pause_reading(const InboundBudget::MakeResume& make_resume) override;
 
   // Owner: this transport's strand. Reset when the transport closes (breaks the reference cycle
   // with the session, which holds its transports).

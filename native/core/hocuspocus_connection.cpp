@@ -131,8 +131,8 @@ void HocuspocusConnection::on_ws_message(bool, std::string&& payload) {
   });
 }
 
-bool HocuspocusConnection::pause_reading(std::function<void()> resume) {
-  return server_->to_documents->pause_if_over(id(), std::move(resume));
+bool HocuspocusConnection::pause_reading(const InboundBudget::MakeResume& make_resume) {
+  return server_->to_documents->pause_if_over(id(), make_resume);
 }
 
 void HocuspocusConnection::authorized(const std::string& address, int mode, std::string reason) {

@@ -9,7 +9,7 @@ void InboundBudget::charge(uint64_t conn, uint64_t bytes, uint64_t events) {
   total_bytes_ += bytes;
   total_events_ += events;
   if (conn == 0) return;
-  Entry& e = conns_[conn];
+  Entry& e = entry_locked(conn);
   e.bytes += bytes;
   e.events += events;
 }
@@ -29,7 +29,7 @@ void InboundBudget::release(const std::vector<Charge>& charges) {
       e.bytes -= std::min(e.bytes, c.bytes);
       e.events -= std::min(e.events, c.events);
       maybe_resume_locked(c.conn, e, resumes);
-      if (e.bytes == 0 && e.events == 0 && !e.resume) conns_.erase(it);
+      if (e.bytes == 0 && e.events == 0 && !e.resume) erase_locked(it);
     }
     // The total fell under its limit: connections paused only for it may read again.
     if (was_over_total && total_bytes_ < limits_.total_bytes) {
@@ -50,13 +50,13 @@ std::shared_ptr<void> InboundBudget::hold(uint64_t conn, uint64_t bytes) {
   });
 }
 
-bool InboundBudget::pause_if_over(uint64_t conn, std::function<void()> resume) {
+bool InboundBudget::pause_if_over(uint64_t conn, const MakeResume& make_resume) {
   std::lock_guard lk(mu_);
   const auto it = conns_.find(conn);
   if (it == conns_.end()) return false;  // nothing waiting: never over
   Entry& e = it->second;
   if (e.resume || !over_locked(e)) return false;
-  e.resume = std::move(resume);
+  e.resume = make_resume();
   paused_.push_back(conn);
   ++pauses_;
   return true;
@@ -65,6 +65,24 @@ bool InboundBudget::pause_if_over(uint64_t conn, std::function<void()> resume) {
 InboundBudget::Stats InboundBudget::stats() const {
   std::lock_guard lk(mu_);
   return Stats{total_bytes_, total_events_, paused_.size(), pauses_};
+}
+
+InboundBudget::Entry& InboundBudget::entry_locked(uint64_t conn) {
+  const auto it = conns_.find(conn);
+  if (it != conns_.end()) return it->second;
+  if (spare_.empty()) return conns_[conn];
+  auto node = std::move(spare_.back());
+  spare_.pop_back();
+  node.key() = conn;
+  return conns_.insert(std::move(node)).position->second;
+}
+
+void InboundBudget::erase_locked(std::unordered_map<uint64_t, Entry>::iterator it) {
+  if (spare_.size() < kSpareEntries) {
+    spare_.push_back(conns_.extract(it));  // blank: no bytes, no events, no resume callback
+  } else {
+    conns_.erase(it);
+  }
 }
 
 bool InboundBudget::over_locked(const Entry& e) const {

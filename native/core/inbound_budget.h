@@ -5,10 +5,10 @@
 // The contract, for a reader (a WebSocket read loop, an Engine.IO polling POST):
 // - each message it hands on is charged to its connection (charge(), or hold() for a charge that
 //   a handle releases);
-// - after each chunk of input it asks pause_if_over(conn, resume). True: the connection is over
-//   its share, the reader stops reading (the kernel's buffers fill and TCP pushes back on that
-//   client alone), and `resume` runs once, from the thread that released, when it is back under.
-//   False: it reads on.
+// - after each chunk of input it asks pause_if_over(conn, make_resume). True: the connection is
+//   over its share, the reader stops reading (the kernel's buffers fill and TCP pushes back on that
+//   client alone), and the callback make_resume() returned runs once, from the thread that
+//   released, when it is back under. False: it reads on (make_resume is not called).
 // - whoever finishes with the messages releases them (release(), or the hold goes away).
 //
 // A connection is over when its own bytes or events reach their limits, or when the total bytes
@@ -58,9 +58,12 @@ class InboundBudget : public std::enable_shared_from_this<InboundBudget> {
   // this budget alive.
   std::shared_ptr<void> hold(uint64_t conn, uint64_t bytes);
 
-  // See the contract above. `resume` must not call back into this budget synchronously with
-  // a lock of the caller held; it normally posts to the reader's strand.
-  bool pause_if_over(uint64_t conn, std::function<void()> resume);
+  // See the contract above. `make_resume` runs under this budget's lock, only when the connection
+  // pauses: a reader that reads on allocates nothing. The callback it returns must not call back
+  // into this budget synchronously with a lock of the caller held; it normally posts to the
+  // reader's strand.
+  using MakeResume = std::function<std::function<void()>()>;
+  bool pause_if_over(uint64_t conn, const MakeResume& make_resume);
 
   // Counters (any thread).
   struct Stats {
@@ -78,6 +81,12 @@ class InboundBudget : public std::enable_shared_from_this<InboundBudget> {
     std::function<void()> resume;  // set while the connection is paused
   };
   bool over_locked(const Entry& e) const;
+  // The entry of `conn`, created blank if missing. Entries come and go with every event (a
+  // connection with nothing waiting has none): their map nodes are kept in spare_ for reuse
+  // instead of being allocated on the reader's thread and freed on the host's each time.
+  Entry& entry_locked(uint64_t conn);
+  void erase_locked(std::unordered_map<uint64_t, Entry>::iterator it);
+  static constexpr size_t kSpareEntries = 256;
   // Moves the resume callback of connection `id` (entry `e`) into `out` if it is paused and no
   // longer over.
   void maybe_resume_locked(uint64_t id, Entry& e, std::vector<std::function<void()>>& out);
@@ -86,6 +95,7 @@ class InboundBudget : public std::enable_shared_from_this<InboundBudget> {
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, Entry> conns_;  // guarded by mu_: connections with something waiting or paused
   std::vector<uint64_t> paused_;               // guarded by mu_: ids whose Entry has a resume callback
+  std::vector<std::unordered_map<uint64_t, Entry>::node_type> spare_;  // guarded by mu_: blank nodes
   uint64_t total_bytes_ = 0;                   // guarded by mu_
   uint64_t total_events_ = 0;                  // guarded by mu_
   uint64_t pauses_ = 0;                        // guarded by mu_

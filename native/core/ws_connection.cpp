@@ -77,11 +77,12 @@ void WsConnection::read_on() {
     do_read();  // a closing connection reads only to see the peer's close; nothing is handed on
     return;
   }
-  // The callback may run on any thread, after this connection is gone: it holds it weakly and
-  // comes back to the strand.
-  std::weak_ptr<WsConnection> weak = shared_from_this();
-  const bool paused = pause_reading([weak] {
-    if (auto self = weak.lock()) net::post(self->socket_.get_executor(), [self] { self->resume_reading(); });
+  // The resume callback may run on any thread, after this connection is gone: it holds it weakly
+  // and comes back to the strand. It is made only when the connection pauses.
+  const bool paused = pause_reading([this] {
+    return std::function<void()>([weak = weak_from_this()] {
+      if (auto self = weak.lock()) net::post(self->socket_.get_executor(), [self] { self->resume_reading(); });
+    });
   });
   if (paused) {
     read_paused_ = true;

@@ -57,8 +57,9 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
   virtual void on_closed(const std::string& reason) = 0;
   virtual void on_ws_pong() {}
   // Inbound backpressure: asked after each chunk of input is handled. True stops reading until
-  // `resume` (any thread, at most once) is called; false reads on. Default: never over.
-  virtual bool pause_reading(std::function<void()> /*resume*/) { return false; }
+  // the callback `make_resume()` returns is called (any thread, at most once); false reads on.
+  // Default: never over.
+  virtual bool pause_reading(const InboundBudget::MakeResume& /*make_resume*/) { return false; }
 
   // Begins the close on the strand: queues a close frame after what is queued (or drops the queue
   // when `drop_queue`), calls on_closed(reason) once.

@@ -115,8 +115,8 @@ void YjsConnection::on_ws_message(bool, std::string&& payload) {
   });
 }
 
-bool YjsConnection::pause_reading(std::function<void()> resume) {
-  return server_->to_documents->pause_if_over(id(), std::move(resume));
+bool YjsConnection::pause_reading(const InboundBudget::MakeResume& make_resume) {
+  return server_->to_documents->pause_if_over(id(), make_resume);
 }
 
 void YjsConnection::on_closed(const std::string&) {

@@ -46,7 +46,7 @@ class YjsConnection final : public WsConnection, public DocPeer {
   void on_ws_message(bool binary, std::string&& payload) override;
   void on_closed(const std::string& reason) override;
   void on_ws_pong() override { alive_ = true; }
-  bool pause_reading(std::function<void()> resume) override;
+  bool pause_reading(const InboundBudget::MakeResume& make_resume) override;
 
   void attach(bool read_only);
   void schedule_keepalive();

@@ -138,3 +138,77 @@ test('acks carry binary data both ways', async (t) => {
   assert.ok(Buffer.isBuffer(fromClient));
   assert.equal(fromClient.toString(), 'client bytes');
 });
+
+// Events reach JavaScript in batches that name a namespace only when it changes from one event to
+// the next (native/core/host_protocol.h); the ack reply is framed on the main thread. These tests
+// interleave namespaces and non-ASCII text inside one batch and check every answer.
+test('acks on two namespaces of one connection, interleaved, each answered by its own namespace', async (t) => {
+  const { io, url } = await setup(t);
+  const { Manager } = require('socket.io-client');
+  const text = 'héllo wörld ✓ 😀 \u2028';
+  io.on('connection', (s) => s.on('who', (i, s2, ack) => ack('/', i, s2 + text)));
+  io.of('/admin').on('connection', (s) => s.on('who', (i, s2, ack) => ack('/admin', i, s2 + text)));
+  const manager = new Manager(url, { transports: ['websocket'], reconnection: false });
+  t.after(() => manager.engine && manager.engine.close());
+  const root = manager.socket('/');
+  const admin = manager.socket('/admin');
+  await withTimeout(Promise.all([root, admin].map((s) => new Promise((resolve, reject) => {
+    s.once('connect', resolve);
+    s.once('connect_error', reject);
+  }))));
+  const n = 200;
+  const replies = await withTimeout(Promise.all(Array.from({ length: n }, (_, i) => {
+    const s = i % 3 === 0 ? admin : root; // runs of one namespace and single events of the other
+    return s.emitWithAck('who', i, `#${i}·`).then((r) => [s.nsp, i, r]);
+  })));
+  for (const [nsp, i, reply] of replies) {
+    assert.equal(reply, nsp, `reply ${i} comes from the namespace it was sent to`);
+  }
+  const full = await withTimeout(Promise.all(Array.from({ length: 20 }, (_, i) =>
+    new Promise((resolve) => (i % 2 ? admin : root).emit('who', i, `#${i}·`, (...args) => resolve(args))))));
+  full.forEach(([nsp, i, back], k) => {
+    assert.equal(nsp, k % 2 ? '/admin' : '/');
+    assert.equal(i, k);
+    assert.equal(back, `#${k}·${text}`, 'non-ASCII text survives both directions');
+  });
+});
+
+test('an ack called after the client disconnected sends nothing and does not throw', async (t) => {
+  const { io, client, socket } = await pair(t);
+  const held = new Promise((resolve) => socket.on('hold', (ack) => resolve(ack)));
+  client.emit('hold', () => assert.fail('no answer after the disconnect'));
+  const ack = await withTimeout(held);
+  const gone = new Promise((resolve) => socket.once('disconnect', resolve));
+  client.disconnect();
+  await withTimeout(gone);
+  const before = io.stats().messagesOut;
+  assert.doesNotThrow(() => ack('late'));
+  assert.doesNotThrow(() => ack('again'));
+  await delay(100);
+  assert.equal(io.stats().messagesOut, before, 'no frame was queued for the closed socket');
+});
+
+test('an ack called twice answers once; the next request is answered normally', async (t) => {
+  const { io, client, socket } = await pair(t);
+  socket.on('twice', (n, ack) => {
+    ack(n);
+    ack(n + 1000);
+  });
+  const before = io.stats().messagesOut;
+  const first = await withTimeout(new Promise((resolve) => client.emit('twice', 1, (...args) => resolve(args))));
+  assert.deepStrictEqual(first, [1]);
+  await delay(100);
+  // socket.io-client would drop a second answer to the same id itself: count what the server sent.
+  assert.equal(io.stats().messagesOut - before, 1, 'one ACK frame for one request');
+  assert.equal(await withTimeout(client.emitWithAck('twice', 2)), 2);
+});
+
+test('binary acks on a namespace, with several attachments', async (t) => {
+  const { io, clients } = await setup(t);
+  io.of('/bin').on('connection', (s) => s.on('swap', (a, b, ack) => ack({ a: b, b: a, n: 'ñ' })));
+  const client = await clients.connect({ path: '/bin' });
+  const reply = await withTimeout(client.emitWithAck('swap', Buffer.from([1, 2]), Buffer.from([3, 4, 5])));
+  assert.deepStrictEqual([...new Uint8Array(reply.a)], [3, 4, 5]);
+  assert.deepStrictEqual([...new Uint8Array(reply.b)], [1, 2]);
+  assert.equal(reply.n, 'ñ');
+});
