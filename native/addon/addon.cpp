@@ -2,8 +2,9 @@
 //
 // Threads: every method here runs on Node's main thread. Events produced on the I/O threads reach
 // JavaScript through one Napi::ThreadSafeFunction per server; each call drains the whole waiting
-// batch and hands it to JavaScript as one flat array, so the cost of crossing into JavaScript is
-// paid once per batch, not once per event.
+// batch and hands it to JavaScript in one call (numbers in a Float64Array, the strings as
+// arguments: core/host_protocol.h), so the cost of crossing into JavaScript is paid once per
+// batch, not once per event.
 #include <fcntl.h>
 
 #include <napi.h>
@@ -97,8 +98,8 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
                        });
   }
 
-  // new NativeServer(options, onEvents): onEvents(batch) receives a flat array of events, or null
-  // once after close() completed.
+  // new NativeServer(options, onEvents): onEvents(numbers, ...values) receives the events
+  // (core/host_protocol.h), or null once after close() completed.
   explicit NativeServer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeServer>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction())
