@@ -212,3 +212,41 @@ test('binary acks on a namespace, with several attachments', async (t) => {
   assert.deepStrictEqual([...new Uint8Array(reply.b)], [1, 2]);
   assert.equal(reply.n, 'ñ');
 });
+
+test('a batch of more events than one call carries arrives whole and in order', async (t) => {
+  // The addon hands a batch over in calls of at most 4096 values (native/addon/addon.cpp): while the
+  // first handler holds the main thread, thousands of events queue up and arrive as one batch.
+  const { io, clients } = await setup(t);
+  const { eventStride } = require('../../lib/constants');
+  let largest = 0; // events in the largest call
+  const onEvents = io._onEvents;
+  io._onEvents = function (numbers, values) {
+    if (numbers) largest = Math.max(largest, numbers.length / eventStride);
+    return onEvents.call(this, numbers, values);
+  };
+  const n = 2500;
+  const seen = new Map();
+  let blocked = false;
+  io.on('connection', (s) => s.on('n', (i, tag, ack) => {
+    if (!blocked) {
+      blocked = true;
+      const until = Date.now() + 300;
+      while (Date.now() < until); // hold the main thread: the rest queues in the core
+    }
+    if (!seen.has(s.id)) seen.set(s.id, []);
+    seen.get(s.id).push(i);
+    ack(tag);
+  }));
+  const a = await clients.connect();
+  const b = await clients.connect();
+  const replies = [];
+  for (let i = 0; i < n; i++) {
+    for (const [c, tag] of [[a, 'a'], [b, 'b']]) replies.push(new Promise((resolve) => c.emit('n', i, `${tag}${i}`, resolve)));
+  }
+  const got = await withTimeout(Promise.all(replies), 20000);
+  assert.equal(got.length, 2 * n);
+  got.forEach((tag, k) => assert.equal(tag, `${k % 2 ? 'b' : 'a'}${Math.floor(k / 2)}`));
+  for (const list of seen.values()) assert.deepStrictEqual(list, Array.from({ length: n }, (_, i) => i));
+  // 4096 values per call, room for 5 per event: a call at 819 events means the batch was split.
+  assert.equal(largest, Math.floor(4096 / 5), 'a batch filled a whole call, and the rest followed in the next');
+});
