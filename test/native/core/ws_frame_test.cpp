@@ -425,6 +425,19 @@ TEST(WsFrameEncoder, UsesTheMinimalLengthForm) {
   }
 }
 
+TEST(WsFrameEncoder, AFrameOfTwoPartsEqualsTheFrameOfTheirConcatenation) {
+  // An Engine.IO message is framed from its '4' prefix and the Socket.IO packet, copied once.
+  for (size_t n : {size_t(0), size_t(124), size_t(125), size_t(0xFFFE), size_t(0xFFFF), size_t(0x10000)}) {
+    const std::string tail(n, 'q');
+    EXPECT_EQ(encode_frame(Opcode::Text, "4", tail), encode_frame(Opcode::Text, "4" + tail)) << n;
+    EXPECT_EQ(encode_frame(Opcode::Text, "", tail, true), encode_frame(Opcode::Text, tail, true)) << n;
+  }
+  const Frame f = make_frame(Opcode::Text, "4", "2[\"x\"]", false);
+  EXPECT_EQ(f->payload(), "42[\"x\"]");
+  EXPECT_FALSE(f->compressible());
+  EXPECT_TRUE(make_frame(Opcode::Text, "4", "2[]")->compressible());
+}
+
 TEST(WsFrameEncoder, ServerFramesRoundTripThroughAMaskingClient) {
   // What we encode, re-masked as a client would send it, parses back to the same payload.
   for (size_t n : {size_t(5), size_t(300), size_t(70000)}) {
