@@ -365,7 +365,7 @@ export interface ServerStats {
   handlerExceptions: number;
   /** Cluster mode for documents: updates appended to their Redis stream (XADD acknowledged). */
   streamAppends: number;
-  /** Cluster mode: appends refused (Redis unreachable past `documents.redis.maxQueued`, or an error reply). */
+  /** Cluster mode: edits refused (`documents.redis.maxQueued` appends already waiting for Redis; the sender is closed 1013) and appends that failed (an error reply). */
   streamAppendsRefused: number;
   /** Cluster mode: stream entries this node's reader delivered (every node's, its own included). */
   streamEntriesRead: number;
@@ -373,7 +373,7 @@ export interface ServerStats {
   badStreamEntries: number;
   /** Cluster mode: snapshots this node wrote as the compactor (lease holder). */
   streamCompactions: number;
-  /** Cluster mode: documents read again (snapshot + stream) after the reader's connection was lost. */
+  /** Cluster mode: documents read again (snapshot + stream) after the reader's connection was lost or its position was trimmed. */
   streamReloads: number;
   /** Cluster mode: documents read from persistence because Redis held neither snapshot nor stream for them. */
   streamBootstraps: number;
@@ -381,6 +381,8 @@ export interface ServerStats {
   streamSeeds: number;
   /** Cluster mode: reloads that found Redis lacking what this node's replica held (Redis lost data); the difference was appended again. */
   streamRestores: number;
+  /** Cluster mode: of `streamReloads`, those because a compaction trimmed the stream past the reader's position (it lagged more than `trimWindow`). */
+  streamTrimmedReloads: number;
   /** CONNECT auth payloads the core accepted but JSON.parse refused (handshake.auth is {}; logged). */
   authParseErrors: number;
   /** Connection state recovery across a Redis fleet: writes to Redis that failed (packet log appends, sessions; logged). */

@@ -539,6 +539,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     o.Set("streamBootstraps", Napi::Number::New(info.Env(), static_cast<double>(s.stream_bootstraps)));
     o.Set("streamSeeds", Napi::Number::New(info.Env(), static_cast<double>(s.stream_seeds)));
     o.Set("streamRestores", Napi::Number::New(info.Env(), static_cast<double>(s.stream_restores)));
+    o.Set("streamTrimmedReloads", Napi::Number::New(info.Env(), static_cast<double>(s.stream_trimmed_reloads)));
     o.Set("inboundBytes", Napi::Number::New(info.Env(), static_cast<double>(s.inbound_bytes)));
     o.Set("inboundEvents", Napi::Number::New(info.Env(), static_cast<double>(s.inbound_events)));
     o.Set("documentInboundBytes", Napi::Number::New(info.Env(), static_cast<double>(s.document_inbound_bytes)));

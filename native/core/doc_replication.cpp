@@ -22,9 +22,10 @@ return {s[1] or '', s[2] or '', s[3] or '', redis.call('XRANGE', KEYS[2], from, 
 )lua";
 
 // Writes the snapshot when it is newer than the stored one, then trims the stream below ARGV[4]
-// (the snapshot's id minus the safety window). Either way it gives back the lease (KEYS[3]) if
-// this node (ARGV[5]) still holds it. 1: written, 0: a newer snapshot is stored. Ids
-// compare as (ms, seq); both fit a Lua number exactly (ms < 2^53).
+// (the snapshot's id minus the safety window; never 0-0) and, when that removed entries, appends
+// the trim marker (`t`: the last removed id). Either way it gives back the lease (KEYS[3]) if this
+// node (ARGV[5]) still holds it. 1: written, 0: a newer snapshot is stored. Ids compare as (ms,
+// seq); both fit a Lua number exactly (ms < 2^53). `(` ranges need Redis 6.2.
 constexpr const char* kCompactScript = R"lua(
 if redis.call('GET', KEYS[3]) == ARGV[5] then redis.call('DEL', KEYS[3]) end
 local cur = redis.call('HMGET', KEYS[1], 'ms', 'seq')
@@ -34,9 +35,17 @@ if cur[1] then
   if ms > nms or (ms == nms and seq >= nseq) then return 0 end
 end
 redis.call('HSET', KEYS[1], 'ms', ARGV[1], 'seq', ARGV[2], 'state', ARGV[3])
-redis.call('XTRIM', KEYS[2], 'MINID', ARGV[4])
+local last = redis.call('XREVRANGE', KEYS[2], '(' .. ARGV[4], '-', 'COUNT', 1)
+if last[1] then
+  redis.call('XTRIM', KEYS[2], 'MINID', ARGV[4])
+  redis.call('XADD', KEYS[2], '*', 't', last[1][1], 'n', ARGV[5])
+end
 return 1
 )lua";
+
+// Commands other than appends that may wait on the commands connection while Redis is
+// unreachable (loads, compactions, wake-ups): its queue holds max_queued appends plus these.
+constexpr size_t kOtherQueued = 1024;
 
 // Bootstrap (Replication::seed): writes ARGV[1] as the snapshot at 0-0 only if there is neither a
 // snapshot nor a stream entry, then answers like kLoadScript, plus 1 when it wrote the snapshot.
@@ -65,9 +74,16 @@ ReplicaEntry to_entry(redis::StreamEntry&& e) {
   ReplicaEntry out;
   out.id = e.id;
   for (auto& [field, value] : e.fields) {
-    if (field == "u") out.update = std::move(value);
-    else if (field == "n") out.node = std::move(value);
+    if (field == "u") {
+      out.update = std::move(value);
+    } else if (field == "n") {
+      out.node = std::move(value);
+    } else if (field == "t") {
+      redis::StreamId id;
+      if (redis::parse_stream_id(value, id)) out.trimmed = id;
+    }
   }
+  if (!out.update.empty()) out.trimmed.reset();  // an update is never a marker
   return out;
 }
 
@@ -104,7 +120,7 @@ Replication::Replication(ServerImpl& server, ReplicationOptions options)
   std::string error;
   if (!redis::parse_url(opts_.url, redis_options_.endpoint, error)) throw std::invalid_argument("documents.redis.url: " + error);
   redis_options_.tls = opts_.tls;
-  redis_options_.max_queued = opts_.max_queued;
+  redis_options_.max_queued = opts_.max_queued + kOtherQueued;
   redis_options_.client_name = "collabio-docs-" + node_id_;
   if (opts_.cluster) {
     redis::ClusterOptions co;
@@ -180,9 +196,39 @@ void Replication::close(std::chrono::milliseconds grace) {
   net::post(strand_, [step] { (*step)(); });
 }
 
-void Replication::append(const std::string& name, std::string update, AppendDone done) {
+Replication::AppendSlot& Replication::AppendSlot::operator=(AppendSlot&& o) noexcept {
+  if (this != &o) {
+    release();
+    owner_ = std::move(o.owner_);
+  }
+  return *this;
+}
+
+void Replication::AppendSlot::release() {
+  if (owner_) owner_->pending_appends_.fetch_sub(1);
+  owner_.reset();
+}
+
+Replication::AppendSlot Replication::reserve_append() {
+  uint64_t n = pending_appends_.load();
+  do {
+    if (n >= opts_.max_queued) {
+      appends_refused.fetch_add(1, std::memory_order_relaxed);
+      return {};
+    }
+  } while (!pending_appends_.compare_exchange_weak(n, n + 1));
+  return AppendSlot(shared_from_this());
+}
+
+std::string Replication::refusal() const {
+  return "edit refused: " + std::to_string(opts_.max_queued) + " appends wait for Redis (documents.redis.maxQueued)";
+}
+
+void Replication::append(AppendSlot slot, const std::string& name, std::string update, AppendDone done) {
   std::vector<std::string> args = {"XADD", stream_key(name), "*", "u", std::move(update), "n", node_id_};
-  pending_appends_.fetch_add(1);
+  // The slot's place is now this append's, given back when Redis answers (send_append).
+  if (slot) slot.owner_.reset();
+  else pending_appends_.fetch_add(1);
   send_append(std::move(args), std::move(done), false);
 }
 
@@ -245,7 +291,8 @@ void Replication::watch(const std::string& name, const void* owner, redis::Strea
       // A wake stream left by an earlier reader of this slot (same node id) only wakes it once.
       reader->conn->command({"DEL", reader->wake_key});
     }
-    reader->watches[key] = Watch{name, owner, after.to_string(), std::move(sink), std::move(reload)};
+    reader->watches[key] = Watch{name, owner, after, after, std::move(sink), std::move(reload)};
+    reader->reloads_due.erase(key);
     if (reader->reading) self->wake(*reader);
     else self->do_read(reader);
   });
@@ -277,15 +324,15 @@ void Replication::wake(const Reader& r) {
 
 void Replication::do_read(const std::shared_ptr<Reader>& r) {
   if (closed_ || r->closed || r->reading || r->watches.empty()) return;
-  if (r->resync) {
-    do_resync(r);
+  if (!r->reloads_due.empty()) {
+    do_reload(r);
     return;
   }
   r->reading = true;
   std::vector<std::pair<std::string, std::string>> streams;
   streams.reserve(r->watches.size() + 1);
   streams.emplace_back(r->wake_key, r->wake_id);
-  for (const auto& [key, w] : r->watches) streams.emplace_back(key, w.after);
+  for (const auto& [key, w] : r->watches) streams.emplace_back(key, w.after.to_string());
   r->conn->command(redis::xread_block(opts_.block_ms, streams, kReadCount),
                    [self = shared_from_this(), r](std::error_code ec, redis::Reply reply) {
                      net::post(self->strand_, [self, r, ec, reply = std::move(reply)]() mutable {
@@ -303,7 +350,7 @@ void Replication::on_read(const std::shared_ptr<Reader>& r, std::error_code ec, 
     // snapshot, so reload every document before reading on. Other failures (an error reply, a
     // refused handshake) wait a little, then read again from the same ids.
     if (ec == redis::Errc::connection_lost) {
-      r->resync = true;
+      for (const auto& [key, w] : r->watches) r->reloads_due[key] = ReloadCause::ConnectionLost;
       do_read(r);
       return;
     }
@@ -320,35 +367,60 @@ void Replication::on_read(const std::shared_ptr<Reader>& r, std::error_code ec, 
     }
     auto it = r->watches.find(batch.key);
     if (it == r->watches.end()) continue;  // unwatched meanwhile
-    it->second.after = batch.entries.back().id.to_string();
+    Watch& w = it->second;
     std::vector<ReplicaEntry> entries;
     entries.reserve(batch.entries.size());
-    for (auto& e : batch.entries) entries.push_back(to_entry(std::move(e)));
+    bool trimmed = false;
+    for (auto& e : batch.entries) {
+      entries.push_back(to_entry(std::move(e)));
+      // A marker whose last removed entry lies past the start of this run of full replies: that
+      // entry may never have reached this reader (see the header).
+      if (entries.back().trimmed && *entries.back().trimmed > w.run_start) trimmed = true;
+    }
+    w.after = entries.back().id;
+    // A reply shorter than COUNT reached the end of the stream: everything up to `after` arrived.
+    if (entries.size() < kReadCount) w.run_start = w.after;
+    if (trimmed) r->reloads_due.emplace(batch.key, ReloadCause::PositionTrimmed);
     remote_entries.fetch_add(entries.size(), std::memory_order_relaxed);
-    it->second.sink(std::move(entries));
+    w.sink(std::move(entries));
   }
   do_read(r);
 }
 
-void Replication::do_resync(const std::shared_ptr<Reader>& r) {
-  r->resync = false;
+// Reads the snapshot and the stream after it again for every document in r->reloads_due, on the
+// reader's connection, then reads on from where each load ended.
+void Replication::do_reload(const std::shared_ptr<Reader>& r) {
+  auto due = std::move(r->reloads_due);
+  r->reloads_due.clear();
   r->reading = true;  // no XREAD until every reload has answered
-  auto left = std::make_shared<size_t>(r->watches.size());
-  for (auto& [key, w] : r->watches) {
-    r->conn->command({"EVAL", kLoadScript, "2", snapshot_key(w.name), key},
-                     [self = shared_from_this(), r, key = key, left](std::error_code ec, redis::Reply reply) {
-                       net::post(self->strand_, [self, r, key, left, ec, reply = std::move(reply)] {
+  auto left = std::make_shared<size_t>(due.size());
+  for (auto& [key, cause] : due) {
+    auto w = r->watches.find(key);
+    if (w == r->watches.end()) {
+      --*left;
+      continue;
+    }
+    r->conn->command({"EVAL", kLoadScript, "2", snapshot_key(w->second.name), key},
+                     [self = shared_from_this(), r, key = key, cause = cause, left](std::error_code ec, redis::Reply reply) {
+                       net::post(self->strand_, [self, r, key, cause, left, ec, reply = std::move(reply)] {
                          ReplicaLoad load;
-                         if (ec || !parse_load(reply, load)) {
-                           r->resync = true;  // try again on the next round
-                         } else if (auto it = r->watches.find(key); it != r->watches.end() && !r->closed) {
+                         auto it = r->watches.find(key);
+                         if (it == r->watches.end() || r->closed) {
+                           // unwatched meanwhile
+                         } else if (ec || !parse_load(reply, load)) {
+                           r->reloads_due.emplace(key, cause);  // try again on the next round
+                         } else {
                            self->reloads.fetch_add(1, std::memory_order_relaxed);
-                           it->second.after = load.position.to_string();
+                           if (cause == ReloadCause::PositionTrimmed)
+                             self->trimmed_reloads.fetch_add(1, std::memory_order_relaxed);
+                           // The load read up to the stream's end: it leaves no gap behind.
+                           it->second.after = load.position;
+                           it->second.run_start = load.position;
                            it->second.reload(std::move(load));
                          }
                          if (--*left == 0) {
                            r->reading = false;
-                           if (r->resync) {
+                           if (!r->reloads_due.empty()) {
                              // Still unreachable: the next attempt waits for the reconnection
                              // (commands queue on the connection meanwhile).
                              auto timer = std::make_shared<net::steady_timer>(self->strand_);
@@ -360,6 +432,10 @@ void Replication::do_resync(const std::shared_ptr<Reader>& r) {
                          }
                        });
                      });
+  }
+  if (*left == 0) {  // every one was unwatched meanwhile
+    r->reading = false;
+    do_read(r);
   }
 }
 
@@ -379,7 +455,7 @@ void Replication::compact(const std::string& name, std::string state, redis::Str
                   }
                   redis::StreamId trim = upto;
                   trim.ms = upto.ms > self->opts_.trim_window_ms ? upto.ms - self->opts_.trim_window_ms : 0;
-                  trim.seq = 0;
+                  trim.seq = trim.ms == 0 ? 1 : 0;  // not 0-0: `(0-0` is not a valid range end
                   self->cmd_->command({"EVAL", kCompactScript, "3", self->snapshot_key(name), self->stream_key(name),
                                        self->lease_key(name), std::to_string(upto.ms), std::to_string(upto.seq),
                                        std::move(state), trim.to_string(), self->node_id_},

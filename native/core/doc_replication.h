@@ -34,20 +34,36 @@
 //   seed (a load hook that builds a fresh Y.Doc per call would otherwise double its content).
 // - compact(): whoever takes the lease (SET NX PX) runs a script that writes the snapshot only if
 //   it is newer than the one stored, then trims the stream (XTRIM MINID) below the snapshot's id
-//   minus a safety window; readers that lag less than the window never miss an entry.
+//   minus a safety window; readers that lag less than the window never miss an entry. When the
+//   trim removed entries, the script appends a trim marker after it: an entry whose field `t` is
+//   the id of the last entry removed (and `n` the compacting node).
+// - A reader that lagged more than the window (a paused or slow node) finds the marker. Its
+//   position was trimmed if it had not yet received that last removed entry: XREAD then jumped
+//   over the gap without a sign, so the reader reloads the document through load() (snapshot and
+//   the stream after it) and the document relays what it lacked (Yjs merges are idempotent, so
+//   re-applying known state is harmless). Which entries a reader received is known exactly up to
+//   the start of its current run of full (COUNT-sized) replies; a marker that removed an entry
+//   past that start triggers the reload. Example: a reader at 5-0 is paused; entries 6-0..9-0 are
+//   added, a compaction trims them (marker t=9-0, id 10-0) and 11-0 is added; the reader's next
+//   XREAD after 5-0 returns 10-0 (marker: 9-0 > 5-0, a gap) and 11-0, and it reloads.
 // - After the reader's connection is lost (Redis restarted, network), it reloads every watched
-//   document through load() before blocking again: a position the compactor trimmed meanwhile is
-//   covered by the snapshot (Yjs merges are idempotent, so re-applying known state is harmless).
+//   document the same way before blocking again.
+//
+// Appends while Redis is unreachable: at most max_queued appends wait for Redis's answer. A
+// place is reserved (reserve_append()) before an update is integrated, so a refused edit leaves
+// the replica as it was: only its sender is told (close 1013), the document and its other clients
+// go on, and the edit, which the client still holds, comes back with its next sync.
 //
 // Awareness (presence) is not stored here: it is ephemeral and goes over pub/sub
 // (doc_cluster_awareness.h).
 //
 // Threads and ownership
-// - readers_ and each Reader's state (watches, wake_id, reading, resync) are owned by strand_.
+// - readers_ and each Reader's state (watches, wake_id, reading, reloads_due) are owned by strand_.
 // - cmd_ and each Reader's conn are redis::Client (a Connection, or a ClusterClient), thread-safe;
 //   their handlers run on their own strands and post into strand_ or hand results to the caller's
 //   callback (which posts to its own strand).
-// - pending_appends_ is atomic (appends in flight, for shutdown).
+// - pending_appends_ is atomic (appends reserved or waiting for Redis's answer: the queue bound,
+//   and what shutdown waits for).
 #pragma once
 
 #include <atomic>
@@ -55,6 +71,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,7 +85,7 @@ struct ReplicationOptions {
   std::string url;                     // redis:// or rediss://
   std::string prefix = "collabio";
   redis::TlsOptions tls;
-  size_t max_queued = 10000;           // appends held while Redis is unreachable; more are refused
+  size_t max_queued = 10000;           // appends waiting for Redis's answer; more are refused
   uint64_t trim_window_ms = 60000;     // XTRIM MINID keeps entries this much older than the snapshot
   uint64_t lease_ms = 10000;           // the compactor's lease
   uint32_t block_ms = 5000;            // XREAD BLOCK timeout (the reader loops)
@@ -81,6 +98,8 @@ struct ReplicaEntry {
   redis::StreamId id;
   std::string node;    // field `n`; empty when absent
   std::string update;  // field `u`; empty when absent (the sink counts such an entry as bad)
+  // A trim marker (field `t`, no update): the compactor removed every entry up to this id.
+  std::optional<redis::StreamId> trimmed;
 };
 
 // What load() read: the snapshot's state (empty when there is none), the entries after it, and the
@@ -98,7 +117,8 @@ class Replication : public std::enable_shared_from_this<Replication> {
  public:
   // Called with a document's entries, in stream order. Runs on the reader's strand: post.
   using Sink = std::function<void(std::vector<ReplicaEntry> entries)>;
-  // A reload after the reader lost its connection (see above). Same thread rule.
+  // A reload after the reader lost its connection or found its position trimmed (see above).
+  // Same thread rule.
   using ReloadSink = std::function<void(ReplicaLoad load)>;
 
   // Throws std::invalid_argument when the URL is not a Redis URL (the reason never quotes it).
@@ -116,12 +136,35 @@ class Replication : public std::enable_shared_from_this<Replication> {
   std::string snapshot_key(const std::string& name) const;
   std::string lease_key(const std::string& name) const;
 
-  // Appends one update. `done(error, id)`: error empty once Redis acknowledged it (id set);
-  // otherwise why it was refused (Redis unreachable past max_queued, or an error reply). A
-  // command lost with its connection is sent again once (a duplicate entry is harmless: Yjs
-  // updates are idempotent). Runs on a Redis connection's strand: post.
+  // A place among the appends waiting for Redis's answer (at most max_queued). Reserved before
+  // an update is integrated, so that a refused edit changes nothing; append() takes it over, and
+  // one destroyed unused gives the place back. Movable, any thread.
+  class AppendSlot {
+   public:
+    AppendSlot() = default;
+    AppendSlot(AppendSlot&& o) noexcept : owner_(std::move(o.owner_)) {}
+    AppendSlot& operator=(AppendSlot&& o) noexcept;
+    ~AppendSlot() { release(); }
+    explicit operator bool() const { return owner_ != nullptr; }
+
+   private:
+    friend class Replication;
+    explicit AppendSlot(std::shared_ptr<Replication> owner) : owner_(std::move(owner)) {}
+    void release();
+    std::shared_ptr<Replication> owner_;
+  };
+  // An empty slot when max_queued appends already wait (counted in appends_refused): the edit is
+  // refused. refusal() says why, for the close reason.
+  AppendSlot reserve_append();
+  std::string refusal() const;
+
+  // Appends one update in `slot` (an empty slot: appended beyond the bound, for callers that did
+  // not reserve). `done(error, id)`: error empty once Redis acknowledged it (id set); otherwise
+  // why it failed (the connection's own queue full, or an error reply). A command lost with its
+  // connection is sent again once (a duplicate entry is harmless: Yjs updates are idempotent).
+  // Runs on a Redis connection's strand: post.
   using AppendDone = std::function<void(std::string error, redis::StreamId id)>;
-  void append(const std::string& name, std::string update, AppendDone done);
+  void append(AppendSlot slot, const std::string& name, std::string update, AppendDone done);
 
   // Reads the snapshot and the stream after it. Runs `done` on a Redis connection's strand.
   using LoadDone = std::function<void(std::string error, ReplicaLoad load)>;
@@ -150,7 +193,8 @@ class Replication : public std::enable_shared_from_this<Replication> {
   std::atomic<uint64_t> appends_refused{0};
   std::atomic<uint64_t> remote_entries{0};
   std::atomic<uint64_t> compactions{0};
-  std::atomic<uint64_t> reloads{0};
+  std::atomic<uint64_t> reloads{0};          // every reload (connection lost, or position trimmed)
+  std::atomic<uint64_t> trimmed_reloads{0};  // reloads because the reader's position was trimmed
   std::atomic<uint64_t> bootstraps{0};  // documents read from persistence because Redis lacked them
   std::atomic<uint64_t> seeds{0};       // of those, the ones whose state this node wrote to Redis
   std::atomic<uint64_t> restored{0};    // reloads that found Redis lacking what the replica held (re-appended)
@@ -159,18 +203,21 @@ class Replication : public std::enable_shared_from_this<Replication> {
   struct Watch {
     std::string name;
     const void* owner;
-    std::string after;  // last id seen, as text
+    redis::StreamId after;      // last id seen
+    redis::StreamId run_start;  // where the current run of full replies started (see above)
     Sink sink;
     ReloadSink reload;
   };
+  enum class ReloadCause { ConnectionLost, PositionTrimmed };
   // One XREAD BLOCK loop: the node's only one, or (Redis Cluster) one slot's. Owner: strand_.
   struct Reader {
     std::unique_ptr<redis::Client> conn;
     std::string wake_key;
     std::string wake_id = "0-0";
     std::map<std::string, Watch> watches;  // by stream key
-    bool reading = false;  // an XREAD (or the reloads of a resync) is in flight
-    bool resync = false;   // the connection was lost: reload before reading on
+    bool reading = false;  // an XREAD (or reloads) is in flight
+    // Documents (by stream key) to reload before the next XREAD, and why.
+    std::map<std::string, ReloadCause> reloads_due;
     bool closed = false;   // removed from readers_ (its last watch went)
   };
   static constexpr int kSingleReader = -1;
@@ -179,7 +226,7 @@ class Replication : public std::enable_shared_from_this<Replication> {
   std::shared_ptr<Reader> make_reader(int group);
   void do_read(const std::shared_ptr<Reader>& r);
   void on_read(const std::shared_ptr<Reader>& r, std::error_code ec, redis::Reply reply);
-  void do_resync(const std::shared_ptr<Reader>& r);
+  void do_reload(const std::shared_ptr<Reader>& r);
   void wake(const Reader& r);
   void send_append(std::vector<std::string> args, AppendDone done, bool retried);
 

@@ -125,6 +125,7 @@ void Document::fail(const std::string& reason, uint16_t code) {
 // ---- cluster mode ----
 
 bool Document::apply_entry(const ReplicaEntry& e, std::vector<uint8_t>& relay) {
+  if (e.trimmed) return false;  // a trim marker: for the reader (doc_replication.h)
   try {
     if (e.update.empty()) throw std::runtime_error("no update field");
     auto r = doc_.applyUpdate(bytes(e.update));
@@ -159,7 +160,7 @@ void Document::on_replica_loaded(std::string error, ReplicaLoad load) {
   std::vector<uint8_t> relay;
   for (const auto& e : load.entries) apply_entry(e, relay);
   stream_pos_ = load.position;
-  stream_entries_ = load.entries.size();
+  stream_entries_ = std::count_if(load.entries.begin(), load.entries.end(), [](const ReplicaEntry& e) { return !e.trimmed; });
   watching_ = true;
   std::weak_ptr<Document> weak = weak_from_this();
   manager_.replication()->watch(
@@ -227,6 +228,7 @@ void Document::remote_entries(std::vector<ReplicaEntry> entries) {
   for (const auto& e : entries) {
     if (e.id <= stream_pos_) continue;  // already held (read by load, or delivered twice)
     stream_pos_ = e.id;
+    if (e.trimmed) continue;  // a trim marker: for the reader
     ++stream_entries_;
     if (e.node == rep->node_id()) continue;  // integrated when it was accepted here
     std::vector<uint8_t> relay;
@@ -240,15 +242,23 @@ void Document::remote_entries(std::vector<ReplicaEntry> entries) {
   maybe_compact_stream(false);
 }
 
-// What Redis holds (snapshot + stream) is merged into the replica. When the replica holds
-// structs Redis lacks (Redis restarted without its data, or lost its last writes with
-// `appendfsync everysec`), they go back into the stream as one entry: every node that held the
-// document does so, and the duplicates are harmless (the same structs, so Yjs merges them). This
-// node's own appends still queued on the commands connection count as lacking too: they may then
-// be stored twice, which is as harmless.
+// What the snapshot and the stream hold that this replica lacks (entries a trim took from under
+// the reader, or that arrived while its connection was lost) is merged into the replica and goes
+// to the peers and to JavaScript. When the replica holds structs Redis lacks (Redis restarted
+// without its data, or lost its last writes with `appendfsync everysec`), they go back into the
+// stream as one entry: every node that held the document does so, and the duplicates are harmless
+// (the same structs, so Yjs merges them). This node's own appends still queued on the commands
+// connection count as lacking too: they may then be stored twice, which is as harmless.
 void Document::reload(ReplicaLoad load) {
   if (state_ != State::Ready) return;
   std::vector<uint8_t> relay;
+  auto deliver = [this](std::vector<uint8_t> update) {
+    if (subscribed_) {
+      js_updates_.push_back(to_string(update));
+      flush_js_updates();
+    }
+    send_update_to_all(std::move(update), 0);
+  };
   yjs::Doc held;  // Redis's state, to compare state vectors
   auto hold = [&held](const std::string& update) {
     try {
@@ -259,12 +269,13 @@ void Document::reload(ReplicaLoad load) {
   };
   if (!load.snapshot.empty()) {
     hold(load.snapshot);
-    ReplicaEntry snapshot{load.position, {}, std::move(load.snapshot)};
-    if (apply_entry(snapshot, relay)) send_update_to_all(std::move(relay), 0);
+    ReplicaEntry snapshot{load.position, {}, std::move(load.snapshot), {}};
+    if (apply_entry(snapshot, relay)) deliver(std::move(relay));
   }
   for (const auto& e : load.entries) {
+    if (e.trimmed) continue;  // a trim marker
     hold(e.update);
-    if (apply_entry(e, relay)) send_update_to_all(std::move(relay), 0);
+    if (apply_entry(e, relay)) deliver(std::move(relay));
   }
   stream_pos_ = load.position;
   const auto redis_sv = held.encodeStateVector();
@@ -274,15 +285,17 @@ void Document::reload(ReplicaLoad load) {
 }
 
 // Durable before relayed, across nodes: the update goes to the stream, and to this node's peers
-// once Redis acknowledged it. A refused append (Redis unreachable past the queue bound) fails the
-// document: this replica holds an update no other node will see, so every peer is closed (1013)
-// and the replica dropped; clients reconnect, the document is read again from Redis, and they send
-// what it lacks.
+// once Redis acknowledged it. Its place among the appends waiting for Redis was reserved before
+// integration (write(), applyUpdate), so an edit past the queue bound was refused before it
+// changed anything. An append that fails anyway (an error reply, the connection's own queue full,
+// lost twice) fails the document: this replica holds an update no other node will see, so every
+// peer is closed (1013) and the replica dropped; clients reconnect, the document is read again
+// from Redis, and they send what it lacks.
 void Document::append_to_stream(uint64_t from, std::vector<uint8_t> update) {
   ++pending_durable_;
   std::string data = to_string(update);
   manager_.replication()->append(
-      name_, std::move(data),
+      std::move(append_slot_), name_, std::move(data),
       [self = shared_from_this(), from, update = std::move(update), hold = input_hold_](std::string error,
                                                                                        redis::StreamId) mutable {
         net::post(self->strand_, [self, from, update = std::move(update), error = std::move(error)]() mutable {
@@ -530,11 +543,22 @@ void Document::write(uint64_t peer, std::span<const uint8_t> update) {
     it->second.p->write_acknowledged(empty);
     return;
   }
+  // Cluster mode: a place among the appends waiting for Redis, before anything changes. Past the
+  // bound only this sender is refused (not acknowledged, closed 1013); its client still holds
+  // the edit and sends it again with its next sync.
+  if (Replication* rep = manager_.replication()) {
+    append_slot_ = rep->reserve_append();
+    if (!append_slot_) {
+      close_peer(peer, ws::kTryAgainLater, rep->refusal());
+      return;
+    }
+  }
   bool failed = false;
   integrate(peer, update, [this, peer, &failed](const std::string& error) {
     failed = true;
     close_peer(peer, ws::kInvalidPayload, "invalid update: " + error);
   });
+  append_slot_ = {};  // unused (nothing new, or invalid): the place goes back
   if (!failed) acknowledge_when_durable(peer, true);
 }
 
@@ -798,8 +822,16 @@ void Document::request(const std::string& op, std::string arg, Reply reply) {
       return;
     }
     if (op == "applyUpdate") {
+      if (Replication* rep = self->manager_.replication()) {
+        self->append_slot_ = rep->reserve_append();
+        if (!self->append_slot_) {
+          reply(rep->refusal(), {}, {});
+          return;
+        }
+      }
       std::string error;
       self->integrate(0, bytes(arg), [&error](std::string e) { error = "invalid update: " + e; });
+      self->append_slot_ = {};
       if (!error.empty()) {
         reply(error, {}, {});
         return;

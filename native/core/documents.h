@@ -100,7 +100,8 @@ class Document : public std::enable_shared_from_this<Document> {
   // nodes' updates are integrated and relayed to this node's peers; this node's own are already
   // integrated. An entry that does not decode is dropped and counted (stats: badStreamEntries).
   void remote_entries(std::vector<ReplicaEntry> entries);
-  // The reader lost its connection and read the snapshot and stream again (see doc_replication.h).
+  // The reader read the snapshot and stream again (it lost its connection, or found its position
+  // trimmed; see doc_replication.h): what this replica lacked is integrated and relayed.
   void reload(ReplicaLoad load);
 
   // Handles held outside the strand (connections being attached, JS handles): while > 0 the
@@ -200,6 +201,9 @@ class Document : public std::enable_shared_from_this<Document> {
   // The inbound hold of the message being decoded (set around `decode` in on_message): relay()
   // keeps it with the store append, so the sender stays paused until its update is committed.
   std::shared_ptr<void> input_hold_;
+  // Cluster mode: the place reserved among the appends waiting for Redis for the update being
+  // integrated (set around integrate() in write() and applyUpdate; append_to_stream takes it).
+  Replication::AppendSlot append_slot_;
 };
 
 

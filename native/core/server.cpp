@@ -652,6 +652,7 @@ Server::Stats Server::stats() const {
       s.stream_bootstraps = r->bootstraps.load(std::memory_order_relaxed);
       s.stream_seeds = r->seeds.load(std::memory_order_relaxed);
       s.stream_restores = r->restored.load(std::memory_order_relaxed);
+      s.stream_trimmed_reloads = r->trimmed_reloads.load(std::memory_order_relaxed);
     }
     if (DocClusterAwareness* ca = impl_->docs->cluster_awareness()) {
       s.cluster_awareness_answers = ca->answers.load(std::memory_order_relaxed);

@@ -506,14 +506,15 @@ class Server {
     uint64_t handler_exceptions = 0;  // exceptions that escaped an I/O handler (a bug; logged)
     // Cluster mode for documents (zero in single-node mode).
     uint64_t stream_appends = 0;         // updates appended (XADD acknowledged)
-    uint64_t stream_appends_refused = 0; // appends refused (Redis unreachable past the bound, errors)
+    uint64_t stream_appends_refused = 0; // edits refused past the queue bound, and failed appends
     uint64_t stream_entries_read = 0;    // entries the reader delivered (all nodes')
     uint64_t stream_bad_entries = 0;     // entries that did not decode, dropped
     uint64_t stream_compactions = 0;     // snapshots written by this node
-    uint64_t stream_reloads = 0;         // documents reloaded after the reader's connection was lost
+    uint64_t stream_reloads = 0;         // documents reloaded (connection lost, or position trimmed)
     uint64_t stream_bootstraps = 0;      // documents read from persistence because Redis lacked them
     uint64_t stream_seeds = 0;           // of those, the ones this node's state seeded into Redis
     uint64_t stream_restores = 0;        // reloads that found Redis lacking what the replica held
+    uint64_t stream_trimmed_reloads = 0; // of stream_reloads: the reader's position had been trimmed
     // Inbound backpressure (Options::max_inbound_*).
     uint64_t inbound_bytes = 0;        // bytes of client events waiting for the host (drained or not)
     uint64_t inbound_events = 0;       // those events

@@ -175,27 +175,82 @@ test('compaction during editing: a lease-holder snapshots and trims; the stream 
   await s.newcomer(fresh);
 });
 
-test('past the queue bound while Redis is down, the editor is closed with 1013 and its edits arrive once Redis is back', async (t) => {
+test("a node whose reader lagged past a compaction's trim reloads the document and relays what it missed", async (t) => {
+  const redis = await startRedis(t, { appendonly: true });
+  // No safety window: every compaction trims all entries older than the snapshot's millisecond.
+  const options = { compactAfterEntries: 20, redis: { trimWindow: 0 } };
+  const nodes = [await startNode(t, redis.url, { options }), await startNode(t, redis.url, { options })];
+  const s = new Session(t, 'lag');
+  const [a, b] = [s.editor(nodes[0]), s.editor(nodes[1])];
+  await s.synced();
+  await editRandomly(s, 30, seeded(13));
+  await s.converged();
+  const rc = await redisClient(t, redis.url);
+  // The lagging node: stopped, so its reader stays where it was while the other node edits,
+  // compacts and trims past that position. Its Redis connection stays open (no reconnect reload).
+  const compactionsBefore = (await nodes[0].stats()).streamCompactions;
+  nodes[1].child.kill('SIGSTOP');
+  let resumed = false;
+  t.after(() => resumed || nodes[1].child.kill('SIGCONT'));
+  await editRandomly(s, 200, seeded(14), [a]);
+  for (let i = 0; (await nodes[0].stats()).streamCompactions < compactionsBefore + 3; i++) {
+    assert.ok(i < 200, 'the running node compacts');
+    await editRandomly(s, 5, seeded(100 + i), [a]);
+  }
+  const len = await rc.xLen('collabio:{lag}:updates');
+  nodes[1].child.kill('SIGCONT');
+  resumed = true;
+  t.diagnostic(`stream length after the trims: ${len} of ${30 + 200} updates`);
+  assert.ok(len < 200, `the stream was trimmed past the stopped node's position (${len})`);
+  await s.converged(); // b's node relays what the trim took from under its reader
+  const st = await nodes[1].stats();
+  assert.ok(st.streamTrimmedReloads >= 1, `the lagging node counted its reload (${st.streamTrimmedReloads})`);
+  assert.ok(st.streamReloads >= st.streamTrimmedReloads);
+  assert.strictEqual(st.badStreamEntries, 0, 'trim markers are not bad entries');
+  assert.strictEqual((await nodes[0].stats()).streamTrimmedReloads, 0, 'the node that kept up did not reload');
+  // Editing goes on both ways.
+  await editRandomly(s, 40, seeded(15));
+  await s.converged();
+  await s.newcomer(nodes[1]);
+  assert.ok(b.provider.wsconnected);
+});
+
+test('past the queue bound while Redis is down, only the client whose edit did not fit is closed (1013); readers stay; accepted edits arrive once Redis is back', async (t) => {
   const redis = await startRedis(t, { appendonly: true });
   const options = { redis: { maxQueued: 3 } };
   const nodes = [await startNode(t, redis.url, { options }), await startNode(t, redis.url, { options })];
   const s = new Session(t, 'bound');
   const writer = s.editor(nodes[0]);
-  s.editor(nodes[1]);
+  const later = s.editor(nodes[0]);
+  const reader = s.editor(nodes[0], { track: false }); // never edits
+  const remote = s.editor(nodes[1]);
   await s.synced();
-  await editRandomly(s, 10, seeded(10));
+  await editRandomly(s, 10, seeded(10), [writer, remote]);
   await s.converged();
-  const closes = [];
-  writer.provider.on('connection-close', (ev) => ev && closes.push(ev.code));
+  const closes = new Map(s.editors.map((e) => [e, []]));
+  for (const e of s.editors) e.provider.on('connection-close', (ev) => ev && closes.get(e).push({ code: ev.code, reason: String(ev.reason) }));
   await redis.kill();
-  for (let i = 0; i < 10; i++) {
+  // The first 3 edits wait in the queue (accepted); the 4th does not fit.
+  for (let i = 0; i < 10 && closes.get(writer).length === 0; i++) {
     writer.doc.getText('t').insert(0, `offline ${i} `);
-    await sleep(20);
+    await sleep(50);
   }
-  await waitFor(() => closes.includes(1013), 'the editor to be closed with 1013 (Try Again Later)', 20000);
-  assert.ok((await nodes[0].stats()).streamAppendsRefused >= 1);
+  await waitFor(() => closes.get(writer).some((c) => c.code === 1013), 'the writer to be closed with 1013 (Try Again Later)', 20000);
+  assert.match(closes.get(writer).find((c) => c.code === 1013).reason, /edit refused: 3 appends wait for Redis \(documents\.redis\.maxQueued\)/);
+  // An editor that edits later, while the queue is still full, is refused in its turn.
+  later.doc.getText('t').insert(0, 'later ');
+  await waitFor(() => closes.get(later).some((c) => c.code === 1013), 'the later editor to be closed with 1013', 20000);
+  await sleep(300);
+  assert.deepStrictEqual(closes.get(reader), [], 'a client that sent nothing keeps its connection');
+  assert.ok(reader.provider.wsconnected, 'the reader is still connected');
+  assert.deepStrictEqual(closes.get(remote), [], 'clients on the other node keep theirs');
+  assert.ok((await nodes[0].stats()).streamAppendsRefused >= 2, 'each refused edit is counted');
   await redis.restart();
+  // Accepted edits reach every node; refused ones come back with the refused clients' next sync.
   await s.converged();
+  assert.deepStrictEqual(closes.get(reader), [], 'the reader was never closed');
+  const fresh = await startNode(t, redis.url);
+  await s.newcomer(fresh);
 });
 
 test('io.documents.open(name).applyUpdate in cluster mode resolves once the update is in the stream', async (t) => {
