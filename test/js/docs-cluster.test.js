@@ -152,10 +152,35 @@ test('compaction during editing: a lease-holder snapshots and trims; the stream 
   await s.synced();
   const rc = await redisClient(t, redis.url);
   const rand = seeded(9);
+  // One atomic sample: the snapshot's id and size, the stream's length, its first id, and how many
+  // entries lie past the snapshot.
+  const sample = async () => {
+    const [ms, seq, first, len, tail, size] = await rc.eval(
+      `local s = redis.call('HMGET', KEYS[1], 'ms', 'seq')
+       local f = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+       local tail = 0
+       if s[1] then tail = #redis.call('XRANGE', KEYS[2], '(' .. s[1] .. '-' .. s[2], '+') end
+       return {s[1] or '', s[2] or '', f[1] and f[1][1] or '', redis.call('XLEN', KEYS[2]), tail, redis.call('HSTRLEN', KEYS[1], 'state')}`,
+      { keys: ['collabio:{compact}:snapshot', 'collabio:{compact}:updates'] },
+    );
+    return { snapshotMs: ms === '' ? null : Number(ms), firstMs: first === '' ? null : Number(first.split('-')[0]), len, tail, size };
+  };
+  const trimWindow = options.redis.trimWindow;
   let maxLen = 0;
-  for (let round = 0; round < 20; round++) {
-    await editRandomly(s, 100, rand);
-    maxLen = Math.max(maxLen, await rc.xLen('collabio:{compact}:updates'));
+  let maxTail = 0;
+  let maxSnapshot = 0;
+  let samples = 0;
+  for (let round = 0; round < 100; round++) {
+    await editRandomly(s, 20, rand);
+    const m = await sample();
+    samples++;
+    maxLen = Math.max(maxLen, m.len);
+    maxTail = Math.max(maxTail, m.tail);
+    maxSnapshot = Math.max(maxSnapshot, m.size);
+    // The trim's promise, exactly: nothing older than the snapshot's id minus trimWindow is left.
+    if (m.snapshotMs !== null && m.firstMs !== null) {
+      assert.ok(m.firstMs >= m.snapshotMs - trimWindow, `no entry older than the snapshot minus trimWindow (${m.firstMs} < ${m.snapshotMs} - ${trimWindow})`);
+    }
   }
   await s.converged();
   const stats = await Promise.all(nodes.map((n) => n.stats()));
@@ -168,9 +193,17 @@ test('compaction during editing: a lease-holder snapshots and trims; the stream 
   await s.converged();
   const finalLen = await rc.xLen('collabio:{compact}:updates');
   const docBytes = Y.encodeStateAsUpdate(s.reference).length;
-  t.diagnostic(`2060 edits: stream length max ${maxLen}, at the end ${finalLen}; snapshot ${snapshot.state.length} B; document ${docBytes} B; ${compactions} compactions`);
+  t.diagnostic(
+    `2060 edits, ${samples} samples: stream length max ${maxLen} (past the snapshot max ${maxTail}), at the end ${finalLen}; ` +
+      `snapshot max ${maxSnapshot} B, at the end ${snapshot.state.length} B; document ${docBytes} B; ${compactions} compactions`,
+  );
+  // Length = the entries of the trim window before the snapshot (checked above) plus those past
+  // it, which a compaction every compactAfterEntries entries keeps to a few times that many.
+  assert.ok(maxTail <= 6 * options.compactAfterEntries, `entries past the snapshot stay bounded (${maxTail})`);
   assert.ok(maxLen < 2000, `the stream was trimmed while editing (max length ${maxLen} of 2000 edits)`);
   assert.ok(finalLen < 500, `the stream is bounded (${finalLen})`);
+  // The snapshot is the document's state, not its history.
+  assert.ok(maxSnapshot <= 1.5 * docBytes + 1024, `the snapshot stays the size of the document (${maxSnapshot} B, document ${docBytes} B)`);
   const fresh = await startNode(t, redis.url, { options });
   await s.newcomer(fresh);
 });
