@@ -22,6 +22,11 @@
 //   SyncStep2 arrived (the figure judged: the issue's "SyncStep2 time"), and until the newcomer's
 //   text is complete (that adds the newcomer's own integration of the 1 MB update in yjs, about
 //   0.2 s of client CPU whatever the server).
+// - collabio only: the longest stream (XLEN) and the largest snapshot (HSTRLEN of its state) over
+//   the documents, sampled every 2 s during the window (the issue's "document size and stream
+//   length stay bounded: measure both"). With the nodes' defaults (compaction every 500 entries,
+//   trimWindow 60 s) a window shorter than 60 s shows the stream before its first trim; the bound
+//   itself is checked in test/js/docs-cluster.test.js (compaction during editing).
 // As in the other workloads, a window lasts `duration` seconds and then until the nodes have used
 // `minCpu` seconds of CPU, at most `maxDuration` (bench/run.js sets both to the same: a fixed
 // window, see there), and implementations interleave run by run.
@@ -71,7 +76,47 @@ function workload(tools) {
     return { seconds, nodeCpu: nodes.reduce((a, c) => a + c.seconds, 0), redisCpu: redis ? redis.seconds : null };
   }
 
-  async function relay(protocol, urls, nodePids, redisPid, p) {
+  /**
+   * Samples XLEN and the snapshot's size of every document every 2 s between start() and stop()
+   * (one script per sample: a few commands every 2 s, next to hundreds of appends per second).
+   */
+  function streamSampler(redisUrl, prefix, docs) {
+    const { createClient } = require('redis');
+    const c = createClient({ url: redisUrl });
+    c.on('error', () => {});
+    const script = `local out = {}
+      for i = 1, #KEYS, 2 do
+        out[#out + 1] = redis.call('XLEN', KEYS[i])
+        out[#out + 1] = redis.call('HSTRLEN', KEYS[i + 1], 'state')
+      end
+      return out`;
+    const keys = docs.flatMap((d) => [`${prefix}:{${d}}:updates`, `${prefix}:{${d}}:snapshot`]);
+    const max = { len: 0, snapshot: 0 };
+    let timer = null;
+    let pending = Promise.resolve();
+    const once = async () => {
+      const r = await c.eval(script, { keys });
+      for (let i = 0; i < r.length; i += 2) {
+        max.len = Math.max(max.len, r[i]);
+        max.snapshot = Math.max(max.snapshot, r[i + 1]);
+      }
+    };
+    return {
+      async start() {
+        await c.connect();
+        timer = setInterval(() => (pending = once().catch(() => {})), 2000);
+      },
+      async stop() {
+        clearInterval(timer);
+        await pending;
+        await once();
+        await c.disconnect();
+        return { stream_max_len: max.len, snapshot_max_kb: max.snapshot / 1024 };
+      },
+    };
+  }
+
+  async function relay(protocol, urls, nodePids, redisPid, p, sampler = null) {
     const docs = Array.from({ length: p.docs }, (_, i) => `doc-${i}`);
     const groups = Array.from({ length: p.processes }, (_, k) => docs.filter((_, i) => i % p.processes === k));
     const eds = groups.map((g, k) =>
@@ -85,7 +130,9 @@ function workload(tools) {
       if (failed) throw new Error(failed.message);
       for (const e of eds) e.send('go');
       await sleep(p.warmup * 1000);
+      if (sampler) await sampler.start();
       const w = await cpuWindow(nodePids, redisPid, p, () => sendEdge(eds, 'start'), () => sendEdge(eds, 'stop'));
+      const sizes = sampler ? await sampler.stop() : { stream_max_len: null, snapshot_max_kb: null };
       const results = await Promise.all(eds.map((e) => e.next((m) => m.event === 'result' || m.event === 'error', 120000 + w.seconds * 1000, 'result')));
       const err = results.find((r) => r.event === 'error');
       if (err) throw new Error(err.message);
@@ -105,6 +152,7 @@ function workload(tools) {
         cross_p99_ms: quantile(urls.length > 1 ? cross : samples, 0.99),
         p99_ms: quantile(samples, 0.99),
         converged: results.every((r) => r.converged),
+        ...sizes,
       };
     } finally {
       for (const e of eds) await e.stop();
@@ -150,7 +198,9 @@ function workload(tools) {
       for (let k = 0; k < p.nodes; k++) nodes.push(await startNode(impl, redis.url, k));
       const protocol = impl === 'hocuspocus' ? 'hocus' : 'yws';
       const urls = nodes.map((n) => `ws://127.0.0.1:${n.port}`);
-      const r = await relay(protocol, urls, nodes.map((n) => n.pid), redis.pid, p);
+      const docs = Array.from({ length: p.docs }, (_, i) => `doc-${i}`);
+      const sampler = impl === 'collabio' ? streamSampler(redis.url, 'bench', docs) : null;
+      const r = await relay(protocol, urls, nodes.map((n) => n.pid), redis.pid, p, sampler);
       Object.assign(r, await coldNewcomer(protocol, urls[0], urls[urls.length - 1], p));
       return r;
     } finally {
@@ -180,6 +230,8 @@ function reportSection(wl, { section, table, verdict, mdTable, fmt, charts }) {
       { key: 'deliveries_per_s', title: 'deliveries/s' },
       { key: 'cold_reply_ms', title: 'cold newcomer SyncStep2 ms' },
       { key: 'cold_sync_ms', title: 'cold newcomer complete ms' },
+      { key: 'stream_max_len', title: 'longest stream (XLEN)' },
+      { key: 'snapshot_max_kb', title: 'largest snapshot KB' },
       { key: 'converged', title: 'converged', fmt: (v) => (v ? 'yes' : '**NO**'), plain: true },
     ],
     [
