@@ -168,3 +168,39 @@ TEST(DocReplication, TwoServersBootstrappingOneDocumentAtOnceAgreeOnOneSeed) {
   b.stop();
   std::filesystem::remove_all(dir);
 }
+
+// A trim marker naming an entry past a reader's position (what a compaction leaves when it trimmed
+// entries that reader never received) makes each node reload the document, with the reader's,
+// the Redis connections' and the document's strands all involved; the document goes on.
+TEST(DocReplication, ATrimMarkerPastTheReadersPositionMakesTheNodeReloadAndReadOn) {
+  collabio::test::RedisServer redis;
+  redis.start();
+  Host a(cluster_options(redis.port()));
+  Host b(cluster_options(redis.port()));
+  const uint16_t pa = a.listen();
+  const uint16_t pb = b.listen();
+
+  DocClient on_a(pa, "trim-doc");
+  ASSERT_TRUE(on_a.received("HTTP/1.1 101", 10s));
+  DocClient on_b(pb, "trim-doc");
+  ASSERT_TRUE(on_b.received("HTTP/1.1 101", 10s));
+  std::this_thread::sleep_for(200ms);
+  on_a.send_binary(y_update_message(7, "before-the-marker"));
+  ASSERT_TRUE(on_b.received("before-the-marker", 10s));
+
+  // As if a compaction had removed entries up to a far later id than either reader holds.
+  redis.cli({"XADD", "collabio:{trim-doc}:updates", "*", "t", "99999999999999-0", "n", "compactor"});
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while ((a.server().stats().stream_trimmed_reloads == 0 || b.server().stats().stream_trimmed_reloads == 0) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(a.server().stats().stream_trimmed_reloads, 1u);
+  EXPECT_EQ(b.server().stats().stream_trimmed_reloads, 1u);
+  EXPECT_GE(b.server().stats().stream_reloads, 1u);
+
+  on_a.send_binary(y_update_message(8, "after-the-marker"));
+  EXPECT_TRUE(on_b.received("after-the-marker", 10s));
+  EXPECT_EQ(b.server().stats().stream_bad_entries, 0u) << "a marker is not a bad entry";
+  a.stop();
+  b.stop();
+}
