@@ -7,7 +7,7 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const { startRedisCluster } = require('./helpers/redis-cluster');
-const { startNode, Session, seeded, editRandomly } = require('./helpers/docs-session');
+const { startNode, Session, seeded, editRandomly } = require('./helpers/docs-cluster');
 const { sleep } = require('./helpers/docs');
 
 const streamKey = (name) => `collabio:{${name}}:updates`;
