@@ -27,9 +27,9 @@
 //   length stay bounded: measure both"). With the nodes' defaults (compaction every 500 entries,
 //   trimWindow 60 s) a window shorter than 60 s shows the stream before its first trim; the bound
 //   itself is checked in test/js/docs-cluster.test.js (compaction during editing).
-// As in the other workloads, a window lasts `duration` seconds and then until the nodes have used
-// `minCpu` seconds of CPU, at most `maxDuration` (bench/run.js sets both to the same: a fixed
-// window, see there), and implementations interleave run by run.
+// As in relay, latency is measured over the window's first `duration` seconds, the same for every
+// implementation, and CPU over a window that goes on until the nodes have used `minCpu` seconds
+// of CPU, at most `maxDuration`; implementations interleave run by run.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -59,13 +59,18 @@ function workload(tools) {
     return s;
   }
 
-  /** CPU of every pid over a window of `duration` s that goes on until `pids` used minCpu s. */
-  async function cpuWindow(nodePids, redisPid, p, begin, end) {
+  /**
+   * CPU of every pid over a window that lasts `duration` s (the latency window, equal for every
+   * implementation: `latencyStop` ends it) and then goes on until the nodes used minCpu s, at most
+   * maxDuration s.
+   */
+  async function cpuWindow(nodePids, redisPid, p, begin, latencyStop, end) {
     const n0 = nodePids.map((pid) => proc.sample(pid));
     const r0 = redisPid ? proc.sample(redisPid) : null;
     const t0 = Date.now();
     begin();
     await sleep(p.duration * 1000);
+    latencyStop();
     const used = () => nodePids.reduce((a, pid, i) => a + proc.between(n0[i], proc.sample(pid)).seconds, 0);
     while (used() < p.minCpu && Date.now() - t0 < p.maxDuration * 1000) await sleep(500);
     end();
@@ -131,12 +136,13 @@ function workload(tools) {
       for (const e of eds) e.send('go');
       await sleep(p.warmup * 1000);
       if (sampler) await sampler.start();
-      const w = await cpuWindow(nodePids, redisPid, p, () => sendEdge(eds, 'start'), () => sendEdge(eds, 'stop'));
+      const w = await cpuWindow(nodePids, redisPid, p, () => sendEdge(eds, 'start'), () => sendEdge(eds, 'latency-stop'), () => sendEdge(eds, 'stop'));
       const sizes = sampler ? await sampler.stop() : { stream_max_len: null, snapshot_max_kb: null };
       const results = await Promise.all(eds.map((e) => e.next((m) => m.event === 'result' || m.event === 'error', 120000 + w.seconds * 1000, 'result')));
       const err = results.find((r) => r.event === 'error');
       if (err) throw new Error(err.message);
-      const delivered = results.reduce((a, r) => a + r.samples.length, 0);
+      // Deliveries over the whole CPU window; latency samples over the first `duration` s only.
+      const delivered = results.reduce((a, r) => a + r.delivered, 0);
       const edits = results.reduce((a, r) => a + r.edits, 0);
       const samples = results.flatMap((r) => r.samples);
       const cross = results.flatMap((r) => r.crossSamples || []);
@@ -239,7 +245,7 @@ function reportSection(wl, { section, table, verdict, mdTable, fmt, charts }) {
       { key: 'cross_p99_ms', title: 'edit→editor on another node p99', unit: 'ms', better: 'lower' },
       { key: 'cold_reply_ms', title: 'cold newcomer on another node: SyncStep2', unit: 'ms', better: 'lower' },
     ],
-    `${p.warmup}s warmup + ${p.duration}s window; collabio-single: one node, no Redis (latency over all deliveries)`,
+    `${p.warmup}s warmup; latency over ${p.duration}s, CPU until the nodes used ${p.minCpu}s (at most ${p.maxDuration}s); collabio-single: one node, no Redis (latency over all deliveries)`,
     'docs-cluster.svg',
     charts,
   );
