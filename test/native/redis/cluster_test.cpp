@@ -13,32 +13,16 @@
 
 #include "redis/cluster.h"
 #include "redis/slots.h"
+#include "redis_fixture.h"
 #include "redis_server.h"
 
 namespace redis = collabio::redis;
+using collabio::test::IoThreads;
+using collabio::test::kWait;
 using collabio::test::RedisServer;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr auto kWait = 20s;  // bounds a hung test only; nothing asserts on time
-
-class IoThreads {
- public:
-  IoThreads() : guard_(ioc.get_executor()) {
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc.run(); });
-  }
-  ~IoThreads() {
-    guard_.reset();
-    ioc.stop();
-    for (auto& t : threads_) t.join();
-  }
-  boost::asio::io_context ioc;
-
- private:
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
-  std::vector<std::thread> threads_;
-};
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
