@@ -19,28 +19,12 @@
 #include "store/store.h"
 
 using namespace collabio::core;
+using collabio::test::bytes;
+using collabio::test::DocClient;
 using Host = collabio::test::TestHost;  // drains events and handles none
 using namespace std::chrono_literals;
 
 namespace {
-
-// A y-websocket client of document `doc`: its upgrade request is sent; ok() when that worked.
-class DocClient : public collabio::test::RawClient {
- public:
-  DocClient(uint16_t port, const std::string& doc) : RawClient(port) {
-    ok_ = connected() && send_upgrade("/" + doc);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  bool ok_ = false;
-};
-
-std::string bytes(std::initializer_list<int> v) {
-  std::string s;
-  for (int b : v) s.push_back(static_cast<char>(b));
-  return s;
-}
 
 // y-websocket Update (sync message 0, type 2) of a Yjs update v1 that inserts `text` (< 64 bytes,
 // ASCII) into the root text "t" as client `client` at clock 0 (the shape of yjs's own

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <initializer_list>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -299,5 +300,25 @@ class RawClient {
   std::string buf_;
   std::string close_payload_;
 };
+
+// A y-websocket client of document `doc`: its upgrade request is sent; ok() when that worked.
+class DocClient : public RawClient {
+ public:
+  DocClient(uint16_t port, const std::string& doc) : RawClient(port) {
+    std::string target = "/";  // appended: GCC 12 warns -Wrestrict, falsely, on `"/" + doc` here
+    target += doc;
+    ok_ = connected() && send_upgrade(target);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_ = false;
+};
+
+inline std::string bytes(std::initializer_list<int> v) {
+  std::string s;
+  for (int b : v) s.push_back(static_cast<char>(b));
+  return s;
+}
 
 }  // namespace collabio::test
