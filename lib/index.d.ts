@@ -363,6 +363,7 @@ export interface ServerStats {
   compactionErrors: number;
   /** Exceptions that escaped a native I/O handler since start (a bug; each logged as a CollabioWarning). */
   handlerExceptions: number;
+  forcedShutdowns: number;
   /** Cluster mode for documents: updates appended to their Redis stream (XADD acknowledged). */
   streamAppends: number;
   /** Cluster mode: edits refused (`documents.redis.maxQueued` appends already waiting for Redis; the sender is closed 1013) and appends that failed (an error reply). */

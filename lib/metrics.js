@@ -28,6 +28,7 @@ const METRICS = {
   acceptErrors: { name: 'collabio_accept_errors_total', type: 'counter', help: 'Failed accepts of new TCP connections (e.g. out of file descriptors).' },
   compactionErrors: { name: 'collabio_compaction_errors_total', type: 'counter', help: 'Failed compactions of a stored document log (each also logged as a CollabioWarning).' },
   handlerExceptions: { name: 'collabio_handler_exceptions_total', type: 'counter', help: 'Exceptions that escaped a native I/O handler (a bug; each also logged as a CollabioWarning).' },
+  forcedShutdowns: { name: 'collabio_forced_shutdowns_total', type: 'counter', help: 'Shutdowns whose I/O threads still had work closeTimeout + 1 s after close() began and were stopped (a bug; each also logged as a CollabioWarning).' },
   recoveryErrors: { name: 'collabio_recovery_errors_total', type: 'counter', help: 'Connection state recovery across a Redis fleet: writes to Redis that failed (packet log appends, sessions; each also logged as a CollabioWarning).' },
   authParseErrors: { name: 'collabio_auth_parse_errors_total', type: 'counter', help: 'CONNECT auth payloads the core accepted but JSON.parse refused (handshake.auth is {}; logged).' },
   inboundBytes: { name: 'collabio_inbound_bytes', type: 'gauge', help: 'Bytes of client events waiting for JavaScript.' },

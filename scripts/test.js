@@ -133,7 +133,11 @@ function sanitizedAddonEnv() {
 }
 
 function jsTests(toolsDir, extraEnv = {}) {
-  const env = { ...process.env, COLLABIO_TOOLS_DIR: toolsDir, ...extraEnv };
+  // Every test process (and the servers the tests spawn) fails on a forced shutdown
+  // (test/js/helpers/shutdown-guard.js).
+  const guard = `--require="${path.join(root, 'test/js/helpers/shutdown-guard.js')}"`;
+  const nodeOptions = [process.env.NODE_OPTIONS, guard].filter(Boolean).join(' ');
+  const env = { ...process.env, COLLABIO_TOOLS_DIR: toolsDir, ...extraEnv, NODE_OPTIONS: nodeOptions };
   const files = ['test/js'];
   // Browser tests are left out under LD_PRELOAD (Chromium would inherit the ASan runtime).
   if (!SKIP_BROWSER && !extraEnv.LD_PRELOAD) files.push('test/browser');

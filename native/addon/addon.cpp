@@ -530,6 +530,7 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
     o.Set("acceptErrors", Napi::Number::New(info.Env(), static_cast<double>(s.accept_errors)));
     o.Set("compactionErrors", Napi::Number::New(info.Env(), static_cast<double>(s.compaction_errors)));
     o.Set("handlerExceptions", Napi::Number::New(info.Env(), static_cast<double>(s.handler_exceptions)));
+    o.Set("forcedShutdowns", Napi::Number::New(info.Env(), static_cast<double>(s.forced_shutdowns)));
     o.Set("streamAppends", Napi::Number::New(info.Env(), static_cast<double>(s.stream_appends)));
     o.Set("streamAppendsRefused", Napi::Number::New(info.Env(), static_cast<double>(s.stream_appends_refused)));
     o.Set("streamEntriesRead", Napi::Number::New(info.Env(), static_cast<double>(s.stream_entries_read)));

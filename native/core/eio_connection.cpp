@@ -87,6 +87,10 @@ void EioConnection::start_polling() {
 }
 
 void EioConnection::start_timers() {
+  // A polling client may close its session (a POST with the close packet, on another connection)
+  // before this runs: timers armed on a closed session would never be released, and would hold
+  // the I/O threads (and so the server's close()) for good.
+  if (closed_) return;
   const auto& o = server_->opts;
   const auto now = Clock::now();
   awaiting_pong_ = false;
@@ -141,6 +145,7 @@ void EioConnection::on_timer() {
   // closes the session with "ping timeout".
   if (heartbeat_at_ <= now) {
     if (awaiting_pong_) {
+      heartbeat_at_ = kNever;
       do_close("ping timeout", false);
     } else {
       static const ws::Frame ping = ws::make_frame(ws::Opcode::Text, "2");

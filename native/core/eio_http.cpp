@@ -194,9 +194,11 @@ void HttpSession::open_session(const HandshakeDecision& d) {
     std::string leftover = take_leftover();
     session->start_websocket(stream_.release_socket(), std::move(response), std::move(leftover), deflate);
   } else {
+    // The timers are queued on the session's strand before the client can learn the sid, so they
+    // run before any request of the session (start_timers() also skips a session closed first).
+    session->start_polling();
     // The handshake GET is answered with the open packet alone (engine.io Socket#onOpen).
     respond(http::status::ok, "text/plain; charset=UTF-8", session->open_packet(eo.websocket), req.keep_alive());
-    session->start_polling();
   }
   // A shutdown that began while this request was handled did not see the session (it registered
   // after the shutdown's snapshot of the table, hence after closing() became true): close it here,

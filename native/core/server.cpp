@@ -141,14 +141,35 @@ void ServerImpl::thread_main() {
       report_failure(handler_exceptions, "COLLABIO_HANDLER_EXCEPTION", "an I/O handler threw a non-standard exception");
     }
   }
-  if (running_threads_.fetch_sub(1) == 1 && !closed_notified_.exchange(true)) {
-    // Every connection is closed: commit what the store still has queued, then report.
-    if (docs) docs->close_store();
-    sink_->closed();
+  if (running_threads_.fetch_sub(1) == 1) {
+    {
+      std::lock_guard lk(watchdog_mu_);
+      threads_done_ = true;
+    }
+    watchdog_cv_.notify_all();
+    if (!closed_notified_.exchange(true)) {
+      // Every connection is closed: commit what the store still has queued, then report.
+      if (docs) docs->close_store();
+      sink_->closed();
+    }
   }
 }
 
+void ServerImpl::watch_shutdown() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.close_timeout) +
+                        std::chrono::milliseconds(kShutdownSlackMs);
+  {
+    std::unique_lock lk(watchdog_mu_);
+    if (watchdog_cv_.wait_until(lk, deadline, [this] { return threads_done_ || watchdog_released_; })) return;
+  }
+  report_failure(forced_shutdowns, "COLLABIO_SHUTDOWN_FORCED",
+                 "close(): the I/O threads still had work " + std::to_string(opts.close_timeout + kShutdownSlackMs) +
+                     " ms after the shutdown began (an operation nothing cancelled); stopped them");
+  ioc.stop();
+}
+
 void ServerImpl::join_threads() {
+  // The I/O threads first: while they run, the watchdog may still have to stop them.
   for (auto& t : threads_) {
     if (t.joinable()) {
       if (t.get_id() == std::this_thread::get_id()) {
@@ -157,6 +178,14 @@ void ServerImpl::join_threads() {
         t.join();
       }
     }
+  }
+  if (watchdog_.joinable()) {
+    {
+      std::lock_guard lk(watchdog_mu_);
+      watchdog_released_ = true;
+    }
+    watchdog_cv_.notify_all();
+    watchdog_.join();
   }
   threads_.clear();
 }
@@ -254,6 +283,7 @@ void ServerImpl::close() {
     self->sio_->set_local_adapter();  // closes the Redis connections, which would keep the threads
     self->work_.reset();
   });
+  watchdog_ = std::thread([this] { watch_shutdown(); });
 }
 
 void ServerImpl::report_failure(std::atomic<uint64_t>& counter, const char* code, std::string what) {
@@ -640,6 +670,7 @@ Server::Stats Server::stats() const {
   s.accept_errors = impl_->accept_errors.load(std::memory_order_relaxed);
   s.compaction_errors = impl_->compaction_errors.load(std::memory_order_relaxed);
   s.handler_exceptions = impl_->handler_exceptions.load(std::memory_order_relaxed);
+  s.forced_shutdowns = impl_->forced_shutdowns.load(std::memory_order_relaxed);
   s.adapter_bad_messages = impl_->adapter_bad_messages.load(std::memory_order_relaxed);
   s.stream_bad_entries = impl_->bad_stream_entries.load(std::memory_order_relaxed);
   if (impl_->docs) {

@@ -504,6 +504,7 @@ class Server {
     uint64_t accept_errors = 0;   // failed accepts (EMFILE, ENFILE, ENOBUFS, ...) since start
     uint64_t compaction_errors = 0;   // failed compactions of a document's stored log
     uint64_t handler_exceptions = 0;  // exceptions that escaped an I/O handler (a bug; logged)
+    uint64_t forced_shutdowns = 0;    // close() stopped I/O threads that still had work (a bug; logged)
     // Cluster mode for documents (zero in single-node mode).
     uint64_t stream_appends = 0;         // updates appended (XADD acknowledged)
     uint64_t stream_appends_refused = 0; // edits refused past the queue bound, and failed appends

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -154,6 +155,7 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   std::atomic<uint64_t> accept_errors{0};
   std::atomic<uint64_t> compaction_errors{0};   // store compactions that failed (documents.cpp)
   std::atomic<uint64_t> handler_exceptions{0};  // exceptions that escaped a handler into ioc.run()
+  std::atomic<uint64_t> forced_shutdowns{0};    // close() had to stop the I/O threads (watch_shutdown)
   std::atomic<uint64_t> adapter_bad_messages{0};  // cluster messages that did not decode (redis_adapter.cpp)
   std::atomic<uint64_t> bad_stream_entries{0};  // cluster mode: stream entries that did not decode
 
@@ -165,6 +167,14 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   // Max connections and per-IP rate (native/core/limits.h) for a socket just accepted.
   Admission admit(const tcp::socket& socket);
   void thread_main();
+  // Runs on watchdog_, started by close(). A graceful close ends when the I/O threads run out of
+  // work: every connection closed, bounded by Options::close_timeout. An operation that nothing
+  // cancels (a bug) would hold them for good, and the host's close() with them; so if they still
+  // run close_timeout + kShutdownSlackMs after close() began, this reports it
+  // (COLLABIO_SHUTDOWN_FORCED) and stops the io_context. The handlers still queued are abandoned
+  // with what they hold.
+  void watch_shutdown();
+  static constexpr int64_t kShutdownSlackMs = 1000;
   // Opens the document store and starts the I/O threads (listen() and start()).
   void start_threads();
 
@@ -172,6 +182,11 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::atomic<unsigned> running_threads_{0};
+  std::thread watchdog_;  // watch_shutdown(); started by close(), joined by join_threads()
+  std::mutex watchdog_mu_;
+  std::condition_variable watchdog_cv_;
+  bool threads_done_ = false;     // guarded by watchdog_mu_: the last I/O thread has left ioc.run()
+  bool watchdog_released_ = false;  // guarded by watchdog_mu_: join_threads() no longer needs it
   tcp::acceptor acceptor_;  // owner: cmd_ after listen()
   Strand cmd_;              // runs commands in call order; owns what sio_ keeps (rooms)
   // Back-off after accept errors (descriptors exhausted: the listener stays readable, so an

@@ -284,6 +284,23 @@ test('upgrade under concurrent traffic loses and reorders nothing', async (t) =>
   assert.equal(client.io.engine.transport.name, 'websocket');
 });
 
+test('sessions their clients close right after the handshake leave nothing behind at close()', async (t) => {
+  // The client's close POST may reach the session before the handshake's own work on the session's
+  // strand (its timers) has run; timers armed on a closed session used to hold close() for good.
+  // The harness's close() fails when the core had to stop its threads (forcedShutdowns).
+  const { io, url, close } = await setup(t);
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      const { sid } = await openPolling(url);
+      const res = await post(url, sid, '1');
+      assert.equal(res.status, 200);
+    }),
+  );
+  await until(() => io.engine.clientsCount === 0, 'every session closed');
+  await close();
+  assert.equal(io.stats().forcedShutdowns, 0);
+});
+
 test('a malformed POST payload ends the session', async (t) => {
   const { url } = await setup(t);
   const { sid } = await openPolling(url);

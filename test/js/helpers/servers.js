@@ -40,6 +40,11 @@ async function startServer(opts = {}) {
       if (closed) return;
       closed = true;
       await io.close();
+      // Every test that closes a collabio server also checks that its shutdown ended on its own:
+      // the core stops I/O threads that still have work after closeTimeout + 1 s, which is a bug.
+      if (IMPL === 'collabio' && io.stats().forcedShutdowns !== 0) {
+        throw new Error('io.close() had to stop I/O threads that still had work (COLLABIO_SHUTDOWN_FORCED)');
+      }
     },
   };
 }

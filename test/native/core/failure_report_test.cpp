@@ -1,5 +1,6 @@
 // Failures the core handles with no client to tell are counted and reported to the host as an
-// Event::kWarning (lib/warnings.js logs it): here an exception escaping a handler into ioc.run().
+// Event::kWarning (lib/warnings.js logs it): here an exception escaping a handler into ioc.run(),
+// and a shutdown held by an operation that nothing cancels.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -65,6 +66,39 @@ TEST(FailureReport, AnExceptionEscapingAHandlerIsCountedReportedAndTheServerGoes
     EXPECT_TRUE(sink.cv.wait_for(lk, 10s, [&] { return sink.is_closed; }));
   }
   server->join_threads();
+  EXPECT_EQ(server->forced_shutdowns.load(), 0u);  // nothing held this one
+}
+
+TEST(FailureReport, AShutdownHeldByAnOperationNothingCancelsIsStoppedReportedAndCounted) {
+  Sink sink;
+  Options opts;
+  opts.threads = 2;
+  opts.close_timeout = 200;
+  opts.documents.enabled = false;
+  auto server = std::make_shared<ServerImpl>(opts, &sink);
+  server->listen("127.0.0.1", 0);
+  // A wait of an hour that the shutdown knows nothing about: without the watchdog the I/O threads
+  // would run until it fires, and "closed" would never come.
+  net::steady_timer stray(server->ioc);
+  stray.expires_after(1h);
+  bool fired = false;
+  stray.async_wait([&](boost::system::error_code) { fired = true; });
+
+  server->close();
+  {
+    // Hang detection, not a timing assertion: the bound is closeTimeout + 1 s = 1.2 s.
+    std::unique_lock lk(sink.mu);
+    ASSERT_TRUE(sink.cv.wait_for(lk, 30s, [&] { return sink.is_closed; }));
+  }
+  server->join_threads();
+  EXPECT_FALSE(fired);
+  EXPECT_EQ(server->forced_shutdowns.load(), 1u);
+  std::vector<Event> events;
+  server->drain_events(events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, Event::kWarning);
+  EXPECT_EQ(events[0].extra, "COLLABIO_SHUTDOWN_FORCED");
+  EXPECT_NE(events[0].data.find("1200 ms"), std::string::npos) << events[0].data;
 }
 
 }  // namespace
