@@ -187,10 +187,15 @@ class Attachment {
 
   /**
    * Gives the connection behind an upgrade request to the core: adopted when it is a plain TCP
-   * socket, else relayed.
+   * socket, else relayed. What the core cannot take (the server is closing, descriptors are
+   * exhausted) is answered with a 503 and closed: never left hanging.
    */
   handOff(req, socket, head) {
     if (socket.destroyed) return;
+    if (this.io._closing) {
+      refuse(socket, 503, 'server shutting down');
+      return;
+    }
     const parts = [requestHead(req), head];
     if (adoptable(socket)) {
       parts.push(...stopAndDrain(socket));
@@ -215,8 +220,8 @@ class Attachment {
     try {
       pair = new net.Socket({ fd: this.io._native.relay(prefix, socket.remoteAddress || '', !!socket.encrypted), readable: true, writable: true });
     } catch (err) {
-      debug('relay refused: %s', err.message);
-      socket.destroy();
+      this.handOffFailed(err);
+      refuse(socket, 503, this.io._closing ? 'server shutting down' : 'cannot take the connection now');
       return;
     }
     this._relays.add(pair);
@@ -231,6 +236,16 @@ class Attachment {
     socket.on('close', done);
     socket.pipe(pair);
     pair.pipe(socket);
+  }
+
+  /**
+   * A hand-off the core refused. While the server runs that is a resource failure (no descriptor
+   * for the duplicate or the socket pair): the operator hears of it (a CollabioWarning), the
+   * client gets a 503.
+   */
+  handOffFailed(err) {
+    debug('hand-off refused: %s', err.message);
+    if (!this.io._closing) this.io._warnings.warn('COLLABIO_HANDOFF_FAILED', `attached mode could not hand a connection to the core: ${err.message}`);
   }
 
   /**
@@ -268,8 +283,9 @@ class Attachment {
     try {
       fd = this.io._native.relay(null, req.socket.remoteAddress || '', !!req.socket.encrypted);
     } catch (err) {
+      this.handOffFailed(err);
       res.writeHead(503, { 'content-type': 'text/plain' });
-      res.end('Server shutting down');
+      res.end(`collabio: ${this.io._closing ? 'server shutting down' : 'cannot take the connection now'}`);
       return;
     }
     const pair = new net.Socket({ fd, readable: true, writable: true });
@@ -305,6 +321,27 @@ class Attachment {
     });
     req.pipe(out);
   }
+}
+
+/**
+ * Answers an upgrade request the core cannot take with `status` and closes the connection, unless
+ * something was already written on it (then it is only closed).
+ */
+function refuse(socket, status, message) {
+  if (socket.destroyed) return;
+  if (!socket.writable || socket.bytesWritten > 0) {
+    socket.destroy();
+    return;
+  }
+  const body = `collabio: ${message}`;
+  socket.on('error', () => {}); // the client may already be gone; the close below is all we owe it
+  socket.resume(); // read (and drop) what the client still sends, so that its close is seen
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  // A client that never reads must not hold the socket: end() waits for the write to drain.
+  socket.setTimeout(10000, () => socket.destroy());
 }
 
 /**
