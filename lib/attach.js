@@ -126,7 +126,15 @@ class Attachment {
       });
       return;
     }
-    const doc = this._isDocument(req);
+    let doc;
+    try {
+      doc = this._isDocument(req);
+    } catch (err) {
+      // The application's documents.path function threw: its bug, this upgrade's failure only.
+      this.io._warnings.warn('COLLABIO_DOCUMENTS_PATH_FAILED', `documents.path threw: ${err && err.message}`);
+      refuse(socket, 500, 'documents.path failed');
+      return;
+    }
     if (doc === true) {
       this.handOff(req, socket, head);
     } else if (doc === undefined) {

@@ -166,25 +166,37 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
       if (d.Has("redisNodes")) docs.redis_nodes = Strings(d.Get("redisNodes"));
     }
 
-    tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "collabio:events", 0, 1);
+    // Node deletes the function itself when the environment is torn down, maybe before this object
+    // is finalized (a server never closed: process exit). The flag outlives both.
+    tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "collabio:events", 0, 1,
+                                          [gone = tsfn_gone_](Napi::Env) { gone->store(true, std::memory_order_release); });
     tsfn_.Unref(env);  // a server that is not listening must not keep the process alive
     server_ = std::make_unique<collabio::core::Server>(std::move(opts), this);
   }
 
   ~NativeServer() override {
+    // Nothing is delivered from here on: ~Server reports closed() (a server never closed), and
+    // the function may already be gone.
+    destroying_.store(true, std::memory_order_release);
     // Joins the I/O threads; after this no thread calls notify() or closed().
     server_.reset();
-    if (!released_) tsfn_.Abort();
+    if (!released_ && !tsfn_gone_->load(std::memory_order_acquire)) tsfn_.Abort();
   }
 
-  // ---- EventSink (I/O threads) ----
-  void notify() override { tsfn_.NonBlockingCall(this, &NativeServer::Deliver); }
+  // ---- EventSink (I/O threads; closed() also from ~Server on the main thread) ----
+  void notify() override {
+    if (deliverable()) tsfn_.NonBlockingCall(this, &NativeServer::Deliver);
+  }
   void closed() override {
     closed_.store(true, std::memory_order_release);
-    tsfn_.NonBlockingCall(this, &NativeServer::Deliver);
+    if (deliverable()) tsfn_.NonBlockingCall(this, &NativeServer::Deliver);
   }
 
  private:
+  bool deliverable() const {
+    return !destroying_.load(std::memory_order_acquire) && !tsfn_gone_->load(std::memory_order_acquire);
+  }
+
   // Runs on the main thread: drains the waiting events and hands them to JavaScript in calls of at
   // most kMaxValuesPerCall values (host_protocol.h, "An event batch reaches JavaScript").
   static void Deliver(Napi::Env env, Napi::Function js, NativeServer* self) {
@@ -633,6 +645,9 @@ class NativeServer : public Napi::ObjectWrap<NativeServer>, public collabio::cor
   std::unordered_map<uint64_t, std::shared_ptr<const collabio::core::Handshake>> handshakes_;
   bool released_ = false;              // main thread
   std::atomic<bool> closed_{false};    // set by an I/O thread, read on the main thread
+  std::atomic<bool> destroying_{false};  // set by the destructor (main thread), read by I/O threads
+  // Set when Node has deleted tsfn_ (main thread, its finalizer), read by I/O threads.
+  std::shared_ptr<std::atomic<bool>> tsfn_gone_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 // `binding.constants`: the numbers of core/host_protocol.h by name, frozen (lib/constants.js).

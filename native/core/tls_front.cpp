@@ -30,9 +30,9 @@ class TlsContext {
     ctx_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
     boost::system::error_code ec;
-    if (!o.passphrase.empty()) {
-      ctx_.set_password_callback([p = o.passphrase](size_t, ssl::context::password_purpose) { return p; }, ec);
-    }
+    // Always a callback, also without a passphrase: OpenSSL's default one prompts on the terminal,
+    // which would block listen() on an encrypted key instead of failing with "tls.key".
+    ctx_.set_password_callback([p = o.passphrase](size_t, ssl::context::password_purpose) { return p; }, ec);
     fail_if(ec, "passphrase");
     ctx_.use_certificate_chain(net::buffer(o.cert), ec);
     fail_if(ec, "tls.cert");

@@ -283,6 +283,59 @@ test('documents.path limits which upgrades are documents', async (t) => {
   assert.ok(io.documents, 'documents stay available');
 });
 
+test('documents.path as a function: asked with the real request; its answer decides, a throw refuses with 500', async (t) => {
+  const asked = [];
+  const server = http.createServer((req, res) => res.end('app'));
+  const io = new Server(server, {
+    documents: {
+      path: (req) => {
+        asked.push({ url: req.url, real: req instanceof http.IncomingMessage });
+        if (req.headers['x-boom']) throw new Error('app bug');
+        return req.url.startsWith('/collab/') && req.headers['x-room'] !== 'closed';
+      },
+    },
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  const p = new WebsocketProvider(`ws://127.0.0.1:${port}/collab`, 'fn-doc', new Y.Doc(), { WebSocketPolyfill: WebSocket, disableBc: true });
+  t.after(async () => {
+    p.destroy();
+    p.doc.destroy();
+    await io.close();
+  });
+  await synced(p);
+  p.doc.getText('t').insert(0, 'chosen by a function');
+  // The document's name is the whole path, as without documents.path.
+  const handle = io.documents.get('collab/fn-doc');
+  t.after(() => handle.close());
+  let text = await handle.getText('t');
+  for (let i = 0; i < 500 && text !== 'chosen by a function'; i++) {
+    await delay(20);
+    text = await handle.getText('t');
+  }
+  assert.equal(text, 'chosen by a function');
+  assert.ok(asked.some((a) => a.url.startsWith('/collab/fn-doc') && a.real));
+  // false: not collabio's; ended after destroyUpgradeTimeout as any path nobody serves.
+  for (const [url, headers] of [['/collab/x', { 'x-room': 'closed' }], ['/elsewhere', {}]]) {
+    const other = new WebSocket(`ws://127.0.0.1:${port}${url}`, { headers });
+    other.on('error', () => {});
+    const [code] = await withTimeout(once(other, 'close', 5000), 5000, `${url} to be ended`);
+    assert.notEqual(code, 1000);
+  }
+  // A function that throws: a 500 for that upgrade; the server goes on.
+  const warned = [];
+  const onWarning = (w) => w.code === 'COLLABIO_DOCUMENTS_PATH_FAILED' && warned.push(w.message);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const boom = new WebSocket(`ws://127.0.0.1:${port}/collab/y`, { headers: { 'x-boom': '1' } });
+  boom.on('error', () => {});
+  const [, res] = await withTimeout(once(boom, 'unexpected-response'), 5000, 'the 500');
+  assert.equal(res.statusCode, 500);
+  await waitFor(() => warned.length === 1, 'the warning');
+  assert.match(warned[0], /documents\.path threw: app bug/);
+  assert.equal(p.wsconnected, true);
+});
+
 test('io.close() closes the attached http server, and new Server(app-function) throws', async (t) => {
   const server = http.createServer();
   const io = new Server(server);
