@@ -3,6 +3,10 @@
 // the headers hooks), long-polling GETs and POSTs handed to their session, WebSocket upgrades of a
 // polling session, CORS (the `cors` package's rules, which engine.io uses) and the socket.io-client
 // bundle (serveClient).
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <rapidjson/stringbuffer.h>
@@ -229,14 +233,25 @@ void HttpSession::poll(const std::shared_ptr<EioConnection>& session, Request&& 
 }
 
 // A held GET whose client goes away must end the session (engine.io: "poll connection closed
-// prematurely"); the socket becoming readable with nothing to read is that signal.
+// prematurely"): the end of the stream (or an error) on its socket is that signal. A wake-up alone
+// is not: epoll may report a readiness that the request's own read already consumed, and taking
+// that for an abort dropped healthy sessions with "transport error" under load. So the socket is
+// asked, without waiting and without taking anything: bytes are a pipelined request (read after
+// the reply), nothing yet means wait again, end of stream or an error means the client left.
 void HttpSession::watch_for_abort() {
   stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this(), seq = exchange_seq_](
                                                           boost::system::error_code ec) {
     if (ec == net::error::operation_aborted) return;
     if (!self->exchange_open_ || self->exchange_seq_ != seq) return;
-    boost::system::error_code aec;
-    if (!ec && self->stream_.socket().available(aec) > 0 && !aec) return;  // a pipelined request
+    if (!ec) {
+      char byte;
+      const ssize_t n = ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n > 0) return;  // a pipelined request
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        self->watch_for_abort();  // nothing to read after all: a stale readiness
+        return;
+      }
+    }
     self->exchange_open_ = false;
     if (self->exchange_session_) self->exchange_session_->poll_aborted(self->exchange_.get());
     self->exchange_session_.reset();
