@@ -33,7 +33,7 @@ const METRICS = {
   authParseErrors: { name: 'collabio_auth_parse_errors_total', type: 'counter', help: 'CONNECT auth payloads the core accepted but JSON.parse refused (handshake.auth is {}; logged).' },
   inboundBytes: { name: 'collabio_inbound_bytes', type: 'gauge', help: 'Bytes of client events waiting for JavaScript.' },
   inboundEvents: { name: 'collabio_inbound_events', type: 'gauge', help: 'Client events waiting for JavaScript.' },
-  documentInboundBytes: { name: 'collabio_document_inbound_bytes', type: 'gauge', help: 'Bytes of document messages received and not yet integrated and stored.' },
+  documentInboundBytes: { name: 'collabio_document_inbound_bytes', type: 'gauge', help: 'Bytes of document messages received and not yet integrated and stored (nor, when JavaScript sees the document\'s updates, run by it).' },
   pausedConnections: { name: 'collabio_paused_connections', type: 'gauge', help: 'Connections not read now because they are over their inbound share (backpressure).' },
   streamAppends: { name: 'collabio_stream_appends_total', type: 'counter', help: 'Cluster mode: document updates appended to their Redis stream (XADD acknowledged).' },
   streamAppendsRefused: { name: 'collabio_stream_appends_refused_total', type: 'counter', help: 'Cluster mode: edits refused (documents.redis.maxQueued appends already waiting for Redis; the sender is closed 1013) and appends that failed (an error reply).' },

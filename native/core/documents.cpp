@@ -233,10 +233,7 @@ void Document::remote_entries(std::vector<ReplicaEntry> entries) {
     if (e.node == rep->node_id()) continue;  // integrated when it was accepted here
     std::vector<uint8_t> relay;
     if (!apply_entry(e, relay)) continue;
-    if (subscribed_) {
-      js_updates_.push_back(to_string(relay));
-      flush_js_updates();
-    }
+    if (subscribed_) to_js(to_string(relay));
     send_update_to_all(std::move(relay), 0);
   }
   maybe_compact_stream(false);
@@ -253,10 +250,7 @@ void Document::reload(ReplicaLoad load) {
   if (state_ != State::Ready) return;
   std::vector<uint8_t> relay;
   auto deliver = [this](std::vector<uint8_t> update) {
-    if (subscribed_) {
-      js_updates_.push_back(to_string(update));
-      flush_js_updates();
-    }
+    if (subscribed_) to_js(to_string(update));
     send_update_to_all(std::move(update), 0);
   };
   yjs::Doc held;  // Redis's state, to compare state vectors
@@ -298,15 +292,13 @@ void Document::append_to_stream(uint64_t from, std::vector<uint8_t> update) {
       std::move(append_slot_), name_, std::move(data),
       [self = shared_from_this(), from, update = std::move(update), hold = input_hold_](std::string error,
                                                                                        redis::StreamId) mutable {
-        net::post(self->strand_, [self, from, update = std::move(update), error = std::move(error)]() mutable {
+        net::post(self->strand_, [self, from, update = std::move(update), error = std::move(error),
+                                  hold = std::move(hold)]() mutable {
           if (self->state_ == State::Ready) {
             if (!error.empty()) {
               self->fail("document log unavailable: " + error, ws::kTryAgainLater);
             } else {
-              if (self->subscribed_) {
-                self->js_updates_.push_back(to_string(update));
-                self->flush_js_updates();
-              }
+              if (self->subscribed_) self->to_js(to_string(update), std::move(hold));
               self->send_update_to_all(std::move(update), from);
             }
           }
@@ -347,10 +339,7 @@ void Document::maybe_compact_stream(bool force) {
                      // stores, once per snapshot, not every node on every change. An empty update
                      // (`00 00`) marks the document changed for the host, which then stores the
                      // state of this replica (a superset of the snapshot).
-                     if (compacted && self->manager_.opts.host_persistence) {
-                       self->js_updates_.push_back(std::string("\0\0", 2));
-                       self->flush_js_updates();
-                     }
+                     if (compacted && self->manager_.opts.host_persistence) self->to_js(std::string("\0\0", 2));
                      return;
                    }
                    self->stream_entries_ += entries;
@@ -701,10 +690,7 @@ void Document::relay(uint64_t from, std::vector<uint8_t> update) {
   }
   store::Store* st = manager_.store();
   if (!st) {
-    if (subscribed_ || manager_.opts.host_persistence) {  // the host stores what changes
-      js_updates_.push_back(to_string(update));
-      flush_js_updates();
-    }
+    if (subscribed_ || manager_.opts.host_persistence) to_js(to_string(update), input_hold_);  // the host stores what changes
     send_update_to_all(std::move(update), from);
     return;
   }
@@ -714,19 +700,19 @@ void Document::relay(uint64_t from, std::vector<uint8_t> update) {
   log_bytes_ += update.size();
   auto copy = update;
   // The sender's inbound hold rides with the append: a client that sends faster than the store
-  // commits is paused (inbound backpressure) until its updates are durable.
+  // commits is paused (inbound backpressure) until its updates are durable, and, when JavaScript
+  // sees them, until JavaScript has run them.
   st->append(name_, std::move(copy),
              [self = shared_from_this(), from, update = std::move(update),
               hold = input_hold_](std::optional<std::string> err) mutable {
-               net::post(self->strand_, [self, from, update = std::move(update), err = std::move(err)] {
+               net::post(self->strand_, [self, from, update = std::move(update), err = std::move(err),
+                                         hold = std::move(hold)]() mutable {
                  if (err) {
                    // Not durable: do not relay what could be lost; the sender is told by a close.
                    self->close_peer(from, ws::kInternalError, "could not store the update: " + *err);
                  } else {
-                   if (self->subscribed_ || self->manager_.opts.host_persistence) {
-                     self->js_updates_.push_back(to_string(update));
-                     self->flush_js_updates();
-                   }
+                   if (self->subscribed_ || self->manager_.opts.host_persistence)
+                     self->to_js(to_string(update), std::move(hold));
                    self->send_update_to_all(std::move(update), from);
                  }
                  self->append_settled();
@@ -759,15 +745,35 @@ void Document::maybe_compact(bool force) {
               });
 }
 
+void Document::to_js(std::string update, std::shared_ptr<void> hold) {
+  js_bytes_ += update.size();
+  js_updates_.push_back(std::move(update));
+  if (hold) js_holds_.push_back(std::move(hold));
+  flush_js_updates();
+  // The senders stay paused while their updates wait here and in JavaScript: a batch that holds
+  // half a connection's share leaves now rather than at the end of the debounce, so that a fast
+  // sender is slowed by JavaScript's pace, not by update_debounce_ms. (A cancelled wait flushes.)
+  const Options& o = manager_.server.opts;
+  if ((o.max_inbound_bytes != 0 && js_bytes_ >= o.max_inbound_bytes / 2) ||
+      (o.max_inbound_events != 0 && js_holds_.size() >= o.max_inbound_events / 2))
+    js_timer_.cancel();
+}
+
 void Document::flush_js_updates() {
   if (js_flush_scheduled_) return;
   js_flush_scheduled_ = true;
   js_timer_.expires_after(std::chrono::milliseconds(manager_.opts.update_debounce_ms));
+  // Also run, at once, when the wait is cancelled (to_js, unload): the updates always leave.
   js_timer_.async_wait([self = shared_from_this()](boost::system::error_code) {
     self->js_flush_scheduled_ = false;
     if (self->js_updates_.empty()) return;
     Event ev = Event::doc_update(self->name_, std::move(self->js_updates_));
     self->js_updates_.clear();
+    self->js_bytes_ = 0;
+    if (!self->js_holds_.empty()) {
+      ev.hold = std::make_shared<std::vector<std::shared_ptr<void>>>(std::move(self->js_holds_));
+      self->js_holds_.clear();
+    }
     self->manager_.server.push_event(std::move(ev));
   });
 }

@@ -143,6 +143,11 @@ class Document : public std::enable_shared_from_this<Document> {
   void acknowledge_when_durable(uint64_t peer, bool saved);
   void maybe_schedule_unload();
   void maybe_compact(bool force);
+  // Queues `update` for JavaScript (Event::kDocUpdate, after update_debounce_ms). `hold`: the
+  // inbound hold of the message it came from, kept until JavaScript has run the batch that
+  // carries it (Event::hold), so that a sender outpacing JavaScript is paused; null for updates
+  // no connection sent here (JavaScript's own, other nodes').
+  void to_js(std::string update, std::shared_ptr<void> hold = nullptr);
   void flush_js_updates();
   void expire_awareness();
   void publish_awareness_states();  // the answer to a Query (see awareness_query)
@@ -189,6 +194,8 @@ class Document : public std::enable_shared_from_this<Document> {
   net::steady_timer relay_timer_;
   bool subscribed_ = false;  // JS wants 'update' events
   std::vector<std::string> js_updates_;
+  std::vector<std::shared_ptr<void>> js_holds_;  // the senders' holds of js_updates_ (see to_js)
+  uint64_t js_bytes_ = 0;                        // the bytes of js_updates_
   bool js_flush_scheduled_ = false;
   net::steady_timer js_timer_;
   // Cluster mode: the id of the last stream entry this replica holds (every entry up to it is

@@ -44,8 +44,9 @@ void InboundBudget::release(const std::vector<Charge>& charges) {
 
 std::shared_ptr<void> InboundBudget::hold(uint64_t conn, uint64_t bytes) {
   charge(conn, bytes);
-  // The handle points at nothing; its deleter (called for a null pointer too) releases.
-  return std::shared_ptr<void>(static_cast<void*>(nullptr), [self = shared_from_this(), conn, bytes](void*) {
+  // The handle points at this budget (never null, so that a handle tests true); its deleter
+  // releases.
+  return std::shared_ptr<void>(static_cast<void*>(this), [self = shared_from_this(), conn, bytes](void*) {
     self->release(conn, bytes);
   });
 }

@@ -55,7 +55,7 @@ class InboundBudget : public std::enable_shared_from_this<InboundBudget> {
   void release(uint64_t conn, uint64_t bytes, uint64_t events = 1) { release({Charge{conn, bytes, events}}); }
   void release(const std::vector<Charge>& charges);
   // charge() now, release() when the returned handle is destroyed (any thread). The handle keeps
-  // this budget alive.
+  // this budget alive and is never null (it tests true).
   std::shared_ptr<void> hold(uint64_t conn, uint64_t bytes);
 
   // See the contract above. `make_resume` runs under this budget's lock, only when the connection

@@ -540,7 +540,8 @@ bool ServerImpl::drain_events(std::vector<Event>& out, uint64_t max_bytes) {
   size_t n = 0;
   uint64_t bytes = 0;
   while (n < events_.size() && (n == 0 || bytes < max_bytes)) {
-    const Event& e = events_[n++];
+    Event& e = events_[n++];
+    if (e.hold) handed_holds_.push_back(std::move(e.hold));
     const uint64_t conn = inbound_connection(e);
     const uint64_t cost = inbound_cost(e);
     bytes += cost;
@@ -562,11 +563,14 @@ bool ServerImpl::drain_events(std::vector<Event>& out, uint64_t max_bytes) {
 
 void Server::events_handled() {
   std::vector<InboundBudget::Charge> handed;
+  std::vector<std::shared_ptr<void>> holds;
   {
     std::lock_guard lk(impl_->events_mu_);
     handed.swap(impl_->handed_);
+    holds.swap(impl_->handed_holds_);
   }
   if (!handed.empty()) impl_->to_host->release(handed);
+  holds.clear();  // releases the document senders' holds (to_documents), outside events_mu_
 }
 
 void Server::connect_reply(uint64_t conn, std::string nsp, bool accepted, std::string packet) {

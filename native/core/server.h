@@ -224,6 +224,10 @@ struct Event : EventKinds {
   std::vector<std::string> attachments;
   std::shared_ptr<const Handshake> handshake;  // set on kConnect, kDocAuth, kHandshake, kConnectionError
   std::string extra;
+  // kDocUpdate: the inbound holds (InboundBudget::hold) of the document messages whose updates this
+  // event carries, or null. drain_events() takes it, and events_handled() lets it go: the senders
+  // stay charged until the host has run the batch (docs/LIMITS.md, "Inbound backpressure").
+  std::shared_ptr<void> hold;
 
   Event() = default;
 
@@ -395,8 +399,9 @@ class Server {
   // `max_bytes` bounds one drain (at least one event is taken; ServerImpl::inbound_cost counts):
   // returns true when events are still waiting, and then no notify() comes for them.
   bool drain_events(std::vector<Event>& out, uint64_t max_bytes = UINT64_MAX);
-  // Every event drained so far has been handled: their connections' budgets are released, and
-  // the connections paused for them read again. Same thread as drain_events().
+  // Every event drained so far has been handled: their connections' budgets are released (and the
+  // holds of the documents' updates, Event::hold), and the connections paused for them read
+  // again. Same thread as drain_events().
   void events_handled();
 
   // ---- Commands: any thread, executed in call order. `packet` is a Socket.IO packet in its text

@@ -209,6 +209,8 @@ class ServerImpl : public std::enable_shared_from_this<ServerImpl>, public sio::
   // What drain_events() handed to the host, per connection, until events_handled() releases it
   // from to_host. Guarded by events_mu_.
   std::vector<InboundBudget::Charge> handed_;
+  // The same for the holds of the document updates drained (Event::hold). Guarded by events_mu_.
+  std::vector<std::shared_ptr<void>> handed_holds_;
 
   std::mutex conns_mu_;
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> conns_;  // guarded by conns_mu_

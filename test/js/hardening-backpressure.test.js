@@ -152,7 +152,8 @@ test('one client floods 300 MB: the server stays within +64 MiB, every event arr
 
   const after = await server.counters();
   const peak = server.peak() - baseline;
-  t.diagnostic(`RSS peak +${(peak / MiB).toFixed(1)} MiB; most waiting for JS ${(seen.inboundBytes / MiB).toFixed(2)} MiB in ${seen.inboundEvents} events; pauses ${after.stats.inboundPauses - before.stats.inboundPauses}; acks during the flood ${acks}, round trip median ${rtts.sort((a, b) => a - b)[rtts.length >> 1].toFixed(1)} ms, max ${rtts[rtts.length - 1].toFixed(1)} ms (the handler stalls 100 ms every 250 events)`);
+  rtts.sort((a, b) => a - b);
+  t.diagnostic(`RSS peak +${(peak / MiB).toFixed(1)} MiB; most waiting for JS ${(seen.inboundBytes / MiB).toFixed(2)} MiB in ${seen.inboundEvents} events; pauses ${after.stats.inboundPauses - before.stats.inboundPauses}; acks during the flood ${acks}, round trip median ${rtts[rtts.length >> 1].toFixed(1)} ms, max ${rtts[rtts.length - 1].toFixed(1)} ms (the handler stalls 100 ms every 250 events); acks run while the flooder was paused ${after.echoes.whilePaused - before.echoes.whilePaused}, most events waiting when one ran ${after.echoes.maxWaiting}`);
   assert.equal(after.floods - before.floods, COUNT, 'every event was delivered');
   assert.equal(after.floodBytes - before.floodBytes, COUNT * EVENT_BYTES);
   assert.equal(after.outOfOrder, 0, `events arrived in the order they were sent: ${orderBreaks(after)}`);
@@ -160,6 +161,12 @@ test('one client floods 300 MB: the server stays within +64 MiB, every event arr
   // What waits for JavaScript stays near the per-connection share (1 MiB), give or take one read chunk and one event.
   assert.ok(seen.inboundBytes < 1 * MiB + 64 * 1024 + 2 * EVENT_BYTES, `inbound bytes bounded (${seen.inboundBytes})`);
   assert.ok(acks >= 3, `the healthy client's acks were answered during the flood (${acks})`);
+  // The acks did not wait behind the flood: some ran while the flooder was stopped, and none found
+  // more waiting than the flooder's share (about 11 of its events) twice over. Without
+  // backpressure none runs while paused and the acks find hundreds of events ahead.
+  assert.ok(after.echoes.whilePaused - before.echoes.whilePaused >= 1, 'an ack was answered while the flooder was paused');
+  const shareEvents = Math.ceil((1 * MiB + 64 * 1024) / EVENT_BYTES) + 2;
+  assert.ok(after.echoes.maxWaiting <= 2 * shareEvents, `an ack never waited behind more than twice the flooder's share (${after.echoes.maxWaiting} events waiting, bound ${2 * shareEvents})`);
   assert.ok(peak < 64 * MiB, `server RSS peak +${(peak / MiB).toFixed(1)} MiB stays under +64 MiB`);
   assert.equal(after.stats.pausedConnections, 0, 'nothing stays paused once drained');
   assert.equal(after.stats.inboundBytes, 0);
@@ -353,4 +360,89 @@ test('slow reader: 400 MB sent to a room whose only other member stopped reading
   const peak = server.peak() - baseline;
   t.diagnostic(`RSS peak +${(peak / MiB).toFixed(1)} MiB; outbound queued now ${(after.stats.bytesQueued / MiB).toFixed(1)} MiB; pauses ${after.stats.inboundPauses - before.stats.inboundPauses}`);
   assert.ok(peak < 128 * MiB, `server RSS peak +${(peak / MiB).toFixed(1)} MiB stays under +128 MiB`);
+});
+
+test('a document whose updates JavaScript listens to: a flooder is paused until the busy main thread has run them, and every update arrives in order', { timeout: 300000 }, async (t) => {
+  // The application listens to 'update' on 'flooded' and keeps its main thread busy 100 ms out of
+  // every 150: without backpressure the updates would wait for it in the server without bound.
+  const server = await floodServer(t, { documents: {}, watch: { document: 'flooded', busyEveryMs: 600, busyMs: 500 } });
+  const base = `ws://127.0.0.1:${server.port}`;
+
+  const doc = new Y.Doc();
+  const updates = [];
+  doc.on('update', (u) => updates.push(u));
+  const text = doc.getText('t');
+  text.insert(0, 'start');
+  const chunk = 'y'.repeat(EVENT_BYTES);
+  const ROUNDS = 1000; // 100 MB of inserts, each deleted again by the next update
+  for (let i = 0; i < ROUNDS; i++) {
+    text.insert(0, chunk);
+    text.delete(0, chunk.length);
+  }
+  text.insert(0, 'done');
+
+  const ws = await openWs(`${base}/flooded`);
+  t.after(() => ws.terminate());
+  // The first update reaches the listener: the application's subscription is in place.
+  ws.send(syncMessage(2, updates[0]));
+  await waitFor(server, 'the first update in JavaScript', (c) => c.docs.updates >= 1, 30000);
+  const baseline = server.rss();
+  server.resetPeak();
+  const before = await server.counters();
+
+  let flooding = true;
+  const rtts = [];
+  const quiet = await openWs(`${base}/quiet`);
+  t.after(() => quiet.terminate());
+  const syncs = (async () => {
+    // A client of another document: its SyncStep1 is answered from C++ while the flooder waits.
+    while (flooding) {
+      const sentAt = process.hrtime.bigint();
+      await withTimeout(new Promise((resolve) => {
+        const on = (m) => {
+          if (m[0] === 0 && m[1] === 1) {
+            quiet.off('message', on);
+            resolve();
+          }
+        };
+        quiet.on('message', on);
+        quiet.send(syncMessage(0, Y.encodeStateVector(new Y.Doc())));
+      }), 20000, 'the other document client\'s SyncStep2 during the flood');
+      rtts.push(Number(process.hrtime.bigint() - sentAt) / 1e6);
+      await delay(50);
+    }
+  })();
+  const sending = (async () => {
+    for (const u of updates.slice(1)) {
+      ws.send(syncMessage(2, u));
+      while (ws.bufferedAmount > 4 * MiB) await delay(2);
+    }
+  })();
+  const done = sending.then(() => waitFor(server, 'every update in JavaScript', (c) => c.docs.updates >= updates.length));
+  const seen = await sampleWhile(server, done);
+  flooding = false;
+  await syncs;
+
+  const after = await server.counters();
+  const peak = server.peak() - baseline;
+  rtts.sort((a, b) => a - b);
+  t.diagnostic(`RSS peak +${(peak / MiB).toFixed(1)} MiB; most waiting for JS ${(Math.max(seen.inboundBytes, after.docs.maxInboundBytes) / MiB).toFixed(2)} MiB, document bytes held ${(Math.max(seen.documentInboundBytes, after.docs.maxDocumentInboundBytes) / MiB).toFixed(2)} MiB; pauses ${after.stats.inboundPauses - before.stats.inboundPauses}; other document's syncs ${rtts.length}, median ${rtts[rtts.length >> 1].toFixed(1)} ms, max ${rtts[rtts.length - 1].toFixed(1)} ms`);
+  assert.equal(after.docs.updates, updates.length, 'every update reached the listener');
+  assert.equal(after.docs.outOfOrder, 0, `each update continued the previous one: ${JSON.stringify(after.docs.breaks)}`);
+  assert.equal(after.docs.clocks[doc.clientID], Y.decodeStateVector(Y.encodeStateVector(doc)).get(doc.clientID), 'the listener saw the flooder\'s whole state');
+  assert.ok(after.stats.inboundPauses > before.stats.inboundPauses, 'the document flooder was paused (io.stats().inboundPauses)');
+  const share = 1 * MiB + 64 * 1024 + 2 * EVENT_BYTES; // its share, one read chunk, one message
+  const held = Math.max(seen.documentInboundBytes, after.docs.maxDocumentInboundBytes);
+  const waiting = Math.max(seen.inboundBytes, after.docs.maxInboundBytes);
+  assert.ok(held < share, `document bytes held bounded (${held})`);
+  assert.ok(waiting < share, `bytes waiting for JavaScript bounded (${waiting})`);
+  assert.ok(rtts.length >= 3, `the other document's client was answered during the flood (${rtts.length})`);
+  assert.ok(peak < 64 * MiB, `server RSS peak +${(peak / MiB).toFixed(1)} MiB stays under +64 MiB`);
+  let left = after.stats.documentInboundBytes;
+  for (const deadline = Date.now() + 10000; left !== 0 && Date.now() < deadline; ) {
+    await delay(50);
+    left = (await server.counters()).stats.documentInboundBytes;
+  }
+  assert.equal(left, 0, 'every hold is released once JavaScript has run the updates');
+  assert.equal(after.stats.pausedConnections, 0);
 });

@@ -75,6 +75,21 @@ test('io.metrics() follows the traffic of a socket.io-client and metricsHandler 
   assert.ok(after.collabio_messages_in_total.value >= before.collabio_messages_in_total.value + 5, res.body);
   assert.ok(after.collabio_messages_out_total.value >= before.collabio_messages_out_total.value + 5, res.body);
   assert.ok('collabio_bytes_queued' in after);
+  // Inbound backpressure (docs/LIMITS.md): what waits for JavaScript, what documents hold, and the
+  // pauses. Nothing floods here, so nothing waits once the acks are answered.
+  const inbound = {
+    collabio_inbound_bytes: 'gauge',
+    collabio_inbound_events: 'gauge',
+    collabio_document_inbound_bytes: 'gauge',
+    collabio_paused_connections: 'gauge',
+    collabio_inbound_pauses_total: 'counter',
+  };
+  for (const [name, type] of Object.entries(inbound)) {
+    assert.ok(name in after, `${name} in io.metrics(): ${res.body}`);
+    assert.equal(after[name].type, type, name);
+    assert.ok(after[name].help, `${name} has a HELP line`);
+    assert.equal(after[name].value, 0, name);
+  }
   assert.deepEqual(Object.keys(parse(io.metrics())).sort(), Object.keys(after).sort());
 
   const head = await get(port, '/metrics?x=1', 'HEAD');

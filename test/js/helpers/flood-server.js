@@ -12,15 +12,26 @@
 //   slow handler, a GC pause: what makes a backlog pile up);
 // - 'relay' (seq, payload): sends both to the other members of the room 'room', which every
 //   socket joins when it connects;
-// - 'echo' (...args, ack): answers at once.
-// Answers { cmd: 'stats', ask } (ask: the request's number, echoed in the answer) with { stats: io.stats(), floods, floodBytes, outOfOrder, breaks } and
+// - 'echo' (...args, ack): answers at once, and counts in `echoes` { count, whilePaused (how many
+//   ran while a connection was paused for backpressure), maxWaiting (the most events waiting for
+//   JavaScript, io.stats().inboundEvents, when one ran: those of its batch and those queued) }.
+// With `watch` in the options ({ document, busyEveryMs, busyMs }), the application listens to the
+// document's 'update' events (io.documents.get(document).on('update')): it counts each update and
+// checks, per Yjs client, that its structs start where the previous update's ended (nothing lost,
+// nothing reordered; `docs.breaks` lists the first breaks) and the most io.stats() showed waiting
+// when a batch ran (`docs.maxInboundBytes`, `docs.maxDocumentInboundBytes`), and a timer keeps the
+// JS thread busy for busyMs every busyEveryMs (a busy main thread the document connections must
+// not outrun).
+// Answers { cmd: 'stats', ask } (ask: the request's number, echoed in the answer) with { stats: io.stats(), floods, floodBytes, outOfOrder, breaks, docs, echoes } and
 // { cmd: 'close' } with { closed: true } (then exits 0). `breaks` lists the first sequence breaks,
 // { socket (in connection order), at (that socket's event count), expected, got, pauses
 // (io.stats().inboundPauses then) }, so that a failed order check shows the shape of the disorder:
 // two events swapped, a block moved, a repeat, another socket's events, right after a pause or not.
 const { Server } = require('../../..');
 
-const { stallEvery = 0, stallMs = 0, ...opts } = JSON.parse(process.argv[2] || '{}');
+const Y = require('yjs');
+
+const { stallEvery = 0, stallMs = 0, watch, ...opts } = JSON.parse(process.argv[2] || '{}');
 const io = new Server(opts);
 let floods = 0;
 let floodBytes = 0;
@@ -28,6 +39,35 @@ let outOfOrder = 0;
 const breaks = [];
 const MAX_BREAKS = 40;
 let sockets = 0;
+const echoes = { count: 0, whilePaused: 0, maxWaiting: 0 };
+const docs = { updates: 0, bytes: 0, outOfOrder: 0, breaks: [], clocks: {}, maxInboundBytes: 0, maxDocumentInboundBytes: 0 };
+if (watch) {
+  const handle = io.documents.get(watch.document);
+  handle.on('update', (updates) => {
+    // What waits for JavaScript while it runs this batch (this batch included): the backlog the
+    // busy thread found, which a sample taken between tasks may miss.
+    const { inboundBytes, documentInboundBytes } = io.stats();
+    docs.maxInboundBytes = Math.max(docs.maxInboundBytes, inboundBytes);
+    docs.maxDocumentInboundBytes = Math.max(docs.maxDocumentInboundBytes, documentInboundBytes);
+    for (const u of updates) {
+      const { from, to } = Y.parseUpdateMeta(u);
+      for (const [client, end] of to) {
+        const expected = docs.clocks[client] || 0;
+        const start = from.get(client);
+        if (start !== expected) {
+          docs.outOfOrder++;
+          if (docs.breaks.length < MAX_BREAKS) docs.breaks.push({ client, at: docs.updates, expected, got: start });
+        }
+        docs.clocks[client] = end;
+      }
+      docs.updates++;
+      docs.bytes += u.length;
+    }
+  });
+  setInterval(() => {
+    for (const until = Date.now() + watch.busyMs; Date.now() < until; );
+  }, watch.busyEveryMs);
+}
 io.on('connection', (socket) => {
   let next = 0;
   let received = 0;
@@ -50,6 +90,10 @@ io.on('connection', (socket) => {
     }
   });
   socket.on('echo', (...args) => {
+    const { inboundEvents, pausedConnections } = io.stats();
+    echoes.count++;
+    if (pausedConnections > 0) echoes.whilePaused++;
+    echoes.maxWaiting = Math.max(echoes.maxWaiting, inboundEvents);
     const ack = args.pop();
     if (typeof ack === 'function') ack(...args);
   });
@@ -58,7 +102,7 @@ io.listen(0, '127.0.0.1');
 
 process.on('message', (m) => {
   if (m.cmd === 'stats') {
-    process.send({ ask: m.ask, stats: io.stats(), floods, floodBytes, outOfOrder, breaks, memory: process.memoryUsage() });
+    process.send({ ask: m.ask, stats: io.stats(), floods, floodBytes, outOfOrder, breaks, docs, echoes, memory: process.memoryUsage() });
   } else if (m.cmd === 'close') {
     io.close().then(() => process.send({ ask: m.ask, closed: true }, () => process.exit(0)));
   }

@@ -92,6 +92,7 @@ TEST(InboundBudget, AHoldReleasesWhenItGoesAway) {
   auto b = budget(100, 10, 0);
   int resumed = 0;
   auto h = b->hold(4, 150);
+  EXPECT_TRUE(h);  // a handle tests true: holders keep it with `if (hold)` (Event::hold)
   EXPECT_EQ(b->stats().bytes, 150u);
   ASSERT_TRUE(b->pause_if_over(4, Resume([&] { ++resumed; })));
   h.reset();
