@@ -15,12 +15,14 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "server_fixture.h"
 
 using namespace collabio::core;
+using collabio::test::DocClient;
 using collabio::test::RawClient;
 using namespace std::chrono_literals;
 
@@ -46,6 +48,12 @@ class Host : public collabio::test::TestHost {
     std::lock_guard lk(mu_);
     return numbers_;
   }
+  // The updates of every kDocUpdate event, in delivery order, and the replies to doc_request.
+  std::vector<std::string> doc_updates() {
+    std::lock_guard lk(mu_);
+    return doc_updates_;
+  }
+  int replies() const { return replies_.load(); }
   int connects() const { return connects_.load(); }
   int closes() const { return closes_.load(); }
   std::vector<std::string> close_reasons() {
@@ -90,6 +98,14 @@ class Host : public collabio::test::TestHost {
                             false);
         }
         break;
+      case Event::kDocUpdate: {
+        std::lock_guard lk(mu_);
+        for (auto& u : ev.attachments) doc_updates_.push_back(std::move(u));
+        break;
+      }
+      case Event::kReply:
+        replies_.fetch_add(1);
+        break;
       case Event::kClose: {
         closes_.fetch_add(1);
         std::lock_guard lk(mu_);
@@ -101,7 +117,7 @@ class Host : public collabio::test::TestHost {
     }
   }
 
-  std::atomic<int> connects_{0}, closes_{0};
+  std::atomic<int> connects_{0}, closes_{0}, replies_{0};
   // Set before listen(), read by the host thread only.
   int stall_every_ = 0;
   std::chrono::microseconds stall_{0};
@@ -109,6 +125,7 @@ class Host : public collabio::test::TestHost {
   std::mutex mu_;
   std::vector<int> numbers_;                // guarded by mu_
   std::vector<std::string> close_reasons_;  // guarded by mu_
+  std::vector<std::string> doc_updates_;    // guarded by mu_
 };
 
 Options base_options() {
@@ -415,5 +432,113 @@ TEST(CoreBackpressure, AFlooderPausedManyTimesOverKeepsItsOrderThroughSlicedBatc
   ASSERT_TRUE(eventually([&] {
     const auto t = host.server().stats();
     return t.paused_connections == 0 && t.inbound_bytes == 0 && t.inbound_events == 0;
+  }));
+}
+
+// ---- documents whose updates the host sees ----
+
+namespace {
+
+void write_var_uint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(0x80 | (v & 0x7F)));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+void write_var_string(std::string& out, std::string_view s) {
+  write_var_uint(out, s.size());
+  out.append(s);
+}
+
+// A y-websocket Update message (messageSync 0, update 2) carrying a Yjs v1 update of one item:
+// `text` (ASCII) of client `client` at `clock` in the root type "t", no origins.
+std::string yws_text_update(uint64_t client, uint64_t clock, std::string_view text) {
+  std::string u;
+  write_var_uint(u, 1);       // one client
+  write_var_uint(u, 1);       // one struct
+  write_var_uint(u, client);
+  write_var_uint(u, clock);
+  u.push_back(4);             // info: ContentString, no origin, no right origin, no parentSub
+  write_var_uint(u, 1);       // the parent is a root type, named by:
+  write_var_string(u, "t");
+  write_var_string(u, text);  // the content
+  write_var_uint(u, 0);       // empty delete set
+  std::string m;
+  write_var_uint(m, 0);
+  write_var_uint(m, 2);
+  write_var_string(m, u);
+  return m;
+}
+
+}  // namespace
+
+TEST(CoreBackpressure, ADocumentFlooderWaitsForTheHostOnlyWhenTheHostListensToTheDocument) {
+  Options o = base_options();
+  o.documents.enabled = true;
+  o.max_inbound_bytes = 64 * 1024;
+  Host host(o);
+  const uint16_t port = host.listen();
+  // The host listens to "watched" (a document handle with an 'update' listener), not to "free".
+  host.server().doc_request("watched", "subscribe", "", 1, true);
+  ASSERT_TRUE(eventually([&] { return host.replies() == 1; }));
+  DocClient watched(port, "watched");
+  DocClient free(port, "free");
+  ASSERT_TRUE(watched.ok() && free.ok());
+  ASSERT_EQ(watched.read_head().rfind("HTTP/1.1 101", 0), 0u);
+  ASSERT_EQ(free.read_head().rfind("HTTP/1.1 101", 0), 0u);
+
+  host.hold(true);  // a JavaScript thread that is busy from now on
+  constexpr int kUpdates = 2000;  // 20 MB in 10 kB updates: far more than the kernel buffers take
+  const std::string pad(10000, 'y');
+  auto text = [&](int i) {
+    std::string t(1, '<');  // appended: GCC 12 warns -Wrestrict, falsely, on `"<" + std::to_string(i)`
+    t += std::to_string(i);
+    t += '>';
+    t += pad;
+    return t;
+  };
+  auto flood = [&](DocClient& c, uint64_t client, std::atomic<int>& sent) {
+    uint64_t clock = 0;
+    for (int i = 0; i < kUpdates; ++i) {
+      const std::string t = text(i);
+      c.send_binary(yws_text_update(client, clock, t));
+      clock += t.size();
+      sent.fetch_add(1);
+    }
+  };
+  std::atomic<int> sent_watched{0}, sent_free{0};
+  std::thread watched_sender([&] { flood(watched, 1001, sent_watched); });
+  std::thread free_sender([&] { flood(free, 1002, sent_free); });
+
+  // "free" does not wait for the host: it is read to the end and its holds go away as its document
+  // integrates (it may pause meanwhile, when it outruns its document's strand).
+  ASSERT_TRUE(eventually([&] { return sent_free.load() == kUpdates; }, 60s)) << "the unwatched document was read to the end";
+  free_sender.join();
+  // "watched" stops being read once its share waits for the host; its sender blocks on TCP. Once
+  // "free" is integrated, that share is all that is held, and it stays so.
+  const uint64_t share = 64 * 1024 + 64 * 1024 + 11000;  // plus the 64 KiB read chunk that took it over, plus one message
+  ASSERT_TRUE(eventually([&] {
+    const auto t = host.server().stats();
+    return t.paused_connections == 1 && t.document_inbound_bytes <= share;
+  }, 60s)) << host.server().stats().paused_connections << " paused, " << host.server().stats().document_inbound_bytes << " bytes held";
+  std::this_thread::sleep_for(200ms);
+  const auto s = host.server().stats();
+  EXPECT_EQ(s.paused_connections, 1u);
+  EXPECT_LE(s.document_inbound_bytes, share);
+  EXPECT_LT(sent_watched.load(), kUpdates) << "the kernel buffers would have to hold 20 MB";
+  EXPECT_TRUE(host.doc_updates().empty());
+
+  host.hold(false);
+  watched_sender.join();
+  ASSERT_TRUE(eventually([&] { return host.doc_updates().size() == static_cast<size_t>(kUpdates); }, 60s))
+      << host.doc_updates().size() << " of " << kUpdates << " updates reached the host";
+  const auto updates = host.doc_updates();
+  for (int i = 0; i < kUpdates; ++i)
+    ASSERT_NE(updates[static_cast<size_t>(i)].find(text(i)), std::string::npos) << "update " << i << " out of order";
+  EXPECT_TRUE(eventually([&] {
+    const auto t = host.server().stats();
+    return t.paused_connections == 0 && t.document_inbound_bytes == 0 && t.inbound_bytes == 0;
   }));
 }
