@@ -48,6 +48,7 @@ const SANITIZED_CI_FILES = [
   'docs-cluster.test.js', // document streams: hostile entries, node and Redis killed, compaction
   'docs-cluster-bootstrap.test.js', // seeding Redis from SQLite / persistence.load, a hostile load answer
   'docs-rcluster.test.js', // a Redis Cluster: routing, a node SIGKILLed, a slot resharded while editing
+  'attach-fallback.test.js', // attached mode: relayed streams, bytes buffered before the hand-off, EMFILE, closing
 ];
 
 function run(cmd, args, opts = {}) {
