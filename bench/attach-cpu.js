@@ -1,7 +1,7 @@
 'use strict';
 // Attached mode and TLS (issue 16): server CPU per delivery of a Socket.IO fan-out.
 //
-//   node bench/attach-cpu.js [--clients 200] [--messages 500] [--rounds 3] [--modes a,b,...]
+//   node bench/attach-cpu.js [--clients 200] [--messages 500] [--bursts 10] [--rounds 3] [--modes a,b,...]
 //
 // Modes: standalone (collabio's own port), attached-http (new Server(http.Server): the WebSockets
 // are handed to the core), attached-https (new Server(https.Server): relayed through Node's TLS),
@@ -10,10 +10,11 @@
 //
 // Method (as bench/run.js): every server runs in its own process, started fresh for each run, and
 // the modes interleave round by round. The clients (socket.io-client, websocket only) run in
-// another process. In each server process a first burst of broadcasts warms it up (JIT, buffers)
-// and is not measured; the second is. Server CPU is the time all its threads spent on a CPU, in
-// nanoseconds (/proc/<pid>/task/*/schedstat, bench/lib/proc.js), from the first broadcast until
-// the clients have received every copy, divided by the copies (deliveries); "in the kernel" is the
+// another process. In each server process a first burst of `messages` broadcasts warms it up (JIT,
+// buffers) and is not measured; then `bursts` bursts are, each sent once the clients hold every
+// copy of the one before (so no queue grows past one burst). Server CPU is the time all its
+// threads spent on a CPU, in nanoseconds (/proc/<pid>/task/*/schedstat, bench/lib/proc.js), over
+// the measured bursts, divided by the copies the clients received (deliveries); "in the kernel" is the
 // system time's share of it (from /proc/<pid>/stat's 10 ms ticks; "-" under 20 ticks). "writes" counts the
 // server's write system calls in the same window (/proc/<pid>/io syscw): how many deliveries
 // leave in one write says much of what a delivery costs on loopback, where the kernel runs the
@@ -56,8 +57,9 @@ async function serverProcess(mode, certDir) {
   const payload = 'x'.repeat(100);
   let start;
   process.on('message', (m) => {
-    if (m.burst) {
+    if (m === 'begin') {
       start = { cpu: sample(process.pid), writes: writeCalls() };
+    } else if (m.burst) {
       for (let i = 0; i < m.burst; i++) io.emit('m', payload);
     } else if (m === 'sample') {
       const end = sample(process.pid);
@@ -105,15 +107,16 @@ function clientsProcess(url, n) {
 
 // ---- the harness ----
 function args() {
-  const out = { clients: 200, messages: 500, rounds: 3, modes: MODES };
+  const out = { clients: 200, messages: 500, bursts: 10, rounds: 3, modes: MODES };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (k === '--clients') out.clients = Number(v);
     else if (k === '--messages') out.messages = Number(v);
+    else if (k === '--bursts') out.bursts = Number(v);
     else if (k === '--rounds') out.rounds = Number(v);
     else if (k === '--modes') out.modes = v.split(',');
-    else throw new Error(`unknown option ${k} (--clients N --messages N --rounds N --modes ${MODES.join(',')})`);
+    else throw new Error(`unknown option ${k} (--clients N --messages N --bursts N --rounds N --modes ${MODES.join(',')})`);
   }
   for (const m of out.modes) if (!MODES.includes(m)) throw new Error(`unknown mode ${m}`);
   return out;
@@ -160,26 +163,27 @@ async function run(mode, o, certDir) {
     const clients = fork(__filename, ['clients', url, String(o.clients)], { stdio: 'inherit' });
     children.push(clients);
     await nextMessage(clients, (m) => m === 'ready');
-    let result;
     let total = 0;
-    for (const measured of [false, true]) {
+    const burst = async () => {
       const done = nextMessage(clients, (m) => m === 'done');
       total += o.clients * o.messages;
       clients.send({ until: total });
-      const t0 = process.hrtime.bigint();
       server.send({ burst: o.messages });
       await done;
-      const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-      const sampled = nextMessage(server, (m) => m.ns !== undefined);
-      server.send('sample');
-      const s = await sampled;
-      if (s.lostThreads) throw new Error(`${mode}: a server thread exited during the window`);
-      const deliveries = o.clients * o.messages;
-      // null where the core writes to the clients: it sends with sendmsg(2), which syscw leaves out.
-      const nodeWrites = mode.startsWith('socketio') || mode === 'attached-https';
-      if (measured) result = { mode, nsPerDelivery: s.ns / deliveries, deliveriesPerWrite: nodeWrites ? deliveries / s.writes : null, kernel: s.kernel, wallMs };
-    }
-    return result;
+    };
+    await burst(); // warm-up, not measured
+    server.send('begin');
+    const t0 = process.hrtime.bigint();
+    for (let b = 0; b < o.bursts; b++) await burst();
+    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    const sampled = nextMessage(server, (m) => m.ns !== undefined);
+    server.send('sample');
+    const s = await sampled;
+    if (s.lostThreads) throw new Error(`${mode}: a server thread exited during the window`);
+    const deliveries = o.clients * o.messages * o.bursts;
+    // null where the core writes to the clients: it sends with sendmsg(2), which syscw leaves out.
+    const nodeWrites = mode.startsWith('socketio') || mode === 'attached-https';
+    return { mode, nsPerDelivery: s.ns / deliveries, cpuMs: s.ns / 1e6, deliveriesPerWrite: nodeWrites ? deliveries / s.writes : null, kernel: s.kernel, wallMs };
   } finally {
     for (const c of children) c.kill('SIGKILL');
   }
@@ -193,27 +197,33 @@ async function main() {
   const o = args();
   const certDir = makeCert();
   const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
-  console.log(`attach-cpu: ${o.clients} clients × ${o.messages} broadcasts of 100 bytes, ${o.rounds} rounds; ${os.cpus().length} CPUs; load average at start ${load()}`);
+  console.log(
+    `attach-cpu: ${o.clients} clients × ${o.bursts} bursts of ${o.messages} broadcasts of 100 bytes, ${o.rounds} rounds; ` +
+      `${os.cpus().length} CPUs; load average at start ${load()}`,
+  );
   const runs = Object.fromEntries(o.modes.map((m) => [m, []]));
   try {
     for (let r = 0; r < o.rounds; r++) {
       for (const mode of o.modes) {
         const res = await run(mode, o, certDir);
         runs[mode].push(res);
-        console.log(`round ${r + 1} ${mode}: ${res.nsPerDelivery.toFixed(0)} ns/delivery, ${fmt(res.deliveriesPerWrite, 2)} deliveries/write, ${res.wallMs.toFixed(0)} ms`);
+        console.log(
+          `round ${r + 1} ${mode}: ${res.nsPerDelivery.toFixed(0)} ns/delivery (${res.cpuMs.toFixed(0)} ms of CPU), ` +
+            `${fmt(res.deliveriesPerWrite, 2)} deliveries/write, ${res.wallMs.toFixed(0)} ms`,
+        );
       }
     }
   } finally {
     fs.rmSync(certDir, { recursive: true, force: true });
   }
   console.log(`load average at end ${load()}\n`);
-  console.log('| mode | server CPU ns / delivery, median (min–max) | in the kernel | deliveries per write syscall | wall ms |');
-  console.log('|---|---|---|---|---|');
+  console.log('| mode | server CPU ns / delivery, median (min–max) | CPU basis ms | in the kernel | deliveries per write syscall | wall ms |');
+  console.log('|---|---|---|---|---|---|');
   for (const m of o.modes) {
     const rs = runs[m];
     const kernel = rs.map((x) => x.kernel).filter((x) => x !== null);
     console.log(
-      `| ${m} | ${range(rs.map((x) => x.nsPerDelivery))} | ${kernel.length ? `${(median(kernel) * 100).toFixed(0)} %` : '-'} | ` +
+      `| ${m} | ${range(rs.map((x) => x.nsPerDelivery))} | ${range(rs.map((x) => x.cpuMs))} | ${kernel.length ? `${(median(kernel) * 100).toFixed(0)} %` : '-'} | ` +
         `${range(rs.map((x) => x.deliveriesPerWrite), 2)} | ${range(rs.map((x) => x.wallMs))} |`,
     );
   }
