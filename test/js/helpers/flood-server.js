@@ -9,7 +9,15 @@
 //   the payload to an empty room (io.to('nobody').emit), a trivial handler that still costs the
 //   work of an emit;
 //   with `stallEvery` in the options, every stallEvery-th event blocks the JS thread for stallMs (a
-//   slow handler, a GC pause: what makes a backlog pile up);
+//   slow handler, a GC pause: what makes a backlog pile up); with `stallUntilPausedMs` as well, the
+//   stall goes on past stallMs until the server has stopped reading some connection
+//   (io.stats().pausedConnections > 0), or nothing more arrives for 500 ms (the clients are done),
+//   or stallUntilPausedMs have passed: the backlog then reaches
+//   the limits however slowly the clients send (under AddressSanitizer they send several times
+//   slower, and 100 ms of stall may not let 50 of them fill 16 MiB). While a stall runs it records
+//   how long the longest took (`stalls.longestMs`) and the most io.stats() showed waiting
+//   (`stalls.maxInboundBytes`, `stalls.maxPausedConnections`):
+//   the backlog peaks while JavaScript is blocked, when the test's sampler gets no answer;
 // - 'relay' (seq, payload): sends both to the other members of the room 'room', which every
 //   socket joins when it connects;
 // - 'echo' (...args, ack): answers at once, and counts in `echoes` { count, whilePaused (how many
@@ -22,7 +30,7 @@
 // when a batch ran (`docs.maxInboundBytes`, `docs.maxDocumentInboundBytes`), and a timer keeps the
 // JS thread busy for busyMs every busyEveryMs (a busy main thread the document connections must
 // not outrun).
-// Answers { cmd: 'stats', ask } (ask: the request's number, echoed in the answer) with { stats: io.stats(), floods, floodBytes, outOfOrder, breaks, docs, echoes } and
+// Answers { cmd: 'stats', ask } (ask: the request's number, echoed in the answer) with { stats: io.stats(), floods, floodBytes, outOfOrder, breaks, docs, echoes, stalls } and
 // { cmd: 'close' } with { closed: true } (then exits 0). `breaks` lists the first sequence breaks,
 // { socket (in connection order), at (that socket's event count), expected, got, pauses
 // (io.stats().inboundPauses then) }, so that a failed order check shows the shape of the disorder:
@@ -31,7 +39,7 @@ const { Server } = require('../../..');
 
 const Y = require('yjs');
 
-const { stallEvery = 0, stallMs = 0, watch, ...opts } = JSON.parse(process.argv[2] || '{}');
+const { stallEvery = 0, stallMs = 0, stallUntilPausedMs = 0, watch, ...opts } = JSON.parse(process.argv[2] || '{}');
 const io = new Server(opts);
 let floods = 0;
 let floodBytes = 0;
@@ -40,6 +48,40 @@ const breaks = [];
 const MAX_BREAKS = 40;
 let sockets = 0;
 const echoes = { count: 0, whilePaused: 0, maxWaiting: 0 };
+const stalls = { count: 0, untilPaused: 0, longestMs: 0, maxInboundBytes: 0, maxPausedConnections: 0 };
+const tick = new Int32Array(new SharedArrayBuffer(4));
+const STALL_QUIET_MS = 500;
+
+/**
+ * Blocks the JS thread for stallMs; with stallUntilPausedMs, then on until a connection is paused,
+ * or nothing more has arrived for STALL_QUIET_MS (the clients had no more to send: the last stall of
+ * a flood), or stallUntilPausedMs have passed.
+ */
+function stall() {
+  stalls.count++;
+  const start = Date.now();
+  let lastBytes = -1;
+  let grewAt = start;
+  for (;;) {
+    const { inboundBytes, pausedConnections } = io.stats();
+    stalls.maxInboundBytes = Math.max(stalls.maxInboundBytes, inboundBytes);
+    stalls.maxPausedConnections = Math.max(stalls.maxPausedConnections, pausedConnections);
+    const now = Date.now();
+    if (inboundBytes > lastBytes) {
+      lastBytes = inboundBytes;
+      grewAt = now;
+    }
+    const elapsed = now - start;
+    const quiet = now - grewAt >= STALL_QUIET_MS;
+    if (elapsed >= stallMs && (!stallUntilPausedMs || pausedConnections > 0 || quiet || elapsed >= stallUntilPausedMs)) {
+      if (elapsed > stallMs) stalls.untilPaused++;
+      stalls.longestMs = Math.max(stalls.longestMs, elapsed);
+      return;
+    }
+    Atomics.wait(tick, 0, 0, 1); // sleeps 1 ms: the thread stays blocked, the I/O threads read on
+  }
+}
+
 const docs = { updates: 0, bytes: 0, outOfOrder: 0, breaks: [], clocks: {}, maxInboundBytes: 0, maxDocumentInboundBytes: 0 };
 if (watch) {
   const handle = io.documents.get(watch.document);
@@ -85,9 +127,7 @@ io.on('connection', (socket) => {
     floods++;
     floodBytes += payload.length;
     io.to('nobody').emit('flood', seq, payload);
-    if (stallEvery && floods % stallEvery === 0) {
-      for (const until = Date.now() + stallMs; Date.now() < until; );
-    }
+    if (stallEvery && floods % stallEvery === 0) stall();
   });
   socket.on('echo', (...args) => {
     const { inboundEvents, pausedConnections } = io.stats();
@@ -102,7 +142,7 @@ io.listen(0, '127.0.0.1');
 
 process.on('message', (m) => {
   if (m.cmd === 'stats') {
-    process.send({ ask: m.ask, stats: io.stats(), floods, floodBytes, outOfOrder, breaks, docs, echoes, memory: process.memoryUsage() });
+    process.send({ ask: m.ask, stats: io.stats(), floods, floodBytes, outOfOrder, breaks, docs, echoes, stalls, memory: process.memoryUsage() });
   } else if (m.cmd === 'close') {
     io.close().then(() => process.send({ ask: m.ask, closed: true }, () => process.exit(0)));
   }
