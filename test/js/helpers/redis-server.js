@@ -9,6 +9,10 @@ const os = require('node:os');
 const path = require('node:path');
 
 const START_MS = 10000;
+// How long a launch on a given port (opts.port, restart()) retries while that port is taken: between
+// freePort() and the launch, or a stop and a restart, another process may hold it for a moment (an
+// outgoing connection's ephemeral port, another test's freePort() probe).
+const BUSY_PORT_MS = 5000;
 // setpriv execs the program, so the child's pid is Redis's own and signals reach it directly.
 const SETPRIV = process.platform === 'linux' && fs.existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : null;
 
@@ -47,11 +51,24 @@ function freePort() {
 async function startRedis(t, opts = {}) {
   const bin = findRedisServer();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collabio-redis-'));
-  const port = opts.port || (await freePort());
+  let port = opts.port || (await freePort());
   let child = null;
   let exited = null;
 
-  async function launch() {
+  /** Starts redis-server on `port`; while the port is taken, tries again (a new free port if `pick`). */
+  async function launch(pick) {
+    for (const deadline = Date.now() + BUSY_PORT_MS; ; ) {
+      try {
+        return await launchOnce();
+      } catch (err) {
+        if (!/Address already in use/.test(err.message) || Date.now() > deadline) throw err;
+        if (pick) port = await freePort();
+        else await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
+  async function launchOnce() {
     // opts.appendonly: the append-only file, fsynced before each reply (what durable-before-relay
     // needs of Redis; the default `everysec` may lose the last second on a crash).
     const aof = opts.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
@@ -91,7 +108,7 @@ async function startRedis(t, opts = {}) {
     await exited;
   }
 
-  await launch();
+  await launch(!opts.port);
   const redis = {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -103,7 +120,7 @@ async function startRedis(t, opts = {}) {
     kill: () => end('SIGKILL'),
     async restart() {
       await end('SIGTERM');
-      await launch();
+      await launch(false);
     },
   };
   if (t) {
