@@ -88,13 +88,29 @@ void WsConnection::read_on() {
     read_paused_ = true;
     return;
   }
+  read_next();
+}
+
+void WsConnection::read_next() {
+  if (!closing_ && parser_.yielded()) {
+    // The last step stopped at its bound with bytes kept in pending_, which may hold whole frames
+    // that no new input would ever push through. They get a handler of their own, as a read
+    // would: one step per wake-up, so a compressed backlog does not hold this thread for long.
+    net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_kept(); });
+    return;
+  }
   do_read();
+}
+
+void WsConnection::on_kept() {
+  consume(nullptr, 0);
+  read_on();
 }
 
 void WsConnection::resume_reading() {
   if (!read_paused_) return;  // a close resumed it already
   read_paused_ = false;
-  do_read();
+  read_next();
 }
 
 void WsConnection::consume(const uint8_t* data, size_t n) {
@@ -102,13 +118,16 @@ void WsConnection::consume(const uint8_t* data, size_t n) {
     pending_.clear();  // draining until the peer closes; its bytes no longer matter
     return;
   }
+  // One step hands on at most about kReadChunk bytes of messages (at least one whole message),
+  // inflated ones included: the inbound budget is asked after each step (read_on), so a paused
+  // connection holds at most its share plus about one step, whatever the compression ratio.
   size_t used;
   if (pending_.empty()) {
-    used = parser_.feed(data, n, *this);
+    used = parser_.feed(data, n, *this, kReadChunk);
     if (used != ws::Parser::npos && used < n) pending_.assign(data + used, data + n);
   } else {
-    pending_.insert(pending_.end(), data, data + n);
-    used = parser_.feed(pending_.data(), pending_.size(), *this);
+    if (n > 0) pending_.insert(pending_.end(), data, data + n);
+    used = parser_.feed(pending_.data(), pending_.size(), *this, kReadChunk);
     if (used != ws::Parser::npos) pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(used));
   }
   if (used == ws::Parser::npos) {

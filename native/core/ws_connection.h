@@ -83,9 +83,15 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
   bool enqueue_own_stream(const ws::Frame* frames, size_t n, bool is_volatile);
   void do_read();
   void on_readable(boost::system::error_code ec);
-  // After a chunk: reads on, or pauses (pause_reading).
+  // After a step of input (a chunk read, or what a bounded step kept): goes on, or pauses
+  // (pause_reading).
   void read_on();
+  // Goes on: with the bytes the last step kept (parser_.yielded()), in a handler of its own, or
+  // by waiting for the socket. Exactly one of the two is pending unless the connection is paused.
+  void read_next();
+  void on_kept();
   void resume_reading();
+  // Parses `n` new bytes after what pending_ keeps (n = 0: only what it keeps), one bounded step.
   void consume(const uint8_t* data, size_t n);
   // Starts do_write() on the strand soon: batched with the other writes this I/O thread schedules
   // in the same handler (ws_connection.cpp), or posted from a foreign thread.
@@ -105,7 +111,9 @@ class WsConnection : public Connection, public std::enable_shared_from_this<WsCo
 
   // ---- owner: the strand ----
   ws::Parser parser_;
-  std::vector<uint8_t> pending_;  // bytes of an incomplete frame (usually empty: idle costs nothing)
+  // Bytes not parsed yet: an incomplete frame, or what a step stopped at its bound kept
+  // (parser_.yielded()). Usually empty: idle costs nothing.
+  std::vector<uint8_t> pending_;
   net::steady_timer close_timer_;
   bool closing_ = false;  // close started: reads are no longer processed
   bool read_paused_ = false;  // over the inbound budget: no read is pending until resume_reading()

@@ -156,8 +156,10 @@ size_t Parser::fail(uint16_t code, std::string msg) {
   return npos;
 }
 
-size_t Parser::feed(const uint8_t* data, size_t size, Handler& handler) {
+size_t Parser::feed(const uint8_t* data, size_t size, Handler& handler, uint64_t max_delivered) {
   size_t pos = 0;
+  uint64_t delivered = 0;  // payload bytes of the data messages this call handed on
+  yielded_ = false;
   while (!closed_) {
     const size_t avail = size - pos;
     if (avail < 2) break;
@@ -252,7 +254,13 @@ size_t Parser::feed(const uint8_t* data, size_t size, Handler& handler) {
         msg.swap(message_);
       }
       if (!message_binary_ && !valid_utf8(msg)) return fail(kInvalidPayload, "text frame is not UTF-8");
+      delivered += msg.size();
       handler.on_message(message_binary_, std::move(msg));
+      // Checked after a delivery, so that every call with a whole message makes progress.
+      if (delivered >= max_delivered) {
+        yielded_ = pos < size;
+        return pos;
+      }
     }
   }
   return pos;

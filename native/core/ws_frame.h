@@ -122,8 +122,19 @@ class Parser {
   // Consumes as much of `data` as forms whole frames and returns how many bytes were used; the
   // caller keeps the rest and calls again with more. On a protocol violation returns npos and sets
   // error()/error_code(); the connection must then be closed with that code.
+  //
+  // `max_delivered` bounds one call's output: once the data messages it delivered reach that many
+  // payload bytes (inflated, when compressed), it returns, and yielded() is true when bytes are left
+  // (they may hold whole frames). The caller keeps them and calls again, without waiting for new
+  // input, when it is ready for more. A message is never split: a call delivers at least one whole
+  // message, the one that crosses the bound included. Why: with permessage-deflate a 64 KiB read
+  // can inflate to ~64 MB (~1000:1 on repetitive text); the bound lets the reader ask its inbound
+  // budget between steps (native/core/ws_connection.cpp). Example: two 100-byte messages fed with
+  // max_delivered = 50 give one message and yielded(); the next call gives the other.
   static constexpr size_t npos = static_cast<size_t>(-1);
-  size_t feed(const uint8_t* data, size_t size, Handler& handler);
+  size_t feed(const uint8_t* data, size_t size, Handler& handler, uint64_t max_delivered = UINT64_MAX);
+  // The last feed() stopped at max_delivered with bytes left over.
+  bool yielded() const { return yielded_; }
 
   uint16_t error_code() const { return error_code_; }
   const std::string& error() const { return error_; }
@@ -140,6 +151,7 @@ class Parser {
   bool message_binary_ = false;
   bool message_compressed_ = false;  // RSV1 on its first frame
   bool closed_ = false;
+  bool yielded_ = false;
   uint16_t error_code_ = 0;
   std::string error_;
 };

@@ -190,6 +190,50 @@ test('one client floods 300 MB: the server stays within +64 MiB, every event arr
   assert.equal(after.stats.inboundBytes, 0);
 });
 
+test('a compressing flooder: one read chunk inflating to ~60 MB of events is handed on in steps, and the server stays within its share and +64 MiB', { timeout: 300000 }, async (t) => {
+  // permessage-deflate inflates ~1000:1 on repetitive text: a 100 kB event takes ~110 bytes on the
+  // wire, so one 64 KiB read chunk carries ~600 of them (~60 MB). The connection must still be
+  // stopped at its share: the parser hands on about one read chunk of inflated bytes before the
+  // budget is asked again (without that, this test saw ~60 MiB waiting for JS and +200 MiB RSS).
+  const server = await floodServer(t, { documents: false, perMessageDeflate: true, stallEvery: 250, stallMs: 100 });
+  const clients = new Clients(server.url);
+  t.after(() => clients.closeAll());
+  await warmUp(server, clients, 0);
+  // socket.io-client (ws) offers permessage-deflate and compresses frames from 1024 bytes on.
+  const flooder = await clients.connect();
+  assert.match(rawSocket(flooder).extensions, /permessage-deflate/, 'the flooder negotiated permessage-deflate');
+  const healthy = await clients.connect();
+  const before = await server.counters();
+  const baseline = server.rss();
+  server.resetPeak();
+
+  const COUNT = 3000; // 300 MB once inflated, ~330 kB on the wire
+  const wire = rawSocket(flooder)._socket;
+  const wireBefore = wire.bytesWritten;
+  const sent = flood(flooder, COUNT);
+  const done = sent.then(() => waitFor(server, 'every flood event', (c) => c.floods >= before.floods + COUNT));
+  const seen = await sampleWhile(server, done);
+  assert.equal(await withTimeout(healthy.emitWithAck('echo', 'after'), 20000, 'the healthy client\'s ack'), 'after');
+
+  const after = await server.counters();
+  const peak = server.peak() - baseline;
+  const onWire = wire.bytesWritten - wireBefore;
+  // The most that waited for JavaScript: as sampled, and as the handlers saw it while they ran.
+  const waiting = Math.max(seen.inboundBytes, after.floodMaxWaiting);
+  t.diagnostic(`${(onWire / 1024).toFixed(0)} KiB on the wire; RSS peak +${(peak / MiB).toFixed(1)} MiB; JS heap at most ${(seen.heapTotal / MiB).toFixed(1)} MiB; most waiting for JS ${(waiting / MiB).toFixed(2)} MiB; pauses ${after.stats.inboundPauses - before.stats.inboundPauses}`);
+  assert.ok(onWire < COUNT * EVENT_BYTES / 100, `the events went compressed (${onWire} bytes on the wire)`);
+  assert.equal(after.floods - before.floods, COUNT, 'every event was delivered');
+  assert.equal(after.floodBytes - before.floodBytes, COUNT * EVENT_BYTES);
+  assert.equal(after.outOfOrder, 0, `events arrived in the order they were sent: ${orderBreaks(after)}`);
+  assert.ok(after.stats.inboundPauses > before.stats.inboundPauses, 'the flooder was paused (io.stats().inboundPauses)');
+  // The share (1 MiB), plus one step of the parser (64 KiB of inflated bytes, completed by one
+  // event), as for an uncompressed flooder.
+  assert.ok(waiting < 1 * MiB + 64 * 1024 + 2 * EVENT_BYTES, `inbound bytes bounded (${waiting})`);
+  assert.ok(peak < 64 * MiB, `server RSS peak +${(peak / MiB).toFixed(1)} MiB stays under +64 MiB`);
+  assert.equal(after.stats.pausedConnections, 0, 'nothing stays paused once drained');
+  assert.equal(after.stats.inboundBytes, 0);
+});
+
 test('a long-polling flooder: its POSTs are answered only as fast as the handlers run, in order', { timeout: 300000 }, async (t) => {
   const server = await floodServer(t, { documents: false, stallEvery: 50, stallMs: 100 });
   const clients = new Clients(server.url);

@@ -1,8 +1,11 @@
 // libFuzzer target: the RFC 6455 frame parser (native/core/ws_frame.h) on arbitrary client bytes,
-// fed the way WsConnection feeds it (whatever arrived, keeping the unconsumed tail), in chunks whose
-// sizes the input chooses. Invariants: feed() never claims more bytes than it was given; after an
-// error nothing more is delivered; delivered text is valid UTF-8 and no message exceeds the limit;
-// splitting the input differently yields the same messages.
+// fed the way WsConnection feeds it (whatever arrived, keeping the unconsumed tail; in steps bounded
+// by a delivery bound, each step after one that yielded given only what it kept), in chunks whose
+// sizes and with a bound the input chooses. Invariants: feed() never claims more bytes than it was
+// given; after an error nothing more is delivered; delivered text is valid UTF-8 and no message
+// exceeds the limit; a step stops right after the message that reaches its bound, and yields only
+// then and with bytes left; splitting the input differently, and bounding the steps, yields the same
+// messages.
 // Seed corpus: test/fuzz/corpus/ws_frame/.
 #include <cstddef>
 #include <cstdint>
@@ -19,7 +22,13 @@ constexpr uint64_t kMaxMessage = 1 << 16;
 
 struct Sink : Parser::Handler {
   std::vector<std::string> events;  // "m<payload>" / "b<payload>" / "i" / "o" / "c<code>"
+  uint64_t messages = 0;   // data messages
+  uint64_t delivered = 0;  // their payload bytes
+  uint64_t last = 0;       // those of the last one
   void on_message(bool binary, std::string&& payload) override {
+    ++messages;
+    delivered += payload.size();
+    last = payload.size();
     if (payload.size() > kMaxMessage) __builtin_trap();
     if (!binary && !valid_utf8(payload)) __builtin_trap();
     events.push_back((binary ? "b" : "m") + payload);
@@ -37,27 +46,41 @@ struct Sink : Parser::Handler {
   }
 };
 
-// Feeds `bytes` in chunks of `step` (0 = all at once); returns what was delivered and whether the
-// parser failed.
-Sink run(const uint8_t* bytes, size_t size, size_t step, bool& failed) {
+// One feed() bounded by `bound`, checked against its contract; returns what it used (npos on error).
+size_t checked_step(Parser& parser, Sink& sink, const std::vector<uint8_t>& pending, uint64_t bound) {
+  const uint64_t messages = sink.messages, delivered = sink.delivered;
+  const size_t used = parser.feed(pending.data(), pending.size(), sink, bound);
+  if (used == Parser::npos) return used;
+  if (used > pending.size()) __builtin_trap();
+  const uint64_t n = sink.messages - messages, bytes = sink.delivered - delivered;
+  // Stopped right after the message that reached the bound, never later.
+  if (n > 1 && bytes - sink.last >= bound) __builtin_trap();
+  // Yielded only at the bound, with bytes left.
+  if (parser.yielded() && (n == 0 || bytes < bound || used == pending.size())) __builtin_trap();
+  return used;
+}
+
+// Feeds `bytes` in chunks of `step` (0 = all at once) and steps bounded by `bound`; returns what was
+// delivered and whether the parser failed.
+Sink run(const uint8_t* bytes, size_t size, size_t step, uint64_t bound, bool& failed) {
   Parser parser(kMaxMessage);
   Sink sink;
   std::vector<uint8_t> pending;
   failed = false;
   size_t i = 0;
-  while (i < size) {
+  while (i < size && !failed && !parser.closed()) {
     const size_t take = step == 0 ? size - i : std::min(step, size - i);
     pending.insert(pending.end(), bytes + i, bytes + i + take);
     i += take;
-    const size_t used = parser.feed(pending.data(), pending.size(), sink);
-    if (used == Parser::npos) {
-      if (parser.error_code() == 0 || parser.error().empty()) __builtin_trap();
-      failed = true;  // nothing after the failing frame is delivered
-      break;
-    }
-    if (used > pending.size()) __builtin_trap();
-    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(used));
-    if (parser.closed()) break;
+    do {  // after a step that yielded, again with only what it kept
+      const size_t used = checked_step(parser, sink, pending, bound);
+      if (used == Parser::npos) {
+        if (parser.error_code() == 0 || parser.error().empty()) __builtin_trap();
+        failed = true;  // nothing after the failing frame is delivered
+        break;
+      }
+      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(used));
+    } while (parser.yielded());
   }
   return sink;
 }
@@ -67,10 +90,12 @@ Sink run(const uint8_t* bytes, size_t size, size_t step, bool& failed) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const size_t step = data[0] % 17;  // 0: everything at once
+  // Bit 7 clear: steps bounded at 0..7 x 37 bytes of messages (0 still delivers one per step).
+  const uint64_t bound = (data[0] & 0x80) ? UINT64_MAX : uint64_t{(data[0] >> 4) & 7u} * 37;
   bool failed_whole = false, failed_chunked = false;
-  const Sink whole = run(data + 1, size - 1, 0, failed_whole);
-  const Sink chunked = run(data + 1, size - 1, step, failed_chunked);
-  // Splitting must not change the outcome.
+  const Sink whole = run(data + 1, size - 1, 0, UINT64_MAX, failed_whole);
+  const Sink chunked = run(data + 1, size - 1, step, bound, failed_chunked);
+  // Splitting and bounding must not change the outcome.
   if (failed_whole != failed_chunked || whole.events != chunked.events) __builtin_trap();
   valid_utf8(std::string_view(reinterpret_cast<const char*>(data), size));  // bytes as text
   return 0;

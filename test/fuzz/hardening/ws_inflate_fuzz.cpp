@@ -1,10 +1,14 @@
 // libFuzzer target: the inflating side of permessage-deflate (native/core/ws_deflate.h and the
 // RSV1 path of ws::Parser) on arbitrary client bytes. Byte 0 picks the chunk step, as in
-// ws_frame_fuzz; the rest is fed to a Parser that negotiated deflate, then used three more ways:
+// ws_frame_fuzz, and a bound on each step's inflated output (fed as WsConnection feeds, each step
+// after one that yielded given only what it kept); the rest is fed to a Parser that negotiated
+// deflate, then used three more ways:
 // as a compressed message for inflate_message, as a Sec-WebSocket-Extensions offer, and as a
 // message that must survive deflate_message -> inflate_message unchanged.
 // Invariants: no message exceeds the limit, even inflated (a bomb fails with 1009); delivered text
-// is UTF-8; splitting the input does not change the outcome; inflate_message never returns more
+// is UTF-8; a step stops right after the message whose inflated bytes reach its bound, and yields
+// only then and with bytes left; splitting the input and bounding the steps do not change the
+// outcome; inflate_message never returns more
 // than the limit; the round trip is exact; a negotiated window is in 9..15.
 // Seed corpus: test/fuzz/corpus/ws_inflate/.
 #include <cstddef>
@@ -23,7 +27,13 @@ constexpr uint64_t kMaxMessage = 1 << 16;
 
 struct Sink : Parser::Handler {
   std::vector<std::string> events;
+  uint64_t messages = 0;   // data messages
+  uint64_t delivered = 0;  // their payload bytes, inflated
+  uint64_t last = 0;       // those of the last one
   void on_message(bool binary, std::string&& payload) override {
+    ++messages;
+    delivered += payload.size();
+    last = payload.size();
     if (payload.size() > kMaxMessage) __builtin_trap();
     if (!binary && !valid_utf8(payload)) __builtin_trap();
     events.push_back((binary ? "b" : "m") + payload);
@@ -33,27 +43,39 @@ struct Sink : Parser::Handler {
   void on_close(uint16_t code, std::string_view) override { events.push_back("c" + std::to_string(code)); }
 };
 
-Sink run(const uint8_t* bytes, size_t size, size_t step, bool& failed, uint16_t& code) {
+// One feed() bounded by `bound`, checked against its contract; returns what it used (npos on error).
+size_t checked_step(Parser& parser, Sink& sink, const std::vector<uint8_t>& pending, uint64_t bound) {
+  const uint64_t messages = sink.messages, delivered = sink.delivered;
+  const size_t used = parser.feed(pending.data(), pending.size(), sink, bound);
+  if (used == Parser::npos) return used;
+  if (used > pending.size()) __builtin_trap();
+  const uint64_t n = sink.messages - messages, bytes = sink.delivered - delivered;
+  if (n > 1 && bytes - sink.last >= bound) __builtin_trap();  // went on past the bound
+  if (parser.yielded() && (n == 0 || bytes < bound || used == pending.size())) __builtin_trap();
+  return used;
+}
+
+Sink run(const uint8_t* bytes, size_t size, size_t step, uint64_t bound, bool& failed, uint16_t& code) {
   Parser parser(kMaxMessage, true);
   Sink sink;
   std::vector<uint8_t> pending;
   failed = false;
   code = 0;
   size_t i = 0;
-  while (i < size) {
+  while (i < size && !failed && !parser.closed()) {
     const size_t take = step == 0 ? size - i : std::min(step, size - i);
     pending.insert(pending.end(), bytes + i, bytes + i + take);
     i += take;
-    const size_t used = parser.feed(pending.data(), pending.size(), sink);
-    if (used == Parser::npos) {
-      if (parser.error_code() == 0) __builtin_trap();
-      failed = true;
-      code = parser.error_code();
-      break;
-    }
-    if (used > pending.size()) __builtin_trap();
-    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(used));
-    if (parser.closed()) break;
+    do {  // after a step that yielded, again with only what it kept
+      const size_t used = checked_step(parser, sink, pending, bound);
+      if (used == Parser::npos) {
+        if (parser.error_code() == 0) __builtin_trap();
+        failed = true;
+        code = parser.error_code();
+        break;
+      }
+      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(used));
+    } while (parser.yielded());
   }
   return sink;
 }
@@ -63,10 +85,12 @@ Sink run(const uint8_t* bytes, size_t size, size_t step, bool& failed, uint16_t&
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const size_t step = data[0] % 17;
+  // Bit 7 clear: steps bounded at 0..7 x 4 KiB of inflated messages.
+  const uint64_t bound = (data[0] & 0x80) ? UINT64_MAX : uint64_t{(data[0] >> 4) & 7u} * 4096;
   bool failed_whole = false, failed_chunked = false;
   uint16_t code_whole = 0, code_chunked = 0;
-  const Sink whole = run(data + 1, size - 1, 0, failed_whole, code_whole);
-  const Sink chunked = run(data + 1, size - 1, step, failed_chunked, code_chunked);
+  const Sink whole = run(data + 1, size - 1, 0, UINT64_MAX, failed_whole, code_whole);
+  const Sink chunked = run(data + 1, size - 1, step, bound, failed_chunked, code_chunked);
   if (failed_whole != failed_chunked || code_whole != code_chunked || whole.events != chunked.events) __builtin_trap();
 
   const std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);

@@ -8,6 +8,9 @@
 // - 'flood' (seq, payload): checks that seq is the next one of that socket, counts it, and relays
 //   the payload to an empty room (io.to('nobody').emit), a trivial handler that still costs the
 //   work of an emit;
+//   it also records the most bytes io.stats() showed waiting for JavaScript when one ran
+//   (`floodMaxWaiting`: those of its batch and those queued, which a sample taken between tasks
+//   may miss);
 //   with `stallEvery` in the options, every stallEvery-th event blocks the JS thread for stallMs (a
 //   slow handler, a GC pause: what makes a backlog pile up); with `stallUntilPausedMs` as well, the
 //   stall goes on past stallMs until the server has stopped reading some connection
@@ -30,7 +33,7 @@
 // when a batch ran (`docs.maxInboundBytes`, `docs.maxDocumentInboundBytes`), and a timer keeps the
 // JS thread busy for busyMs every busyEveryMs (a busy main thread the document connections must
 // not outrun).
-// Answers { cmd: 'stats', ask } (ask: the request's number, echoed in the answer) with { stats: io.stats(), floods, floodBytes, outOfOrder, breaks, docs, echoes, stalls } and
+// Answers { cmd: 'stats', ask } (ask: the request's number, echoed in the answer) with { stats: io.stats(), floods, floodBytes, floodMaxWaiting, outOfOrder, breaks, docs, echoes, stalls } and
 // { cmd: 'close' } with { closed: true } (then exits 0). `breaks` lists the first sequence breaks,
 // { socket (in connection order), at (that socket's event count), expected, got, pauses
 // (io.stats().inboundPauses then) }, so that a failed order check shows the shape of the disorder:
@@ -43,6 +46,7 @@ const { stallEvery = 0, stallMs = 0, stallUntilPausedMs = 0, watch, ...opts } = 
 const io = new Server(opts);
 let floods = 0;
 let floodBytes = 0;
+let floodMaxWaiting = 0;
 let outOfOrder = 0;
 const breaks = [];
 const MAX_BREAKS = 40;
@@ -126,6 +130,7 @@ io.on('connection', (socket) => {
     next = seq + 1;
     floods++;
     floodBytes += payload.length;
+    floodMaxWaiting = Math.max(floodMaxWaiting, io.stats().inboundBytes);
     io.to('nobody').emit('flood', seq, payload);
     if (stallEvery && floods % stallEvery === 0) stall();
   });
@@ -142,7 +147,7 @@ io.listen(0, '127.0.0.1');
 
 process.on('message', (m) => {
   if (m.cmd === 'stats') {
-    process.send({ ask: m.ask, stats: io.stats(), floods, floodBytes, outOfOrder, breaks, docs, echoes, stalls, memory: process.memoryUsage() });
+    process.send({ ask: m.ask, stats: io.stats(), floods, floodBytes, floodMaxWaiting, outOfOrder, breaks, docs, echoes, stalls, memory: process.memoryUsage() });
   } else if (m.cmd === 'close') {
     io.close().then(() => process.send({ ask: m.ask, closed: true }, () => process.exit(0)));
   }

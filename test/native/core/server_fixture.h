@@ -177,11 +177,13 @@ class RawClient {
   }
 
   // Asks for a WebSocket upgrade of `target` ("/socket.io/?EIO=4&transport=websocket", "/doc");
-  // the answer is read with read_head() or received().
-  bool send_upgrade(std::string_view target) {
+  // the answer is read with read_head() or received(). `headers`: more header lines, each ending
+  // in "\r\n" (a Sec-WebSocket-Extensions offer).
+  bool send_upgrade(std::string_view target, std::string_view headers = {}) {
     return send_all("GET " + std::string(target) +
                     " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+                    std::string(headers) + "\r\n");
   }
 
   // Reads until the end of the HTTP response head; returns it (empty on EOF/timeout).
@@ -217,9 +219,11 @@ class RawClient {
   }
 
   // Opens an Engine.IO session over WebSocket and CONNECTs "/"; true when both answers arrived.
-  bool open_socketio() {
-    if (!send_upgrade("/socket.io/?EIO=4&transport=websocket")) return false;
-    if (read_head().rfind("HTTP/1.1 101", 0) != 0) return false;
+  // `headers` as for send_upgrade; the response head is kept in head().
+  bool open_socketio(std::string_view headers = {}) {
+    if (!send_upgrade("/socket.io/?EIO=4&transport=websocket", headers)) return false;
+    head_ = read_head();
+    if (head_.rfind("HTTP/1.1 101", 0) != 0) return false;
     auto open = read_frame();
     if (!open || open->rfind("0{", 0) != 0) return false;
     send_text("40");
@@ -227,11 +231,15 @@ class RawClient {
     return reply && reply->rfind("40{", 0) == 0;
   }
 
+  // The response head of open_socketio()'s upgrade.
+  const std::string& head() const { return head_; }
+
   void send_text(std::string_view payload) { send_frame(0x81, payload); }
   void send_binary(std::string_view payload) { send_frame(0x82, payload); }
 
-  // One masked frame (first byte `first`: FIN and opcode) of up to 65535 bytes.
-  void send_frame(uint8_t first, std::string_view payload) {
+  // One masked frame (first byte `first`: FIN, RSV and opcode) of up to 65535 bytes.
+  void send_frame(uint8_t first, std::string_view payload) { send_all(frame(first, payload)); }
+  static std::string frame(uint8_t first, std::string_view payload) {
     std::string f(1, static_cast<char>(first));
     const size_t n = payload.size();
     if (n < 126) {
@@ -244,7 +252,7 @@ class RawClient {
     const char mask[4] = {1, 2, 3, 4};
     f.append(mask, 4);
     for (size_t i = 0; i < n; ++i) f.push_back(static_cast<char>(payload[i] ^ mask[i & 3]));
-    send_all(f);
+    return f;
   }
 
   // The next data frame's payload, answering Engine.IO pings ("2") on the way; nullopt on close,
@@ -299,6 +307,7 @@ class RawClient {
   bool connected_ = false;
   std::string buf_;
   std::string close_payload_;
+  std::string head_;
 };
 
 // A y-websocket client of document `doc`: its upgrade request is sent; ok() when that worked.

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/ws_deflate.h"
 #include "server_fixture.h"
 
 using namespace collabio::core;
@@ -433,6 +434,90 @@ TEST(CoreBackpressure, AFlooderPausedManyTimesOverKeepsItsOrderThroughSlicedBatc
     const auto t = host.server().stats();
     return t.paused_connections == 0 && t.inbound_bytes == 0 && t.inbound_events == 0;
   }));
+}
+
+// ---- permessage-deflate: what one read can inflate to ----
+
+namespace {
+
+constexpr std::string_view kDeflateOffer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
+
+// `count` events ["n", k, "xxx…"] of ~100 kB each, compressed as a client would (~100 bytes each
+// on the wire), as the bytes of one write: they arrive in one read.
+std::string compressed_flood(int count) {
+  std::string out;
+  for (int i = 0; i < count; ++i) {
+    const std::string packet = "42[\"n\"," + std::to_string(i) + ",\"" + std::string(100000, 'x') + "\"]";
+    out += RawClient::frame(0xC1, ws::deflate_message(packet, 15, -1));  // FIN, RSV1, text
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(CoreBackpressure, ACompressedReadIsHandedOnInStepsAndWhatItKeptGoesOnAfterTheResumeWithoutNewBytes) {
+  // 200 events of 100 kB in ~25 KB on the wire, sent in one write while the host is busy. The
+  // connection must be paused at its share plus about one step (64 KiB of inflated bytes, at
+  // least one event), not after the whole read (20 MB); once the host drains, the events it kept
+  // must all arrive though the client sends nothing more.
+  Options o = base_options();
+  o.engine.per_message_deflate.enabled = true;
+  o.max_inbound_bytes = 64 * 1024;
+  Host host(o);
+  const uint16_t port = host.listen();
+  RawClient flooder(port);
+  ASSERT_TRUE(flooder.open_socketio(kDeflateOffer));
+  ASSERT_NE(flooder.head().find("permessage-deflate"), std::string::npos) << flooder.head();
+  ASSERT_TRUE(eventually([&] { return host.connects() == 1; }));
+
+  constexpr int kEvents = 200;
+  const std::string wire = compressed_flood(kEvents);
+  ASSERT_LT(wire.size(), 64u * 1024) << "one read chunk";
+  host.hold(true);
+  ASSERT_TRUE(flooder.send_all(wire));
+  ASSERT_TRUE(eventually([&] { return host.server().stats().paused_connections == 1; }));
+  std::this_thread::sleep_for(200ms);
+  const auto s = host.server().stats();
+  EXPECT_EQ(s.paused_connections, 1u);
+  // The share, plus one step: 64 KiB of inflated bytes completed by one event.
+  EXPECT_LE(s.inbound_bytes, 64u * 1024 + 64 * 1024 + 101000) << "a read inflating to 20 MB is handed on in steps";
+  EXPECT_LE(s.inbound_events, 2u);
+
+  host.hold(false);  // from here on the client sends nothing
+  ASSERT_TRUE(eventually([&] { return host.numbers().size() == static_cast<size_t>(kEvents); }, 30s))
+      << host.numbers().size() << " events arrived: the rest of the read was kept and never handed on";
+  const auto numbers = host.numbers();
+  for (int i = 0; i < kEvents; ++i) ASSERT_EQ(numbers[static_cast<size_t>(i)], i) << "delivered out of order";
+  ASSERT_TRUE(eventually([&] {
+    const auto t = host.server().stats();
+    return t.paused_connections == 0 && t.inbound_bytes == 0 && t.inbound_events == 0;
+  }));
+  // The connection reads on afterwards.
+  flooder.send_text("42[\"echo\",1]");
+  EXPECT_EQ(flooder.read_frame(), std::optional<std::string>("42[\"echo\",1]"));
+}
+
+TEST(CoreBackpressure, ACompressedReadUnderTheBudgetGoesOnStepByStepWithoutNewBytes) {
+  // The same read with room for all of it: never paused, every step (one 100 kB event each)
+  // follows the one before without waiting for the socket, which has nothing more to give.
+  Options o = base_options();
+  o.engine.per_message_deflate.enabled = true;
+  o.max_inbound_bytes = 1ull << 30;
+  o.max_inbound_events = 0;
+  o.max_inbound_bytes_total = 1ull << 30;
+  Host host(o);
+  const uint16_t port = host.listen();
+  RawClient flooder(port);
+  ASSERT_TRUE(flooder.open_socketio(kDeflateOffer));
+  ASSERT_TRUE(eventually([&] { return host.connects() == 1; }));
+
+  constexpr int kEvents = 200;
+  ASSERT_TRUE(flooder.send_all(compressed_flood(kEvents)));
+  ASSERT_TRUE(eventually([&] { return host.numbers().size() == static_cast<size_t>(kEvents); }, 30s))
+      << host.numbers().size() << " events arrived";
+  const auto numbers = host.numbers();
+  for (int i = 0; i < kEvents; ++i) ASSERT_EQ(numbers[static_cast<size_t>(i)], i) << "delivered out of order";
+  EXPECT_EQ(host.server().stats().inbound_pauses, 0u) << "the budget never stopped it";
 }
 
 // ---- documents whose updates the host sees ----

@@ -297,6 +297,35 @@ TEST(WsDeflateParser, InflatesCompressedMessagesWhenNegotiated) {
   EXPECT_EQ(r.messages[2], "plain");
 }
 
+TEST(WsDeflateParser, ABoundedStepHandsOnAboutTheBoundOfInflatedBytesWhateverTheRatio) {
+  // 200 messages of 100 kB of one repeated byte: ~100 bytes each on the wire, all 200 in one 64 KiB
+  // read. A step bounded at 64 KiB hands on one message (its 100 kB cross the bound) instead of
+  // 20 MB, and the steps together give exactly what one unbounded call gives.
+  std::vector<uint8_t> bytes;
+  std::vector<std::string> sent;
+  for (int i = 0; i < 200; ++i) {
+    sent.push_back("42[\"n\"," + std::to_string(i) + ",\"" + std::string(100000, 'x') + "\"]");
+    const auto f = client_frame(0x80 | 0x40 | 1, zlib_deflate(sent.back()));
+    bytes.insert(bytes.end(), f.begin(), f.end());
+  }
+  ASSERT_LT(bytes.size(), 64u * 1024) << "one read chunk";
+  Parser p(1 << 20, true);
+  Recorder r;
+  size_t pos = 0;
+  int steps = 0;
+  do {
+    const size_t before = r.messages.size();
+    const size_t used = p.feed(bytes.data() + pos, bytes.size() - pos, r, 64 * 1024);
+    ASSERT_NE(used, Parser::npos) << p.error();
+    pos += used;
+    ++steps;
+    ASSERT_EQ(r.messages.size(), before + 1) << "each step hands on one 100 kB message";
+  } while (p.yielded());
+  EXPECT_EQ(pos, bytes.size());
+  EXPECT_EQ(steps, 200);
+  EXPECT_EQ(r.messages, sent);
+}
+
 TEST(WsDeflateParser, RefusesRsv1WhereItMayNotBe) {
   const std::string z = zlib_deflate("hello");
   {

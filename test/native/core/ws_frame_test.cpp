@@ -129,6 +129,48 @@ TEST(WsFrameParser, ByteByByteInputGivesTheSameMessages) {
   EXPECT_EQ(r.messages[2].payload, std::string(70000, 'y'));
 }
 
+TEST(WsFrameParser, AStepStopsOnceItsMessagesReachTheBoundAndTheNextCallGoesOn) {
+  // Two 100-byte messages and a ping fed with max_delivered = 50: the first message crosses the
+  // bound, so the call returns after it, with the rest left and yielded() set; the next call,
+  // given only what was left, delivers the rest.
+  const auto first = client_frame(kFinText, std::string(100, 'a'));
+  const auto bytes = cat({first, client_frame(kFinBinary, std::string(100, 'b')), client_frame(kPing, "p")});
+  Parser p(1 << 20);
+  Recorder r;
+  const size_t used = p.feed(bytes.data(), bytes.size(), r, 50);
+  EXPECT_EQ(used, first.size());
+  EXPECT_TRUE(p.yielded());
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(r.messages[0].payload, std::string(100, 'a'));
+  EXPECT_EQ(p.feed(bytes.data() + used, bytes.size() - used, r, 50), bytes.size() - used - 7);
+  EXPECT_TRUE(p.yielded()) << "the ping is left for a third call";
+  EXPECT_EQ(p.feed(bytes.data() + bytes.size() - 7, 7, r, 50), 7u);
+  EXPECT_FALSE(p.yielded());
+  ASSERT_EQ(r.messages.size(), 2u);
+  EXPECT_EQ(r.messages[1].payload, std::string(100, 'b'));
+  EXPECT_EQ(r.pings, std::vector<std::string>{"p"});
+}
+
+TEST(WsFrameParser, AStepThatEndsWithItsInputHasNotYielded) {
+  // The bound is reached by the last message: nothing is left, so there is nothing to go on with;
+  // a bound of 0 still delivers one message per call, so a caller always makes progress.
+  const auto bytes = cat({client_frame(kFinText, "one"), client_frame(kFinText, "")});
+  Parser p(1 << 20);
+  Recorder r;
+  const size_t used = p.feed(bytes.data(), bytes.size(), r, 3);
+  EXPECT_EQ(used, 9u);
+  EXPECT_TRUE(p.yielded());
+  EXPECT_EQ(p.feed(bytes.data() + used, bytes.size() - used, r, 0), bytes.size() - used);
+  EXPECT_FALSE(p.yielded());
+  ASSERT_EQ(r.messages.size(), 2u);
+  EXPECT_EQ(r.messages[1].payload, "");
+  // An incomplete frame left over is not a yield: it needs more input.
+  Parser q(1 << 20);
+  const auto partial = cat({client_frame(kFinText, "whole"), {kFinText, 0x85}});
+  EXPECT_EQ(q.feed(partial.data(), partial.size(), r), partial.size() - 2);
+  EXPECT_FALSE(q.yielded());
+}
+
 TEST(WsFrameParser, TruncatedFrameConsumesNothing) {
   const auto f = client_frame(kFinText, "truncated");
   for (size_t cut = 0; cut < f.size(); ++cut) {
