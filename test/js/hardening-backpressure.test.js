@@ -194,7 +194,7 @@ test('a compressing flooder: one read chunk inflating to ~60 MB of events is han
   // permessage-deflate inflates ~1000:1 on repetitive text: a 100 kB event takes ~110 bytes on the
   // wire, so one 64 KiB read chunk carries ~600 of them (~60 MB). The connection must still be
   // stopped at its share: the parser hands on about one read chunk of inflated bytes before the
-  // budget is asked again (without that, this test saw ~60 MiB waiting for JS and +200 MiB RSS).
+  // budget is asked again (without that, this test saw 40 MiB waiting for JS and +108 MiB RSS).
   const server = await floodServer(t, { documents: false, perMessageDeflate: true, stallEvery: 250, stallMs: 100 });
   const clients = new Clients(server.url);
   t.after(() => clients.closeAll());
