@@ -93,9 +93,9 @@ void WsConnection::read_on() {
 
 void WsConnection::read_next() {
   if (!closing_ && parser_.yielded()) {
-    // The last step stopped at its bound with bytes kept in pending_, which may hold whole frames
-    // that no new input would ever push through. They get a handler of their own, as a read
-    // would: one step per wake-up, so a compressed backlog does not hold this thread for long.
+    // The last step stopped at its bound before a whole frame, kept in pending_, that no new input
+    // would ever push through. It gets a handler of its own, as a read would: one step per
+    // wake-up, so a compressed backlog does not hold this thread for long.
     net::post(socket_.get_executor(), [self = shared_from_this()] { self->on_kept(); });
     return;
   }

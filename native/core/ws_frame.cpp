@@ -159,6 +159,7 @@ size_t Parser::fail(uint16_t code, std::string msg) {
 size_t Parser::feed(const uint8_t* data, size_t size, Handler& handler, uint64_t max_delivered) {
   size_t pos = 0;
   uint64_t delivered = 0;  // payload bytes of the data messages this call handed on
+  bool full = false;       // they reached max_delivered: stop before the next whole frame
   yielded_ = false;
   while (!closed_) {
     const size_t avail = size - pos;
@@ -202,6 +203,10 @@ size_t Parser::feed(const uint8_t* data, size_t size, Handler& handler, uint64_t
     h += 4;  // masking key
     if (avail < h) break;
     if (avail - h < len) break;
+    if (full) {
+      yielded_ = true;
+      return pos;
+    }
     uint8_t mask[4];
     std::memcpy(mask, p + h - 4, 4);
     const uint8_t* payload = p + h;
@@ -256,11 +261,7 @@ size_t Parser::feed(const uint8_t* data, size_t size, Handler& handler, uint64_t
       if (!message_binary_ && !valid_utf8(msg)) return fail(kInvalidPayload, "text frame is not UTF-8");
       delivered += msg.size();
       handler.on_message(message_binary_, std::move(msg));
-      // Checked after a delivery, so that every call with a whole message makes progress.
-      if (delivered >= max_delivered) {
-        yielded_ = pos < size;
-        return pos;
-      }
+      full = delivered >= max_delivered;  // after a delivery: every call makes progress
     }
   }
   return pos;

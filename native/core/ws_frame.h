@@ -124,16 +124,17 @@ class Parser {
   // error()/error_code(); the connection must then be closed with that code.
   //
   // `max_delivered` bounds one call's output: once the data messages it delivered reach that many
-  // payload bytes (inflated, when compressed), it returns, and yielded() is true when bytes are left
-  // (they may hold whole frames). The caller keeps them and calls again, without waiting for new
-  // input, when it is ready for more. A message is never split: a call delivers at least one whole
-  // message, the one that crosses the bound included. Why: with permessage-deflate a 64 KiB read
-  // can inflate to ~64 MB (~1000:1 on repetitive text); the bound lets the reader ask its inbound
+  // payload bytes (inflated, when compressed), it returns before the next whole frame, and
+  // yielded() says so. The caller keeps the rest and calls again, without waiting for new input,
+  // when it is ready for more. A message is never split, and a call given a whole message delivers
+  // it, the one that reaches the bound included. Why: with permessage-deflate a 64 KiB read can
+  // inflate to ~64 MB (~1000:1 on repetitive text); the bound lets the reader ask its inbound
   // budget between steps (native/core/ws_connection.cpp). Example: two 100-byte messages fed with
   // max_delivered = 50 give one message and yielded(); the next call gives the other.
   static constexpr size_t npos = static_cast<size_t>(-1);
   size_t feed(const uint8_t* data, size_t size, Handler& handler, uint64_t max_delivered = UINT64_MAX);
-  // The last feed() stopped at max_delivered with bytes left over.
+  // The last feed() stopped at max_delivered before a whole frame: calling again with what it
+  // left makes progress. False when it stopped for want of bytes (an incomplete frame, or none).
   bool yielded() const { return yielded_; }
 
   uint16_t error_code() const { return error_code_; }

@@ -1,11 +1,11 @@
 // libFuzzer target: the RFC 6455 frame parser (native/core/ws_frame.h) on arbitrary client bytes,
-// fed the way WsConnection feeds it (whatever arrived, keeping the unconsumed tail; in steps bounded
-// by a delivery bound, each step after one that yielded given only what it kept), in chunks whose
-// sizes and with a bound the input chooses. Invariants: feed() never claims more bytes than it was
-// given; after an error nothing more is delivered; delivered text is valid UTF-8 and no message
-// exceeds the limit; a step stops right after the message that reaches its bound, and yields only
-// then and with bytes left; splitting the input differently, and bounding the steps, yields the same
-// messages.
+// fed the way WsConnection feeds it: whatever arrived, keeping the unconsumed tail, in steps whose
+// output is bounded (after a step that yielded, again with only what it kept), in chunk sizes and
+// with a bound the input chooses. Invariants: feed() never claims more bytes than it was given;
+// after an error nothing more is delivered; delivered text is valid UTF-8 and no message exceeds
+// the limit; a step stops right after the message that reaches its bound, and yields only then,
+// before a whole frame (the next step makes progress); splitting the input differently, and
+// bounding the steps, yields the same messages.
 // Seed corpus: test/fuzz/corpus/ws_frame/.
 #include <cstddef>
 #include <cstdint>
@@ -55,7 +55,7 @@ size_t checked_step(Parser& parser, Sink& sink, const std::vector<uint8_t>& pend
   const uint64_t n = sink.messages - messages, bytes = sink.delivered - delivered;
   // Stopped right after the message that reached the bound, never later.
   if (n > 1 && bytes - sink.last >= bound) __builtin_trap();
-  // Yielded only at the bound, with bytes left.
+  // Yielded only at the bound, with bytes left (a whole frame: checked by the next step).
   if (parser.yielded() && (n == 0 || bytes < bound || used == pending.size())) __builtin_trap();
   return used;
 }
@@ -72,15 +72,18 @@ Sink run(const uint8_t* bytes, size_t size, size_t step, uint64_t bound, bool& f
     const size_t take = step == 0 ? size - i : std::min(step, size - i);
     pending.insert(pending.end(), bytes + i, bytes + i + take);
     i += take;
+    bool kept = false;  // the last step yielded: a whole frame is waiting
     do {  // after a step that yielded, again with only what it kept
       const size_t used = checked_step(parser, sink, pending, bound);
+      if (kept && used == 0) __builtin_trap();  // a yield left nothing to go on with
       if (used == Parser::npos) {
         if (parser.error_code() == 0 || parser.error().empty()) __builtin_trap();
         failed = true;  // nothing after the failing frame is delivered
         break;
       }
       pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(used));
-    } while (parser.yielded());
+      kept = parser.yielded();
+    } while (kept);
   }
   return sink;
 }

@@ -1,15 +1,14 @@
 // libFuzzer target: the inflating side of permessage-deflate (native/core/ws_deflate.h and the
-// RSV1 path of ws::Parser) on arbitrary client bytes. Byte 0 picks the chunk step, as in
-// ws_frame_fuzz, and a bound on each step's inflated output (fed as WsConnection feeds, each step
-// after one that yielded given only what it kept); the rest is fed to a Parser that negotiated
-// deflate, then used three more ways:
-// as a compressed message for inflate_message, as a Sec-WebSocket-Extensions offer, and as a
-// message that must survive deflate_message -> inflate_message unchanged.
+// RSV1 path of ws::Parser) on arbitrary client bytes. Byte 0 picks the chunk step and the bound on
+// each step's inflated output, as in ws_frame_fuzz; the rest is fed to a Parser that negotiated
+// deflate, then used three more ways: as a compressed message for inflate_message, as a
+// Sec-WebSocket-Extensions offer, and as a message that must survive deflate_message ->
+// inflate_message unchanged.
 // Invariants: no message exceeds the limit, even inflated (a bomb fails with 1009); delivered text
 // is UTF-8; a step stops right after the message whose inflated bytes reach its bound, and yields
-// only then and with bytes left; splitting the input and bounding the steps do not change the
-// outcome; inflate_message never returns more
-// than the limit; the round trip is exact; a negotiated window is in 9..15.
+// only then, before a whole frame; splitting the input and bounding the steps do not change the
+// outcome; inflate_message never returns more than the limit; the round trip is exact; a
+// negotiated window is in 9..15.
 // Seed corpus: test/fuzz/corpus/ws_inflate/.
 #include <cstddef>
 #include <cstdint>
@@ -66,8 +65,10 @@ Sink run(const uint8_t* bytes, size_t size, size_t step, uint64_t bound, bool& f
     const size_t take = step == 0 ? size - i : std::min(step, size - i);
     pending.insert(pending.end(), bytes + i, bytes + i + take);
     i += take;
+    bool kept = false;  // the last step yielded: a whole frame is waiting
     do {  // after a step that yielded, again with only what it kept
       const size_t used = checked_step(parser, sink, pending, bound);
+      if (kept && used == 0) __builtin_trap();  // a yield left nothing to go on with
       if (used == Parser::npos) {
         if (parser.error_code() == 0) __builtin_trap();
         failed = true;
@@ -75,7 +76,8 @@ Sink run(const uint8_t* bytes, size_t size, size_t step, uint64_t bound, bool& f
         break;
       }
       pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(used));
-    } while (parser.yielded());
+      kept = parser.yielded();
+    } while (kept);
   }
   return sink;
 }

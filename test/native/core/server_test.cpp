@@ -601,6 +601,17 @@ TEST(CoreBackpressure, ADocumentFlooderWaitsForTheHostOnlyWhenTheHostListensToTh
   // integrates (it may pause meanwhile, when it outruns its document's strand).
   ASSERT_TRUE(eventually([&] { return sent_free.load() == kUpdates; }, 60s)) << "the unwatched document was read to the end";
   free_sender.join();
+  // Written is not yet read: the kernel may still hold some of "free"'s updates, whose reading may
+  // pause it again for a moment. Its document answers a SyncStep1 (empty state vector) only after
+  // every update sent before it is integrated and released (the document's strand keeps order).
+  free.send_binary(collabio::test::bytes({0, 0, 1, 0}));
+  bool synced = false;
+  for (const auto end = std::chrono::steady_clock::now() + 60s; !synced && std::chrono::steady_clock::now() < end;) {
+    uint8_t op = 0;
+    const auto frame = free.read_frame(&op);  // nullopt after 10 s of silence: ask again until the end
+    synced = frame && op == 0x2 && frame->size() >= 2 && (*frame)[0] == 0 && (*frame)[1] == 1;
+  }
+  ASSERT_TRUE(synced) << "the unwatched document answered its SyncStep2 after all its updates";
   // "watched" stops being read once its share waits for the host; its sender blocks on TCP. Once
   // "free" is integrated, that share is all that is held, and it stays so.
   const uint64_t share = 64 * 1024 + 64 * 1024 + 11000;  // plus the 64 KiB read chunk that took it over, plus one message

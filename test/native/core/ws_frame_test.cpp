@@ -152,8 +152,8 @@ TEST(WsFrameParser, AStepStopsOnceItsMessagesReachTheBoundAndTheNextCallGoesOn) 
 }
 
 TEST(WsFrameParser, AStepThatEndsWithItsInputHasNotYielded) {
-  // The bound is reached by the last message: nothing is left, so there is nothing to go on with;
-  // a bound of 0 still delivers one message per call, so a caller always makes progress.
+  // A bound of 0 still delivers one message per call, so a caller always makes progress; a step
+  // whose last message reaches the bound with nothing after it has not yielded.
   const auto bytes = cat({client_frame(kFinText, "one"), client_frame(kFinText, "")});
   Parser p(1 << 20);
   Recorder r;
@@ -164,11 +164,12 @@ TEST(WsFrameParser, AStepThatEndsWithItsInputHasNotYielded) {
   EXPECT_FALSE(p.yielded());
   ASSERT_EQ(r.messages.size(), 2u);
   EXPECT_EQ(r.messages[1].payload, "");
-  // An incomplete frame left over is not a yield: it needs more input.
+  // An incomplete frame left after the bound is not a yield: it needs more input.
   Parser q(1 << 20);
-  const auto partial = cat({client_frame(kFinText, "whole"), {kFinText, 0x85}});
-  EXPECT_EQ(q.feed(partial.data(), partial.size(), r), partial.size() - 2);
+  const auto partial = cat({client_frame(kFinText, "whole"), {kFinText, 0x85, 0x01}});
+  EXPECT_EQ(q.feed(partial.data(), partial.size(), r, 1), partial.size() - 3);
   EXPECT_FALSE(q.yielded());
+  EXPECT_EQ(r.messages.back().payload, "whole");
 }
 
 TEST(WsFrameParser, TruncatedFrameConsumesNothing) {
