@@ -313,10 +313,11 @@ class RawClient {
 // A y-websocket client of document `doc`: its upgrade request is sent; ok() when that worked.
 class DocClient : public RawClient {
  public:
-  DocClient(uint16_t port, const std::string& doc) : RawClient(port) {
+  // `headers` as for send_upgrade (a Sec-WebSocket-Extensions offer).
+  DocClient(uint16_t port, const std::string& doc, std::string_view headers = {}) : RawClient(port) {
     std::string target = "/";  // appended: GCC 12 warns -Wrestrict, falsely, on `"/" + doc` here
     target += doc;
-    ok_ = connected() && send_upgrade(target);
+    ok_ = connected() && send_upgrade(target, headers);
   }
   bool ok() const { return ok_; }
 

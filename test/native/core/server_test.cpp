@@ -638,3 +638,58 @@ TEST(CoreBackpressure, ADocumentFlooderWaitsForTheHostOnlyWhenTheHostListensToTh
     return t.paused_connections == 0 && t.document_inbound_bytes == 0 && t.inbound_bytes == 0;
   }));
 }
+
+TEST(CoreBackpressure, ACompressedDocumentReadIsHandedOnInStepsAndAllOfItArrivesAfterTheResume) {
+  // The y-websocket side of ACompressedRead...: 200 updates of 100 kB in one write of ~25 KB to a
+  // document the (busy) host listens to. Held at the share plus one step, not 20 MB; once the host
+  // drains, every update arrives in order though the client sends nothing more.
+  Options o = base_options();
+  o.documents.enabled = true;
+  o.documents.per_message_deflate.enabled = true;
+  o.max_inbound_bytes = 64 * 1024;
+  Host host(o);
+  const uint16_t port = host.listen();
+  host.server().doc_request("squeezed", "subscribe", "", 1, true);
+  ASSERT_TRUE(eventually([&] { return host.replies() == 1; }));
+  DocClient client(port, "squeezed", kDeflateOffer);
+  ASSERT_TRUE(client.ok());
+  const std::string head = client.read_head();
+  ASSERT_EQ(head.rfind("HTTP/1.1 101", 0), 0u);
+  ASSERT_NE(head.find("permessage-deflate"), std::string::npos) << head;
+
+  constexpr int kUpdates = 200;
+  const std::string pad(100000, 'y');
+  auto text = [&](int i) {
+    std::string t(1, '<');  // appended: GCC 12 warns -Wrestrict, falsely, on `"<" + std::to_string(i)`
+    t += std::to_string(i);
+    t += '>';
+    t += pad;
+    return t;
+  };
+  std::string wire;
+  uint64_t clock = 0;
+  for (int i = 0; i < kUpdates; ++i) {
+    const std::string t = text(i);
+    wire += RawClient::frame(0xC2, ws::deflate_message(yws_text_update(1003, clock, t), 15, -1));  // FIN, RSV1, binary
+    clock += t.size();
+  }
+  ASSERT_LT(wire.size(), 64u * 1024) << "one read chunk";
+  host.hold(true);
+  ASSERT_TRUE(client.send_all(wire));
+  ASSERT_TRUE(eventually([&] { return host.server().stats().paused_connections == 1; }));
+  std::this_thread::sleep_for(200ms);
+  const auto s = host.server().stats();
+  EXPECT_EQ(s.paused_connections, 1u);
+  EXPECT_LE(s.document_inbound_bytes, 64u * 1024 + 64 * 1024 + 101000) << "a read inflating to 20 MB is handed on in steps";
+
+  host.hold(false);  // from here on the client sends nothing
+  ASSERT_TRUE(eventually([&] { return host.doc_updates().size() == static_cast<size_t>(kUpdates); }, 30s))
+      << host.doc_updates().size() << " of " << kUpdates << " updates reached the host";
+  const auto updates = host.doc_updates();
+  for (int i = 0; i < kUpdates; ++i)
+    ASSERT_NE(updates[static_cast<size_t>(i)].find(text(i)), std::string::npos) << "update " << i << " out of order";
+  EXPECT_TRUE(eventually([&] {
+    const auto t = host.server().stats();
+    return t.paused_connections == 0 && t.document_inbound_bytes == 0;
+  }));
+}
