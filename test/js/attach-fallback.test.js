@@ -15,11 +15,9 @@ const net = require('node:net');
 const { spawn } = require('node:child_process');
 const express = require('express');
 const { io: ioClient } = require('socket.io-client');
-const WebSocket = require('ws');
-const { WebsocketProvider } = require('y-websocket');
 const { Server } = require('../..');
 const { once, withTimeout } = require('./helpers/clients');
-const { waitFor, synced, Y } = require('./helpers/docs');
+const { waitFor, syncedPair, Y } = require('./helpers/docs');
 const { RawWs, text, frame, GOOD_KEY } = require('./helpers/raw-ws');
 
 const upgradeHead = (url, host = 'x') =>
@@ -108,21 +106,7 @@ test('Unix socket: socket.io-client connects through the relay, by polling, webs
 
 test('Unix socket: y-websocket providers edit one document; a raw client\'s frames behind the head arrive', async (t) => {
   const { agent, socketPath } = await unixApp(t);
-  class UnixWebSocket extends WebSocket {
-    constructor(u, p) {
-      super(u, p, { agent });
-    }
-  }
-  const mk = () => new WebsocketProvider('ws://localhost', 'unix-doc', new Y.Doc(), { WebSocketPolyfill: UnixWebSocket, disableBc: true });
-  const a = mk();
-  const b = mk();
-  t.after(() => {
-    for (const p of [a, b]) {
-      p.destroy();
-      p.doc.destroy();
-    }
-  });
-  await Promise.all([synced(a), synced(b)]);
+  const [a, b] = await syncedPair(t, 'ws://localhost', 'unix-doc', { agent });
   a.doc.getText('t').insert(0, 'over a pipe');
   await waitFor(() => b.doc.getText('t').toString() === 'over a pipe', 'b to see a');
 

@@ -15,7 +15,7 @@ const { io: ioClient } = require('socket.io-client');
 const WebSocket = require('ws');
 const { Server } = require('../..');
 const { once, withTimeout, delay } = require('./helpers/clients');
-const { waitFor, synced, Y } = require('./helpers/docs');
+const { waitFor, synced, syncedPair, Y } = require('./helpers/docs');
 const { WebsocketProvider } = require('y-websocket');
 
 /** An Express app with one route, served by `server`, collabio attached, echo handler installed. */
@@ -142,21 +142,7 @@ for (const secure of [false, true]) {
   test(`Express on ${scheme}: y-websocket providers edit one document through the app's server`, async (t) => {
     const { port } = await expressApp(t, { secure });
     const url = `${secure ? 'wss' : 'ws'}://127.0.0.1:${port}`;
-    class InsecureWebSocket extends WebSocket {
-      constructor(u, p) {
-        super(u, p, { rejectUnauthorized: false });
-      }
-    }
-    const mk = () => new WebsocketProvider(url, 'attached-doc', new Y.Doc(), { WebSocketPolyfill: InsecureWebSocket, disableBc: true });
-    const a = mk();
-    const b = mk();
-    t.after(() => {
-      for (const p of [a, b]) {
-        p.destroy();
-        p.doc.destroy();
-      }
-    });
-    await Promise.all([synced(a), synced(b)]);
+    const [a, b] = await syncedPair(t, url, 'attached-doc', { rejectUnauthorized: false });
     a.doc.getText('t').insert(0, 'hello');
     await waitFor(() => b.doc.getText('t').toString() === 'hello', 'b to see a');
     b.doc.getText('t').insert(5, ' world');

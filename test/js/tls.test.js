@@ -14,7 +14,7 @@ const WebSocket = require('ws');
 const { WebsocketProvider } = require('y-websocket');
 const { Server } = require('../..');
 const { once, withTimeout } = require('./helpers/clients');
-const { waitFor, synced, Y } = require('./helpers/docs');
+const { waitFor, synced, syncedPair, Y } = require('./helpers/docs');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collabio-tls-test-'));
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -55,21 +55,7 @@ test('socket.io-client over https: polling, then the upgrade to wss; handshake.s
 
 test('y-websocket providers edit one document over wss', async (t) => {
   const { port } = tlsServer(t);
-  class TlsWebSocket extends WebSocket {
-    constructor(u, p) {
-      super(u, p, { ca: tls.cert });
-    }
-  }
-  const mk = () => new WebsocketProvider(`wss://127.0.0.1:${port}`, 'tls-doc', new Y.Doc(), { WebSocketPolyfill: TlsWebSocket, disableBc: true });
-  const a = mk();
-  const b = mk();
-  t.after(() => {
-    for (const p of [a, b]) {
-      p.destroy();
-      p.doc.destroy();
-    }
-  });
-  await Promise.all([synced(a), synced(b)]);
+  const [a, b] = await syncedPair(t, `wss://127.0.0.1:${port}`, 'tls-doc', { ca: tls.cert });
   a.doc.getText('t').insert(0, 'secret');
   await waitFor(() => b.doc.getText('t').toString() === 'secret', 'b to see a');
 });

@@ -68,4 +68,26 @@ function rawDocSocket(url, name) {
   });
 }
 
-module.exports = { docServer, waitFor, synced, sleep, rawDocSocket, Y };
+/**
+ * Two y-websocket providers of document `name` at `url` whose WebSockets are made with `wsOptions`
+ * (an agent, a CA, ...), destroyed when the test ends. Resolves with both once both have synced.
+ */
+async function syncedPair(t, url, name, wsOptions) {
+  class OptionsWebSocket extends WebSocket {
+    constructor(u, p) {
+      super(u, p, wsOptions);
+    }
+  }
+  const mk = () => new WebsocketProvider(url, name, new Y.Doc(), { WebSocketPolyfill: OptionsWebSocket, disableBc: true });
+  const pair = [mk(), mk()];
+  t.after(() => {
+    for (const p of pair) {
+      p.destroy();
+      p.doc.destroy();
+    }
+  });
+  await Promise.all(pair.map(synced));
+  return pair;
+}
+
+module.exports = { docServer, waitFor, synced, syncedPair, sleep, rawDocSocket, Y };
