@@ -8,6 +8,8 @@
 #include <future>
 #include <mutex>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "core/server_impl.h"
 
@@ -34,6 +36,16 @@ class Sink : public EventSink {
   bool is_closed = false;
 };
 
+// The events waiting for the host are exactly one warning with `code`, whose text holds `part`.
+void expect_one_warning(ServerImpl& server, const std::string& code, const std::string& part) {
+  std::vector<Event> events;
+  server.drain_events(events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, Event::kWarning);
+  EXPECT_EQ(events[0].extra, code);
+  EXPECT_NE(events[0].data.find(part), std::string::npos) << events[0].data;
+}
+
 TEST(FailureReport, AnExceptionEscapingAHandlerIsCountedReportedAndTheServerGoesOn) {
   Sink sink;
   Options opts;
@@ -48,12 +60,7 @@ TEST(FailureReport, AnExceptionEscapingAHandlerIsCountedReportedAndTheServerGoes
     ASSERT_TRUE(sink.cv.wait_for(lk, 10s, [&] { return sink.notified > 0; }));
   }
   EXPECT_EQ(server->handler_exceptions.load(), 1u);
-  std::vector<Event> events;
-  server->drain_events(events);
-  ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].kind, Event::kWarning);
-  EXPECT_EQ(events[0].extra, "COLLABIO_HANDLER_EXCEPTION");
-  EXPECT_NE(events[0].data.find("boom"), std::string::npos) << events[0].data;
+  expect_one_warning(*server, "COLLABIO_HANDLER_EXCEPTION", "boom");
 
   // The thread that caught it runs handlers again: a second one still runs.
   std::promise<void> ran;
@@ -93,12 +100,7 @@ TEST(FailureReport, AShutdownHeldByAnOperationNothingCancelsIsStoppedReportedAnd
   server->join_threads();
   EXPECT_FALSE(fired);
   EXPECT_EQ(server->forced_shutdowns.load(), 1u);
-  std::vector<Event> events;
-  server->drain_events(events);
-  ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].kind, Event::kWarning);
-  EXPECT_EQ(events[0].extra, "COLLABIO_SHUTDOWN_FORCED");
-  EXPECT_NE(events[0].data.find("1200 ms"), std::string::npos) << events[0].data;
+  expect_one_warning(*server, "COLLABIO_SHUTDOWN_FORCED", "1200 ms");
 }
 
 }  // namespace
