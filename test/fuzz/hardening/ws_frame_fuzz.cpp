@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/ws_frame.h"
+#include "stepped_feed.h"
 
 using namespace collabio::core::ws;
 
@@ -46,45 +47,13 @@ struct Sink : Parser::Handler {
   }
 };
 
-// One feed() bounded by `bound`, checked against its contract; returns what it used (npos on error).
-size_t checked_step(Parser& parser, Sink& sink, const std::vector<uint8_t>& pending, uint64_t bound) {
-  const uint64_t messages = sink.messages, delivered = sink.delivered;
-  const size_t used = parser.feed(pending.data(), pending.size(), sink, bound);
-  if (used == Parser::npos) return used;
-  if (used > pending.size()) __builtin_trap();
-  const uint64_t n = sink.messages - messages, bytes = sink.delivered - delivered;
-  // Stopped right after the message that reached the bound, never later.
-  if (n > 1 && bytes - sink.last >= bound) __builtin_trap();
-  // Yielded only at the bound, with bytes left (a whole frame: checked by the next step).
-  if (parser.yielded() && (n == 0 || bytes < bound || used == pending.size())) __builtin_trap();
-  return used;
-}
-
 // Feeds `bytes` in chunks of `step` (0 = all at once) and steps bounded by `bound`; returns what was
 // delivered and whether the parser failed.
 Sink run(const uint8_t* bytes, size_t size, size_t step, uint64_t bound, bool& failed) {
   Parser parser(kMaxMessage);
   Sink sink;
-  std::vector<uint8_t> pending;
-  failed = false;
-  size_t i = 0;
-  while (i < size && !failed && !parser.closed()) {
-    const size_t take = step == 0 ? size - i : std::min(step, size - i);
-    pending.insert(pending.end(), bytes + i, bytes + i + take);
-    i += take;
-    bool kept = false;  // the last step yielded: a whole frame is waiting
-    do {  // after a step that yielded, again with only what it kept
-      const size_t used = checked_step(parser, sink, pending, bound);
-      if (kept && used == 0) __builtin_trap();  // a yield left nothing to go on with
-      if (used == Parser::npos) {
-        if (parser.error_code() == 0 || parser.error().empty()) __builtin_trap();
-        failed = true;  // nothing after the failing frame is delivered
-        break;
-      }
-      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(used));
-      kept = parser.yielded();
-    } while (kept);
-  }
+  failed = collabio::fuzz::feed_in_steps(parser, sink, bytes, size, step, bound);
+  if (failed && parser.error().empty()) __builtin_trap();
   return sink;
 }
 

@@ -17,6 +17,7 @@
 
 #include "core/ws_deflate.h"
 #include "core/ws_frame.h"
+#include "stepped_feed.h"
 
 using namespace collabio::core::ws;
 
@@ -42,43 +43,11 @@ struct Sink : Parser::Handler {
   void on_close(uint16_t code, std::string_view) override { events.push_back("c" + std::to_string(code)); }
 };
 
-// One feed() bounded by `bound`, checked against its contract; returns what it used (npos on error).
-size_t checked_step(Parser& parser, Sink& sink, const std::vector<uint8_t>& pending, uint64_t bound) {
-  const uint64_t messages = sink.messages, delivered = sink.delivered;
-  const size_t used = parser.feed(pending.data(), pending.size(), sink, bound);
-  if (used == Parser::npos) return used;
-  if (used > pending.size()) __builtin_trap();
-  const uint64_t n = sink.messages - messages, bytes = sink.delivered - delivered;
-  if (n > 1 && bytes - sink.last >= bound) __builtin_trap();  // went on past the bound
-  if (parser.yielded() && (n == 0 || bytes < bound || used == pending.size())) __builtin_trap();
-  return used;
-}
-
 Sink run(const uint8_t* bytes, size_t size, size_t step, uint64_t bound, bool& failed, uint16_t& code) {
   Parser parser(kMaxMessage, true);
   Sink sink;
-  std::vector<uint8_t> pending;
-  failed = false;
-  code = 0;
-  size_t i = 0;
-  while (i < size && !failed && !parser.closed()) {
-    const size_t take = step == 0 ? size - i : std::min(step, size - i);
-    pending.insert(pending.end(), bytes + i, bytes + i + take);
-    i += take;
-    bool kept = false;  // the last step yielded: a whole frame is waiting
-    do {  // after a step that yielded, again with only what it kept
-      const size_t used = checked_step(parser, sink, pending, bound);
-      if (kept && used == 0) __builtin_trap();  // a yield left nothing to go on with
-      if (used == Parser::npos) {
-        if (parser.error_code() == 0) __builtin_trap();
-        failed = true;
-        code = parser.error_code();
-        break;
-      }
-      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(used));
-      kept = parser.yielded();
-    } while (kept);
-  }
+  failed = collabio::fuzz::feed_in_steps(parser, sink, bytes, size, step, bound);
+  code = failed ? parser.error_code() : 0;
   return sink;
 }
 
